@@ -1,0 +1,226 @@
+"""Columns in, tables out.
+
+Every algorithm in autoops runs on numpy columns. :func:`columns` turns what a
+user holds (a mapping of arrays, a pandas, polars or pyarrow table, or one of
+autoops's own tables) into a ``dict`` of numpy arrays once, at the edge, with
+errors that list the columns that *are* there. :class:`Tabular` gives result
+and dataset classes ``to_pandas()``, ``to_polars()``, ``to_arrow()`` and
+``to_dicts()`` from a single ``_columns()`` method, loading each extra lazily.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from autoops._optional import require
+from autoops.errors import InvalidInput
+
+__all__ = ["Tabular", "as_array", "columns", "factorize"]
+
+
+def as_array(values: Any) -> npt.NDArray[Any]:
+    """Turn one column (numpy, list, pandas/polars series, arrow array) into numpy.
+
+    Strings become ``object`` arrays holding ``str`` or ``None``.
+
+    Examples:
+        >>> as_array(["a", None, "c"])
+        array(['a', None, 'c'], dtype=object)
+        >>> as_array(np.arange(3))
+        array([0, 1, 2])
+    """
+    if isinstance(values, np.ndarray):
+        if values.dtype.kind == "U":
+            return values.astype(object)
+        return values
+    module = type(values).__module__.split(".")[0]
+    if module == "pandas":
+        if hasattr(values.dtype, "tz") or str(values.dtype).startswith("datetime64"):
+            from autoops._time import to_utc_us
+
+            return to_utc_us(values)
+        arr = values.to_numpy()
+        return arr.astype(object) if arr.dtype.kind in "UO" or str(values.dtype) in ("str", "string") else arr
+    if module == "polars":
+        if values.dtype.is_temporal():
+            from autoops._time import to_utc_us
+
+            return to_utc_us(values)
+        if values.dtype.is_numeric() and values.null_count() == 0:
+            return np.asarray(values.to_numpy())
+        return np.array(values.to_list(), dtype=object)
+    if module == "pyarrow":
+        return as_array(values.to_pandas())
+    items = list(values)
+    arr = np.asarray(items) if items and not any(v is None for v in items) else None
+    if arr is None or arr.dtype.kind in "UO":
+        return np.array(items, dtype=object)
+    return arr
+
+
+def columns(
+    table: Any, names: Sequence[str], *, optional: Iterable[str] = (), what: str = "table"
+) -> dict[str, npt.NDArray[Any]]:
+    """Read columns *names* (required) and *optional* (if present) from *table*.
+
+    *table* may be a mapping of column name to values, a pandas, polars or
+    pyarrow table, or an autoops table (anything with ``_columns()``).
+
+    Raises:
+        InvalidInput: a required column is missing; the message lists those present.
+
+    Examples:
+        >>> cols = columns({"one_id": [1, 2], "event": ["lead", "visit"]}, ["one_id", "event"])
+        >>> cols["event"]
+        array(['lead', 'visit'], dtype=object)
+        >>> columns({"one_id": [1]}, ["one_id", "ts"], what="events")
+        Traceback (most recent call last):
+        ...
+        autoops.errors.InvalidInput: ts: events has no column 'ts'; available: one_id [missing_column]
+    """
+    source = _source_columns(table)
+    out: dict[str, npt.NDArray[Any]] = {}
+    for name in names:
+        if name not in source:
+            available = ", ".join(sorted(source)) or "(none)"
+            msg = f"{what} has no column {name!r}; available: {available}"
+            raise InvalidInput(msg, field=name, code="missing_column")
+        out[name] = as_array(source[name])
+    for name in optional:
+        if name in source:
+            out[name] = as_array(source[name])
+    lengths = {len(v) for v in out.values()}
+    if len(lengths) > 1:
+        raise InvalidInput(f"{what} columns differ in length: {sorted(lengths)}", code="ragged")
+    return out
+
+
+def _source_columns(table: Any) -> Mapping[str, Any]:
+    if isinstance(table, Tabular):
+        return table._columns()
+    if isinstance(table, Mapping):
+        return table
+    module = type(table).__module__.split(".")[0]
+    if module == "pandas":
+        return {str(c): table[c] for c in table.columns}
+    if module == "polars":
+        return {c: table.get_column(c) for c in table.columns}
+    if module == "pyarrow":
+        return {c: table.column(c) for c in table.column_names}
+    msg = (
+        f"cannot read columns from {type(table).__name__}; pass a mapping of arrays "
+        "or a pandas, polars or pyarrow table"
+    )
+    raise InvalidInput(msg, code="unsupported_table")
+
+
+def factorize(values: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
+    """Integer codes and the sorted unique values; ``None`` gets code -1.
+
+    Examples:
+        >>> codes, uniques = factorize(np.array(["b", None, "a", "b"], dtype=object))
+        >>> codes.tolist(), uniques.tolist()
+        ([1, -1, 0, 1], ['a', 'b'])
+    """
+    if values.dtype == object:
+        present = np.not_equal(values, None)
+        codes = np.full(len(values), -1, dtype=np.int64)
+        if present.all():
+            uniques, inverse = np.unique(values.astype(str), return_inverse=True)
+            return inverse.astype(np.int64), uniques.astype(object)
+        uniques, inverse = np.unique(values[present].astype(str), return_inverse=True)
+        codes[present] = inverse
+        return codes, uniques.astype(object)
+    uniques, inverse = np.unique(values, return_inverse=True)
+    return inverse.astype(np.int64), uniques
+
+
+class Tabular:
+    """Mixin for column-holding classes: ``to_pandas()``, ``to_polars()``, ...
+
+    Subclasses implement ``_columns()`` returning equal-length numpy arrays.
+    ``datetime64`` columns hold UTC and come out timezone-aware.
+    """
+
+    __slots__ = ()
+
+    def _columns(self) -> dict[str, npt.NDArray[Any]]:
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        cols = self._columns()
+        return len(next(iter(cols.values()))) if cols else 0
+
+    def to_dicts(self) -> list[dict[str, Any]]:
+        """Rows as plain dicts (timestamps as aware UTC datetimes).
+
+        Examples:
+            >>> from autoops.datasets import synthetic
+            >>> synthetic(people=5, seed=1).people.to_dicts()[0]["person_id"]
+            0
+        """
+        from autoops._time import to_datetime
+
+        cols = self._columns()
+        converted: dict[str, list[Any]] = {}
+        for name, arr in cols.items():
+            if arr.dtype.kind == "M":
+                converted[name] = [None if np.isnat(v) else to_datetime(v) for v in arr]
+            else:
+                converted[name] = arr.tolist()
+        return [dict(zip(converted, row, strict=True)) for row in zip(*converted.values(), strict=True)]
+
+    def to_pandas(self) -> Any:
+        """A pandas DataFrame (needs the ``[pandas]`` extra).
+
+        Examples:
+            >>> from autoops.datasets import synthetic
+            >>> synthetic(people=5, seed=1).people.to_pandas().shape[0]
+            5
+        """
+        pd = require("pandas", "pandas")
+        data: dict[str, Any] = {}
+        for name, arr in self._columns().items():
+            if arr.dtype.kind == "M":
+                data[name] = pd.Series(arr).dt.tz_localize("UTC")
+            else:
+                data[name] = arr
+        return pd.DataFrame(data)
+
+    def to_polars(self) -> Any:
+        """A polars DataFrame (needs the ``[polars]`` extra).
+
+        Examples:
+            >>> from autoops.datasets import synthetic
+            >>> synthetic(people=5, seed=1).people.to_polars().height
+            5
+        """
+        pl = require("polars", "polars")
+        series = []
+        for name, arr in self._columns().items():
+            s = pl.Series(name, arr.tolist() if arr.dtype == object else arr)
+            if arr.dtype.kind == "M":
+                s = s.dt.replace_time_zone("UTC")
+            series.append(s)
+        return pl.DataFrame(series)
+
+    def to_arrow(self) -> Any:
+        """A pyarrow Table (needs the ``[arrow]`` extra).
+
+        Examples:
+            >>> from autoops.datasets import synthetic
+            >>> synthetic(people=5, seed=1).people.to_arrow().num_rows
+            5
+        """
+        pa = require("pyarrow", "arrow")
+        arrays = {}
+        for name, arr in self._columns().items():
+            if arr.dtype.kind == "M":
+                arrays[name] = pa.array(arr, type=pa.timestamp("us", tz="UTC"))
+            else:
+                arrays[name] = pa.array(arr.tolist() if arr.dtype == object else arr)
+        return pa.table(arrays)

@@ -1,0 +1,234 @@
+"""Time handling shared by every capability.
+
+Conventions:
+
+* Internally, instants are ``numpy.datetime64[us]`` holding **UTC**. A numpy
+  ``datetime64`` array that a user passes in is taken as UTC (numpy has no
+  time zones); say so in every docstring that accepts one.
+* Python ``datetime`` values and pandas/polars/arrow columns must be
+  timezone-aware. A naive value is refused with :class:`InvalidInput` naming the
+  field and the first offending row, unless the caller names the zone to assume
+  (``assume_tz="Asia/Shanghai"``).
+* Calendar questions (which day, week or month) are answered in a named zone,
+  ``Asia/Shanghai`` by default, with :func:`local_naive`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import numpy.typing as npt
+
+from autoops.errors import ConfigError, InvalidInput
+
+__all__ = [
+    "DEFAULT_TZ",
+    "US",
+    "aware",
+    "local_naive",
+    "parse_duration",
+    "to_datetime",
+    "to_utc_us",
+    "utc_offsets",
+]
+
+DEFAULT_TZ = "Asia/Shanghai"
+US = np.dtype("datetime64[us]")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(w|d|h|min|m|s|ms)\s*$")
+_UNIT_US = {
+    "w": 7 * 86_400_000_000,
+    "d": 86_400_000_000,
+    "h": 3_600_000_000,
+    "min": 60_000_000,
+    "m": 60_000_000,
+    "s": 1_000_000,
+    "ms": 1_000,
+}
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def parse_duration(value: str | timedelta | np.timedelta64, *, key: str = "duration") -> timedelta:
+    """Parse ``"30d"``, ``"2h"``, ``"30min"``, ``"45s"``, ``"1w"`` into a timedelta.
+
+    A duration must be positive; zero or negative durations raise
+    :class:`ConfigError` naming *key*.
+
+    Examples:
+        >>> parse_duration("30d")
+        datetime.timedelta(days=30)
+        >>> parse_duration("30min")
+        datetime.timedelta(seconds=1800)
+        >>> parse_duration("0d", key="window")
+        Traceback (most recent call last):
+        ...
+        autoops.errors.ConfigError: window: must be a positive duration, got '0d' [config_error]
+    """
+    if isinstance(value, np.timedelta64):
+        value = timedelta(microseconds=int(value.astype("timedelta64[us]").astype(np.int64)))
+    if isinstance(value, timedelta):
+        result = value
+    else:
+        match = _DURATION.match(str(value))
+        if match is None:
+            msg = f"cannot read {value!r} as a duration; use forms like '30d', '2h', '30min', '45s'"
+            raise ConfigError(msg, key=key)
+        result = timedelta(microseconds=float(match.group(1)) * _UNIT_US[match.group(2)])
+    if result <= timedelta(0):
+        raise ConfigError(f"must be a positive duration, got {value!r}", key=key)
+    return result
+
+
+def aware(value: datetime, *, field: str = "ts", assume_tz: str | None = None) -> datetime:
+    """Return *value* timezone-aware, refusing naive values unless *assume_tz* is named.
+
+    Examples:
+        >>> aware(datetime(2026, 1, 31, 23, 59), assume_tz="Asia/Shanghai").isoformat()
+        '2026-01-31T23:59:00+08:00'
+        >>> aware(datetime(2026, 1, 1), field="occurred_at")
+        Traceback (most recent call last):
+        ...
+        autoops.errors.InvalidInput: occurred_at: naive datetime 2026-01-01T00:00:00; make it timezone-aware or pass assume_tz='Asia/Shanghai' [naive_datetime]
+    """
+    if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+        if assume_tz is None:
+            msg = (
+                f"naive datetime {value.isoformat()}; make it timezone-aware "
+                f"or pass assume_tz='{DEFAULT_TZ}'"
+            )
+            raise InvalidInput(msg, field=field, code="naive_datetime")
+        return value.replace(tzinfo=ZoneInfo(assume_tz))
+    return value
+
+
+def _from_datetimes(values: Iterable[Any], field: str, assume_tz: str | None) -> npt.NDArray[Any]:
+    items = list(values)
+    out = np.empty(len(items), dtype=np.int64)
+    nat = np.iinfo(np.int64).min
+    for i, item in enumerate(items):
+        if item is None:
+            out[i] = nat
+            continue
+        if isinstance(item, str):
+            try:
+                item = datetime.fromisoformat(item.replace("Z", "+00:00"))
+            except ValueError as exc:
+                raise InvalidInput(f"cannot parse {item!r} as a timestamp", field=field, row=i) from exc
+        if isinstance(item, date) and not isinstance(item, datetime):
+            raise InvalidInput("a date is not an instant; pass a datetime", field=field, row=i)
+        if not isinstance(item, datetime):
+            raise InvalidInput(f"expected a datetime, got {type(item).__name__}", field=field, row=i)
+        if item.tzinfo is None or item.tzinfo.utcoffset(item) is None:
+            if assume_tz is None:
+                msg = f"naive datetime; make it timezone-aware or pass assume_tz='{DEFAULT_TZ}'"
+                raise InvalidInput(msg, field=field, row=i, code="naive_datetime")
+            item = item.replace(tzinfo=ZoneInfo(assume_tz))
+        out[i] = (item - _EPOCH) // timedelta(microseconds=1)
+    return out.view(US)
+
+
+def to_utc_us(values: Any, *, field: str = "ts", assume_tz: str | None = None) -> npt.NDArray[Any]:
+    """Convert a column of instants to a ``datetime64[us]`` UTC numpy array.
+
+    Accepts a numpy ``datetime64`` array (taken as UTC), a pandas Series or
+    index, a polars Series, a pyarrow array, or any sequence of aware
+    ``datetime`` objects or ISO-8601 strings with an offset. Missing values
+    become ``NaT``; callers decide whether NaT is an error.
+
+    Raises:
+        InvalidInput: a naive value without *assume_tz*, naming the first row.
+
+    Examples:
+        >>> from datetime import datetime, timezone
+        >>> to_utc_us([datetime(2026, 1, 31, 16, 0, tzinfo=timezone.utc)])
+        array(['2026-01-31T16:00:00.000000'], dtype='datetime64[us]')
+        >>> to_utc_us(["2026-02-01T00:00:00+08:00"])
+        array(['2026-01-31T16:00:00.000000'], dtype='datetime64[us]')
+        >>> to_utc_us([datetime(2026, 1, 1)], field="created_at")
+        Traceback (most recent call last):
+        ...
+        autoops.errors.InvalidInput: created_at (row 0): naive datetime; make it timezone-aware or pass assume_tz='Asia/Shanghai' [naive_datetime]
+    """
+    if isinstance(values, np.ndarray) and values.dtype.kind == "M":
+        return values.astype(US)
+    module = type(values).__module__.split(".")[0]
+    if module == "pandas":
+        return _from_pandas(values, field, assume_tz)
+    if module == "polars":
+        return _from_pandas(values.to_pandas(), field, assume_tz)
+    if module == "pyarrow":
+        return _from_pandas(values.to_pandas(), field, assume_tz)
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iuf":
+        raise InvalidInput("numbers are not timestamps; pass datetime64 or datetimes", field=field)
+    return _from_datetimes(values, field, assume_tz)
+
+
+def _from_pandas(series: Any, field: str, assume_tz: str | None) -> npt.NDArray[Any]:
+    import pandas as pd
+
+    if not isinstance(series, pd.Series | pd.Index):
+        series = pd.Series(series)
+    if series.dtype == object:
+        return _from_datetimes(series.tolist(), field, assume_tz)
+    if not isinstance(series.dtype, pd.DatetimeTZDtype):
+        if assume_tz is None:
+            msg = f"naive timestamps; make the column timezone-aware or pass assume_tz='{DEFAULT_TZ}'"
+            raise InvalidInput(msg, field=field, row=0, code="naive_datetime")
+        series = pd.Series(series).dt.tz_localize(assume_tz)
+    utc = pd.Series(series).dt.tz_convert("UTC").dt.tz_localize(None)
+    return np.asarray(utc.to_numpy(dtype="datetime64[us]"))
+
+
+def to_datetime(value: np.datetime64) -> datetime:
+    """Turn one UTC ``datetime64`` into an aware UTC ``datetime``.
+
+    Examples:
+        >>> to_datetime(np.datetime64("2026-01-31T16:00:00", "us"))
+        datetime.datetime(2026, 1, 31, 16, 0, tzinfo=datetime.timezone.utc)
+    """
+    micros = int(np.datetime64(value, "us").astype(np.int64))
+    return _EPOCH + timedelta(microseconds=micros)
+
+
+def utc_offsets(ts_utc: npt.NDArray[Any], tz: str = DEFAULT_TZ) -> npt.NDArray[np.int64]:
+    """The zone's UTC offset in microseconds at each instant of *ts_utc*.
+
+    Looks the offset up once per distinct UTC hour, so it is exact for every
+    zone whose transitions fall on the hour (all current IANA zones) and costs
+    one ``zoneinfo`` call per hour spanned, not per row.
+
+    Examples:
+        >>> ts = np.array(["2026-01-31T16:00:00"], dtype="datetime64[us]")
+        >>> int(utc_offsets(ts)[0]) // 3_600_000_000
+        8
+    """
+    zone = ZoneInfo(tz)
+    hours = ts_utc.astype("datetime64[h]").astype(np.int64)
+    valid = ~np.isnat(ts_utc)
+    unique_hours, inverse = np.unique(hours[valid], return_inverse=True)
+    one_us = timedelta(microseconds=1)
+    offsets = [
+        (_EPOCH + timedelta(hours=int(h))).astimezone(zone).utcoffset() or timedelta(0)
+        for h in unique_hours
+    ]
+    table = np.array([offset // one_us for offset in offsets], dtype=np.int64)
+    out = np.zeros(len(ts_utc), dtype=np.int64)
+    out[valid] = table[inverse]
+    return out
+
+
+def local_naive(ts_utc: npt.NDArray[Any], tz: str = DEFAULT_TZ) -> npt.NDArray[Any]:
+    """Wall-clock time in *tz* as naive ``datetime64[us]`` (for calendar bucketing).
+
+    An interaction at 2026-01-31 23:59:59+08:00 is in January in Shanghai:
+
+    Examples:
+        >>> ts = np.array(["2026-01-31T15:59:59"], dtype="datetime64[us]")
+        >>> local_naive(ts).astype("datetime64[M]")
+        array(['2026-01'], dtype='datetime64[M]')
+    """
+    return (ts_utc.astype(np.int64) + utc_offsets(ts_utc, tz)).view(US)
