@@ -19,27 +19,51 @@ from autoops.models._base import Instant, Record
 from autoops.models._events import TouchpointEvent
 from autoops.models._identifiers import Identifiers, normalize_email, normalize_vin
 from autoops.models._lead import Lead, LeadGrade, LeadStatus
+from autoops.models._loyalty import (
+    Award,
+    Balance,
+    Finding,
+    GrowthEvent,
+    Hold,
+    HoldState,
+    LotMove,
+    Medal,
+    PointsTransaction,
+    Tier,
+    TxKind,
+)
 from autoops.models._member import Consent, ConsentGrant, Dealer, Member, Purpose
 from autoops.models._phone import PhoneBatch, PhoneResult, normalize_phone, normalize_phones
 from autoops.models._touchpoint import Domain, TouchpointKind
 
 __all__ = [
+    "Award",
+    "Balance",
     "Consent",
     "ConsentGrant",
     "Dealer",
     "Domain",
+    "Finding",
+    "GrowthEvent",
+    "Hold",
+    "HoldState",
     "Identifiers",
     "Instant",
     "Lead",
     "LeadGrade",
     "LeadStatus",
+    "LotMove",
+    "Medal",
     "Member",
     "PhoneBatch",
     "PhoneResult",
+    "PointsTransaction",
     "Purpose",
     "Record",
+    "Tier",
     "TouchpointEvent",
     "TouchpointKind",
+    "TxKind",
     "normalize_email",
     "normalize_phone",
     "normalize_phones",
