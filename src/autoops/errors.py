@@ -10,7 +10,11 @@ also from the builtin it resembles, so ``except ValueError`` keeps working::
     ├── LedgerError                                        the loyalty ledger refused
     │   ├── InsufficientPoints          .available
     │   ├── IdempotencyConflict         .key
-    │   └── NotRedeemable
+    │   ├── NotRedeemable
+    │   ├── NotReversible               reversing a reversal, or past the original
+    │   ├── HoldExpired                 capture after the hold's TTL
+    │   ├── UnknownMember(LookupError)
+    │   └── UnknownTransaction(LookupError)
     └── ChannelError  .channel .provider_code .provider_message .request_id .retryable
         ├── ChannelAuthError
         ├── RateLimited                 .retry_after
@@ -39,6 +43,7 @@ __all__ = [
     "ChannelError",
     "ChannelUnavailable",
     "ConfigError",
+    "HoldExpired",
     "IdempotencyConflict",
     "InsufficientPoints",
     "InvalidInput",
@@ -46,8 +51,11 @@ __all__ = [
     "LedgerError",
     "MissingExtraError",
     "NotRedeemable",
+    "NotReversible",
     "RateLimited",
     "RecipientRefused",
+    "UnknownMember",
+    "UnknownTransaction",
 ]
 
 DOCS_URL = "https://autoops.invalid/docs/errors/"
@@ -200,6 +208,50 @@ class NotRedeemable(LedgerError):
     """
 
     code = "not_redeemable"
+
+
+class NotReversible(LedgerError):
+    """The transaction cannot be reversed (a reversal, an expiry, or past its amount).
+
+    Examples:
+        >>> NotReversible("reversing a reversal is refused").code
+        'not_reversible'
+    """
+
+    code = "not_reversible"
+
+
+class HoldExpired(LedgerError):
+    """A hold was captured after its TTL; its points were already released.
+
+    Examples:
+        >>> HoldExpired("hold expired").code
+        'hold_expired'
+    """
+
+    code = "hold_expired"
+
+
+class UnknownMember(LedgerError, LookupError):
+    """The ledger has no transaction for this member (identifier masked in the message).
+
+    Examples:
+        >>> isinstance(UnknownMember("unknown member me…01"), LookupError)
+        True
+    """
+
+    code = "unknown_member"
+
+
+class UnknownTransaction(LedgerError, LookupError):
+    """No transaction or hold has this id.
+
+    Examples:
+        >>> UnknownTransaction("no transaction tx_1").code
+        'unknown_transaction'
+    """
+
+    code = "unknown_transaction"
 
 
 class ChannelError(AutoOpsError):
