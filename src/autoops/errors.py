@@ -7,6 +7,7 @@ also from the builtin it resembles, so ``except ValueError`` keeps working::
     ├── InvalidInput(ValueError)        .field .row .code  bad data, named
     ├── MissingExtraError(ImportError)  .extra             "pip install 'autoops[pandas]'"
     ├── ConfigError(ValueError)         .key               bad rules, specs or policies
+    ├── IllegalTransition(ValueError)   .from_status .to_status  a lead status move refused
     ├── LedgerError                                        the loyalty ledger refused
     │   ├── InsufficientPoints          .available
     │   ├── IdempotencyConflict         .key
@@ -44,6 +45,7 @@ __all__ = [
     "ChannelUnavailable",
     "ConfigError",
     "HoldExpired",
+    "IllegalTransition",
     "IdempotencyConflict",
     "InsufficientPoints",
     "InvalidInput",
@@ -156,6 +158,42 @@ class ConfigError(AutoOpsError, ValueError):
         self.key = key
         text = f"{key}: {message}" if key else message
         super().__init__(f"{text} [{self.code}]")
+
+
+class IllegalTransition(AutoOpsError, ValueError):
+    """A lead status change that the lead state machine does not allow.
+
+    Attributes:
+        from_status: the status the lead is in.
+        to_status: the status that was asked for.
+        lead_id: the lead, if known.
+
+    Examples:
+        >>> err = IllegalTransition("delivered", "new", lead_id="L1")
+        >>> str(err)
+        "lead L1: cannot move from 'delivered' to 'new' [illegal_transition]"
+        >>> isinstance(err, ValueError)
+        True
+    """
+
+    code = "illegal_transition"
+
+    def __init__(
+        self,
+        from_status: str,
+        to_status: str,
+        *,
+        lead_id: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        self.from_status = from_status
+        self.to_status = to_status
+        self.lead_id = lead_id
+        where = f"lead {lead_id}: " if lead_id else ""
+        extra = f"; {detail}" if detail else ""
+        super().__init__(
+            f"{where}cannot move from {from_status!r} to {to_status!r}{extra} [{self.code}]"
+        )
 
 
 class LedgerError(AutoOpsError):
