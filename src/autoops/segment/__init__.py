@@ -1,0 +1,59 @@
+"""Segmentation: RFM, activity tiers, lifecycle stages, intent scores, audiences.
+
+Every function takes columns (numpy arrays, lists, pandas/polars/pyarrow
+series, or column names with ``data=`` a table), an explicit ``as_of``
+instant, and returns a frozen result holding per-person arrays sorted by
+person id, with ``summary()``, ``to_pandas()``/``to_polars()`` and
+``_repr_html_``. Windows are exact durations measured back from ``as_of``
+with both edges included; rows after ``as_of`` are ignored.
+"""
+
+from __future__ import annotations
+
+from autoops.segment._activity import TIERS, ActivityTiers, activity_tiers
+from autoops.segment._common import OUTBOUND_EVENTS, SummaryTable
+from autoops.segment._intent import IntentScores, IntentWeights, intent_scores
+from autoops.segment._matrix import DEFAULT_STRATEGIES, IntentMatrix, intent_matrix
+from autoops.segment._rfm import RFM, RFM_SEGMENTS, RFMThresholds, ntile, rfm
+
+__all__ = [
+    "DEFAULT_STRATEGIES",
+    "OUTBOUND_EVENTS",
+    "RFM",
+    "RFM_SEGMENTS",
+    "TIERS",
+    "ActivityTiers",
+    "IntentMatrix",
+    "IntentScores",
+    "IntentWeights",
+    "RFMThresholds",
+    "SummaryTable",
+    "activity_tiers",
+    "intent_matrix",
+    "intent_scores",
+    "ntile",
+    "rfm",
+]
+
+
+def _method_doctests() -> dict[str, object]:
+    # doctest skips methods whose __globals__ are not this module's once the
+    # class's __module__ is rewritten; list them so --doctest-modules runs them.
+    found: dict[str, object] = {}
+    for name in __all__:
+        obj = globals()[name]
+        if not isinstance(obj, type):
+            continue
+        for attr, member in vars(obj).items():
+            func = getattr(member, "__func__", member)
+            if callable(func) and ">>>" in (getattr(func, "__doc__", None) or ""):
+                found[f"{name}.{attr}"] = func
+    return found
+
+
+for _name in __all__:
+    _obj = globals()[_name]
+    if isinstance(_obj, type) or callable(_obj):
+        _obj.__module__ = __name__
+del _name, _obj
+__test__ = _method_doctests()

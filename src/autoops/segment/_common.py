@@ -1,0 +1,294 @@
+"""Shared input handling for the segmentation functions.
+
+Every function in :mod:`autoops.segment` takes columns either as arrays
+(numpy, pandas/polars series, lists) or as column *names* together with a
+``data=`` table. This module turns both into numpy arrays once, at the edge,
+groups person ids into dense codes without sorting when it can, converts
+``as_of`` and windows to integer microseconds (UTC), and renders small summary
+tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from autoops._display import html_table
+from autoops._masking import mask_value
+from autoops._tabular import Tabular, as_array, columns
+from autoops._time import parse_duration, to_utc_us
+from autoops.errors import InvalidInput
+
+__all__ = [
+    "OUTBOUND_EVENTS",
+    "SummaryTable",
+    "as_of_us",
+    "display_id",
+    "duration_us",
+    "group_people",
+    "private_touchpoints",
+    "read_columns",
+    "ts_us",
+]
+
+#: Outbound or system events: never person-initiated, never counted as activity.
+OUTBOUND_EVENTS: tuple[str, ...] = ("push_sent", "message_delivered", "system")
+
+_INT64_MIN = np.iinfo(np.int64).min
+
+
+def read_columns(data: Any, what: str, **given: Any) -> dict[str, npt.NDArray[Any] | None]:
+    """Resolve each argument to a numpy array (or ``None`` when not given).
+
+    With *data*, a string argument names a column of *data*; otherwise every
+    argument is itself a column. Lengths must agree.
+    """
+    out: dict[str, npt.NDArray[Any] | None] = {}
+    names = {key: value for key, value in given.items() if isinstance(value, str)}
+    if names and data is None:
+        key, value = next(iter(names.items()))
+        msg = f"got the column name {value!r} but no data= table to read it from"
+        raise InvalidInput(msg, field=key, code="missing_data")
+    if names:
+        read = columns(data, sorted(set(names.values())), what=what)
+    for key, value in given.items():
+        if value is None:
+            out[key] = None
+        elif isinstance(value, str):
+            out[key] = read[value]
+        else:
+            out[key] = as_array(value)
+    lengths = {key: len(arr) for key, arr in out.items() if arr is not None}
+    if len(set(lengths.values())) > 1:
+        detail = ", ".join(f"{key}={n}" for key, n in lengths.items())
+        raise InvalidInput(f"{what} columns differ in length: {detail}", code="ragged")
+    return out
+
+
+def as_of_us(value: Any) -> int:
+    """``as_of`` (aware datetime, ``numpy.datetime64`` taken as UTC, ISO string) in µs UTC."""
+    if value is None:
+        raise InvalidInput("as_of is required: the instant the segments describe", field="as_of")
+    if isinstance(value, np.datetime64):
+        arr = np.array([value]).astype("datetime64[us]")
+    elif isinstance(value, datetime | str):
+        arr = to_utc_us([value], field="as_of")
+    else:
+        arr = to_utc_us(as_array([value]) if not hasattr(value, "tz") else [value], field="as_of")
+    out = int(arr.astype(np.int64)[0])
+    if out == _INT64_MIN:
+        raise InvalidInput("as_of must not be NaT", field="as_of")
+    return out
+
+
+def ts_us(
+    values: npt.NDArray[Any], *, field: str = "ts", allow_nat: bool = False
+) -> npt.NDArray[np.int64]:
+    """Timestamps as int64 µs UTC; NaT is an error naming the first row unless allowed."""
+    arr = to_utc_us(values, field=field).astype(np.int64)
+    if not allow_nat:
+        bad = np.flatnonzero(arr == _INT64_MIN)
+        if bad.size:
+            raise InvalidInput("missing timestamp (NaT)", field=field, row=int(bad[0]), code="nat")
+    return arr
+
+
+def duration_us(value: str | timedelta | np.timedelta64, *, key: str) -> int:
+    """A positive duration (``"30d"``, ``timedelta``) in microseconds."""
+    return int(parse_duration(value, key=key) // timedelta(microseconds=1))
+
+
+def group_people(
+    *arrays: npt.NDArray[Any] | None, fields: Sequence[str] = ()
+) -> tuple[npt.NDArray[Any], list[npt.NDArray[np.int64] | None]]:
+    """Sorted distinct person ids over all *arrays* and each array's codes into them.
+
+    Integers with a compact range are grouped by a presence table (linear
+    time); other integers by sorting; strings by sorting their ``str`` values.
+    ``None`` (or NaN) is refused with an error naming the field and the row.
+    """
+    present = [a for a in arrays if a is not None]
+    names = list(fields) + [f"person{i}" for i in range(len(fields), len(arrays))]
+    for arr, name in zip(arrays, names, strict=False):
+        if arr is None:
+            continue
+        if arr.dtype.kind == "f":
+            bad = np.flatnonzero(np.isnan(arr))
+            if bad.size:
+                raise InvalidInput(
+                    "missing person id", field=name, row=int(bad[0]), code="null_person"
+                )
+        if arr.dtype == object:
+            bad = np.flatnonzero(np.array([v is None for v in arr.tolist()], dtype=bool))
+            if bad.size:
+                raise InvalidInput(
+                    "missing person id", field=name, row=int(bad[0]), code="null_person"
+                )
+    if not present:
+        return np.empty(0, dtype=np.int64), [None for _ in arrays]
+    kinds = {a.dtype.kind for a in present}
+    if kinds <= {"i", "u", "b"}:
+        ints = [a.astype(np.int64, copy=False) for a in present]
+        uniques, codes = _group_ints(ints)
+    elif kinds <= {"i", "u", "b", "f"}:
+        floats = [a.astype(np.float64, copy=False) for a in present]
+        flat = np.concatenate(floats) if len(floats) > 1 else floats[0]
+        uniques, inverse = np.unique(flat, return_inverse=True)
+        codes = _split(inverse.astype(np.int64), [len(a) for a in floats])
+    else:
+        texts = []
+        for arr, name in zip(arrays, names, strict=False):
+            if arr is None:
+                continue
+            if arr.dtype.kind not in "OUS":
+                msg = "person ids mix numbers and strings across inputs"
+                raise InvalidInput(msg, field=name, code="mixed_person")
+            texts.append(arr.astype(str))
+        flat = np.concatenate(texts) if len(texts) > 1 else texts[0]
+        uniques, inverse = np.unique(flat, return_inverse=True)
+        uniques = uniques.astype(object)
+        codes = _split(inverse.astype(np.int64), [len(a) for a in texts])
+    it = iter(codes)
+    return uniques, [None if a is None else next(it) for a in arrays]
+
+
+def _split(inverse: npt.NDArray[np.int64], sizes: list[int]) -> list[npt.NDArray[np.int64]]:
+    bounds = np.cumsum([0, *sizes])
+    return [inverse[bounds[i] : bounds[i + 1]] for i in range(len(sizes))]
+
+
+def _group_ints(
+    ints: list[npt.NDArray[np.int64]],
+) -> tuple[npt.NDArray[np.int64], list[npt.NDArray[np.int64]]]:
+    total = sum(len(a) for a in ints)
+    nonempty = [a for a in ints if a.size]
+    if not nonempty:
+        return np.empty(0, dtype=np.int64), [np.empty(0, dtype=np.int64) for _ in ints]
+    lo = min(int(a.min()) for a in nonempty)
+    hi = max(int(a.max()) for a in nonempty)
+    span = hi - lo + 1
+    if span <= 4 * total + 1024:
+        seen = np.zeros(span, dtype=bool)
+        for a in nonempty:
+            seen[a - lo] = True
+        uniques = np.flatnonzero(seen).astype(np.int64) + lo
+        rank = np.cumsum(seen, dtype=np.int64) - 1
+        return uniques, [rank[a - lo] for a in ints]
+    flat = np.concatenate(ints) if len(ints) > 1 else ints[0]
+    uniques, inverse = np.unique(flat, return_inverse=True)
+    return uniques.astype(np.int64), _split(inverse.astype(np.int64), [len(a) for a in ints])
+
+
+def private_touchpoints() -> tuple[str, ...]:
+    """Values of the private-domain touchpoint kinds (``TouchpointKind.domain``)."""
+    from autoops.models import Domain, TouchpointKind
+
+    return tuple(kind.value for kind in TouchpointKind if kind.domain is Domain.PRIVATE)
+
+
+def isin_text(values: npt.NDArray[Any], wanted: Iterable[str]) -> npt.NDArray[np.bool_]:
+    """Vectorised membership of an object column in a few strings (one pass each)."""
+    out = np.zeros(len(values), dtype=bool)
+    for item in wanted:
+        out |= values == item
+    return out
+
+
+def display_id(value: object) -> str:
+    """A person id for display: integers as is, strings masked."""
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    return mask_value(value)
+
+
+@attrs.frozen(slots=True, repr=False)
+class SummaryTable(Tabular):
+    """A small table of headline figures returned by every ``summary()``.
+
+    Behaves like the other autoops tables: ``to_pandas()``, ``to_polars()``,
+    ``to_dicts()``, ``len()``; prints as aligned text and renders as HTML in a
+    notebook.
+
+    Examples:
+        >>> import numpy as np
+        >>> t = SummaryTable("tiers", {"tier": np.array(["high", "low"], dtype=object),
+        ...                            "people": np.array([3, 5])})
+        >>> print(t)
+        tiers
+        tier  people
+        high       3
+        low        5
+        >>> t.to_dicts()[1]
+        {'tier': 'low', 'people': 5}
+    """
+
+    title: str
+    data: Mapping[str, npt.NDArray[Any]]
+
+    def _columns(self) -> dict[str, npt.NDArray[Any]]:
+        return dict(self.data)
+
+    def rows(self) -> list[tuple[Any, ...]]:
+        """The rows as tuples of Python values.
+
+        Examples:
+            >>> import numpy as np
+            >>> SummaryTable("t", {"a": np.array([1, 2])}).rows()
+            [(1,), (2,)]
+        """
+        cols = [arr.tolist() for arr in self.data.values()]
+        return list(zip(*cols, strict=True))
+
+    def __str__(self) -> str:
+        headers = list(self.data)
+        cells = [[_fmt(v) for v in row] for row in self.rows()]
+        widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+        lines = [self.title, "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
+        for row in cells:
+            parts = []
+            for i, (value, width) in enumerate(zip(row, widths, strict=True)):
+                numeric = self.data[headers[i]].dtype.kind in "iuf"
+                parts.append(value.rjust(width) if numeric else value.ljust(width))
+            lines.append("  ".join(parts).rstrip())
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        return html_table(self.title, list(self.data), self.rows(), limit=50)
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def count_table(
+    title: str, label: str, labels: Sequence[str], values: npt.NDArray[Any]
+) -> SummaryTable:
+    """People per label, in the order of *labels*, with shares."""
+    idx = _label_codes(values, labels)
+    counts = np.bincount(idx, minlength=len(labels)).astype(np.int64)
+    total = counts.sum()
+    share = counts / total if total else np.full(len(labels), np.nan)
+    return SummaryTable(
+        title,
+        {label: np.array(list(labels), dtype=object), "people": counts, "share": share},
+    )
+
+
+def _label_codes(values: npt.NDArray[Any], labels: Sequence[str]) -> npt.NDArray[np.int64]:
+    out = np.full(len(values), -1, dtype=np.int64)
+    for i, name in enumerate(labels):
+        out[values == name] = i
+    if (out < 0).any():
+        missing = sorted({str(v) for v in values[out < 0].tolist()})
+        raise InvalidInput(f"unexpected labels {missing}", code="unexpected_label")
+    return out
