@@ -10,6 +10,7 @@ from __future__ import annotations
 
 __all__ = ["mask_email", "mask_id", "mask_phone", "mask_value"]
 
+
 def mask_phone(value: str | None) -> str:
     """Mask a phone number: ``+8613812345678`` → ``+86138****5678``.
 

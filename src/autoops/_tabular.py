@@ -44,7 +44,11 @@ def as_array(values: Any) -> npt.NDArray[Any]:
 
             return to_utc_us(values)
         arr = values.to_numpy()
-        return arr.astype(object) if arr.dtype.kind in "UO" or str(values.dtype) in ("str", "string") else arr
+        return (
+            arr.astype(object)
+            if arr.dtype.kind in "UO" or str(values.dtype) in ("str", "string")
+            else arr
+        )
     if module == "polars":
         if values.dtype.is_temporal():
             from autoops._time import to_utc_us
@@ -172,7 +176,9 @@ class Tabular:
                 converted[name] = [None if np.isnat(v) else to_datetime(v) for v in arr]
             else:
                 converted[name] = arr.tolist()
-        return [dict(zip(converted, row, strict=True)) for row in zip(*converted.values(), strict=True)]
+        return [
+            dict(zip(converted, row, strict=True)) for row in zip(*converted.values(), strict=True)
+        ]
 
     def to_pandas(self) -> Any:
         """A pandas DataFrame (needs the ``[pandas]`` extra).

@@ -117,11 +117,15 @@ def _from_datetimes(values: Iterable[Any], field: str, assume_tz: str | None) ->
             try:
                 item = datetime.fromisoformat(item.replace("Z", "+00:00"))
             except ValueError as exc:
-                raise InvalidInput(f"cannot parse {item!r} as a timestamp", field=field, row=i) from exc
+                raise InvalidInput(
+                    f"cannot parse {item!r} as a timestamp", field=field, row=i
+                ) from exc
         if isinstance(item, date) and not isinstance(item, datetime):
             raise InvalidInput("a date is not an instant; pass a datetime", field=field, row=i)
         if not isinstance(item, datetime):
-            raise InvalidInput(f"expected a datetime, got {type(item).__name__}", field=field, row=i)
+            raise InvalidInput(
+                f"expected a datetime, got {type(item).__name__}", field=field, row=i
+            )
         if item.tzinfo is None or item.tzinfo.utcoffset(item) is None:
             if assume_tz is None:
                 msg = f"naive datetime; make it timezone-aware or pass assume_tz='{DEFAULT_TZ}'"
@@ -176,7 +180,9 @@ def _from_pandas(series: Any, field: str, assume_tz: str | None) -> npt.NDArray[
         return _from_datetimes(series.tolist(), field, assume_tz)
     if not isinstance(series.dtype, pd.DatetimeTZDtype):
         if assume_tz is None:
-            msg = f"naive timestamps; make the column timezone-aware or pass assume_tz='{DEFAULT_TZ}'"
+            msg = (
+                f"naive timestamps; make the column timezone-aware or pass assume_tz='{DEFAULT_TZ}'"
+            )
             raise InvalidInput(msg, field=field, row=0, code="naive_datetime")
         series = pd.Series(series).dt.tz_localize(assume_tz)
     utc = pd.Series(series).dt.tz_convert("UTC").dt.tz_localize(None)

@@ -245,7 +245,10 @@ def _normalize_chunk(
     local_landline = ~with_cc & (first == 0) & (second > 0) & np.isin(national_len, (11, 12))
     cc_landline = (
         with_cc
-        & (((first >= 2) & np.isin(national_len, (10, 11))) | (starts("10", strip) & (national_len == 10)))
+        & (
+            ((first >= 2) & np.isin(national_len, (10, 11)))
+            | (starts("10", strip) & (national_len == 10))
+        )
         & ~service
     )
     landline = local_landline | cc_landline
@@ -283,7 +286,9 @@ def _normalize_chunk(
     kind_out[~missing] = _KINDS[kind_code[~missing]]
     reason_out[:] = _REASONS[reason_code]
     if foreign.any():
-        _parse_foreign(text, foreign & ~missing & ~too_long & ~bad_char, e164_out, kind_out, reason_out)
+        _parse_foreign(
+            text, foreign & ~missing & ~too_long & ~bad_char, e164_out, kind_out, reason_out
+        )
 
 
 def _parse_foreign(
