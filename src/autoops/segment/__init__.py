@@ -13,26 +13,42 @@ from __future__ import annotations
 from autoops.segment._activity import TIERS, ActivityTiers, activity_tiers
 from autoops.segment._common import OUTBOUND_EVENTS, SummaryTable
 from autoops.segment._intent import IntentScores, IntentWeights, intent_scores
+from autoops.segment._lifecycle import (
+    ORIENTATIONS,
+    STAGES,
+    LifecycleRules,
+    LifecycleStages,
+    ValueOrientation,
+    lifecycle_stages,
+    value_orientation,
+)
 from autoops.segment._matrix import DEFAULT_STRATEGIES, IntentMatrix, intent_matrix
 from autoops.segment._rfm import RFM, RFM_SEGMENTS, RFMThresholds, ntile, rfm
 
 __all__ = [
     "DEFAULT_STRATEGIES",
+    "ORIENTATIONS",
     "OUTBOUND_EVENTS",
     "RFM",
     "RFM_SEGMENTS",
+    "STAGES",
     "TIERS",
     "ActivityTiers",
     "IntentMatrix",
     "IntentScores",
     "IntentWeights",
+    "LifecycleRules",
+    "LifecycleStages",
     "RFMThresholds",
     "SummaryTable",
+    "ValueOrientation",
     "activity_tiers",
     "intent_matrix",
     "intent_scores",
+    "lifecycle_stages",
     "ntile",
     "rfm",
+    "value_orientation",
 ]
 
 
