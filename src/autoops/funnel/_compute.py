@@ -1,0 +1,256 @@
+"""From events and a :class:`Funnel` to a :class:`FunnelResult`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from autoops._tabular import factorize
+from autoops._time import to_utc_us
+from autoops.errors import InvalidInput
+from autoops.funnel._columns import EventColumns, known_event_check, read_events, step_mask
+from autoops.funnel._kernel import (
+    Rows,
+    Transition,
+    canonical_chains,
+    open_reached,
+    ordered_dp,
+    unordered_depth,
+)
+from autoops.funnel._result import FunnelResult
+from autoops.funnel._spec import Funnel
+
+__all__ = ["Plan", "compute", "plan"]
+
+I64 = npt.NDArray[np.int64]
+_NEG = np.iinfo(np.int64).min
+_POS = np.iinfo(np.int64).max
+
+
+@attrs.frozen
+class Plan:
+    """Sorted rows, transitions and the maps back to the input (internal)."""
+
+    funnel: Funnel
+    rows: Rows
+    transitions: list[Transition]
+    source_row: I64  # sorted row -> input row
+    unit_values: npt.NDArray[Any]
+    breakdown: npt.NDArray[Any] | None  # per sorted row
+    entry_bounds: tuple[int, int]
+
+
+def _instant_us(value: Any, field: str) -> int:
+    if isinstance(value, np.datetime64):
+        return int(value.astype("datetime64[us]").astype(np.int64))
+    if isinstance(value, datetime | str):
+        return int(to_utc_us([value], field=field).astype(np.int64)[0])
+    raise InvalidInput(f"expected an aware datetime, got {type(value).__name__}", field=field)
+
+
+def _hold_codes(ev: EventColumns, fields: list[str]) -> I64:
+    codes: I64 | None = None
+    for field in fields:
+        c, _ = factorize(np.asarray(ev.column(field)).astype(object))
+        if codes is None:
+            codes = c
+        else:
+            width = np.int64(int(c.max(initial=0)) + 1)
+            both = (codes >= 0) & (c >= 0)
+            combined = np.where(both, codes * width + c, -1)
+            _, inv = np.unique(combined[both], return_inverse=True)
+            codes = np.full(len(c), -1, dtype=np.int64)
+            codes[both] = inv
+    assert codes is not None
+    return codes
+
+
+def plan(
+    funnel: Funnel,
+    events: Any,
+    *,
+    unit: Any = "one_id",
+    event: str = "event",
+    ts: str = "ts",
+    seq: str | None = None,
+) -> Plan:
+    """Read, validate, match and sort the rows a funnel needs (internal)."""
+    k = len(funnel.steps)
+    needed = {event}
+    for st in [*funnel.steps, *(x.step for x in funnel.exclusions)]:
+        needed.update(c.column for c in st.where)
+    holds = funnel.hold_steps
+    needed.update(holds)
+    if funnel.breakdown:
+        needed.add(funnel.breakdown)
+    if seq:
+        needed.add(seq)
+    ev = read_events(events, unit=unit, ts=ts, needed=sorted(needed - {ts}))
+    masks = []
+    for st in funnel.steps:
+        m = step_mask(ev, event, st.events, st.where)
+        for name in st.events:
+            known_event_check(ev, event, name, bool(m.any()) or _has(ev, event, name))
+        masks.append(m)
+    excl = [step_mask(ev, event, x.step.events, x.step.where) for x in funnel.exclusions]
+    if funnel.order == "unordered":
+        stacked = np.sum(masks, axis=0) if masks else np.zeros(ev.n)
+        overlap = stacked > 1
+        if overlap.any():
+            msg = (
+                "unordered funnels need steps whose predicates never overlap; rows match two steps"
+            )
+            raise InvalidInput(msg, field=event, row=[int(i) for i in np.nonzero(overlap)[0][:10]])
+    if funnel.order == "strict":
+        keep = np.arange(ev.n, dtype=np.int64)
+    else:
+        any_row = np.zeros(ev.n, dtype=bool)
+        for m in [*masks, *excl]:
+            any_row |= m
+        keep = np.nonzero(any_row)[0].astype(np.int64)
+    tie = ev.column(seq)[keep] if seq else None
+    unit_k = ev.unit[keep]
+    ts_k = ev.ts[keep]
+    keys = (ts_k, unit_k) if tie is None else (tie, ts_k, unit_k)
+    order = np.lexsort(keys)
+    src = keep[order]
+    unit_s = ev.unit[src]
+    ts_s = ev.ts[src]
+    d0, d1 = _NEG, _POS
+    if funnel.entry_range is not None:
+        d0 = _instant_us(funnel.entry_range[0], "entry_range")
+        d1 = _instant_us(funnel.entry_range[1], "entry_range")
+    entry = (ts_s >= d0) & (ts_s < d1)
+    if funnel.order == "open":
+        hi = d1 if d1 == _POS else d1 + funnel.window_us
+        entry = (ts_s >= d0) & (ts_s < hi)
+    rows = Rows(unit=unit_s, ts=ts_s, steps=[m[src] for m in masks], entry=entry)
+    hold_codes = {f: _hold_codes(ev, [f])[src] for f in holds}
+    transitions: list[Transition] = []
+    gaps = funnel.gap_bounds_us()
+    for j in range(1, k):
+        breakers: npt.NDArray[np.bool_] | None = None
+        for x, m in zip(funnel.exclusions, excl, strict=True):
+            before = x.before if x.before is not None else k
+            if x.after <= j and j + 1 <= before:
+                breakers = m[src] if breakers is None else breakers | m[src]
+        every = funnel.order == "strict" and funnel.strict_repeats == "break"
+        if funnel.order == "strict" and funnel.strict_repeats == "tolerate":
+            not_prev = ~rows.steps[j - 1]
+            breakers = not_prev if breakers is None else breakers | not_prev
+        fields = [f for f, idx in holds.items() if j in idx and j + 1 in idx]
+        hold: I64 | None = None
+        if len(fields) == 1:
+            hold = hold_codes[fields[0]]
+        elif fields:
+            hold = _hold_codes(ev, fields)[src]
+        lo, hi_gap = gaps[j - 1]
+        transitions.append(Transition(breakers, every, hold, lo, hi_gap))
+    bd = ev.column(funnel.breakdown)[src] if funnel.breakdown else None
+    return Plan(funnel, rows, transitions, src, ev.unit_values, bd, (d0, d1))
+
+
+def _has(ev: EventColumns, event: str, name: str) -> bool:
+    names = ev.column(event)
+    return bool(np.any(names == name))
+
+
+def depth_and_chains(p: Plan) -> tuple[I64, I64, npt.NDArray[np.bool_], I64]:
+    """(unit codes, depth, reached matrix, chain rows in sorted order) for any order."""
+    f = p.funnel
+    k = len(f.steps)
+    if f.order in ("ordered", "strict"):
+        levels = ordered_dp(p.rows, p.transitions, f.window_us, f.entry == "first")
+        units, depth, chain = canonical_chains(p.rows, p.transitions, levels)
+        reached = depth[:, None] >= np.arange(1, k + 1)[None, :]
+    elif f.order == "unordered":
+        units, depth, chain = unordered_depth(p.rows, f.window_us, p.rows.entry)
+        reached = depth[:, None] >= np.arange(1, k + 1)[None, :]
+    else:
+        units, reached, chain = open_reached(p.rows, p.rows.entry)
+        depth = reached.sum(axis=1).astype(np.int64)
+    return units, depth, reached, chain
+
+
+def compute(
+    funnel: Funnel,
+    events: Any,
+    *,
+    unit: Any = "one_id",
+    event: str = "event",
+    ts: str = "ts",
+    seq: str | None = None,
+    as_of: Any = None,
+) -> FunnelResult:
+    """Compute *funnel* over *events*: depth per unit, counts, rates, chains.
+
+    Rows are ordered per unit by (ts, *seq*) — input order breaks remaining
+    ties. ``datetime64`` columns are taken as UTC; other timestamp columns
+    must be timezone-aware. Every unit with at least one row matching a step
+    (or an exclusion) appears in ``result.units``.
+
+    Args:
+        funnel: the definition.
+        events: numpy columns (a mapping), a pandas/polars/pyarrow table, an
+            autoops table, or a list of ``TouchpointEvent`` models.
+        unit: the unit column name, or an array of unit ids aligned with rows.
+        event: the event name column.
+        ts: the timestamp column.
+        seq: an optional tie-break column (e.g. an ingestion id).
+        as_of: the end of the data (default: the latest timestamp); used to
+            flag incomplete trend periods.
+
+    Returns:
+        A :class:`FunnelResult`.
+
+    Raises:
+        InvalidInput: unknown step events (listing the known ones), naive or
+            missing timestamps, missing unit ids (with row indices), rows
+            matching two steps of an unordered funnel.
+
+    Examples:
+        >>> import numpy as np
+        >>> from autoops.funnel import Funnel, compute
+        >>> ev = {"one_id": [1, 1, 1, 2], "event": ["lead", "visit", "lead", "lead"],
+        ...       "ts": np.array(["2026-01-01", "2026-01-02", "2026-01-03", "2026-01-01"],
+        ...                      dtype="datetime64[us]")}
+        >>> compute(Funnel(steps=["lead", "visit"]), ev).counts.tolist()
+        [2, 1]
+    """
+    p = plan(funnel, events, unit=unit, event=event, ts=ts, seq=seq)
+    units, depth, reached, chain = depth_and_chains(p)
+    chain_src = np.where(chain >= 0, p.source_row[np.maximum(chain, 0)], -1)
+    chain_ts = np.where(chain >= 0, p.rows.ts[np.maximum(chain, 0)], _NEG)
+    if as_of is None:
+        as_of_us = int(p.rows.ts.max()) if p.rows.n else 0
+    else:
+        as_of_us = _instant_us(as_of, "as_of")
+    attribution: npt.NDArray[Any] | None = None
+    if p.breakdown is not None:
+        pos = funnel.attribution_step
+        if pos == -1:
+            if funnel.order == "open":
+                last = reached.shape[1] - 1 - np.argmax(reached[:, ::-1], axis=1)
+            else:
+                last = np.maximum(depth - 1, 0)
+            row = chain[np.arange(len(units)), last]
+        else:
+            row = chain[:, pos]
+        attribution = np.asarray(
+            np.where(row >= 0, p.breakdown[np.maximum(row, 0)], None), dtype=object
+        )
+    return FunnelResult(
+        funnel=funnel,
+        units=p.unit_values[units],
+        depth=depth,
+        reached=reached,
+        chain_row=chain_src,
+        chain_ts=chain_ts.view("datetime64[us]"),
+        attribution=attribution,
+        as_of=np.datetime64(as_of_us, "us"),
+        plan=p,
+    )

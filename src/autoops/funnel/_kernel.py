@@ -1,0 +1,377 @@
+"""Vectorised funnel kernels over rows sorted by (unit, ts, seq).
+
+The ordered and strict engines run the dynamic programme of
+``SEMANTICS.md`` as sorted passes: for step j, every row r matching step j
+takes b(r), the latest chain start reachable through an admissible row q of
+step j−1 (same unit, earlier in row order, no guarding exclusion strictly in
+between, gap bounds, hold equality), and keeps r when ts(r) − ts(b) ≤ W.
+A chain start is stored as its row index, which orders starts exactly as
+their timestamps do within a unit. Admissible predecessors form a contiguous
+run of a sorted "group" (segment between breaker rows × hold value), so the
+best predecessor is a segmented running maximum (or a sparse-table range
+maximum when a gap has a maximum), never a Python loop per row.
+"""
+
+from __future__ import annotations
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["Rows", "Transition", "canonical_chains", "ordered_dp", "unordered_depth"]
+
+I64 = npt.NDArray[np.int64]
+Bool = npt.NDArray[np.bool_]
+
+
+@attrs.frozen
+class Transition:
+    """What constrains the link from step j−1 to step j (0-based j ≥ 1)."""
+
+    breakers: Bool | None  # rows that start a new segment besides unit starts (None: none)
+    every_row_breaks: bool  # strict order, repeats break
+    hold: I64 | None  # hold codes (-1 null) when both steps declare the same field
+    min_gap: int | None
+    max_gap: int | None
+
+
+@attrs.frozen
+class Rows:
+    """Rows sorted by (unit, ts, seq): unit codes, ts in µs, step masks."""
+
+    unit: I64
+    ts: I64
+    steps: list[Bool]
+    entry: Bool  # rows whose ts lies in the entry range
+
+    @property
+    def n(self) -> int:
+        return len(self.ts)
+
+    def unit_start(self) -> Bool:
+        starts = np.ones(self.n, dtype=bool)
+        if self.n > 1:
+            np.not_equal(self.unit[1:], self.unit[:-1], out=starts[1:])
+        return starts
+
+    def unit_first_index(self) -> I64:
+        starts = self.unit_start()
+        return np.maximum.accumulate(np.where(starts, np.arange(self.n, dtype=np.int64), 0))
+
+
+def _segments(rows: Rows, tr: Transition) -> I64:
+    if tr.every_row_breaks:
+        return np.arange(rows.n, dtype=np.int64)
+    breaks = rows.unit_start()
+    if tr.breakers is not None:
+        breaks |= tr.breakers
+    return np.cumsum(breaks, dtype=np.int64) - 1
+
+
+def _prev_segment(rows: Rows, seg: I64, r_idx: I64) -> I64:
+    """The segment of row r−1 when it belongs to r's unit, else -1."""
+    out = np.full(len(r_idx), -1, dtype=np.int64)
+    has = r_idx > 0
+    prev = r_idx[has] - 1
+    same = rows.unit[prev] == rows.unit[r_idx[has]]
+    vals = np.where(same, seg[prev], -1)
+    out[has] = vals
+    return out
+
+
+def _last_le(ts: I64, lo: I64, hi: I64, bound: I64) -> I64:
+    """Largest p in [lo, hi) with ts[p] <= bound, else lo − 1 (ts sorted on each range)."""
+    lo = lo.copy()
+    hi = hi.copy()
+    # invariant: answer in [lo-1, hi-1]; find first p in [lo, hi) with ts[p] > bound
+    while True:
+        active = lo < hi
+        if not active.any():
+            break
+        mid = (lo + hi) // 2
+        mid_safe = np.where(active, mid, 0)
+        go_right = active & (ts[mid_safe] <= bound)
+        lo = np.where(go_right, mid + 1, lo)
+        hi = np.where(active & ~go_right, mid, hi)
+    return lo - 1
+
+
+def _first_ge(ts: I64, lo: I64, hi: I64, bound: I64) -> I64:
+    """Smallest p in [lo, hi) with ts[p] >= bound, else hi."""
+    lo = lo.copy()
+    hi = hi.copy()
+    while True:
+        active = lo < hi
+        if not active.any():
+            break
+        mid = (lo + hi) // 2
+        mid_safe = np.where(active, mid, 0)
+        go_right = active & (ts[mid_safe] < bound)
+        lo = np.where(go_right, mid + 1, lo)
+        hi = np.where(active & ~go_right, mid, hi)
+    return lo
+
+
+def _range_max(values: I64, lo: I64, hi: I64) -> I64:
+    """max(values[lo..hi]) inclusive for each query (lo <= hi), via a sparse table."""
+    out = np.full(len(lo), -1, dtype=np.int64)
+    if len(values) == 0 or len(lo) == 0:
+        return out
+    table = [values]
+    span = 1
+    while span * 2 <= len(values):
+        prev = table[-1]
+        table.append(np.maximum(prev[:-span], prev[span:]))
+        span *= 2
+    length = hi - lo + 1
+    level = np.zeros(len(lo), dtype=np.int64)
+    ok = length > 0
+    level[ok] = np.floor(np.log2(length[ok])).astype(np.int64)
+    for lv in np.unique(level[ok]):
+        sel = ok & (level == lv)
+        t = table[int(lv)]
+        width = 1 << int(lv)
+        out[sel] = np.maximum(t[lo[sel]], t[hi[sel] - width + 1])
+    return out
+
+
+@attrs.frozen
+class _Groups:
+    q_order: I64  # positions into the q arrays, sorted by (group, idx)
+    q_key: I64  # group_rank * N + idx, sorted
+    q_group: I64  # group rank per sorted q
+    r_group: I64  # group rank per r (-1: no admissible group)
+
+
+def _groups(
+    rows: Rows, tr: Transition, q_idx: I64, r_idx: I64, extra_q: I64 | None, extra_r: I64 | None
+) -> _Groups:
+    """Rank the admissibility groups of q rows and map r rows onto them."""
+    seg = _segments(rows, tr)
+    gq = seg[q_idx]
+    gr = _prev_segment(rows, seg, r_idx)
+    keep_q = np.ones(len(q_idx), dtype=bool)
+    parts_q = [gq]
+    parts_r = [gr]
+    if tr.hold is not None:
+        hq = tr.hold[q_idx]
+        hr = tr.hold[r_idx]
+        keep_q &= hq >= 0
+        gr = np.where(hr >= 0, gr, -1)
+        parts_q.append(hq)
+        parts_r.append(hr)
+    if extra_q is not None and extra_r is not None:
+        parts_q.append(extra_q)
+        parts_r.append(extra_r)
+    n1 = rows.n + 1
+    if len(parts_q) == 1:
+        # segment ids grow with the row index: q is already in (group, idx) order
+        order = np.nonzero(keep_q)[0]
+        q_group = gq[order]
+        r_group = gr
+    else:
+        rank_q = np.where(keep_q, parts_q[0], -1)
+        rank_r = parts_r[0]
+        for pq, pr in zip(parts_q[1:], parts_r[1:], strict=True):
+            rank_q, rank_r = _rank_pair(rank_q, rank_r, pq, pr)
+        sel = np.nonzero(rank_q >= 0)[0]
+        order = sel[np.lexsort((q_idx[sel], rank_q[sel]))]
+        q_group = rank_q[order]
+        r_group = rank_r
+    q_key = q_group * n1 + q_idx[order]
+    return _Groups(order, q_key, q_group, r_group)
+
+
+def _rank_pair(rank_q: I64, rank_r: I64, pq: I64, pr: I64) -> tuple[I64, I64]:
+    """Dense ranks of the pairs (rank, p) over q, and r mapped onto them (-1: absent)."""
+    width = np.int64(max(int(pq.max(initial=0)), int(pr.max(initial=0))) + 1)
+    keep = (rank_q >= 0) & (pq >= 0)
+    cq = rank_q * width + pq
+    uq, inv = np.unique(cq[keep], return_inverse=True)
+    new_q = np.full(len(rank_q), -1, dtype=np.int64)
+    new_q[keep] = inv
+    valid_r = (rank_r >= 0) & (pr >= 0)
+    cr = np.where(valid_r, rank_r * width + pr, -1)
+    new_r = np.full(len(rank_r), -1, dtype=np.int64)
+    if len(uq):
+        pos = np.minimum(np.searchsorted(uq, cr), len(uq) - 1)
+        hit = valid_r & (uq[pos] == cr)
+        new_r[hit] = pos[hit]
+    return new_q, new_r
+
+
+def _hi_bound(rows: Rows, tr: Transition, r_idx: I64, first: I64) -> I64:
+    """Last row index a predecessor of r may have (r−1, or earlier under a min gap)."""
+    hi = r_idx - 1
+    if tr.min_gap is not None:
+        bound = rows.ts[r_idx] - tr.min_gap
+        hi = np.minimum(hi, _last_le(rows.ts, first[r_idx], r_idx, bound))
+    return hi
+
+
+def best_start(rows: Rows, tr: Transition, q_idx: I64, q_b: I64, r_idx: I64) -> I64:
+    """For each row r of step j: the latest chain start over admissible q (-1: none)."""
+    out = np.full(len(r_idx), -1, dtype=np.int64)
+    if len(q_idx) == 0 or len(r_idx) == 0:
+        return out
+    g = _groups(rows, tr, q_idx, r_idx, None, None)
+    n1 = rows.n + 1
+    first = rows.unit_first_index()
+    hi = _hi_bound(rows, tr, r_idx, first)
+    ok = (g.r_group >= 0) & (hi >= 0)
+    pos_hi = np.searchsorted(g.q_key, g.r_group * n1 + np.maximum(hi, 0), side="right") - 1
+    pos_c = np.maximum(pos_hi, 0)
+    ok &= (pos_hi >= 0) & (g.q_group[pos_c] == g.r_group)
+    qb = q_b[g.q_order]
+    if tr.max_gap is None:
+        enc = np.maximum.accumulate(g.q_group * n1 + qb + 1)
+        val = enc[pos_c] - g.q_group[pos_c] * n1 - 1
+        out[ok] = val[ok]
+        return out
+    lo_idx = _first_ge(rows.ts, first[r_idx], r_idx, rows.ts[r_idx] - tr.max_gap)
+    pos_lo = np.searchsorted(g.q_key, g.r_group * n1 + lo_idx, side="left")
+    ok &= pos_lo <= pos_hi
+    sel = np.nonzero(ok)[0]
+    out[sel] = _range_max(qb, pos_lo[sel], pos_hi[sel])
+    return out
+
+
+def ordered_dp(
+    rows: Rows, transitions: list[Transition], window: int, entry_first: bool
+) -> list[tuple[I64, I64]]:
+    """The DP: per step, (row indices with a valid chain, latest start row index)."""
+    s1 = np.nonzero(rows.steps[0] & rows.entry)[0].astype(np.int64)
+    if entry_first and len(s1):
+        keep = np.ones(len(s1), dtype=bool)
+        keep[1:] = rows.unit[s1[1:]] != rows.unit[s1[:-1]]
+        s1 = s1[keep]
+    levels = [(s1, s1.copy())]
+    for j, tr in enumerate(transitions, start=1):
+        q_idx, q_b = levels[-1]
+        r_idx = np.nonzero(rows.steps[j])[0].astype(np.int64)
+        b = best_start(rows, tr, q_idx, q_b, r_idx)
+        valid = b >= 0
+        valid[valid] = rows.ts[r_idx[valid]] - rows.ts[b[valid]] <= window
+        levels.append((r_idx[valid], b[valid]))
+    return levels
+
+
+def canonical_chains(
+    rows: Rows, transitions: list[Transition], levels: list[tuple[I64, I64]]
+) -> tuple[I64, I64, I64]:
+    """Depth per unit code and the canonical chain rows (units × steps, -1 unused).
+
+    The canonical chain has the maximal depth, then the earliest final row,
+    then the latest start, then (walking back) the latest row at each step.
+
+    Returns:
+        (unit codes present, depth, chain) for every unit with a row.
+    """
+    units = np.unique(rows.unit)
+    k = len(levels)
+    depth = np.zeros(len(units), dtype=np.int64)
+    final = np.full(len(units), -1, dtype=np.int64)
+    start = np.full(len(units), -1, dtype=np.int64)
+    for j, (idx, b) in enumerate(levels):
+        if len(idx) == 0:
+            continue
+        u = np.searchsorted(units, rows.unit[idx])
+        first = np.ones(len(idx), dtype=bool)
+        first[1:] = u[1:] != u[:-1]
+        uu = u[first]
+        depth[uu] = j + 1
+        final[uu] = idx[first]
+        start[uu] = b[first]
+    chain = np.full((len(units), k), -1, dtype=np.int64)
+    has = depth > 0
+    chain[has, depth[has] - 1] = final[has]
+    first_index = rows.unit_first_index()
+    for j in range(k - 2, -1, -1):
+        need = np.nonzero(depth > j + 1)[0]
+        if len(need) == 0:
+            continue
+        tr = transitions[j]
+        r = chain[need, j + 1]
+        s = start[need]
+        q_idx, q_b = levels[j]
+        g = _groups(rows, tr, q_idx, r, q_b, s)
+        n1 = rows.n + 1
+        hi = _hi_bound(rows, tr, r, first_index)
+        pos = np.searchsorted(g.q_key, g.r_group * n1 + hi, side="right") - 1
+        pos_c = np.maximum(pos, 0)
+        ok = (g.r_group >= 0) & (pos >= 0) & (g.q_group[pos_c] == g.r_group)
+        if not ok.all():  # pragma: no cover - a broken invariant, not a data condition
+            raise AssertionError("canonical chain backtrack lost its predecessor")
+        chain[need, j] = q_idx[g.q_order[pos_c]]
+    return units, depth, chain
+
+
+def unordered_depth(rows: Rows, window: int, in_range: Bool) -> tuple[I64, I64, I64]:
+    """Unordered funnels: depth = max over anchor rows t (any step, in range) of
+    the number of steps with a row in [t.ts, t.ts + W].
+
+    Returns (unit codes, depth, chain) where the chain holds, for the best
+    anchor (earliest among the deepest), the first row of each step in the
+    window, ordered as the steps are reached (-1 for steps not reached).
+    """
+    n = rows.n
+    units = np.unique(rows.unit)
+    k = len(rows.steps)
+    any_step = np.zeros(n, dtype=bool)
+    for m in rows.steps:
+        any_step |= m
+    anchors = np.nonzero(any_step & in_range)[0].astype(np.int64)
+    depth = np.zeros(len(units), dtype=np.int64)
+    chain = np.full((len(units), k), -1, dtype=np.int64)
+    if len(anchors) == 0:
+        return units, depth, chain
+    # first index of each anchor's tie group (same unit, same ts)
+    tie_start = np.ones(n, dtype=bool)
+    if n > 1:
+        tie_start[1:] = (rows.unit[1:] != rows.unit[:-1]) | (rows.ts[1:] != rows.ts[:-1])
+    tie_first = np.maximum.accumulate(np.where(tie_start, np.arange(n, dtype=np.int64), 0))
+    a0 = tie_first[anchors]
+    big = np.int64(n)
+    found = np.full((len(anchors), k), -1, dtype=np.int64)
+    for s, m in enumerate(rows.steps):
+        nxt = np.where(m, np.arange(n, dtype=np.int64), big)
+        nxt = np.minimum.accumulate(nxt[::-1])[::-1]
+        cand = nxt[a0]
+        ok = cand < n
+        cand_c = np.where(ok, cand, 0)
+        ok &= rows.unit[cand_c] == rows.unit[anchors]
+        ok &= rows.ts[cand_c] - rows.ts[anchors] <= window
+        found[:, s] = np.where(ok, cand_c, -1)
+    count = (found >= 0).sum(axis=1)
+    u = np.searchsorted(units, rows.unit[anchors])
+    # best anchor per unit: max count, then earliest anchor
+    order = np.lexsort((anchors, -count, u))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = u[order][1:] != u[order][:-1]
+    best = order[first]
+    depth[u[best]] = count[best]
+    rows_found = found[best]
+    # order the reached rows by position: chain[:, i] = i-th step reached
+    key = np.where(rows_found >= 0, rows_found, np.iinfo(np.int64).max)
+    chain[u[best]] = np.where(
+        np.sort(key, axis=1) == np.iinfo(np.int64).max, -1, np.sort(key, axis=1)
+    )
+    return units, depth, chain
+
+
+def open_reached(rows: Rows, in_open_range: Bool) -> tuple[I64, npt.NDArray[np.bool_], I64]:
+    """Open funnels: each step counted independently; first matching row per step."""
+    units = np.unique(rows.unit)
+    k = len(rows.steps)
+    reached = np.zeros((len(units), k), dtype=bool)
+    chain = np.full((len(units), k), -1, dtype=np.int64)
+    for s, m in enumerate(rows.steps):
+        idx = np.nonzero(m & in_open_range)[0]
+        if len(idx) == 0:
+            continue
+        u = np.searchsorted(units, rows.unit[idx])
+        first = np.ones(len(idx), dtype=bool)
+        first[1:] = u[1:] != u[:-1]
+        reached[u[first], s] = True
+        chain[u[first], s] = idx[first]
+    return units, reached, chain

@@ -1,0 +1,556 @@
+"""FunnelResult: counts, Wilson-interval rates, drop-offs, time to convert, persons."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any, Literal
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from autoops._display import html_table, short_repr
+from autoops._masking import mask_id
+from autoops._optional import require
+from autoops._tabular import Tabular
+from autoops._time import DEFAULT_TZ, local_naive, utc_offsets
+from autoops.errors import ConfigError
+from autoops.funnel._spec import Funnel
+
+if TYPE_CHECKING:
+    from autoops.funnel._compute import Plan
+
+__all__ = ["FunnelResult", "TrendTable", "wilson"]
+
+Arr = npt.NDArray[Any]
+Z95 = 1.959963984540054
+_US_PER_S = 1_000_000
+
+
+def wilson(successes: Arr, trials: Arr, z: float = Z95) -> tuple[Arr, Arr, Arr]:
+    """Rate and Wilson score interval; NaN (never 0) where *trials* is 0.
+
+    Examples:
+        >>> import numpy as np
+        >>> r, lo, hi = wilson(np.array([5]), np.array([10]))
+        >>> round(float(r[0]), 2), round(float(lo[0]), 4), round(float(hi[0]), 4)
+        (0.5, 0.2366, 0.7634)
+        >>> bool(np.isnan(wilson(np.array([0]), np.array([0]))[0][0]))
+        True
+    """
+    x = np.asarray(successes, dtype=np.float64)
+    n = np.asarray(trials, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = np.where(n > 0, x / n, np.nan)
+        z2 = z * z
+        denom = 1 + z2 / n
+        center = (p + z2 / (2 * n)) / denom
+        half = z * np.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denom
+    lo = np.where(n > 0, np.maximum(center - half, 0.0), np.nan)
+    hi = np.where(n > 0, np.minimum(center + half, 1.0), np.nan)
+    return p, lo, hi
+
+
+def _period_start(local: Arr, interval: str) -> Arr:
+    if interval == "month":
+        return np.asarray(local.astype("datetime64[M]").astype("datetime64[us]"))
+    if interval == "week":
+        days = local.astype("datetime64[D]")
+        # 1970-01-01 was a Thursday: Monday-based weeks
+        dow = (days.astype(np.int64) + 3) % 7
+        return np.asarray((days - dow.astype("timedelta64[D]")).astype("datetime64[us]"))
+    if interval == "day":
+        return local.astype("datetime64[D]").astype("datetime64[us]")
+    raise ConfigError("use 'day', 'week' or 'month'", key="interval")
+
+
+def _next_start(start: Arr, interval: str) -> Arr:
+    if interval == "month":
+        return np.asarray((start.astype("datetime64[M]") + 1).astype("datetime64[us]"))
+    step = 7 if interval == "week" else 1
+    return np.asarray(start + np.timedelta64(step, "D").astype("timedelta64[us]"))
+
+
+def local_to_utc(local: Arr, tz: str) -> Arr:
+    """Wall-clock naive ``datetime64[us]`` in *tz* back to UTC (two offset passes)."""
+    guess = local.astype(np.int64) - utc_offsets(local, tz)
+    fixed = local.astype(np.int64) - utc_offsets(guess.view("datetime64[us]"), tz)
+    return fixed.view("datetime64[us]")
+
+
+@attrs.frozen(slots=True)
+class TrendTable(Tabular):
+    """Conversion by entry period: entered, converted, rate, interval, completeness.
+
+    Examples:
+        >>> import numpy as np
+        >>> from autoops.funnel import Funnel
+        >>> ev = {"one_id": [1, 1], "event": ["a", "b"],
+        ...       "ts": np.array(["2026-01-05", "2026-01-06"], dtype="datetime64[us]")}
+        >>> t = Funnel(steps=["a", "b"], window="7d").compute(ev).trends("week")
+        >>> t.entered.tolist(), t.converted.tolist(), t.complete.tolist()
+        ([1], [1], [False])
+    """
+
+    period: Arr
+    entered: Arr
+    converted: Arr
+    rate: Arr
+    rate_low: Arr
+    rate_high: Arr
+    complete: Arr
+
+    def _columns(self) -> dict[str, Arr]:
+        return {
+            "period": self.period,
+            "entered": self.entered,
+            "converted": self.converted,
+            "rate": self.rate,
+            "rate_low": self.rate_low,
+            "rate_high": self.rate_high,
+            "complete": self.complete,
+        }
+
+    def __repr__(self) -> str:
+        return short_repr(
+            "TrendTable", periods=len(self.period), incomplete=int((~self.complete).sum())
+        )
+
+    def _repr_html_(self) -> str:
+        rows = [
+            [str(p)[:10], e, c, r, "yes" if ok else "incomplete"]
+            for p, e, c, r, ok in zip(
+                self.period, self.entered, self.converted, self.rate, self.complete, strict=True
+            )
+        ]
+        return html_table(
+            "Conversion trend",
+            ["period", "entered", "converted", "rate", "complete"],
+            rows,
+            limit=60,
+        )
+
+
+@attrs.frozen(slots=True)
+class FunnelResult(Tabular):
+    """The outcome of a funnel: per-unit depth and canonical chain, step tables.
+
+    ``units[i]`` reached ``depth[i]`` steps; ``reached[i, k]`` says whether it
+    reached step k+1; ``chain_row[i, k]`` / ``chain_ts[i, k]`` are the input row
+    index and time of the canonical chain's row for step k+1 (−1 / NaT when not
+    reached). For unordered funnels, column k holds the (k+1)-th step reached;
+    for open funnels the first row of each step. ``to_pandas()`` gives the step
+    table (counts, rates with Wilson 95% intervals, drop-offs).
+
+    Examples:
+        >>> import numpy as np
+        >>> from autoops.funnel import Funnel
+        >>> ev = {"one_id": [1, 1, 2], "event": ["lead", "visit", "lead"],
+        ...       "ts": np.array(["2026-01-01", "2026-01-02", "2026-01-03"], "datetime64[us]")}
+        >>> r = Funnel(steps=["lead", "visit"]).compute(ev)
+        >>> r
+        FunnelResult(steps=2, units=2, entered=2, converted=1, rate=0.5)
+        >>> r.persons(step=1, status="dropped").tolist()
+        [2]
+    """
+
+    funnel: Funnel
+    units: Arr
+    depth: Arr
+    reached: Arr
+    chain_row: Arr
+    chain_ts: Arr
+    attribution: Arr | None
+    as_of: np.datetime64
+    plan: Plan | None = attrs.field(default=None, repr=False, eq=False)
+
+    # ------------------------------------------------------------------ counts
+    @property
+    def counts(self) -> Arr:
+        """Units reaching at least step k (k = 1..K), as an int64 array.
+
+        Examples:
+            >>> import numpy as np
+            >>> from autoops.funnel import Funnel
+            >>> ev = {"one_id": [1, 1], "event": ["a", "b"],
+            ...       "ts": np.array(["2026-01-01", "2026-01-02"], "datetime64[us]")}
+            >>> Funnel(steps=["a", "b"]).compute(ev).counts.tolist()
+            [1, 1]
+        """
+        return np.asarray(self.reached.sum(axis=0), dtype=np.int64)
+
+    @property
+    def labels(self) -> list[str]:
+        """The step labels.
+
+        Examples:
+            >>> import numpy as np
+            >>> from autoops.funnel import Funnel, Step
+            >>> Funnel(steps=["lead", Step(event="visit", name="到店")]).compute({"one_id": [1, 1],
+            ...     "event": ["lead", "visit"], "ts": np.array(["2026-01-01", "2026-01-02"],
+            ...     "datetime64[us]")}).labels
+            ['lead', '到店']
+        """
+        return [s.label for s in self.funnel.steps]
+
+    def rates(self, kind: Literal["overall", "step"] = "overall") -> tuple[Arr, Arr, Arr]:
+        """Rates with Wilson 95% intervals: (rate, low, high) per step.
+
+        ``overall``: count_k / count_1; ``step``: count_k / count_(k−1) (step 1
+        is count_1 / count_1). NaN when the denominator is 0. In open funnels steps are
+        counted independently, so a ratio can exceed 1 (its interval is NaN).
+
+        Examples:
+            >>> import numpy as np
+            >>> from autoops.funnel import Funnel
+            >>> ev = {"one_id": [1, 1, 2], "event": ["a", "b", "a"],
+            ...       "ts": np.array(["2026-01-01", "2026-01-02", "2026-01-01"], "datetime64[us]")}
+            >>> Funnel(steps=["a", "b"]).compute(ev).rates("step")[0].tolist()
+            [1.0, 0.5]
+        """
+        c = self.counts
+        if kind == "overall":
+            denom = np.full(len(c), c[0] if len(c) else 0)
+        elif kind == "step":
+            denom = np.concatenate([c[:1], c[:-1]])
+        else:
+            raise ConfigError("use 'overall' or 'step'", key="kind")
+        if self.funnel.order == "open":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                rate = np.where(denom > 0, c / np.maximum(denom, 1), np.nan)
+            _, lo, hi = wilson(np.minimum(c, denom), denom)
+            lo[c > denom] = np.nan
+            hi[c > denom] = np.nan
+            return rate, lo, hi
+        return wilson(c, denom)
+
+    @property
+    def dropoffs(self) -> Arr:
+        """Units reaching step k but not k+1, for k = 1..K−1.
+
+        Examples:
+            >>> import numpy as np
+            >>> from autoops.funnel import Funnel
+            >>> ev = {"one_id": [1, 1, 2], "event": ["a", "b", "a"],
+            ...       "ts": np.array(["2026-01-01", "2026-01-02", "2026-01-01"], "datetime64[us]")}
+            >>> Funnel(steps=["a", "b"]).compute(ev).dropoffs.tolist()
+            [1]
+        """
+        r = self.reached
+        return np.asarray((r[:, :-1] & ~r[:, 1:]).sum(axis=0), dtype=np.int64)
+
+    def persons(self, step: int = 1, status: Literal["reached", "dropped"] = "reached") -> Arr:
+        """Unit ids that reached step *step* (1-based), or reached it and dropped.
+
+        ``dropped`` at step k means reached k but not k+1, so
+        ``persons(k, "dropped")`` and ``persons(k + 1)`` partition ``persons(k)``.
+
+        Raises:
+            ConfigError: *step* outside 1..K or an unknown *status*.
+
+        Examples:
+            >>> import numpy as np
+            >>> from autoops.funnel import Funnel
+            >>> ev = {"one_id": [7, 7, 9], "event": ["a", "b", "a"],
+            ...       "ts": np.array(["2026-01-01", "2026-01-02", "2026-01-01"], "datetime64[us]")}
+            >>> Funnel(steps=["a", "b"]).compute(ev).persons(2).tolist()
+            [7]
+        """
+        k = self.reached.shape[1]
+        if not 1 <= step <= k:
+            raise ConfigError(f"must lie in 1..{k}", key="step")
+        col = self.reached[:, step - 1]
+        if status == "reached":
+            mask = col
+        elif status == "dropped":
+            mask = col & ~self.reached[:, step] if step < k else np.zeros_like(col)
+        else:
+            raise ConfigError("use 'reached' or 'dropped'", key="status")
+        return self.units[mask]
+
+    # --------------------------------------------------------- time to convert
+    def time_to_convert(self, step: int | None = None, *, bins: int = 10) -> dict[str, Any]:
+        """Time from step 1 to *step* (default: the last step) on canonical chains.
+
+        Returns a dict: ``n``, ``mean_s``, ``median_s``, ``p25_s``, ``p75_s``,
+        ``p90_s`` (seconds; NaN without conversions), ``bin_edges_s`` and
+        ``bin_counts`` (a histogram with *bins* equal-width bins). Never
+        exceeds the window for ordered funnels.
+
+        Examples:
+            >>> import numpy as np
+            >>> from autoops.funnel import Funnel
+            >>> ev = {"one_id": [1, 1], "event": ["a", "b"],
+            ...       "ts": np.array(["2026-01-01", "2026-01-03"], "datetime64[us]")}
+            >>> Funnel(steps=["a", "b"]).compute(ev).time_to_convert()["median_s"]
+            172800.0
+        """
+        k = self.reached.shape[1]
+        step = k if step is None else step
+        if not 1 <= step <= k:
+            raise ConfigError(f"must lie in 1..{k}", key="step")
+        secs = self.seconds_to_step(step)
+        secs = secs[~np.isnan(secs)]
+        out: dict[str, Any] = {"step": step, "n": len(secs)}
+        if len(secs) == 0:
+            nan = math.nan
+            out.update(mean_s=nan, median_s=nan, p25_s=nan, p75_s=nan, p90_s=nan)
+            out.update(bin_edges_s=np.zeros(0), bin_counts=np.zeros(0, dtype=np.int64))
+            return out
+        p25, p50, p75, p90 = np.percentile(secs, [25, 50, 75, 90])
+        counts, edges = np.histogram(secs, bins=bins)
+        out.update(
+            mean_s=float(secs.mean()),
+            median_s=float(p50),
+            p25_s=float(p25),
+            p75_s=float(p75),
+            p90_s=float(p90),
+            bin_edges_s=edges,
+            bin_counts=counts.astype(np.int64),
+        )
+        return out
+
+    def seconds_to_step(self, step: int) -> Arr:
+        """Per unit: seconds from the chain's first row to its step-*step* row (NaN if none).
+
+        Examples:
+            >>> import numpy as np
+            >>> from autoops.funnel import Funnel
+            >>> ev = {"one_id": [1, 1], "event": ["a", "b"],
+            ...       "ts": np.array(["2026-01-01", "2026-01-01T00:01"], "datetime64[us]")}
+            >>> Funnel(steps=["a", "b"]).compute(ev).seconds_to_step(2).tolist()
+            [60.0]
+        """
+        ts = self.chain_ts.view(np.int64)
+        if self.funnel.order == "open":
+            first = np.where(self.chain_row >= 0, ts, np.iinfo(np.int64).max).min(axis=1)
+        else:
+            first = ts[:, 0]
+        end = ts[:, step - 1]
+        ok = self.reached[:, step - 1] & (self.chain_row[:, step - 1] >= 0)
+        return np.where(ok, (end - first) / _US_PER_S, np.nan)
+
+    # --------------------------------------------------------------- breakdown
+    def breakdown_table(self, top: int = 10) -> dict[str, Arr]:
+        """Counts per step by the breakdown value (top values by step-1 count, then ``other``).
+
+        Each unit's value comes from its canonical chain row chosen by
+        ``funnel.attribution``; units without that row count under ``(none)``.
+
+        Raises:
+            ConfigError: the funnel has no ``breakdown``.
+
+        Examples:
+            >>> import numpy as np
+            >>> from autoops.funnel import Funnel
+            >>> ev = {"one_id": [1, 1, 2], "event": ["a", "b", "a"], "src": ["app", "app", "web"],
+            ...       "ts": np.array(["2026-01-01", "2026-01-02", "2026-01-01"], "datetime64[us]")}
+            >>> t = Funnel(steps=["a", "b"], breakdown="src").compute(ev).breakdown_table()
+            >>> t["value"].tolist(), t["step_2"].tolist()
+            (['app', 'web'], [1, 0])
+        """
+        if self.attribution is None:
+            raise ConfigError("the funnel has no breakdown column", key="breakdown")
+        values = np.array(
+            ["(none)" if v is None else str(v) for v in self.attribution.tolist()], dtype=object
+        )
+        uniq, inv = np.unique(values.astype(str), return_inverse=True)
+        k = self.reached.shape[1]
+        per = np.zeros((len(uniq), k), dtype=np.int64)
+        for s in range(k):
+            per[:, s] = np.bincount(inv, weights=self.reached[:, s], minlength=len(uniq)).astype(
+                np.int64
+            )
+        order = np.lexsort((uniq, -per[:, 0]))
+        keep, rest = order[:top], order[top:]
+        labels = [str(uniq[i]) for i in keep]
+        table = per[keep]
+        if len(rest):
+            labels.append("other")
+            table = np.vstack([table, per[rest].sum(axis=0)])
+        out: dict[str, Arr] = {"value": np.array(labels, dtype=object)}
+        for s in range(k):
+            out[f"step_{s + 1}"] = table[:, s]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out["rate"] = np.where(
+                table[:, 0] > 0, table[:, -1] / np.maximum(table[:, 0], 1), np.nan
+            )
+        return out
+
+    # ------------------------------------------------------------------ trends
+    def trends(
+        self, interval: Literal["day", "week", "month"] = "week", *, tz: str = DEFAULT_TZ
+    ) -> TrendTable:
+        """Conversion by entry period (calendar periods in *tz*; weeks start Monday).
+
+        A unit counts once per entry period P in which it has a step-1 row in
+        the entry range, and is converted when a full chain has its first row
+        in P (``entry="first"``: the unit's first step-1 row decides P). A
+        period is incomplete while P.end + window > as_of. Ordered and strict
+        funnels only.
+
+        Raises:
+            ConfigError: an unordered or open funnel, or an unknown *interval*.
+
+        Examples:
+            >>> import numpy as np
+            >>> from autoops.funnel import Funnel
+            >>> ev = {"one_id": [1, 1, 2], "event": ["a", "b", "a"],
+            ...       "ts": np.array(["2026-01-01", "2026-01-02", "2026-02-01"], "datetime64[us]")}
+            >>> Funnel(steps=["a", "b"], window="1d").compute(ev).trends("month").converted.tolist()
+            [1, 0]
+        """
+        if self.funnel.order not in ("ordered", "strict") or self.plan is None:
+            raise ConfigError("trends need an ordered or strict funnel", key="order")
+        from autoops.funnel._kernel import ordered_dp
+
+        p = self.plan
+        rows = p.rows
+        start_local = _period_start(local_naive(rows.ts.view("datetime64[us]"), tz), interval)
+        entry_rows = rows.steps[0] & rows.entry
+        periods = np.unique(start_local[entry_rows])
+        entered = np.zeros(len(periods), dtype=np.int64)
+        converted = np.zeros(len(periods), dtype=np.int64)
+        k = len(self.funnel.steps)
+        w = self.funnel.window_us
+        if self.funnel.entry == "first":
+            has = self.reached[:, 0]
+            first_ts = self.chain_ts[has, 0]
+            per = _period_start(local_naive(first_ts, tz), interval)
+            idx = np.searchsorted(periods, per)
+            entered = np.bincount(idx, minlength=len(periods)).astype(np.int64)
+            full = self.reached[has, k - 1]
+            converted = np.bincount(idx[full], minlength=len(periods)).astype(np.int64)
+        else:
+            for i, per_start in enumerate(periods):
+                entry = rows.entry & (start_local == per_start)
+                sub = attrs.evolve(rows, entry=entry)
+                levels = ordered_dp(sub, p.transitions, w, False)
+                entered[i] = len(np.unique(rows.unit[levels[0][0]]))
+                converted[i] = len(np.unique(rows.unit[levels[-1][0]]))
+        ends_utc = local_to_utc(_next_start(periods, interval), tz).astype(np.int64)
+        complete = ends_utc + w <= self.as_of.astype("datetime64[us]").astype(np.int64)
+        rate, lo, hi = wilson(converted, entered)
+        return TrendTable(local_to_utc(periods, tz), entered, converted, rate, lo, hi, complete)
+
+    # ----------------------------------------------------------------- display
+    def _columns(self) -> dict[str, Arr]:
+        c = self.counts
+        overall, o_lo, o_hi = self.rates("overall")
+        step, s_lo, s_hi = self.rates("step")
+        drop = np.concatenate([self.dropoffs, np.zeros(1, dtype=np.int64)]) if len(c) else c
+        med = np.array([self.time_to_convert(s + 1)["median_s"] for s in range(len(c))])
+        return {
+            "step": np.arange(1, len(c) + 1, dtype=np.int64),
+            "label": np.array(self.labels, dtype=object),
+            "count": c,
+            "overall_rate": overall,
+            "overall_low": o_lo,
+            "overall_high": o_hi,
+            "step_rate": step,
+            "step_low": s_lo,
+            "step_high": s_hi,
+            "dropped": drop,
+            "median_seconds_from_step_1": med,
+        }
+
+    def __len__(self) -> int:
+        return len(self.funnel.steps)
+
+    def summary(self) -> dict[str, Any]:
+        """Headline figures: units, entered, converted, conversion rate, median time.
+
+        Examples:
+            >>> import numpy as np
+            >>> from autoops.funnel import Funnel
+            >>> ev = {"one_id": [1, 1], "event": ["a", "b"],
+            ...       "ts": np.array(["2026-01-01", "2026-01-02"], "datetime64[us]")}
+            >>> Funnel(steps=["a", "b"]).compute(ev).summary()["converted"]
+            1
+        """
+        c = self.counts
+        rate = float(c[-1] / c[0]) if len(c) and c[0] else math.nan
+        return {
+            "steps": len(c),
+            "units": len(self.units),
+            "entered": int(c[0]) if len(c) else 0,
+            "converted": int(c[-1]) if len(c) else 0,
+            "conversion_rate": rate,
+            "median_seconds_to_convert": self.time_to_convert()["median_s"],
+            "order": self.funnel.order,
+            "window": self.funnel.window,
+        }
+
+    def __repr__(self) -> str:
+        s = self.summary()
+        rate = s["conversion_rate"]
+        return short_repr(
+            "FunnelResult",
+            steps=s["steps"],
+            units=s["units"],
+            entered=s["entered"],
+            converted=s["converted"],
+            rate="nan" if math.isnan(rate) else round(rate, 4),
+        )
+
+    def _repr_html_(self) -> str:
+        cols = self._columns()
+        rows = [
+            [
+                int(cols["step"][i]),
+                cols["label"][i],
+                int(cols["count"][i]),
+                f"{cols['overall_rate'][i]:.1%}",
+                f"{cols['step_rate'][i]:.1%} "
+                f"[{cols['step_low'][i]:.1%}, {cols['step_high'][i]:.1%}]",
+                int(cols["dropped"][i]),
+            ]
+            for i in range(len(cols["step"]))
+        ]
+        headers = ["step", "label", "units", "overall", "step rate [95% CI]", "dropped"]
+        return html_table(
+            f"Funnel ({self.funnel.order}, window {self.funnel.window})", headers, rows, limit=50
+        )
+
+    def plot(self, ax: Any = None) -> Any:
+        """A funnel chart (centred horizontal bars with counts and step rates).
+
+        Needs the ``[plot]`` extra. Returns the matplotlib ``Axes``.
+
+        Examples:
+            >>> import numpy as np
+            >>> from autoops.funnel import Funnel
+            >>> ev = {"one_id": [1, 1], "event": ["a", "b"],
+            ...       "ts": np.array(["2026-01-01", "2026-01-02"], "datetime64[us]")}
+            >>> ax = Funnel(steps=["a", "b"]).compute(ev).plot()
+            >>> len(ax.patches)
+            2
+        """
+        require("matplotlib", "plot")
+        from matplotlib.figure import Figure
+
+        if ax is None:
+            ax = Figure(figsize=(7, 0.6 * len(self) + 1.2)).add_subplot()
+        c = self.counts.astype(float)
+        top = c.max() if len(c) and c.max() > 0 else 1.0
+        y = np.arange(len(c))[::-1]
+        ax.barh(y, c, left=(top - c) / 2, color="#3b6ea8", height=0.7)
+        step, _, _ = self.rates("step")
+        for yi, ci, label, r in zip(y, c, self.labels, step, strict=True):
+            text = f"{label}: {int(ci):,}" + ("" if yi == y[0] or math.isnan(r) else f" ({r:.0%})")
+            ax.text(
+                top / 2,
+                yi,
+                text,
+                ha="center",
+                va="center",
+                color="white" if ci > top * 0.3 else "black",
+            )
+        ax.set_yticks([])
+        ax.set_xticks([])
+        ax.set_title(f"Funnel ({self.funnel.order}, window {self.funnel.window})")
+        return ax
+
+
+def _masked_units(units: Arr, limit: int = 5) -> list[str]:
+    return [mask_id(str(u)) for u in units[:limit]]
