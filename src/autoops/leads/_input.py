@@ -1,0 +1,142 @@
+"""Reading lead, event and dealer inputs into numpy columns, once, at the edge."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from autoops._tabular import as_array, columns
+from autoops._time import US, to_utc_us
+from autoops.errors import InvalidInput
+from autoops.leads._result import is_none
+
+__all__ = ["read_leads", "read_table", "to_instant", "utc_scalar"]
+
+_LEAD_FIELDS = (
+    "lead_id",
+    "created_at",
+    "touchpoint",
+    "name",
+    "dealer_id",
+    "series",
+    "city",
+    "province",
+    "grade",
+    "status",
+    "stated_horizon_days",
+)
+_ID_FIELDS = ("phone", "device_id")
+
+
+def _is_model_list(table: Any) -> bool:
+    return (
+        isinstance(table, Sequence)
+        and not isinstance(table, str | bytes)
+        and len(table) > 0
+        and hasattr(table[0], "model_dump")
+    )
+
+
+def _enum_value(value: Any) -> Any:
+    return getattr(value, "value", value)
+
+
+def _models_to_columns(records: Sequence[Any]) -> dict[str, Any]:
+    cols: dict[str, list[Any]] = {name: [] for name in (*_LEAD_FIELDS, *_ID_FIELDS)}
+    for record in records:
+        for name in _LEAD_FIELDS:
+            value = _enum_value(getattr(record, name, None))
+            if name == "stated_horizon_days" and value is None:
+                value = -1
+            cols[name].append(value)
+        ids = getattr(record, "identifiers", None)
+        for name in _ID_FIELDS:
+            cols[name].append(getattr(ids, name, None) if ids is not None else None)
+    out: dict[str, Any] = {k: np.array(v, dtype=object) for k, v in cols.items()}
+    out["stated_horizon_days"] = np.array(cols["stated_horizon_days"], dtype=np.int64)
+    out["created_at"] = to_utc_us(cols["created_at"], field="created_at")
+    return out
+
+
+def read_table(
+    table: Any,
+    names: Sequence[str],
+    *,
+    optional: Sequence[str] = (),
+    what: str = "leads",
+    times: Sequence[str] = (),
+) -> dict[str, npt.NDArray[Any]]:
+    """Columns of *table* (a mapping, a dataframe, an autoops table or ``Lead`` models).
+
+    Timestamp columns named in *times* are converted to UTC ``datetime64[us]``;
+    naive values are refused by :func:`autoops._time.to_utc_us`.
+    """
+    source: Any = _models_to_columns(table) if _is_model_list(table) else table
+    if isinstance(table, Sequence) and not isinstance(table, str | bytes) and len(table) == 0:
+        source = {name: np.array([], dtype=object) for name in (*names, *optional)}
+    cols = columns(source, names, optional=optional, what=what)
+    for name in times:
+        if name in cols:
+            cols[name] = to_utc_us(cols[name], field=name)
+    return cols
+
+
+def read_leads(
+    leads: Any, names: Sequence[str], *, optional: Sequence[str] = ()
+) -> dict[str, npt.NDArray[Any]]:
+    """Lead columns with ``lead_id`` checked (present, unique) and times in UTC."""
+    cols = read_table(
+        leads,
+        ("lead_id", *names),
+        optional=optional,
+        what="leads",
+        times=("created_at", "last_contact_at", "defeated_at"),
+    )
+    ids = cols["lead_id"].astype(object)
+    missing = np.flatnonzero(is_none(ids))
+    if len(missing):
+        raise InvalidInput("lead_id is missing", field="lead_id", row=int(missing[0]))
+    text = ids.astype(str)
+    order = np.argsort(text, kind="stable")
+    dup = np.flatnonzero(text[order][1:] == text[order][:-1])
+    if len(dup):
+        rows = sorted(int(r) for r in order[dup[0] : dup[0] + 2])
+        raise InvalidInput("duplicate lead_id", field="lead_id", row=rows)
+    cols["lead_id"] = ids
+    if "created_at" in cols:
+        nat = np.flatnonzero(np.isnat(cols["created_at"]))
+        if len(nat):
+            raise InvalidInput("created_at is missing", field="created_at", row=int(nat[0]))
+    if "stated_horizon_days" in cols:
+        cols["stated_horizon_days"] = _int_column(cols["stated_horizon_days"])
+    return cols
+
+
+def _int_column(values: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
+    if values.dtype.kind in "iu":
+        return values.astype(np.int64)
+    out = np.full(len(values), -1, dtype=np.int64)
+    for i, v in enumerate(values.tolist()):
+        if v is not None and v == v:
+            out[i] = int(v)
+    return out
+
+
+def utc_scalar(value: Any, field: str) -> np.datetime64:
+    """One aware ``datetime`` (or ``datetime64`` taken as UTC) as ``datetime64[us]``."""
+    arr = to_instant([value], field)
+    if np.isnat(arr[0]):
+        raise InvalidInput("a time is required", field=field)
+    return arr[0]  # type: ignore[no-any-return]
+
+
+def to_instant(values: Any, field: str) -> npt.NDArray[Any]:
+    """A column of instants as UTC ``datetime64[us]``."""
+    if isinstance(values, list | tuple) and values and isinstance(values[0], np.datetime64):
+        return np.array(values, dtype=US)
+    return to_utc_us(
+        as_array(values) if not isinstance(values, list | tuple) else values, field=field
+    )

@@ -1,0 +1,48 @@
+"""Independent brute-force references for autoops.leads (plain Python, no numpy tricks)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+
+def dedupe_reference(
+    lead_ids: list[str], times_us: list[int], keys: list[Any], window_us: int
+) -> tuple[list[str], list[str | None]]:
+    """kept_id and previous_id by walking each key's leads in time order."""
+    by_key: dict[Any, list[int]] = defaultdict(list)
+    for i, k in enumerate(keys):
+        if k is not None:
+            by_key[k].append(i)
+    kept = list(lead_ids)
+    previous: list[str | None] = [None] * len(lead_ids)
+    for rows in by_key.values():
+        rows.sort(key=lambda i: (times_us[i], i))
+        anchor = None
+        for i in rows:
+            if anchor is None or times_us[i] >= times_us[anchor] + window_us:
+                if anchor is not None:
+                    previous[i] = lead_ids[anchor]
+                anchor = i
+            kept[i] = lead_ids[anchor]
+    return kept, previous
+
+
+def business_due_reference(
+    start_min: int, duration_min: int, open_min: int, close_min: int, workday: Any
+) -> int:
+    """Walk minute by minute (local wall clock, minutes since the epoch) until the
+    business minutes are spent; *workday(day_index)* says if a day is open."""
+    t = start_min
+    left = duration_min
+    while True:
+        day, tod = divmod(t, 1440)
+        if workday(day) and open_min <= tod < close_min:
+            left -= 1
+            t += 1
+            if left == 0:
+                return t
+        elif workday(day) and tod < open_min:
+            t = day * 1440 + open_min  # before opening: wait for it
+        else:
+            t = (day + 1) * 1440  # closed for the rest of the day
