@@ -46,3 +46,17 @@ def business_due_reference(
             t = day * 1440 + open_min  # before opening: wait for it
         else:
             t = (day + 1) * 1440  # closed for the rest of the day
+
+
+def burst_reference(keys: list[Any], times: list[int], k: int, window: int) -> list[bool]:
+    """A row is in a burst if some window [s, s + window] holding it has >= k rows of its key."""
+    out = [False] * len(keys)
+    for i, key in enumerate(keys):
+        if key is None:
+            continue
+        same = sorted(times[j] for j in range(len(keys)) if keys[j] == key)
+        for s in same:  # windows starting at a row of the key suffice
+            if s <= times[i] <= s + window and sum(s <= t <= s + window for t in same) >= k:
+                out[i] = True
+                break
+    return out

@@ -21,6 +21,7 @@ import contextlib
 from autoops.leads._calendar import BusinessCalendar
 from autoops.leads._dedupe import Deduplication, dedupe_leads
 from autoops.leads._profile import GRADE_DEFINITIONS, GradeProfile, next_followup_due
+from autoops.leads._quality import FLAGS, LeadQuality, QualityPolicy, lead_quality
 from autoops.leads._state import (
     TRANSITIONS,
     DefeatReason,
@@ -31,6 +32,7 @@ from autoops.leads._state import (
 )
 
 __all__ = [
+    "FLAGS",
     "GRADE_DEFINITIONS",
     "TRANSITIONS",
     "BusinessCalendar",
@@ -38,10 +40,13 @@ __all__ = [
     "DefeatReason",
     "GradeProfile",
     "LeadLifecycle",
+    "LeadQuality",
+    "QualityPolicy",
     "StatusChange",
     "can_transition",
     "check_transitions",
     "dedupe_leads",
+    "lead_quality",
     "next_followup_due",
 ]
 
