@@ -78,7 +78,9 @@ class CallbackCrypto:
         CallbackCrypto(receive_id='wx…c7')
     """
 
-    def __init__(self, token: str | Secret, encoding_aes_key: str | Secret, receive_id: str) -> None:
+    def __init__(
+        self, token: str | Secret, encoding_aes_key: str | Secret, receive_id: str
+    ) -> None:
         self._token = Secret(token)
         raw = Secret(encoding_aes_key).get()
         try:
@@ -86,8 +88,9 @@ class CallbackCrypto:
         except (binascii.Error, ValueError):
             key = b""
         if len(key) != 32:
-            raise ConfigError("EncodingAESKey must be 43 base64 characters (32 bytes)",
-                              key="encoding_aes_key")
+            raise ConfigError(
+                "EncodingAESKey must be 43 base64 characters (32 bytes)", key="encoding_aes_key"
+            )
         self._key = key
         self.receive_id = receive_id
 
@@ -103,8 +106,9 @@ class CallbackCrypto:
     def _check(self, msg_signature: str, timestamp: str, nonce: str, encrypt: str) -> None:
         expected = callback_signature(self._token, timestamp, nonce, encrypt)
         if not hmac.compare_digest(expected, str(msg_signature).lower()):
-            raise InvalidInput("msg_signature does not match", field="msg_signature",
-                               code="bad_signature")
+            raise InvalidInput(
+                "msg_signature does not match", field="msg_signature", code="bad_signature"
+            )
 
     def decrypt(self, msg_signature: str, timestamp: str, nonce: str, encrypt: str) -> str:
         """Check the signature, decrypt *encrypt* and check the receive id.
@@ -139,8 +143,9 @@ class CallbackCrypto:
         msg = plain[20 : 20 + length]
         receive_id = plain[20 + length :].decode("utf-8", "replace")
         if not hmac.compare_digest(receive_id, self.receive_id):
-            raise InvalidInput("receive id does not match this corp/app", field="receive_id",
-                               code="bad_receive_id")
+            raise InvalidInput(
+                "receive id does not match this corp/app", field="receive_id", code="bad_receive_id"
+            )
         return msg.decode("utf-8")
 
     def verify_url(self, msg_signature: str, timestamp: str, nonce: str, echostr: str) -> str:

@@ -179,9 +179,7 @@ def aliyun_rpc_signature(
         'zJDF+Lrzhj/ThnlvIToysFRq6t4='
     """
     pe = aliyun_percent_encode
-    query = "&".join(
-        f"{pe(k)}={pe(v)}" for k, v in sorted(params.items()) if k != "Signature"
-    )
+    query = "&".join(f"{pe(k)}={pe(v)}" for k, v in sorted(params.items()) if k != "Signature")
     to_sign = f"{method.upper()}&{pe('/')}&{pe(query)}"
     secret = access_key_secret.get() if isinstance(access_key_secret, Secret) else access_key_secret
     digest = hmac.new((secret + "&").encode("utf-8"), to_sign.encode("utf-8"), hashlib.sha1)

@@ -255,7 +255,8 @@ class DeliveryResult:
         extra = ""
         if self.status != "accepted":
             extra = f", reason={self.reason!r}"
-        return f"DeliveryResult(recipient={mask_value(self.recipient)!r}, status={self.status!r}{extra})"
+        who = mask_value(self.recipient)
+        return f"DeliveryResult(recipient={who!r}, status={self.status!r}{extra})"
 
 
 _COLUMNS = (
@@ -383,7 +384,12 @@ class SendReport(Tabular):
 
     def _repr_html_(self) -> str:
         rows = [
-            [mask_value(r.recipient), r.status, r.reason or r.error_kind or "", r.provider_code or ""]
+            [
+                mask_value(r.recipient),
+                r.status,
+                r.reason or r.error_kind or "",
+                r.provider_code or "",
+            ]
             for r in self.results
         ]
         return html_table(repr(self), ["recipient", "status", "reason", "code"], rows)
