@@ -85,6 +85,10 @@ def _penalties(value: Mapping[str, int]) -> dict[str, int]:
     return merged
 
 
+def _burst_window(value: str | timedelta) -> timedelta:
+    return parse_duration(value, key="burst_window")
+
+
 def _positive(_inst: Any, attribute: Any, value: int) -> None:
     if value < 2:
         raise ConfigError("must be at least 2", key=attribute.name)
@@ -131,9 +135,7 @@ class QualityPolicy:
     blocked_names: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     device_burst: int = attrs.field(default=5, validator=_positive)
     ip_burst: int = attrs.field(default=10, validator=_positive)
-    burst_window: timedelta = attrs.field(
-        default=timedelta(hours=1), converter=lambda v: parse_duration(v, key="burst_window")
-    )
+    burst_window: timedelta = attrs.field(default=timedelta(hours=1), converter=_burst_window)
     exempt_devices: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     max_names: int = attrs.field(default=3, validator=_positive)
     penalties: dict[str, int] = attrs.field(factory=dict, converter=_penalties)
@@ -226,7 +228,8 @@ class LeadQuality(ResultBase):
         """
         if flag not in FLAGS:
             raise ConfigError(f"unknown flag {flag!r}", key="flag")
-        return (self.flags & FLAGS[flag][0]) != 0
+        hit: npt.NDArray[np.bool_] = (self.flags & FLAGS[flag][0]) != 0
+        return hit
 
     def counts(self) -> dict[str, int]:
         """Leads per flag (a lead may count under several).
@@ -376,8 +379,12 @@ def lead_quality(leads: Any, *, policy: QualityPolicy | None = None) -> LeadQual
         mark("ip_burst", _burst(ips, times, policy.ip_burst, window))
 
     # one phone under many distinct names
-    pcode, _ = factorize(np.where(batch.valid, e164, None))
-    ncode, _ = factorize(np.where(lowered == "", None, lowered).astype(object))
+    valid_e164 = e164.copy()
+    valid_e164[~batch.valid] = None
+    pcode, _ = factorize(valid_e164)
+    name_obj = lowered.astype(object)
+    name_obj[lowered == ""] = None
+    ncode, _ = factorize(name_obj)
     both = (pcode >= 0) & (ncode >= 0)
     if both.any():
         pair = np.unique(pcode[both] * (int(ncode.max()) + 1) + ncode[both])
