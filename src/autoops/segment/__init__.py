@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from autoops.segment._activity import TIERS, ActivityTiers, activity_tiers
 from autoops.segment._common import OUTBOUND_EVENTS, SummaryTable
+from autoops.segment._evaluate import AudienceResult, Explanation
 from autoops.segment._intent import IntentScores, IntentWeights, intent_scores
 from autoops.segment._lifecycle import (
     ORIENTATIONS,
@@ -24,6 +25,7 @@ from autoops.segment._lifecycle import (
 )
 from autoops.segment._matrix import DEFAULT_STRATEGIES, IntentMatrix, intent_matrix
 from autoops.segment._rfm import RFM, RFM_SEGMENTS, RFMThresholds, ntile, rfm
+from autoops.segment._rules import Audience, Field, all_of, any_of, attr, count, score, tag
 
 __all__ = [
     "DEFAULT_STRATEGIES",
@@ -34,6 +36,10 @@ __all__ = [
     "STAGES",
     "TIERS",
     "ActivityTiers",
+    "Audience",
+    "AudienceResult",
+    "Explanation",
+    "Field",
     "IntentMatrix",
     "IntentScores",
     "IntentWeights",
@@ -43,11 +49,17 @@ __all__ = [
     "SummaryTable",
     "ValueOrientation",
     "activity_tiers",
+    "all_of",
+    "any_of",
+    "attr",
+    "count",
     "intent_matrix",
     "intent_scores",
     "lifecycle_stages",
     "ntile",
     "rfm",
+    "score",
+    "tag",
     "value_orientation",
 ]
 
@@ -60,10 +72,10 @@ def _method_doctests() -> dict[str, object]:
         obj = globals()[name]
         if not isinstance(obj, type):
             continue
-        for attr, member in vars(obj).items():
+        for key, member in vars(obj).items():
             func = getattr(member, "__func__", member)
             if callable(func) and ">>>" in (getattr(func, "__doc__", None) or ""):
-                found[f"{name}.{attr}"] = func
+                found[f"{name}.{key}"] = func
     return found
 
 

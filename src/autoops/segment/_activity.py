@@ -31,7 +31,7 @@ __all__ = ["TIERS", "ActivityTiers", "activity_tiers"]
 
 #: Tier names from most to least active.
 TIERS: tuple[str, ...] = ("high", "medium", "low", "inactive")
-DEFAULT_THRESHOLDS: dict[str, int] = {"high": 12, "medium": 4, "low": 1}
+DEFAULT_THRESHOLDS: dict[str, int] = {"high": 8, "medium": 3, "low": 1}
 
 
 @attrs.frozen(slots=True, repr=False)
@@ -156,7 +156,7 @@ def activity_tiers(
 
     A person is ``high`` with at least ``thresholds["high"]`` interactions,
     else ``medium`` with at least ``thresholds["medium"]``, else ``low`` with
-    at least ``thresholds["low"]``, else ``inactive``. Defaults: 12 / 4 / 1 in
+    at least ``thresholds["low"]``, else ``inactive``. Defaults: 8 / 3 / 1 in
     30 days. Every person in the input or in *people* is reported, those with
     no qualifying rows as ``inactive``. Windows are exact durations, so the
     time zone plays no part.

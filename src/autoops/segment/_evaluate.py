@@ -1,0 +1,576 @@
+"""Vectorised evaluation of audience rules, and explanations per person."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from autoops._display import html_table, short_repr
+from autoops._masking import mask_value
+from autoops._tabular import Tabular, as_array, columns
+from autoops._time import to_utc_us
+from autoops.errors import InvalidInput
+from autoops.segment._common import (
+    SummaryTable,
+    as_of_us,
+    display_id,
+    duration_us,
+    group_people,
+    isin_text,
+    ts_us,
+)
+from autoops.segment._rules import (
+    AllOf,
+    AnyOf,
+    Attr,
+    Audience,
+    Between,
+    Compare,
+    Count,
+    Exists,
+    Field,
+    HasTag,
+    IsIn,
+    Not,
+    Score,
+)
+
+__all__ = ["AudienceResult", "Explanation", "evaluate"]
+
+_NAT = np.iinfo(np.int64).min
+_EVENT_DEFAULTS = {"person": "person", "event": "event", "ts": "ts", "touchpoint": "touchpoint"}
+
+
+def _walk(rule: Audience) -> list[Audience]:
+    out = [rule]
+    for child in rule.children():
+        out.extend(_walk(child))
+    return out
+
+
+def _field_key(field: Field) -> str:
+    return repr(field)
+
+
+@attrs.frozen(slots=True)
+class Explanation:
+    """Why one person is in or out of an audience, predicate by predicate.
+
+    Attributes:
+        person: the person id.
+        passed: whether the whole rule holds.
+        lines: ``(depth, held, text, value)`` per node, depth-first; *value*
+            is the person's (masked) value of the field the node reads.
+
+    Examples:
+        >>> from autoops.segment import attr
+        >>> people = {"person_id": [1], "age": [41], "tags": [""]}
+        >>> e = (attr("age") >= 30).evaluate(people).explain(1)
+        >>> e.passed, e.lines[0][:3]
+        (True, (0, True, "attr('age') >= 30"))
+    """
+
+    person: Any
+    passed: bool
+    lines: tuple[tuple[int, bool, str, str], ...]
+
+    def __str__(self) -> str:
+        head = f"person {display_id(self.person)}: {'in' if self.passed else 'not in'} the audience"
+        body = []
+        for depth, held, text, value in self.lines:
+            mark = "✓" if held else "✗"
+            suffix = f"  [{value}]" if value else ""
+            body.append(f"{'  ' * depth}{mark} {text}{suffix}")
+        return "\n".join([head, *body])
+
+    def __repr__(self) -> str:
+        return short_repr("Explanation", person=display_id(self.person), passed=self.passed)
+
+
+@attrs.frozen(slots=True, repr=False)
+class AudienceResult(Tabular):
+    """The people an audience rule selects, with what each predicate decided.
+
+    Attributes:
+        rule: the evaluated :class:`Audience`.
+        ids: person ids in the audience, in the order of the people table.
+        mask: per row of the people table, whether the person is in.
+        person: every person id of the people table, in table order.
+        as_of: the ``as_of`` used for counts (UTC; NaT when none was needed).
+
+    ``len(result)`` is the audience size and ``pid in result`` tests membership.
+    """
+
+    rule: Audience
+    ids: npt.NDArray[Any]
+    mask: npt.NDArray[np.bool_]
+    person: npt.NDArray[Any]
+    as_of: np.datetime64
+    _node_masks: Mapping[int, npt.NDArray[np.bool_]] = attrs.field(alias="node_masks")
+    _values: Mapping[str, tuple[str, npt.NDArray[Any]]] = attrs.field(alias="values")
+
+    def _columns(self) -> dict[str, npt.NDArray[Any]]:
+        return {"person": self.ids}
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __contains__(self, person_id: object) -> bool:
+        return bool(self.mask[self._row(person_id)]) if self._find(person_id) is not None else False
+
+    def _find(self, person_id: object) -> int | None:
+        hits = np.flatnonzero(self.person == person_id)
+        return int(hits[0]) if hits.size else None
+
+    def _row(self, person_id: object) -> int:
+        row = self._find(person_id)
+        if row is None:
+            raise InvalidInput(
+                f"person {display_id(person_id)} is not in the people table",
+                field="person_id",
+                code="unknown_person",
+            )
+        return row
+
+    def explain(self, person_id: Any) -> Explanation:
+        """Which predicate held or failed for one person, with the values read.
+
+        Raises:
+            InvalidInput: the person is not in the people table.
+
+        Examples:
+            >>> from autoops.segment import attr, tag
+            >>> people = {"person_id": [7], "city": ["Shanghai"],
+            ...           "tags": ["family,price_sensitive"]}
+            >>> rule = (attr("city") == "Shanghai") & ~tag("price_sensitive")
+            >>> print(rule.evaluate(people).explain(7))
+            person 7: not in the audience
+            ✗ all of
+              ✓ attr('city') == 'Shanghai'  [city='Shanghai']
+              ✗ not
+                ✓ tag('price_sensitive')  [tags='family,price_sensitive']
+        """
+        row = self._row(person_id)
+        lines: list[tuple[int, bool, str, str]] = []
+
+        def visit(rule: Audience, depth: int) -> None:
+            held = bool(self._node_masks[id(rule)][row])
+            if isinstance(rule, AllOf):
+                text, value = "all of", ""
+            elif isinstance(rule, AnyOf):
+                text, value = "any of", ""
+            elif isinstance(rule, Not):
+                text, value = "not", ""
+            else:
+                text = repr(rule)
+                key = "tags" if isinstance(rule, HasTag) else _field_key(rule.field)  # type: ignore[attr-defined]
+                label, arr = self._values[key]
+                value = f"{label}={_show(arr[row])}"
+            lines.append((depth, held, text, value))
+            for child in rule.children():
+                visit(child, depth + 1)
+
+        visit(self.rule, 0)
+        return Explanation(person=self.person[row], passed=bool(self.mask[row]), lines=tuple(lines))
+
+    def summary(self) -> SummaryTable:
+        """People for whom each node of the rule holds (depth-first), and the audience size.
+
+        Examples:
+            >>> from autoops.segment import attr
+            >>> people = {"person_id": [1, 2], "age": [41, 20], "tags": ["", ""]}
+            >>> (attr("age") >= 30).evaluate(people).summary().rows()
+            [("attr('age') >= 30", 1)]
+        """
+        nodes = _walk(self.rule)
+        labels = []
+        for node in nodes:
+            if isinstance(node, AllOf):
+                labels.append("all of")
+            elif isinstance(node, AnyOf):
+                labels.append("any of")
+            elif isinstance(node, Not):
+                labels.append("not")
+            else:
+                labels.append(repr(node))
+        counts = [int(self._node_masks[id(node)].sum()) for node in nodes]
+        return SummaryTable(
+            "Audience predicates",
+            {
+                "predicate": np.array(labels, dtype=object),
+                "people": np.array(counts, dtype=np.int64),
+            },
+        )
+
+    def __repr__(self) -> str:
+        return short_repr("AudienceResult", people=len(self.person), selected=len(self.ids))
+
+    def _repr_html_(self) -> str:
+        rows = [[display_id(p)] for p in self.ids[:10].tolist()]
+        return self.summary()._repr_html_() + html_table(repr(self), ["person"], rows)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, np.datetime64):
+        return str(value) if not np.isnat(value) else "NaT"
+    if isinstance(value, np.floating | float):
+        return "NaN" if np.isnan(value) else f"{float(value):g}"
+    if isinstance(value, np.integer):
+        return str(int(value))
+    if isinstance(value, str):
+        digits = sum(ch.isdigit() for ch in value)
+        return repr(mask_value(value)) if "@" in value or digits >= 7 else repr(value)
+    return repr(value)
+
+
+class _Context:
+    """Columns and per-field values for one evaluation."""
+
+    def __init__(
+        self,
+        rule: Audience,
+        people: Any,
+        events: Any,
+        as_of: Any,
+        scores: Any,
+        id_column: str,
+        tags_column: str,
+        event_columns: Mapping[str, str] | None,
+    ) -> None:
+        nodes = _walk(rule)
+        fields: list[Field] = [
+            n.field for n in nodes if isinstance(n, Compare | IsIn | Between | Exists)
+        ]
+        attr_names = sorted({f.name for f in fields if isinstance(f, Attr)})
+        needs_tags = any(isinstance(n, HasTag) for n in nodes)
+        names = [id_column, *attr_names]
+        if needs_tags and tags_column not in names:
+            names.append(tags_column)
+        cols = columns(people, list(dict.fromkeys(names)), what="people")
+        self.ids = cols[id_column]
+        uniques, (codes,) = group_people(self.ids, fields=(id_column,))
+        assert codes is not None
+        if len(uniques) < len(self.ids):
+            counts = np.bincount(codes)
+            dup_rows = np.flatnonzero(counts[codes] > 1)[:5].tolist()
+            raise InvalidInput(
+                "duplicate person ids in the people table",
+                field=id_column,
+                row=dup_rows,
+                code="duplicate_person",
+            )
+        self.n = len(self.ids)
+        self.values: dict[str, tuple[str, npt.NDArray[Any]]] = {}
+        for name in attr_names:
+            self.values[repr(Attr(name))] = (name, cols[name])
+        if needs_tags:
+            self.values["tags"] = (tags_column, cols[tags_column])
+            self.padded_tags = _padded_tags(cols[tags_column], tags_column)
+        score_names = sorted({f.name for f in fields if isinstance(f, Score)})
+        for name in score_names:
+            self.values[repr(Score(name))] = (name, self._score(scores, name))
+        counts_fields = [f for f in fields if isinstance(f, Count)]
+        self.as_of = np.datetime64("NaT", "us")
+        if counts_fields:
+            self._counts(counts_fields, events, as_of, event_columns)
+
+    def _score(self, scores: Any, name: str) -> npt.NDArray[Any]:
+        available = sorted(scores) if isinstance(scores, Mapping) else []
+        if not isinstance(scores, Mapping) or name not in scores:
+            listed = ", ".join(available) or "(none: pass scores=)"
+            msg = f"no score named {name!r}; available: {listed}"
+            raise InvalidInput(msg, field=name, code="unknown_score")
+        value = scores[name]
+        if hasattr(value, "person") and hasattr(value, "score"):
+            ids, vals = as_array(value.person), as_array(value.score)
+        elif isinstance(value, tuple) and len(value) == 2:
+            ids, vals = as_array(value[0]), as_array(value[1])
+        else:
+            vals = as_array(value)
+            if len(vals) != self.n:
+                msg = (
+                    f"score {name!r} has {len(vals)} values for {self.n} people; pass (ids, values)"
+                )
+                raise InvalidInput(msg, field=name, code="ragged")
+            return vals
+        if len(ids) != len(vals):
+            raise InvalidInput(
+                f"score {name!r}: {len(ids)} ids but {len(vals)} values", field=name, code="ragged"
+            )
+        uniques, (pcodes, scodes) = group_people(self.ids, ids, fields=("person_id", name))
+        assert pcodes is not None and scodes is not None
+        if np.bincount(scodes, minlength=len(uniques)).max(initial=0) > 1:
+            raise InvalidInput(
+                f"score {name!r} lists a person twice", field=name, code="duplicate_person"
+            )
+        row_of = np.full(len(uniques), -1, dtype=np.int64)
+        row_of[pcodes] = np.arange(self.n)
+        rows = row_of[scodes]
+        hit = rows >= 0
+        if vals.dtype.kind in "iufb":
+            out: npt.NDArray[Any] = np.full(self.n, np.nan)
+        elif vals.dtype.kind == "M":
+            out = np.full(self.n, np.datetime64("NaT"), dtype=vals.dtype)
+        else:
+            out = np.full(self.n, None, dtype=object)
+        out[rows[hit]] = vals[hit]
+        return out
+
+    def _counts(
+        self, fields: list[Count], events: Any, as_of: Any, event_columns: Mapping[str, str] | None
+    ) -> None:
+        if events is None:
+            raise InvalidInput(
+                f"{fields[0]!r} needs events=; pass the events table",
+                field="events",
+                code="missing_events",
+            )
+        if as_of is None:
+            raise InvalidInput(f"{fields[0]!r} needs as_of=", field="as_of", code="missing_as_of")
+        mapping = dict(_EVENT_DEFAULTS)
+        if event_columns is not None:
+            unknown = sorted(set(event_columns) - set(_EVENT_DEFAULTS))
+            if unknown:
+                msg = f"unknown keys {unknown}; available: {', '.join(_EVENT_DEFAULTS)}"
+                raise InvalidInput(msg, field="event_columns")
+            mapping.update(event_columns)
+        needed = [mapping["person"], mapping["event"], mapping["ts"]]
+        if any(f.touchpoints is not None for f in fields):
+            needed.append(mapping["touchpoint"])
+        cols = columns(events, list(dict.fromkeys(needed)), what="events")
+        cutoff = as_of_us(as_of)
+        self.as_of = np.datetime64(cutoff, "us")  # type: ignore[assignment]
+        times = ts_us(cols[mapping["ts"]], field=mapping["ts"])
+        uniques, (pcodes, ecodes) = group_people(
+            self.ids, cols[mapping["person"]], fields=("person_id", mapping["person"])
+        )
+        assert pcodes is not None and ecodes is not None
+        row_of = np.full(len(uniques), -1, dtype=np.int64)
+        row_of[pcodes] = np.arange(self.n)
+        rows = row_of[ecodes]
+        base = (rows >= 0) & (times <= cutoff)
+        event_arr = cols[mapping["event"]]
+        for field in fields:
+            key = repr(field)
+            if key in self.values:
+                continue
+            match = event_arr == field.event
+            if not match.any():
+                present = sorted({str(v) for v in set(event_arr.tolist()) if v is not None})
+                msg = (
+                    f"event {field.event!r} never occurs in events; available: {', '.join(present)}"
+                )
+                raise InvalidInput(msg, field=mapping["event"], code="unknown_event")
+            keep = match & base
+            if field.within is not None:
+                keep &= times >= cutoff - duration_us(field.within, key="within")
+            if field.touchpoints is not None:
+                keep &= isin_text(cols[mapping["touchpoint"]], field.touchpoints)
+            counted = np.bincount(rows[keep], minlength=self.n).astype(np.int64)
+            self.values[key] = (f"count {field.event}", counted)
+
+    def field_values(self, field: Field) -> tuple[str, npt.NDArray[Any]]:
+        return self.values[repr(field)]
+
+
+def _padded_tags(values: npt.NDArray[Any], column: str) -> npt.NDArray[Any]:
+    items = values.tolist()
+    first = next((v for v in items if v is not None), "")
+    if isinstance(first, list | tuple | np.ndarray):
+        joined = [",".join(str(t).strip() for t in v) if v is not None else "" for v in items]
+        arr = np.array(joined, dtype=object)
+    elif isinstance(first, str):
+        arr = values if values.dtype == object else values.astype(object)
+        missing = np.array([v is None for v in items], dtype=bool)
+        if missing.any():
+            arr = arr.copy()
+            arr[missing] = ""
+    else:
+        raise InvalidInput(
+            f"tags must be comma-separated strings or lists, got {type(first).__name__}",
+            field=column,
+        )
+    sd = arr.astype(np.dtypes.StringDType())
+    sd = np.strings.replace(np.strings.replace(sd, " ,", ","), ", ", ",")
+    sd = np.strings.strip(sd)
+    return np.strings.add(np.strings.add(",", sd), ",")
+
+
+def _kind(arr: npt.NDArray[Any]) -> str:
+    if arr.dtype.kind == "b":
+        return "bool"
+    if arr.dtype.kind in "iuf":
+        return "number"
+    if arr.dtype.kind == "M":
+        return "datetime"
+    if arr.dtype.kind in "US":
+        return "string"
+    first = next((v for v in arr.tolist() if v is not None), None)
+    if isinstance(first, bool):
+        return "bool_object"
+    if isinstance(first, int | float):
+        return "number_object"
+    return "string"
+
+
+def _prepare(
+    arr: npt.NDArray[Any], label: str, values: tuple[Any, ...], what: str
+) -> tuple[npt.NDArray[Any], npt.NDArray[np.bool_], tuple[Any, ...]]:
+    """(comparable column, present mask, converted values), or a type error."""
+    kind = _kind(arr)
+    nums = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+    if kind in ("number", "number_object"):
+        if not nums:
+            raise InvalidInput(
+                f"{what}: {label} holds numbers; got {values!r}", field=label, code="wrong_type"
+            )
+        col = (
+            arr.astype(np.float64)
+            if kind == "number"
+            else np.array([np.nan if v is None else v for v in arr.tolist()], dtype=np.float64)
+        )
+        return col, ~np.isnan(col), values
+    if kind in ("bool", "bool_object"):
+        if not all(isinstance(v, bool) for v in values):
+            raise InvalidInput(
+                f"{what}: {label} holds booleans; got {values!r}", field=label, code="wrong_type"
+            )
+        present = (
+            np.ones(len(arr), dtype=bool)
+            if kind == "bool"
+            else np.array([v is not None for v in arr.tolist()], dtype=bool)
+        )
+        col = (
+            np.array([bool(v) for v in arr.tolist()], dtype=bool) if kind == "bool_object" else arr
+        )
+        return col, present, values
+    if kind == "datetime":
+        if not all(isinstance(v, str) for v in values):
+            raise InvalidInput(
+                f"{what}: {label} holds timestamps; compare with ISO strings with an offset",
+                field=label,
+                code="wrong_type",
+            )
+        try:
+            converted = tuple(int(x) for x in to_utc_us(list(values), field=label).astype(np.int64))
+        except InvalidInput as exc:
+            raise InvalidInput(f"{what}: {exc.message}", field=label, code="wrong_type") from exc
+        col = arr.astype("datetime64[us]").astype(np.int64)
+        return col, col != _NAT, converted
+    if not all(isinstance(v, str) for v in values):
+        raise InvalidInput(
+            f"{what}: {label} holds strings; got {values!r}", field=label, code="wrong_type"
+        )
+    present = (
+        np.array([v is not None for v in arr.tolist()], dtype=bool)
+        if arr.dtype == object
+        else np.ones(len(arr), dtype=bool)
+    )
+    return arr, present, values
+
+
+def _compare(
+    col: npt.NDArray[Any], present: npt.NDArray[np.bool_], op: str, value: Any
+) -> npt.NDArray[np.bool_]:
+    if col.dtype == object:
+        out = np.zeros(len(col), dtype=bool)
+        if op in ("==", "!="):
+            eq = col == value
+            out = (eq if op == "==" else ~eq) & present
+            return np.asarray(out, dtype=bool)
+        idx = np.flatnonzero(present)
+        text = col[idx].astype(str)
+        out[idx] = _OPS[op](text, value)
+        return out
+    return np.asarray(_OPS[op](col, value), dtype=bool) & present
+
+
+_OPS: dict[str, Any] = {
+    "==": np.equal,
+    "!=": np.not_equal,
+    "<": np.less,
+    "<=": np.less_equal,
+    ">": np.greater,
+    ">=": np.greater_equal,
+}
+
+
+def evaluate(
+    rule: Audience,
+    people: Any,
+    *,
+    events: Any = None,
+    as_of: Any = None,
+    scores: Any = None,
+    id_column: str = "person_id",
+    tags_column: str = "tags",
+    event_columns: Mapping[str, str] | None = None,
+) -> AudienceResult:
+    """Evaluate *rule* over *people* (see :meth:`Audience.evaluate`)."""
+    ctx = _Context(rule, people, events, as_of, scores, id_column, tags_column, event_columns)
+    masks: dict[int, npt.NDArray[np.bool_]] = {}
+
+    def run(node: Audience) -> npt.NDArray[np.bool_]:
+        out: npt.NDArray[np.bool_]
+        if isinstance(node, AllOf):
+            parts = [run(child) for child in node.items]
+            out = parts[0].copy()
+            for part in parts[1:]:
+                out &= part
+        elif isinstance(node, AnyOf):
+            parts = [run(child) for child in node.items]
+            out = parts[0].copy()
+            for part in parts[1:]:
+                out |= part
+        elif isinstance(node, Not):
+            out = ~run(node.item)
+        elif isinstance(node, HasTag):
+            out = np.asarray(np.strings.find(ctx.padded_tags, f",{node.name},") >= 0, dtype=bool)
+        else:
+            out = _leaf(node, ctx)
+        masks[id(node)] = out
+        return out
+
+    final = run(rule)
+    return AudienceResult(
+        rule=rule,
+        ids=ctx.ids[final],
+        mask=final,
+        person=ctx.ids,
+        as_of=ctx.as_of,
+        node_masks=masks,
+        values=ctx.values,
+    )
+
+
+def _leaf(node: Audience, ctx: _Context) -> npt.NDArray[np.bool_]:
+    field: Field = node.field  # type: ignore[attr-defined]
+    label, arr = ctx.field_values(field)
+    if isinstance(node, Exists):
+        kind = _kind(arr)
+        if kind in ("number",):
+            return ~np.isnan(arr.astype(np.float64))
+        if kind == "datetime":
+            present: npt.NDArray[np.bool_] = ~np.isnat(arr)
+            return present
+        if arr.dtype == object:
+            return np.array(
+                [not (v is None or (isinstance(v, float) and np.isnan(v))) for v in arr.tolist()],
+                dtype=bool,
+            )
+        return np.ones(len(arr), dtype=bool)
+    if isinstance(node, Compare):
+        col, present, (value,) = _prepare(arr, label, (node.value,), repr(node))
+        return _compare(col, present, node.op, value)
+    if isinstance(node, IsIn):
+        col, present, values = _prepare(arr, label, node.values, repr(node))
+        if col.dtype == object:
+            return isin_text(col, values) & present
+        return np.isin(col, np.array(values)) & present
+    assert isinstance(node, Between)
+    col, present, (low, high) = _prepare(arr, label, (node.low, node.high), repr(node))
+    return _compare(col, present, ">=", low) & _compare(col, present, "<=", high)
