@@ -1,0 +1,215 @@
+"""Vectorised string hashing and identifier normalisation.
+
+Raw identifier columns are hashed once per record (FNV-1a over code points,
+finished with splitmix64), factorised with ``np.unique`` on the 64-bit hashes,
+and only the *distinct* raw values are normalised. Phone numbers go through
+:func:`autoops.models.normalize_phones`; the other normalisers use
+``numpy.strings`` ufuncs. User regular expressions run once per distinct value.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from autoops.identity._rules import BLOCKED_PHONES, DEFAULT_BLOCKED, IdType
+
+__all__ = [
+    "REASONS",
+    "Status",
+    "combine",
+    "hash_strings",
+    "mix64",
+    "normalize_values",
+    "present",
+]
+
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+_CHUNK = 500_000
+
+
+class Status:
+    """Per (record, type) link status codes; ``REASONS[code]`` names them."""
+
+    ABSENT = 0
+    OK = 1
+    INVALID = 2
+    BLOCKED = 3
+    STAFF = 4
+    KIOSK = 5
+    SCOPE = 6
+    CONSENT = 7
+    UNVERIFIED = 8
+    FORGOTTEN = 9
+    HUB = 10
+    LIMIT = 11
+    SPLIT = 12
+    UNOWNED = 13
+
+
+REASONS: tuple[str, ...] = (
+    "absent",
+    "ok",
+    "invalid",
+    "blocked",
+    "staff",
+    "kiosk",
+    "scope",
+    "consent",
+    "unverified",
+    "forgotten",
+    "hub",
+    "limit",
+    "split",
+    "unowned",
+)
+
+
+def present(values: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
+    """Which entries of an object array are not ``None``."""
+    out: npt.NDArray[np.bool_] = np.not_equal(values, None)  # type: ignore[call-overload]
+    return out
+
+
+def mix64(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """splitmix64 finaliser: a bijection on uint64 that spreads every input bit."""
+    x = x.astype(np.uint64, copy=True)
+    x ^= x >> np.uint64(30)
+    x *= np.uint64(0xBF58476D1CE4E5B9)
+    x ^= x >> np.uint64(27)
+    x *= np.uint64(0x94D049BB133111EB)
+    x ^= x >> np.uint64(31)
+    return x
+
+
+def combine(a: npt.NDArray[np.uint64], b: npt.NDArray[np.uint64] | int) -> npt.NDArray[np.uint64]:
+    """Order-sensitive combination of two hash arrays (or an array and a salt)."""
+    rot = np.asarray(b, dtype=np.uint64)
+    rot = (rot << np.uint64(17)) | (rot >> np.uint64(47))
+    return mix64(a ^ rot ^ np.uint64(0x9E3779B97F4A7C15))
+
+
+def hash_strings(values: npt.NDArray[Any], salt: int = 0) -> npt.NDArray[np.uint64]:
+    """64-bit hash of each string in an object array; ``None`` hashes to 0.
+
+    Non-string values are hashed through ``str()``. No non-missing value hashes
+    to 0. Collisions between distinct strings have probability about
+    ``m**2 / 2**65`` for *m* distinct values.
+    """
+    n = len(values)
+    out = np.zeros(n, dtype=np.uint64)
+    if n == 0:
+        return out
+    idx = np.flatnonzero(present(values))
+    for lo in range(0, len(idx), _CHUNK):
+        rows = idx[lo : lo + _CHUNK]
+        text = values[rows].astype(str)
+        width = text.dtype.itemsize // 4
+        h = np.full(len(rows), _FNV_OFFSET ^ np.uint64(salt & 0xFFFFFFFFFFFFFFFF), dtype=np.uint64)
+        if width:
+            cps = np.ascontiguousarray(text.view(np.uint32).reshape(len(rows), width).T)
+            for j in range(width):
+                h ^= cps[j].astype(np.uint64)
+                h *= _FNV_PRIME
+        h ^= np.strings.str_len(text).astype(np.uint64) << np.uint64(40)
+        h = mix64(h)
+        h[h == 0] = np.uint64(1)
+        out[rows] = h
+    return out
+
+
+_STRIP = " \t\r\n\u3000\u00a0"
+
+
+def _as_text(values: npt.NDArray[Any]) -> npt.NDArray[np.str_]:
+    return np.strings.strip(values.astype(str), _STRIP)
+
+
+def normalize_values(
+    idtype: IdType, uniques: npt.NDArray[Any], *, block_defaults: bool
+) -> tuple[npt.NDArray[Any], npt.NDArray[np.int8], npt.NDArray[Any]]:
+    """Normalise distinct raw values of one type.
+
+    Returns:
+        ``(normalised, status, detail)``: the normalised strings (``None`` when
+        absent or invalid), a :class:`Status` code per value (ABSENT, OK,
+        INVALID or BLOCKED) and a short reason for the non-OK ones.
+    """
+    m = len(uniques)
+    norm = np.full(m, None, dtype=object)
+    status = np.full(m, Status.OK, dtype=np.int8)
+    detail = np.full(m, None, dtype=object)
+    if m == 0:
+        return norm, status, detail
+    if idtype.normalizer == "phone":
+        from autoops.models import normalize_phones
+
+        batch = normalize_phones(uniques)
+        norm[:] = batch.e164
+        status[batch.missing] = Status.ABSENT
+        bad = ~batch.valid & ~batch.missing
+        status[bad] = Status.INVALID
+        detail[bad] = batch.reason[bad]
+        service = np.equal(batch.kind, "service")
+        status[service] = Status.BLOCKED
+        detail[service] = "400/800 service number"
+        norm[service] = None
+        norm[bad] = None
+        text = np.where(present(norm), norm, "").astype(str)
+    else:
+        text = _as_text(uniques)
+        if idtype.normalizer in ("id_lower", "email"):
+            text = np.strings.lower(text)
+        if idtype.normalizer == "vin":
+            text = np.strings.upper(np.strings.replace(np.strings.replace(text, " ", ""), "-", ""))
+        empty = np.strings.str_len(text) == 0
+        status[empty] = Status.ABSENT
+        bad = np.zeros(m, dtype=bool)
+        if idtype.normalizer == "email":
+            at = np.strings.find(text, "@")
+            domain_dot = np.strings.rfind(text, ".")
+            bad = (
+                (np.strings.count(text, "@") != 1)
+                | (at < 1)
+                | (domain_dot < at + 2)
+                | (domain_dot >= np.strings.str_len(text) - 1)
+                | (np.strings.find(text, " ") >= 0)
+            ) & ~empty
+            detail[bad] = "not an e-mail address"
+        elif idtype.normalizer == "vin":
+            forbidden = (
+                (np.strings.find(text, "I") >= 0)
+                | (np.strings.find(text, "O") >= 0)
+                | (np.strings.find(text, "Q") >= 0)
+            )
+            bad = (
+                (np.strings.str_len(text) != 17) | ~np.strings.isalnum(text) | forbidden
+            ) & ~empty
+            detail[bad] = "not a 17-character VIN"
+        status[bad] = Status.INVALID
+        keep = ~empty & ~bad
+        norm[keep] = text[keep].astype(object)
+    ok = status == Status.OK
+    lowered = np.strings.lower(text)
+    blocked = np.zeros(m, dtype=bool)
+    if block_defaults:
+        blocked |= np.isin(lowered, np.array(DEFAULT_BLOCKED))
+    exact = tuple(idtype.blocked)
+    if block_defaults and idtype.normalizer == "phone":
+        exact = exact + BLOCKED_PHONES
+    if exact:
+        blocked |= np.isin(text, np.array(sorted(set(exact))))
+    if idtype.blocked_patterns:
+        pattern = re.compile("|".join(f"(?:{p})" for p in idtype.blocked_patterns))
+        for i in np.flatnonzero(ok & ~blocked):
+            if pattern.search(text[i]):
+                blocked[i] = True
+    blocked &= ok
+    status[blocked] = Status.BLOCKED
+    detail[blocked] = "blocked value"
+    norm[blocked] = None
+    return norm, status, detail

@@ -1,0 +1,355 @@
+"""From a table of records to tokenised link candidates (one row per record × type).
+
+Every present identifier becomes an *edge* ``(record row, type, token)`` with a
+:class:`~autoops.identity._normalize.Status`: OK, or the reason it will never
+link (invalid, blocked, staff, kiosk, scope, consent, unverified, forgotten).
+A token is a 64-bit hash of (type, scope, normalised value), or a keyed
+HMAC-SHA256 when a secret is given, so nothing downstream needs raw values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from autoops._tabular import as_array, columns
+from autoops.errors import ConfigError, InvalidInput
+from autoops.identity._normalize import (
+    Status,
+    combine,
+    hash_strings,
+    mix64,
+    normalize_values,
+    present,
+)
+from autoops.identity._rules import IdType, MergeRules
+
+__all__ = ["Prepared", "prepare", "record_tokens", "registry_tokens", "token_of"]
+
+ID_COLUMNS = ("record_id", "event_id", "lead_id", "id")
+TIME_COLUMNS = ("ts", "created_at", "timestamp")
+NAT = np.iinfo(np.int64).max
+
+
+@attrs.frozen(slots=True)
+class Prepared:
+    """Tokenised records: edges in long form plus per-record facts."""
+
+    n: int
+    record_id: npt.NDArray[Any]
+    rid_token: npt.NDArray[np.uint64]
+    ts: npt.NDArray[np.int64]  # microseconds UTC; NAT (int64 max) when unknown
+    e_rec: npt.NDArray[np.int64]
+    e_type: npt.NDArray[np.int16]
+    e_tok: npt.NDArray[np.uint64]
+    e_status: npt.NDArray[np.int8]
+    e_detail: npt.NDArray[np.int16]  # index into details; -1 none
+    details: tuple[str, ...]
+    raw: Mapping[str, npt.NDArray[Any]]  # raw columns by type name (for masked display only)
+    issues: tuple[tuple[str, str, npt.NDArray[np.int64]], ...]  # (code, message, rows)
+
+
+def _salt(idtype: IdType) -> int:
+    return int(hash_strings(np.array([f"type:{idtype.name}"], dtype=object))[0])
+
+
+def _hmac_tokens(secret: bytes, idtype: IdType, values: npt.NDArray[Any]) -> npt.NDArray[np.uint64]:
+    out = np.empty(len(values), dtype=np.uint64)
+    for i, v in enumerate(values.tolist()):
+        digest = hmac.new(secret, f"{idtype.name}\x1f{v}".encode(), hashlib.sha256).digest()
+        out[i] = int.from_bytes(digest[:8], "little") | 1
+    return out
+
+
+def _factor_hash(
+    h: npt.NDArray[np.uint64],
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    uniq, first, inverse = np.unique(h, return_index=True, return_inverse=True)
+    return uniq, first.astype(np.int64), inverse.astype(np.int64)
+
+
+def _value_tokens(
+    idtype: IdType,
+    raw: npt.NDArray[Any],
+    *,
+    block_defaults: bool,
+    secret: bytes | None,
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int8], npt.NDArray[Any]]:
+    """Per row: value token (0 if none), status, detail (for non-OK)."""
+    h = hash_strings(raw)
+    uniq, first, inverse = _factor_hash(h)
+    uniq_raw = raw[first]
+    norm, status_u, detail_u = normalize_values(idtype, uniq_raw, block_defaults=block_defaults)
+    norm_present = present(norm)
+    tok_u = np.zeros(len(uniq), dtype=np.uint64)
+    if norm_present.any():
+        if secret is not None:
+            tok_u[norm_present] = _hmac_tokens(secret, idtype, norm[norm_present])
+        else:
+            tok_u[norm_present] = combine(hash_strings(norm[norm_present]), _salt(idtype))
+    missing = uniq == 0
+    status_u = np.where(missing, Status.ABSENT, status_u).astype(np.int8)
+    return tok_u[inverse], status_u[inverse], detail_u[inverse]
+
+
+def token_of(idtype: IdType, value: Any, scope: Any = None, *, secret: bytes | None = None) -> int:
+    """The token of one raw identifier (0 when it is absent, invalid or blocked-by-shape)."""
+    tok, status, _ = _value_tokens(
+        idtype, np.array([value], dtype=object), block_defaults=False, secret=secret
+    )
+    t = tok[:1]
+    if idtype.scope is not None:
+        t = combine(
+            t,
+            _scope_hash(
+                np.array([scope], dtype=object), np.zeros(1, dtype=np.int64), idtype.default_scope
+            ),
+        )
+    return int(t[0]) if status[0] != Status.ABSENT and tok[0] != 0 else 0
+
+
+def registry_tokens(
+    tables: Any, rules: MergeRules, *, secret: bytes | None
+) -> dict[int, npt.NDArray[np.uint64]]:
+    """Value tokens (before scoping) of every registry value, by type index."""
+    out: dict[int, list[npt.NDArray[np.uint64]]] = {}
+    if tables is None:
+        return {}
+    items: Iterable[Any]
+    items = tables if isinstance(tables, (list, tuple)) else [tables]
+    for table in items:
+        if isinstance(table, Mapping) and all(
+            isinstance(v, (list, tuple, set)) for v in table.values()
+        ):
+            source: Mapping[str, Any] = {
+                k: np.array(list(v), dtype=object) for k, v in table.items()
+            }
+        else:
+            source = columns(table, [], optional=[t.column for t in rules.types], what="registry")
+        for ti, idtype in enumerate(rules.types):
+            if idtype.column in source:
+                raw = np.asarray(as_array(source[idtype.column]), dtype=object)
+                tok, status, _ = _value_tokens(idtype, raw, block_defaults=False, secret=secret)
+                out.setdefault(ti, []).append(tok[(tok != 0) & (status != Status.ABSENT)])
+    return {k: np.unique(np.concatenate(v)) for k, v in out.items()}
+
+
+def record_tokens(values: npt.NDArray[Any]) -> npt.NDArray[np.uint64]:
+    """Tokens of record ids (ints or strings)."""
+    if values.dtype.kind in "iu":
+        out: npt.NDArray[np.uint64] = mix64(
+            values.astype(np.int64).view(np.uint64) ^ np.uint64(0x5BD1E995)
+        ) | np.uint64(1)
+        return out
+    return hash_strings(np.asarray(values, dtype=object).astype(str).astype(object), salt=7)
+
+
+def _scope_hash(
+    scope_raw: npt.NDArray[Any] | None, rows: npt.NDArray[np.int64], default: str | None
+) -> npt.NDArray[np.uint64]:
+    if scope_raw is None:
+        values = np.full(len(rows), default, dtype=object)
+    else:
+        values = np.asarray(scope_raw, dtype=object)[rows]
+        if default is not None:
+            values = np.where(present(values), values, default)
+    return hash_strings(values)
+
+
+def _ts_column(
+    source: Mapping[str, npt.NDArray[Any]], name: str | None, n: int
+) -> npt.NDArray[np.int64]:
+    if name is None:
+        return np.full(n, NAT, dtype=np.int64)
+    col = source[name]
+    if col.dtype.kind != "M":
+        from autoops._time import to_utc_us
+
+        col = to_utc_us(col, field=name)
+    us = col.astype("datetime64[us]")
+    out: npt.NDArray[np.int64] = us.view(np.int64).copy()
+    out[np.isnat(us)] = NAT
+    return out
+
+
+def prepare(
+    records: Any,
+    rules: MergeRules,
+    *,
+    columns_map: Mapping[str, str] | None = None,
+    id_column: str | None = None,
+    time_column: str | None = None,
+    staff: Any = None,
+    kiosks: Any = None,
+    consent: Any = None,
+    secret: bytes | None = None,
+    tombstones: npt.NDArray[np.uint64] | None = None,
+) -> Prepared:
+    """Read, normalise and tokenise *records*; see the module docstring."""
+    mapping = dict(columns_map or {})
+    names = rules.names
+    for col, tname in mapping.items():
+        if tname not in names:
+            raise ConfigError(
+                f"column {col!r} is mapped to unknown identifier type {tname!r}; "
+                f"known: {', '.join(names)}",
+                key=col,
+            )
+    type_cols = {t.name: t.column for t in rules.types}
+    for col, tname in mapping.items():
+        type_cols[tname] = col
+    wanted = set(type_cols.values()) | {t.scope for t in rules.types if t.scope}
+    wanted |= {f"{c}_verified" for c in type_cols.values()}
+    wanted |= set(ID_COLUMNS) | set(TIME_COLUMNS)
+    for extra in (id_column, time_column):
+        if extra is not None:
+            wanted.add(extra)
+    src = columns(
+        records, [c for c in (id_column, time_column) if c], optional=sorted(wanted), what="records"
+    )
+    if not src:
+        raise InvalidInput("records hold no identifier column", code="no_identifier_columns")
+    n = len(next(iter(src.values())))
+    present_types = [i for i, t in enumerate(rules.types) if type_cols[t.name] in src]
+    if not present_types:
+        known = ", ".join(sorted(type_cols.values()))
+        raise InvalidInput(
+            f"records hold none of the identifier columns ({known}); map others with columns=",
+            code="no_identifier_columns",
+        )
+    if id_column is None:
+        id_column = next((c for c in ID_COLUMNS if c in src), None)
+    if time_column is None:
+        time_column = next((c for c in TIME_COLUMNS if c in src), None)
+    record_id = src[id_column] if id_column else np.arange(n, dtype=np.int64)
+    rid_token = record_tokens(record_id)
+    order = np.argsort(rid_token, kind="stable")
+    dup = np.flatnonzero(rid_token[order][1:] == rid_token[order][:-1])
+    if len(dup):
+        bad = sorted({int(order[d]) for d in dup} | {int(order[d + 1]) for d in dup})[:20]
+        raise InvalidInput(
+            f"{len(dup)} duplicate record ids",
+            field=id_column,
+            row=bad,
+            code="duplicate_record_id",
+        )
+    ts = _ts_column(src, time_column, n)
+
+    staff_tok = registry_tokens(staff, rules, secret=secret)
+    kiosk_tok = registry_tokens(kiosks, rules, secret=secret)
+
+    e_rec: list[npt.NDArray[np.int64]] = []
+    e_type: list[npt.NDArray[np.int16]] = []
+    e_tok: list[npt.NDArray[np.uint64]] = []
+    e_status: list[npt.NDArray[np.int8]] = []
+    e_det: list[npt.NDArray[Any]] = []
+    raw_cols: dict[str, npt.NDArray[Any]] = {}
+    for ti in present_types:
+        idtype = rules.types[ti]
+        col = type_cols[idtype.name]
+        raw = np.asarray(src[col], dtype=object)
+        raw_cols[idtype.name] = raw
+        vtok, status, detail = _value_tokens(
+            idtype, raw, block_defaults=rules.block_defaults, secret=secret
+        )
+        rows = np.flatnonzero(status != Status.ABSENT)
+        vtok, status, detail = vtok[rows], status[rows].copy(), detail[rows]
+        ok = status == Status.OK
+        if ti in staff_tok:
+            status[ok & np.isin(vtok, staff_tok[ti])] = Status.STAFF
+        if ti in kiosk_tok:
+            status[(status == Status.OK) & np.isin(vtok, kiosk_tok[ti])] = Status.KIOSK
+        tok = vtok
+        if idtype.scope is not None:
+            scope_h = _scope_hash(src.get(idtype.scope), rows, idtype.default_scope)
+            status[(status == Status.OK) & (scope_h == 0)] = Status.SCOPE
+            tok = np.where(vtok != 0, combine(vtok, scope_h), vtok)
+        if idtype.needs_verification:
+            ver = src.get(f"{col}_verified")
+            verified = (
+                np.zeros(len(rows), dtype=bool)
+                if ver is None
+                else np.asarray(ver, dtype=bool)[rows]
+            )
+            status[(status == Status.OK) & ~verified] = Status.UNVERIFIED
+        if tombstones is not None and len(tombstones):
+            status[(status == Status.OK) & np.isin(tok, tombstones)] = Status.FORGOTTEN
+        e_rec.append(rows.astype(np.int64))
+        e_type.append(np.full(len(rows), ti, dtype=np.int16))
+        e_tok.append(tok)
+        e_status.append(status)
+        e_det.append(detail)
+    rec = np.concatenate(e_rec)
+    etype = np.concatenate(e_type)
+    etok = np.concatenate(e_tok)
+    estatus = np.concatenate(e_status)
+    det = np.concatenate(e_det)
+    if consent is not None:
+        _apply_consent(consent, rules, rec, etype, etok, estatus, secret=secret)
+    det_present = present(det)
+    details, det_idx = np.unique(det[det_present].astype(str), return_inverse=True)
+    e_detail = np.full(len(rec), -1, dtype=np.int16)
+    e_detail[det_present] = det_idx
+    has_any = np.zeros(n, dtype=bool)
+    has_any[rec] = True
+    issues = []
+    empty_rows = np.flatnonzero(~has_any)
+    if len(empty_rows):
+        issues.append(("no_identifiers", "record holds no identifier", empty_rows))
+    return Prepared(
+        n=n,
+        record_id=np.asarray(record_id),
+        rid_token=rid_token,
+        ts=ts,
+        e_rec=rec,
+        e_type=etype,
+        e_tok=etok,
+        e_status=estatus,
+        e_detail=e_detail,
+        details=tuple(details.tolist()),
+        raw=raw_cols,
+        issues=tuple(issues),
+    )
+
+
+def _apply_consent(
+    consent: Any,
+    rules: MergeRules,
+    rec: npt.NDArray[np.int64],
+    etype: npt.NDArray[np.int16],
+    etok: npt.NDArray[np.uint64],
+    estatus: npt.NDArray[np.int8],
+    *,
+    secret: bytes | None,
+) -> None:
+    """Mark every edge of a record whose phone lacks ``identity_merge`` consent."""
+    names: Sequence[str] = rules.names
+    if "phone" not in names:
+        raise ConfigError(
+            "consent is keyed by phone, but the rules have no 'phone' type", key="consent"
+        )
+    ti = names.index("phone")
+    idtype = rules.types[ti]
+    cols = columns(consent, ["phone", "identity_merge"], optional=["revoked_at"], what="consent")
+    tok, _, _ = _value_tokens(
+        idtype, np.asarray(cols["phone"], dtype=object), block_defaults=False, secret=secret
+    )
+    allowed = np.asarray(cols["identity_merge"], dtype=bool)
+    if "revoked_at" in cols:
+        allowed &= np.isnat(cols["revoked_at"].astype("datetime64[us]"))
+    known = tok[tok != 0]
+    denied = np.unique(tok[(tok != 0) & ~allowed])
+    # a phone with both an allowing and a denying row is denied
+    phone_edge = etype == ti
+    bad_rec = phone_edge & np.isin(etok, denied)
+    if rules.consent_required:
+        bad_rec |= phone_edge & ~np.isin(etok, known)
+    bad_rows = np.unique(rec[bad_rec])
+    hit = np.isin(rec, bad_rows) & (estatus == Status.OK)
+    estatus[hit] = Status.CONSENT

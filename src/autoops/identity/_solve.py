@@ -1,0 +1,238 @@
+"""The resolution pipeline on prepared edges: hubs → components → limits → assets → ids.
+
+1. Factorise the tokens of the OK edges into keys.
+2. Quarantine hubs: keys whose fan-out (see :func:`~autoops.identity._kernel.fanout`)
+   exceeds their type's ``max_fanout``.
+3. Connected components over the safe person/device edges (vectorised).
+4. Components that break a ``max_per_person`` limit or hold a cannot-link pair
+   are redone by the constrained pass, edges ordered by type priority, the
+   key's first-seen time, the key, the record's time and the record id.
+5. Asset edges (VIN) attach records that hold nothing else to the owner of the
+   asset at the record's time; owners follow one another in first-seen order.
+6. One ID of a cluster = a 63-bit hash of its oldest record's id (time, then id),
+   so the partition and the ids depend only on content, never on row order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from autoops.identity._kernel import components, constrained_pass, fanout
+from autoops.identity._normalize import Status, mix64
+from autoops.identity._prepare import Prepared
+from autoops.identity._rules import MergeRules
+
+__all__ = ["Solution", "solve"]
+
+I64 = npt.NDArray[np.int64]
+
+
+@attrs.frozen(slots=True)
+class Solution:
+    """Arrays produced by :func:`solve` (aligned with the prepared records/edges)."""
+
+    label: I64  # dense cluster label per record (0..c-1)
+    one_id: I64  # per record
+    comp: I64  # safe-graph component per record (before limits), dense
+    e_status: npt.NDArray[np.int8]  # final status per edge
+    e_key: I64  # key index per edge (-1 if the edge never reached the graph)
+    key_tok: npt.NDArray[np.uint64]  # sorted tokens of keys
+    key_type: npt.NDArray[np.int16]
+    key_fanout: I64
+    key_first: I64  # first-seen time (us) of each key
+    limit_type: npt.NDArray[np.int16]  # for LIMIT edges: the type whose limit bit (-1 else)
+    hub_tokens: npt.NDArray[np.uint64]
+
+
+def one_ids_from(label: I64, ts: I64, rid_token: npt.NDArray[np.uint64]) -> I64:
+    """Per record: 63-bit hash of the oldest record id in its cluster."""
+    n = len(label)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    order = np.lexsort((rid_token, ts, label))
+    lab_s = label[order]
+    first = np.ones(n, dtype=bool)
+    first[1:] = lab_s[1:] != lab_s[:-1]
+    oldest = order[first]
+    ids = (mix64(rid_token[oldest] ^ np.uint64(0xA0761D6478BD642F)) >> np.uint64(1)).astype(
+        np.int64
+    )
+    per_label = np.empty(int(label.max()) + 1, dtype=np.int64)
+    per_label[lab_s[first]] = ids
+    return per_label[label]
+
+
+def solve(
+    prep: Prepared,
+    rules: MergeRules,
+    *,
+    cannot: Mapping[int, frozenset[int]] | None = None,
+    known_hubs: npt.NDArray[np.uint64] | None = None,
+) -> Solution:
+    """Run the pipeline; *cannot* maps a token to tokens it must never join."""
+    n = prep.n
+    types = rules.types
+    n_types = len(types)
+    asset_t = np.array([t.kind == "asset" for t in types])
+    e_status = prep.e_status.copy()
+    ok = e_status == Status.OK
+    e_key = np.full(len(e_status), -1, dtype=np.int64)
+    key_tok, inv = np.unique(prep.e_tok[ok], return_inverse=True)
+    e_key[ok] = inv
+    k = len(key_tok)
+    key_type = np.zeros(k, dtype=np.int16)
+    key_type[inv] = prep.e_type[ok]
+    key_first = np.full(k, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(key_first, inv, prep.ts[prep.e_rec[ok]])
+
+    # 2. hubs
+    person_types = [i for i, t in enumerate(types) if t.is_person_key]
+    person_edge = ok & ~asset_t[prep.e_type]
+    key_fanout = fanout(prep.e_rec[person_edge], e_key[person_edge], prep.e_type[person_edge],
+                        n_types, person_types, k)  # fmt: skip
+    max_fan = np.array([t.max_fanout or np.iinfo(np.int64).max for t in types], dtype=np.int64)
+    hub_key = key_fanout > max_fan[key_type]
+    if known_hubs is not None and len(known_hubs):
+        hub_key |= np.isin(key_tok, known_hubs)
+    hub_edge = ok.copy()
+    hub_edge[ok] = hub_key[e_key[ok]]
+    e_status[hub_edge] = Status.HUB
+    safe = person_edge & ~hub_edge
+
+    # 3. components over the safe edges
+    s_idx = np.flatnonzero(safe)
+    s_rec = prep.e_rec[s_idx]
+    s_key = e_key[s_idx]
+    lab = components(n + k, s_rec, s_key + n)
+    _, comp_all = np.unique(lab, return_inverse=True)
+    comp = comp_all[:n].astype(np.int64)
+
+    # 4. limits and cannot-links
+    limit_type = np.full(len(e_status), -1, dtype=np.int16)
+    limits = {i: t.max_per_person for i, t in enumerate(types) if t.max_per_person is not None}
+    cannot_keys: dict[int, frozenset[int]] = {}
+    if cannot:
+        pos = {int(t): i for i, t in enumerate(key_tok.tolist())}
+        for tok, others in cannot.items():
+            if tok in pos:
+                mapped = frozenset(pos[o] + n for o in others if o in pos)
+                if mapped:
+                    cannot_keys[pos[tok] + n] = mapped
+    key_comp = comp_all[n:]
+    bad_comp = np.zeros(int(comp_all.max()) + 1 if len(comp_all) else 0, dtype=bool)
+    used_key = np.zeros(k, dtype=bool)
+    used_key[s_key] = True
+    if limits:
+        cnt = np.bincount(key_comp[used_key] * n_types + key_type[used_key],
+                          minlength=len(bad_comp) * n_types).reshape(-1, n_types)  # fmt: skip
+        for ti, lim in limits.items():
+            bad_comp |= cnt[:, ti] > lim
+    for kn in cannot_keys:
+        bad_comp[key_comp[kn - n]] = True
+    accepted = np.ones(len(s_idx), dtype=bool)
+    if bad_comp.any():
+        sel = np.flatnonzero(bad_comp[comp[s_rec]])
+        prio = np.array([t.priority for t in types], dtype=np.int64)
+        r, kk = s_rec[sel], s_key[sel]
+        order = np.lexsort(
+            (prep.rid_token[r], prep.ts[r], key_tok[kk], key_first[kk], -prio[key_type[kk]])
+        )
+        acc = constrained_pass(r, kk, order, key_type, limits, cannot_keys, n + k, n)
+        accepted[sel] = acc
+        refused = s_idx[sel[~acc]]
+        e_status[refused] = Status.LIMIT
+        if cannot_keys:
+            # a refusal in a component holding cannot-link keys is a split when limits allow it
+            ckeys = np.fromiter(cannot_keys.keys(), dtype=np.int64) - n
+            split_comp = np.unique(key_comp[ckeys])
+            is_split = np.isin(comp[prep.e_rec[refused]], split_comp)
+            e_status[refused[is_split]] = Status.SPLIT
+        limit_type[refused] = key_type[e_key[refused]]
+    lab2 = components(n + k, s_rec[accepted], s_key[accepted] + n)
+    rec_lab = lab2[:n]
+
+    # 5. assets: attach records holding nothing else to the owner at their time
+    asset_edge = ok & asset_t[prep.e_type]
+    if asset_edge.any():
+        rec_lab, unowned = _attach_assets(prep, rec_lab, asset_edge, e_key, s_rec[accepted], n)
+        e_status[unowned] = Status.UNOWNED
+    _, label = np.unique(rec_lab, return_inverse=True)
+    label = label.astype(np.int64)
+    one_id = one_ids_from(label, prep.ts, prep.rid_token)
+    return Solution(
+        label=label,
+        one_id=one_id,
+        comp=comp,
+        e_status=e_status,
+        e_key=e_key,
+        key_tok=key_tok,
+        key_type=key_type,
+        key_fanout=key_fanout,
+        key_first=key_first,
+        limit_type=limit_type,
+        hub_tokens=key_tok[hub_key],
+    )
+
+
+def asset_spans(a_key: I64, a_lab: I64, a_ts: I64) -> tuple[I64, I64, I64]:
+    """Owner spans per asset key from (key, owner label, time) observations.
+
+    Returns ``(key, owner, start)`` sorted by key then start: each owner holds
+    the asset from its first sighting until the next owner's first sighting.
+    """
+    if len(a_key) == 0:
+        z = np.zeros(0, dtype=np.int64)
+        return z, z, z
+    order = np.lexsort((a_ts, a_lab, a_key))
+    k_s, l_s, t_s = a_key[order], a_lab[order], a_ts[order]
+    first = np.ones(len(k_s), dtype=bool)
+    first[1:] = (k_s[1:] != k_s[:-1]) | (l_s[1:] != l_s[:-1])
+    k_u, l_u, t_u = k_s[first], l_s[first], t_s[first]
+    order2 = np.lexsort((l_u, t_u, k_u))
+    return k_u[order2], l_u[order2], t_u[order2]
+
+
+def _attach_assets(
+    prep: Prepared,
+    rec_lab: I64,
+    asset_edge: npt.NDArray[np.bool_],
+    e_key: I64,
+    linked_rec: I64,
+    n: int,
+) -> tuple[I64, I64]:
+    """Attach asset-only records to the asset's owner at their time; return unowned edges."""
+    rec_lab = rec_lab.copy()
+    has_person = np.zeros(n, dtype=bool)
+    has_person[linked_rec] = True
+    # a record's cluster holds a person key if any of its records does
+    cl_person = np.zeros(int(rec_lab.max()) + 1, dtype=bool)
+    cl_person[rec_lab[has_person]] = True
+    a_idx = np.flatnonzero(asset_edge)
+    a_rec = prep.e_rec[a_idx]
+    a_key = e_key[a_idx]
+    owner_obs = cl_person[rec_lab[a_rec]]
+    sk, sl, st = asset_spans(a_key[owner_obs], rec_lab[a_rec[owner_obs]], prep.ts[a_rec[owner_obs]])
+    orphan = ~owner_obs
+    o_rec, o_key = a_rec[orphan], a_key[orphan]
+    if len(o_rec) == 0:
+        return rec_lab, a_idx[:0]
+    # one asset per orphan record: the first asset edge it has
+    _, first = np.unique(o_rec, return_index=True)
+    o_rec, o_key = o_rec[first], o_key[first]
+    o_ts = prep.ts[o_rec]
+    if len(sk) == 0:
+        return rec_lab, a_idx[orphan]
+    # the last span of the same key starting at or before ts; none → the asset's
+    # owner at that time is unknown and the record stays alone (status UNOWNED)
+    rank_t = np.unique(np.concatenate([st, o_ts]), return_inverse=True)[1]
+    t_span, t_w = rank_t[: len(st)], rank_t[len(st) :]
+    big = np.int64(len(rank_t) + 1)
+    pos = np.searchsorted(sk * big + t_span, o_key * big + t_w, side="right") - 1
+    unknown = (pos < 0) | (sk[np.maximum(pos, 0)] != o_key)
+    rec_lab[o_rec[~unknown]] = sl[pos[~unknown]]
+    lone = np.isin(a_rec, o_rec[unknown]) & orphan
+    return rec_lab, a_idx[lone]
