@@ -215,6 +215,8 @@ def best_start(rows: Rows, tr: Transition, q_idx: I64, q_b: I64, r_idx: I64) -> 
     if len(q_idx) == 0 or len(r_idx) == 0:
         return out
     g = _groups(rows, tr, q_idx, r_idx, None, None)
+    if len(g.q_key) == 0:
+        return out
     n1 = rows.n + 1
     first = rows.unit_first_index()
     hi = _hi_bound(rows, tr, r_idx, first)

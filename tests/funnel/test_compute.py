@@ -1,0 +1,207 @@
+"""Metamorphic properties, unordered/open against the oracle, input formats, bad input."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from autoops.errors import ConfigError, InvalidInput
+from autoops.funnel import Exclusion, Funnel, Step, compute
+
+from .oracle import oracle
+from .strategies import EVENTS, funnels, logs
+
+_S = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def depths(f: Funnel, ev: dict[str, Any]) -> dict[int, int]:
+    r = compute(f, ev)
+    return {int(u): int(d) for u, d in zip(r.units, r.depth, strict=True) if d > 0}
+
+
+def _take(ev: dict[str, Any], idx: np.ndarray) -> dict[str, Any]:
+    return {k: v[idx] for k, v in ev.items()}
+
+
+@_S
+@given(ev=logs(), f=funnels(), seed=st.integers(0, 2**16))
+def test_shuffling_rows_changes_nothing_but_tie_order(
+    ev: dict[str, Any], f: Funnel, seed: int
+) -> None:
+    # ties are broken by input order; give every row a unique seq so order is total
+    ev = dict(ev, seq=np.arange(len(ev["event"])))
+    perm = np.random.default_rng(seed).permutation(len(ev["event"]))
+    a = compute(f, ev, seq="seq")
+    b = compute(f, _take(ev, perm), seq="seq")
+    assert a.counts.tolist() == b.counts.tolist()
+    assert a.depth.tolist() == b.depth.tolist()
+    assert perm[b.chain_row[b.chain_row >= 0]].tolist() == a.chain_row[a.chain_row >= 0].tolist()
+
+
+@_S
+@given(ev=logs(), f=funnels(order="ordered"))
+def test_non_matching_events_change_nothing(ev: dict[str, Any], f: Funnel) -> None:
+    n = len(ev["event"])
+    noise = dict(ev)
+    noise["event"] = np.concatenate([ev["event"], np.array(["noise"] * n, dtype=object)])
+    for key in ("one_id", "ts", "p", "order_id"):
+        noise[key] = np.concatenate([ev[key], ev[key]])
+    assert depths(f, ev) == depths(f, noise)
+
+
+@_S
+@given(ev=logs(), f=funnels())
+def test_wider_window_never_lowers_depth(ev: dict[str, Any], f: Funnel) -> None:
+    wide = f.model_copy(update={"window": "60min"})
+    narrow, wider = depths(f, ev), depths(wide, ev)
+    assert all(wider.get(u, 0) >= d for u, d in narrow.items())
+
+
+@_S
+@given(ev=logs(), f=funnels(), data=st.data())
+def test_exclusion_or_hold_never_raises_depth(ev: dict[str, Any], f: Funnel, data: Any) -> None:
+    k = len(f.steps)
+    base = depths(f, ev)
+    more_excl = f.model_copy(
+        update={"exclusions": [*f.exclusions, Exclusion(step=Step(event="X"))]}
+    )
+    stricter = depths(Funnel(**more_excl.model_dump()), ev)
+    assert all(stricter.get(u, 0) <= base.get(u, 0) for u in set(base) | set(stricter))
+    if f.hold is None:
+        held = Funnel(**dict(f.model_dump(), hold={"order_id": list(range(1, k + 1))}))
+        with_hold = depths(held, ev)
+        assert all(with_hold.get(u, 0) <= base.get(u, 0) for u in set(base) | set(with_hold))
+
+
+@_S
+@given(ev=logs(), f=funnels())
+def test_counts_and_partition(ev: dict[str, Any], f: Funnel) -> None:
+    r = compute(f, ev)
+    c = r.counts
+    assert all(c[i] >= c[i + 1] for i in range(len(c) - 1))
+    for k in range(1, len(c)):
+        reached = set(r.persons(k).tolist())
+        dropped = set(r.persons(k, "dropped").tolist())
+        nxt = set(r.persons(k + 1).tolist())
+        assert dropped | nxt == reached and not dropped & nxt
+    assert r.dropoffs.tolist() == [int(c[i] - c[i + 1]) for i in range(len(c) - 1)]
+
+
+@st.composite
+def disjoint_funnels(draw: Any, order: str) -> Funnel:
+    names = draw(st.lists(st.sampled_from(EVENTS), min_size=2, max_size=4, unique=True))
+    return Funnel(steps=names, window=f"{draw(st.sampled_from([2, 5, 30]))}min", order=order)
+
+
+@_S
+@given(ev=logs(), f=disjoint_funnels("unordered"))
+def test_unordered_agrees_with_oracle(ev: dict[str, Any], f: Funnel) -> None:
+    want = {u: w["depth"] for u, w in oracle(f, ev).items() if w["depth"]}
+    assert depths(f, ev) == want
+
+
+@_S
+@given(ev=logs(), f=disjoint_funnels("open"))
+def test_open_agrees_with_oracle(ev: dict[str, Any], f: Funnel) -> None:
+    r = compute(f, ev)
+    got = {int(u): row.tolist() for u, row in zip(r.units, r.reached, strict=True)}
+    for u, w in oracle(f, ev).items():
+        assert got.get(u, [False] * len(f.steps)) == w["reached"]
+
+
+def test_input_formats_agree() -> None:
+    pl = pytest.importorskip("polars")
+    pd = pytest.importorskip("pandas")
+    pa = pytest.importorskip("pyarrow")
+    ev = {
+        "one_id": np.array([1, 1, 2, 2]),
+        "event": np.array(["lead", "visit", "lead", "lead"], dtype=object),
+        "ts": np.array(
+            ["2026-01-01", "2026-01-02", "2026-01-01", "2026-01-05"], dtype="datetime64[us]"
+        ),
+    }
+    f = Funnel(steps=["lead", "visit"])
+    want = compute(f, ev).counts.tolist()
+    df = pd.DataFrame({**ev, "ts": pd.Series(ev["ts"]).dt.tz_localize("UTC")})
+    assert compute(f, df).counts.tolist() == want
+    assert compute(f, pl.from_pandas(df)).counts.tolist() == want
+    assert compute(f, pa.Table.from_pandas(df)).counts.tolist() == want
+
+
+def test_touchpoint_event_models() -> None:
+    from autoops.models import TouchpointEvent
+
+    t = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    models = [
+        TouchpointEvent(event_id="1", occurred_at=t, touchpoint="app", event="lead", one_id=5),
+        TouchpointEvent(
+            event_id="2",
+            occurred_at=t.replace(day=2),
+            touchpoint="showroom",
+            event="visit",
+            one_id=5,
+        ),
+    ]
+    r = compute(Funnel(steps=["lead", "visit"], breakdown="touchpoint"), models)
+    assert r.counts.tolist() == [1, 1]
+    assert r.breakdown_table()["value"].tolist() == ["app"]
+
+
+def test_unknown_step_lists_known_events() -> None:
+    ev = {"one_id": [1], "event": ["lead"], "ts": np.array(["2026-01-01"], dtype="datetime64[us]")}
+    with pytest.raises(InvalidInput, match=r"no event named 'vist'.*known events: lead") as info:
+        compute(Funnel(steps=["lead", "vist"]), ev)
+    assert info.value.code == "unknown_event"
+
+
+def test_naive_timestamps_are_refused() -> None:
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame({"one_id": [1], "event": ["lead"], "ts": pd.to_datetime(["2026-01-01"])})
+    with pytest.raises(InvalidInput, match="naive"):
+        compute(Funnel(steps=["lead"]), df)
+
+
+def test_missing_unit_and_timestamp_name_rows() -> None:
+    ev = {
+        "one_id": [1, None, 2, None],
+        "event": ["lead"] * 4,
+        "ts": np.array(["2026-01-01"] * 4, dtype="datetime64[us]"),
+    }
+    with pytest.raises(InvalidInput) as info:
+        compute(Funnel(steps=["lead"]), ev)
+    assert info.value.row == [1, 3] and info.value.field == "one_id"
+    ev2 = {
+        "one_id": [1, 2],
+        "event": ["lead"] * 2,
+        "ts": np.array(["2026-01-01", "NaT"], dtype="datetime64[us]"),
+    }
+    with pytest.raises(InvalidInput) as info2:
+        compute(Funnel(steps=["lead"]), ev2)
+    assert info2.value.row == [1] and info2.value.field == "ts"
+
+
+@pytest.mark.parametrize("window", ["0d", "-1d", "0s"])
+def test_non_positive_window_is_refused(window: str) -> None:
+    with pytest.raises(ConfigError, match="window"):
+        Funnel(steps=["a", "b"], window=window)
+
+
+def test_unordered_overlap_is_refused() -> None:
+    ev = {
+        "one_id": [1, 1],
+        "event": ["a", "b"],
+        "ts": np.array(["2026-01-01", "2026-01-02"], dtype="datetime64[us]"),
+    }
+    with pytest.raises(InvalidInput, match="overlap") as info:
+        compute(Funnel(steps=[Step(event=["a", "b"]), "b"], order="unordered"), ev)
+    assert info.value.row == [1]
+
+
+def test_unordered_refuses_exclusions() -> None:
+    with pytest.raises(ConfigError, match="exclusions"):
+        Funnel(steps=["a", "b"], order="unordered", exclusions=[Exclusion(step=Step(event="x"))])

@@ -1,0 +1,74 @@
+"""The engine against the brute-force oracle and the DuckDB reference."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from autoops.funnel import Funnel, compute
+
+from .oracle import oracle, to_us
+from .reference import reference
+from .strategies import funnels, logs
+
+duckdb = pytest.importorskip("duckdb")
+
+
+@pytest.fixture(scope="module")
+def con() -> Iterator[Any]:
+    c = duckdb.connect()
+    yield c
+    c.close()
+
+
+def _engine(f: Funnel, ev: dict[str, Any]) -> dict[Any, dict[str, Any]]:
+    r = compute(f, ev)
+    out = {}
+    for i, u in enumerate(r.units.tolist()):
+        d = int(r.depth[i])
+        chain = [int(x) for x in r.chain_row[i, :d]]
+        ttc = None
+        if d:
+            ts = r.chain_ts[i].astype(np.int64)
+            ttc = int(ts[d - 1] - ts[0])
+        out[u] = {"depth": d, "chain": chain, "ttc": ttc}
+    return out
+
+
+def check_agreement(con: Any, f: Funnel, ev: dict[str, Any]) -> None:
+    got = _engine(f, ev)
+    want = oracle(f, ev)
+    for u, w in want.items():
+        g = got.get(u, {"depth": 0, "chain": [], "ttc": None})
+        assert g == w, (u, g, w, f.to_json())
+    assert set(got) <= set(want)
+    d0, d1 = (to_us(d) for d in f.entry_range) if f.entry_range else (-(2**62), 2**62)
+    sql = reference(con, f, ev, d0, d1)
+    assert sql == {u: (w["depth"], w["ttc"]) for u, w in want.items() if w["depth"] > 0}
+    counts = compute(f, ev).counts.tolist()
+    k = len(f.steps)
+    assert counts == [sum(w["depth"] >= j for w in want.values()) for j in range(1, k + 1)]
+    assert all(w["ttc"] is None or w["ttc"] <= f.window_us for w in want.values())
+
+
+_SETTINGS = settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+@_SETTINGS
+@given(ev=logs(), f=funnels(order="ordered"))
+def test_ordered_agrees_with_oracle_and_sql(con: Any, ev: dict[str, Any], f: Funnel) -> None:
+    check_agreement(con, f, ev)
+
+
+@_SETTINGS
+@given(ev=logs(), f=funnels(order="strict"))
+def test_strict_agrees_with_oracle_and_sql(con: Any, ev: dict[str, Any], f: Funnel) -> None:
+    check_agreement(con, f, ev)
