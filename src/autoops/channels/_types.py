@@ -317,6 +317,51 @@ class SendReport(Tabular):
         """
         return all(r.ok for r in self.results)
 
+    def raise_for_status(self) -> SendReport:
+        """Raise the mapped error for the first failed recipient; else return self.
+
+        ``auth`` → :class:`~autoops.errors.ChannelAuthError`, ``rate_limited``
+        → :class:`~autoops.errors.RateLimited`, ``retryable`` →
+        :class:`~autoops.errors.ChannelUnavailable`, ``refused`` →
+        :class:`~autoops.errors.RecipientRefused`, ``invalid`` →
+        :class:`~autoops.errors.InvalidRequest`. Skipped recipients are not
+        failures. The message names the recipient masked.
+
+        Examples:
+            >>> rep = SendReport(channel="sms", key="k", results=(DeliveryResult(
+            ...     recipient="+8613812345678", index=0, status="failed", error_kind="refused",
+            ...     provider_code="43101"),))
+            >>> rep.raise_for_status()
+            Traceback (most recent call last):
+            ...
+            autoops.errors.RecipientRefused: sms: recipient 0 (+86138****5678) failed: ...
+        """
+        from autoops import errors
+
+        classes: dict[str | None, type[errors.ChannelError]] = {
+            "auth": errors.ChannelAuthError,
+            "rate_limited": errors.RateLimited,
+            "retryable": errors.ChannelUnavailable,
+            "refused": errors.RecipientRefused,
+            "invalid": errors.InvalidRequest,
+        }
+        for r in self.results:
+            if r.status == "failed":
+                cls = classes.get(r.error_kind, errors.ChannelError)
+                text = (
+                    f"recipient {r.index} ({mask_value(r.recipient)}) failed: {r.provider_message}"
+                )
+                kw: dict[str, Any] = {
+                    "channel": self.channel,
+                    "provider_code": r.provider_code,
+                    "provider_message": r.provider_message,
+                    "request_id": r.request_id,
+                }
+                if cls is not errors.RateLimited:
+                    kw["retryable"] = r.retryable
+                raise cls(text, **kw)
+        return self
+
     def by_status(self, status: Status) -> list[DeliveryResult]:
         """The results with this status, in recipient order.
 
