@@ -1,0 +1,133 @@
+"""Token stores, single flight and the cross-process lock."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import socket
+from pathlib import Path
+
+import anyio
+import pytest
+
+from autoops.channels import (
+    AsyncDispatcher,
+    FileTokenStore,
+    MemoryTokenStore,
+    Message,
+    RedisTokenStore,
+)
+from autoops.channels.emulator import Emulator
+from autoops.channels.wecom import AppText, WeComChannel
+
+from .conftest import FAST_RETRY
+
+
+def _worker(url: str, corp: str, secret: str, directory: str, n: int, out: mp.Queue) -> None:
+    async def main() -> int:
+        ch = WeComChannel(corp, secret, agent_id=1, base_url=url)
+        ok = 0
+        async with AsyncDispatcher(
+            ch, token_store=FileTokenStore(directory), retry=FAST_RETRY
+        ) as d:
+
+            async def one(i: int) -> None:
+                nonlocal ok
+                rep = await d.send(Message(to=[f"u{os.getpid()}-{i}"], content=AppText("x")))
+                ok += rep.summary()["accepted"]
+
+            async with anyio.create_task_group() as tg:
+                for i in range(n):
+                    tg.start_soon(one, i)
+        return ok
+
+    out.put(anyio.run(main))
+
+
+def test_eight_processes_fifty_sends_fetch_one_token(tmp_path: Path) -> None:
+    with Emulator(record=False) as emu:
+        ctx = mp.get_context("spawn")
+        out: mp.Queue = ctx.Queue()
+        procs = [
+            ctx.Process(
+                target=_worker, args=(emu.url, emu.corp_id, emu.corp_secret, str(tmp_path), 50, out)
+            )
+            for _ in range(8)
+        ]
+        for p in procs:
+            p.start()
+        results = [out.get(timeout=120) for _ in procs]
+        for p in procs:
+            p.join(timeout=60)
+        assert results == [50] * 8
+        assert emu.token_fetches == 1
+        assert emu.counts["wecom_app"] == 400
+
+
+def test_memory_store_single_flight_among_tasks() -> None:
+    with Emulator() as emu:
+        ch = WeComChannel(emu.corp_id, emu.corp_secret, agent_id=1, base_url=emu.url)
+
+        async def main() -> None:
+            async with AsyncDispatcher(ch, token_store=MemoryTokenStore()) as d:
+                async with anyio.create_task_group() as tg:
+                    for i in range(40):
+                        tg.start_soon(d.send, Message(to=[f"u{i}"], content=AppText("x")))
+
+        anyio.run(main)
+        assert emu.token_fetches == 1
+
+
+def test_cache_keys_differ_per_app_and_secret() -> None:
+    a = WeComChannel("corp", "secret-a", agent_id=1).token_key()
+    b = WeComChannel("corp", "secret-b", agent_id=1).token_key()
+    c = WeComChannel("corp2", "secret-a", agent_id=1).token_key()
+    assert len({a, b, c}) == 3
+    assert "secret" not in a
+
+
+@pytest.mark.parametrize("make", [MemoryTokenStore, "file"])
+def test_store_contract(make: object, tmp_path: Path) -> None:
+    store = FileTokenStore(tmp_path) if make == "file" else MemoryTokenStore()
+    assert store.get("k") is None
+    store.put("k", "t1", 100.0)
+    assert store.get("k").token == "t1"  # type: ignore[union-attr]
+    store.discard("k", "other")
+    assert store.get("k") is not None
+    store.discard("k", "t1")
+    assert store.get("k") is None
+    h = store.try_lock("k")
+    assert h is not None and store.try_lock("k") is None
+    store.unlock(h)
+    h2 = store.try_lock("k")
+    assert h2 is not None
+    store.unlock(h2)
+
+
+def _redis_url() -> str:
+    return os.environ.get("AUTOOPS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.mark.redis
+def test_redis_store_contract() -> None:
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
+    except OSError:
+        pytest.skip("Redis not reachable at 127.0.0.1:6379 (set AUTOOPS_TEST_REDIS_URL)")
+    import time
+    import uuid
+
+    store = RedisTokenStore(_redis_url(), prefix=f"autoops-test-{uuid.uuid4().hex}:")
+    try:
+        store.put("k", "t1", time.time() + 60)
+        assert store.get("k").token == "t1"  # type: ignore[union-attr]
+        store.discard("k", "t2")
+        assert store.get("k") is not None
+        store.discard("k", "t1")
+        assert store.get("k") is None
+        h = store.try_lock("k")
+        assert h is not None and store.try_lock("k") is None
+        store.unlock(h)
+        assert store.try_lock("k") is not None
+    finally:
+        store.close()
