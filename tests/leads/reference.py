@@ -60,3 +60,51 @@ def burst_reference(keys: list[Any], times: list[int], k: int, window: int) -> l
                 out[i] = True
                 break
     return out
+
+
+def quota_reference(weights: list[float], seats: int) -> list[int]:
+    """Balinski-Young quota method, one seat at a time, exact fractions."""
+    from fractions import Fraction
+
+    total = sum(Fraction(w) for w in weights)
+    share = [Fraction(w) / total for w in weights]
+    count = [0] * len(weights)
+    out = []
+    for n in range(1, seats + 1):
+        best, best_i = None, -1
+        for i, s in enumerate(share):
+            if count[i] < n * s:
+                prio = s / (count[i] + 1)
+                if best is None or prio > best:
+                    best, best_i = prio, i
+        count[best_i] += 1
+        out.append(best_i)
+    return out
+
+
+def assign_reference(
+    lead_area: list[Any],
+    lead_day: list[int],
+    lead_time: list[int],
+    prefs: list[list[int]],
+    capacity: list[int],
+) -> list[int]:
+    """Rounds: every pending lead proposes its next preference; per (dealer, day)
+    the earliest proposals win while capacity lasts."""
+    n = len(prefs)
+    used: dict[tuple[int, int], int] = defaultdict(int)
+    result = [-1] * n
+    pending = [i for i in range(n) if prefs[i]]
+    step = 0
+    while pending:
+        proposals = [
+            (prefs[i][step], lead_day[i], lead_time[i], i) for i in pending if step < len(prefs[i])
+        ]
+        proposals.sort(key=lambda p: (p[0], p[1], p[2], p[3]))
+        for dealer, day, _, i in proposals:
+            if used[(dealer, day)] < capacity[dealer]:
+                used[(dealer, day)] += 1
+                result[i] = dealer
+        step += 1
+        pending = [i for i in pending if result[i] < 0 and step < len(prefs[i])]
+    return result

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 
+from autoops.leads._assign import Assignment, AssignPolicy, assign_leads, quota_sequence
 from autoops.leads._calendar import BusinessCalendar
 from autoops.leads._dedupe import Deduplication, dedupe_leads
 from autoops.leads._profile import GRADE_DEFINITIONS, GradeProfile, next_followup_due
@@ -35,6 +36,8 @@ __all__ = [
     "FLAGS",
     "GRADE_DEFINITIONS",
     "TRANSITIONS",
+    "AssignPolicy",
+    "Assignment",
     "BusinessCalendar",
     "Deduplication",
     "DefeatReason",
@@ -43,11 +46,13 @@ __all__ = [
     "LeadQuality",
     "QualityPolicy",
     "StatusChange",
+    "assign_leads",
     "can_transition",
     "check_transitions",
     "dedupe_leads",
     "lead_quality",
     "next_followup_due",
+    "quota_sequence",
 ]
 
 for _name in __all__:
