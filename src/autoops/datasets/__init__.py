@@ -114,7 +114,7 @@ def synthetic(
     *,
     start: datetime | None = None,
     months: int = 12,
-    events_per_month: float = 1.5,
+    events_per_month: float = 1.0,
     tablet_share: float = 0.02,
     hotline_share: float = 0.01,
 ) -> SyntheticDataset:

@@ -73,11 +73,10 @@ class EventColumns:
         block: dict[str, Array] = {
             "true_person_id": person.astype(np.int64),
             "ts": ts.astype(np.int64),
-            "touchpoint": _col(touchpoint, n),
-            "event": _col(event, n),
+            "touchpoint": touchpoint,
+            "event": event,
         }
-        for key, value in cols.items():
-            block[key] = value if key == "amount" else _col(value, n)
+        block.update(cols)
         self.blocks.append(block)
 
     def concat(self) -> dict[str, Array]:
@@ -92,25 +91,23 @@ class EventColumns:
             "category",
             *ID_COLUMNS,
         ]
+        total = sum(len(b["ts"]) for b in self.blocks)
         out: dict[str, Array] = {}
         for name in names:
-            parts = []
+            if name in ("true_person_id", "ts"):
+                out[name] = np.concatenate([b[name] for b in self.blocks])
+                continue
+            column = (
+                np.full(total, np.nan) if name == "amount" else np.full(total, None, dtype=object)
+            )
+            at = 0
             for b in self.blocks:
                 n = len(b["ts"])
                 if name in b:
-                    parts.append(b[name])
-                elif name == "amount":
-                    parts.append(np.full(n, np.nan))
-                else:
-                    parts.append(np.full(n, None, dtype=object))
-            out[name] = np.concatenate(parts)
+                    column[at : at + n] = b[name]
+                at += n
+            out[name] = column
         return out
-
-
-def _col(value: Any, n: int) -> Array:
-    if isinstance(value, np.ndarray):
-        return value
-    return np.full(n, value, dtype=object)
 
 
 def _choose_rows(
@@ -132,7 +129,7 @@ def make_events(
     tablet_share: float,
     hotline_share: float,
 ) -> tuple[dict[str, Array], Funnel, dict[str, list[str]], dict[str, Array]]:
-    """All events, sorted by time; also the funnel outcomes, traps and VIN spans."""
+    """All events, grouped by source (not sorted by time); also funnel outcomes, traps, VIN spans."""
     cols = EventColumns()
     funnel = _funnel(rng, pop, dealers, start_us, end_us, cols)
     vin_spans = _owners(rng, pop, dealers, funnel, start_us, end_us, cols)
@@ -141,8 +138,6 @@ def make_events(
     _outbound(rng, pop, start_us, end_us, cols)
     traps = _traps(rng, pop, dealers, start_us, end_us, tablet_share, hotline_share, cols)
     data = cols.concat()
-    order = np.argsort(data["ts"], kind="stable")
-    data = {k: v[order] for k, v in data.items()}
     data["ts"] = data["ts"].view("datetime64[us]")
     data["true_fake"] = data["true_person_id"] < 0
     return data, funnel, traps, vin_spans
@@ -517,7 +512,7 @@ def _public(
     rng: np.random.Generator, pop: Population, start_us: int, end_us: int, cols: EventColumns
 ) -> None:
     """Public-domain content views and clicks, identified by an advertising device id."""
-    k = rng.poisson(0.25 * (end_us - start_us) / (30.4 * DAY_US), pop.n)
+    k = rng.poisson(0.15 * (end_us - start_us) / (30.4 * DAY_US), pop.n)
     person = np.repeat(np.arange(pop.n), k)
     ts = start_us + rng.integers(0, end_us - start_us, len(person))
     tp = pick(
@@ -548,7 +543,7 @@ def _outbound(
         (pop.has_app, "app", "push_sent", "app_user_id"),
         (pop.has_wecom, "wecom", "message_delivered", "wecom_external_userid"),
     ]:
-        k = rng.poisson(0.5 * months, pop.n) * mask
+        k = rng.poisson(0.25 * months, pop.n) * mask
         person = np.repeat(np.arange(pop.n), k)
         ts = start_us + rng.integers(0, end_us - start_us, len(person))
         value = pop.app_user_id[person] if ids == "app_user_id" else pop.wecom_id[person]

@@ -70,12 +70,12 @@ def make_leads(
     grade[contacted_only] = by_horizon[contacted_only]
     grade[~graded] = None
 
+    # a lead event that carries a dealer was captured at the person's home dealer
     has_dealer = np.not_equal(events["dealer_id"][rows], None)
-    home = dealers.ids[pop.home_dealer[np.maximum(person, 0)]]
-    dealer_id = np.where(
-        has_dealer, events["dealer_id"][rows], np.where(real & (rng.random(m) < 0.4), home, None)
-    )
-    dealer_id = np.where(first & ~has_dealer & (status != "new"), home, dealer_id)
+    home = pop.home_dealer[np.maximum(person, 0)]
+    dealer_idx = np.where(has_dealer | (real & (rng.random(m) < 0.4)), home, -1)
+    dealer_idx = np.where(first & (dealer_idx < 0) & (status != "new"), home, dealer_idx)
+    dealer_id = np.where(dealer_idx >= 0, dealers.ids[np.maximum(dealer_idx, 0)], None)
     names = np.where(
         real, pop.name[np.maximum(person, 0)], pick(rng, SURNAMES, m) + " " + pick(rng, GIVEN, m)
     )
@@ -110,10 +110,9 @@ def make_leads(
         "true_person_id": person,
         "true_fake": ~real,
     }
-    contacts = _contacts(rng, dealers, funnel, leads, first, f, end_us)
+    contacts, contact_rows = _contacts(rng, dealers, funnel, leads, dealer_idx, first, f, end_us)
     last = np.full(m, np.iinfo(np.int64).min, dtype=np.int64)
-    idx = np.searchsorted(lead_id, contacts["lead_id"])
-    np.maximum.at(last, idx, contacts["ts"].astype(np.int64))
+    np.maximum.at(last, contact_rows, contacts["ts"].astype(np.int64))
     leads["last_contact_at"] = last.view("datetime64[us]")
     return leads, contacts
 
@@ -123,27 +122,26 @@ def _contacts(
     dealers: Dealers,
     funnel: Funnel,
     leads: dict[str, Array],
+    dealer_idx: npt.NDArray[np.int64],
     first: npt.NDArray[np.bool_],
     f: npt.NDArray[np.int64],
     end_us: int,
-) -> dict[str, Array]:
-    dealer_of = {d: i for i, d in enumerate(dealers.ids.tolist())}
-    with_dealer = np.flatnonzero(np.not_equal(leads["dealer_id"], None) & ~leads["true_fake"])
-    d_idx = np.array([dealer_of[d] for d in leads["dealer_id"][with_dealer]], dtype=np.int64)
+) -> tuple[dict[str, Array], npt.NDArray[np.int64]]:
+    """Contacts sorted by time, and the lead row of each."""
+    with_dealer = np.flatnonzero((dealer_idx >= 0) & ~leads["true_fake"])
+    d_idx = dealer_idx[with_dealer]
     created = leads["created_at"].astype(np.int64)[with_dealer]
     # first contact: median about 90 minutes, a long tail of breaches
     delay = (rng.lognormal(np.log(1.5), 1.3, len(with_dealer)) * HOUR_US).astype(np.int64)
     first_ts = created + delay
     # callbacks after a test drive: two in five within 30 minutes, the rest later
-    drove = np.flatnonzero(
-        first & (funnel.test_drive_us[f] >= 0) & np.not_equal(leads["dealer_id"], None)
-    )
+    drove = np.flatnonzero(first & (funnel.test_drive_us[f] >= 0) & (dealer_idx >= 0))
     drive_ts = funnel.test_drive_us[f[drove]]
     fast = rng.random(len(drove)) < 0.4
     cb = np.where(
         fast, rng.integers(5, 30, len(drove)) * MINUTE_US, rng.integers(1, 72, len(drove)) * HOUR_US
     )
-    cb_dealer = np.array([dealer_of[d] for d in leads["dealer_id"][drove]], dtype=np.int64)
+    cb_dealer = dealer_idx[drove]
     lead_rows = np.concatenate([with_dealer, drove])
     ts = np.concatenate([first_ts, drive_ts + cb])
     dealer = np.concatenate([d_idx, cb_dealer])
@@ -154,13 +152,14 @@ def _contacts(
     order = np.argsort(ts[keep], kind="stable")
     n_first = len(with_dealer)
     after = np.concatenate([np.zeros(n_first, bool), np.ones(len(drove), bool)])
+    contact_rows = lead_rows[keep][order]
     return {
-        "lead_id": leads["lead_id"][lead_rows][keep][order],
+        "lead_id": leads["lead_id"][contact_rows],
         "ts": ts[keep][order].view("datetime64[us]"),
         "kind": pick(rng, ["call", "wecom", "sms"], len(lead_rows), [6, 3, 1])[keep][order],
         "staff_id": staff[keep][order],
         "after_test_drive": after[keep][order],
-    }
+    }, contact_rows
 
 
 def make_consent(rng: np.random.Generator, pop: Population, end_us: int) -> dict[str, Array]:

@@ -230,7 +230,7 @@ def _normalize_chunk(
     cc_bare86 = ~has_plus & ~cc_0086 & (n_digits == 13) & starts("861") & ~starts("8610")
     strip = np.select([cc_0086, cc_plus86 | cc_bare86], [4, 2], 0)
     with_cc = cc_0086 | cc_plus86 | cc_bare86
-    foreign = (has_plus & ~cc_plus86) | (~has_plus & starts("00") & ~cc_0086)
+    foreign = ((has_plus & ~cc_plus86) | (~has_plus & starts("00") & ~cc_0086)) & (n_digits >= 7)
 
     national_len = n_digits - strip
     # a national number written with its trunk 0 after +86 ("+86 010 …"): drop the 0
