@@ -18,21 +18,42 @@ Examples:
 
 from __future__ import annotations
 
+from autoops.funnel._active import OUTBOUND_EVENTS, PRIVATE_TOUCHPOINTS, ActiveUsers, active_users
 from autoops.funnel._compute import compute
 from autoops.funnel._result import FunnelResult, TrendTable, wilson
+from autoops.funnel._retention import RetentionTable, retention
 from autoops.funnel._spec import Condition, Exclusion, Funnel, Step
 
 __all__ = [
+    "OUTBOUND_EVENTS",
+    "PRIVATE_TOUCHPOINTS",
+    "ActiveUsers",
     "Condition",
     "Exclusion",
     "Funnel",
     "FunnelResult",
+    "RetentionTable",
     "Step",
     "TrendTable",
+    "active_users",
     "compute",
+    "retention",
     "wilson",
 ]
 
-for _obj in (Condition, Exclusion, Funnel, FunnelResult, Step, TrendTable, compute, wilson):
+for _obj in (
+    ActiveUsers,
+    Condition,
+    Exclusion,
+    Funnel,
+    FunnelResult,
+    RetentionTable,
+    Step,
+    TrendTable,
+    active_users,
+    compute,
+    retention,
+    wilson,
+):
     _obj.__module__ = "autoops.funnel"
 del _obj

@@ -1,0 +1,237 @@
+"""Daily, weekly and monthly actives (私域 DAU/WAU/MAU) and stickiness."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from autoops._display import html_table, short_repr
+from autoops._tabular import Tabular
+from autoops._time import DEFAULT_TZ, local_naive
+from autoops.errors import ConfigError
+from autoops.funnel._columns import condition_mask, read_events, step_mask
+from autoops.funnel._result import local_to_utc
+from autoops.funnel._retention import _as_step, _instant, _period_start_local, period_index
+
+__all__ = ["OUTBOUND_EVENTS", "PRIVATE_TOUCHPOINTS", "ActiveUsers", "active_users"]
+
+Arr = npt.NDArray[Any]
+
+OUTBOUND_EVENTS = ("push_sent", "message_delivered", "system")
+"""Outbound and system events: never person-initiated, never counted as activity."""
+
+PRIVATE_TOUCHPOINTS = (
+    "app",
+    "mini_program",
+    "website",
+    "official_account",
+    "wecom",
+    "showroom",
+    "hotline",
+    "head_unit",
+    "dealer_crm",
+)
+"""The private-domain touchpoints (``TouchpointKind.private()``)."""
+
+
+@attrs.frozen(slots=True)
+class ActiveUsers(Tabular):
+    """Active units per calendar period, with mean DAU and stickiness.
+
+    ``active[i]`` is the number of distinct units with a qualifying event in
+    period i (calendar periods in ``tz``; weeks start Monday). ``mean_dau[i]``
+    averages the daily actives over the period's elapsed days and
+    ``stickiness[i] = mean_dau[i] / active[i]`` (DAU/MAU for months; NaN
+    when nobody was active). ``complete[i]`` is False while the period has not
+    ended by ``as_of``.
+
+    Examples:
+        >>> import numpy as np
+        >>> from autoops.funnel import active_users
+        >>> ev = {"one_id": [1, 1, 2], "event": ["login"] * 3, "touchpoint": ["app"] * 3,
+        ...       "ts": np.array(["2026-01-01", "2026-01-02", "2026-02-01"], "datetime64[us]")}
+        >>> a = active_users(ev, period="month")
+        >>> a.active.tolist(), a.complete.tolist()
+        ([1, 1], [True, False])
+    """
+
+    period_start: Arr
+    active: Arr
+    mean_dau: Arr
+    stickiness: Arr
+    complete: Arr
+    period: str
+    tz: str
+
+    def _columns(self) -> dict[str, Arr]:
+        return {
+            "period_start": self.period_start,
+            "active": self.active,
+            "mean_dau": self.mean_dau,
+            "stickiness": self.stickiness,
+            "complete": self.complete,
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """Headline figures over complete periods: mean actives and stickiness.
+
+        Examples:
+            >>> import numpy as np
+            >>> from autoops.funnel import active_users
+            >>> ev = {"one_id": [1], "event": ["login"], "touchpoint": ["app"],
+            ...       "ts": np.array(["2026-01-01"], "datetime64[us]")}
+            >>> a = active_users(ev, period="day", as_of="2026-01-03T00:00:00+00:00")
+            >>> a.summary()["periods"]
+            1
+        """
+        ok = self.complete
+        return {
+            "periods": len(self.active),
+            "complete_periods": int(ok.sum()),
+            "mean_active": float(self.active[ok].mean()) if ok.any() else math.nan,
+            "mean_stickiness": float(np.nanmean(self.stickiness[ok])) if ok.any() else math.nan,
+            "period": self.period,
+        }
+
+    def __repr__(self) -> str:
+        s = self.summary()
+        m = s["mean_active"]
+        return short_repr(
+            "ActiveUsers",
+            period=self.period,
+            periods=s["periods"],
+            mean_active="nan" if math.isnan(m) else round(m, 1),
+        )
+
+    def _repr_html_(self) -> str:
+        rows = [
+            [str(p)[:10], int(a), d, s, "yes" if c else "incomplete"]
+            for p, a, d, s, c in zip(
+                self.period_start,
+                self.active,
+                self.mean_dau,
+                self.stickiness,
+                self.complete,
+                strict=True,
+            )
+        ]
+        headers = ["period", f"{self.period} actives", "mean DAU", "stickiness", "complete"]
+        return html_table(f"Active users ({self.tz})", headers, rows, limit=60)
+
+
+def active_users(
+    events: Any,
+    *,
+    period: Literal["day", "week", "month"] = "month",
+    qualifying: Any = None,
+    tz: str = DEFAULT_TZ,
+    as_of: Any = None,
+    unit: Any = "one_id",
+    event: str = "event",
+    ts: str = "ts",
+    touchpoint: str = "touchpoint",
+) -> ActiveUsers:
+    """DAU/WAU/MAU: distinct units with a qualifying interaction per calendar period.
+
+    The default qualifying set is person-initiated interactions at
+    private-domain touchpoints (:data:`PRIVATE_TOUCHPOINTS`); outbound and
+    system events (:data:`OUTBOUND_EVENTS`: push_sent, message_delivered,
+    system) never count, whatever *qualifying* says. Periods are calendar
+    days, Monday weeks or months in *tz*: an interaction at 2026-01-31
+    23:59:59+08:00 counts for January in Asia/Shanghai. Pass the post-merge
+    One ID as *unit* and merges apply retroactively (a merged pair is one
+    active). Rows after *as_of* are ignored.
+
+    Args:
+        events: event columns (see :func:`autoops.funnel.compute`).
+        period: ``"day"``, ``"week"`` or ``"month"``.
+        qualifying: None (the default set), an event name, a list of names,
+            or a :class:`~autoops.funnel.Step`.
+        tz: the calendar's zone.
+        as_of: the end of the data (default: the latest timestamp).
+        unit: unit column name or array (e.g. a One ID).
+        event: event column.
+        ts: timestamp column.
+        touchpoint: touchpoint column (used by the default qualifying set).
+
+    Returns:
+        An :class:`ActiveUsers` series.
+
+    Examples:
+        >>> import numpy as np
+        >>> ev = {"one_id": [1, 2, 3], "event": ["login", "push_sent", "login"],
+        ...       "touchpoint": ["app", "app", "douyin"],
+        ...       "ts": np.array(["2026-01-31T15:59:59", "2026-01-05", "2026-01-05"],
+        ...                      "datetime64[us]")}
+        >>> a = active_users(ev, period="month")
+        >>> str(a.period_start[0]), a.active.tolist()  # January in Shanghai, stored as UTC
+        ('2025-12-31T16:00:00.000000', [1])
+    """
+    if period not in ("day", "week", "month"):
+        raise ConfigError("use 'day', 'week' or 'month'", key="period")
+    step = _as_step(qualifying, "qualifying")
+    needed = {event}
+    if step is None:
+        needed.add(touchpoint)
+    else:
+        needed.update(c.column for c in step.where)
+    ev = read_events(events, unit=unit, ts=ts, needed=sorted(needed))
+    names = ev.column(event)
+    if step is None:
+        mask = condition_mask(ev.column(touchpoint), "in", list(PRIVATE_TOUCHPOINTS))
+    else:
+        mask = step_mask(ev, event, step.events, step.where)
+    mask &= ~condition_mask(names, "in", list(OUTBOUND_EVENTS))
+    as_of_us = int(ev.ts.max()) if as_of is None and ev.n else _instant(as_of)
+    mask &= ev.ts <= as_of_us
+    rows = np.nonzero(mask)[0]
+    local = local_naive(ev.ts[rows].view("datetime64[us]"), tz)
+    u = ev.unit[rows]
+    pidx = period_index(local, period)
+    day = period_index(local, "day")
+    if len(rows) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return ActiveUsers(
+            empty.astype("datetime64[us]"),
+            empty,
+            empty.astype(float),
+            empty.astype(float),
+            empty.astype(bool),
+            period,
+            tz,
+        )
+    p0 = int(pidx.min())
+    plist = np.arange(p0, int(pidx.max()) + 1, dtype=np.int64)
+    active = _distinct_per(u, pidx - p0, len(plist), len(ev.unit_values))
+    d0 = int(day.min())
+    dau = _distinct_per(u, day - d0, int(day.max()) - d0 + 1, len(ev.unit_values))
+    start_local = _period_start_local(plist, period)
+    end_local = _period_start_local(plist + 1, period)
+    as_local = int(local_naive(np.array([as_of_us], dtype="datetime64[us]"), tz).view(np.int64)[0])
+    day_us = 86_400_000_000
+    # days of each period, clipped to the days that have begun by as_of
+    first_day = start_local.view(np.int64) // day_us - d0
+    last_day = np.minimum(end_local.view(np.int64), as_local + 1) // day_us - d0
+    last_day = np.maximum(last_day, first_day + 1)
+    csum = np.concatenate([[0], np.cumsum(dau)])
+    lo = np.clip(first_day, 0, len(dau))
+    hi = np.clip(last_day, 0, len(dau))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean_dau = (csum[hi] - csum[lo]) / (last_day - first_day)
+        stick = np.where(active > 0, mean_dau / np.maximum(active, 1), np.nan)
+    complete = end_local.view(np.int64) <= as_local
+    return ActiveUsers(local_to_utc(start_local, tz), active, mean_dau, stick, complete, period, tz)
+
+
+def _distinct_per(units: Arr, bucket: Arr, n_buckets: int, n_units: int) -> Arr:
+    """Distinct units per bucket: a bitmap when small, else a sort."""
+    if n_units * n_buckets <= 64_000_000:
+        seen = np.zeros(n_units * n_buckets, dtype=bool)
+        seen[units * n_buckets + bucket] = True
+        return np.asarray(seen.reshape(n_units, n_buckets).sum(axis=0), dtype=np.int64)
+    key = np.unique(units.astype(np.int64) * n_buckets + bucket)
+    return np.bincount(key % n_buckets, minlength=n_buckets).astype(np.int64)

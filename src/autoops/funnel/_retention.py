@@ -1,0 +1,491 @@
+"""Cohort retention: rolling or calendar clocks, first-time or recurring cohorts."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from autoops._display import html_table, short_repr
+from autoops._optional import require
+from autoops._tabular import Tabular
+from autoops._time import DEFAULT_TZ, local_naive, parse_duration
+from autoops.errors import ConfigError
+from autoops.funnel._columns import read_events, step_mask
+from autoops.funnel._result import local_to_utc
+from autoops.funnel._spec import Step
+
+__all__ = ["RetentionTable", "retention"]
+
+Arr = npt.NDArray[Any]
+I64 = npt.NDArray[np.int64]
+_DAY = 86_400_000_000
+_LENGTH = {"day": _DAY, "week": 7 * _DAY, "month": 30 * _DAY}
+
+
+def _as_step(spec: Any, key: str) -> Step | None:
+    if spec is None:
+        return None
+    if isinstance(spec, Step):
+        return spec
+    if isinstance(spec, str):
+        return Step(event=spec)
+    if isinstance(spec, list | tuple) and spec and all(isinstance(s, str) for s in spec):
+        return Step(event=list(spec))
+    raise ConfigError("use an event name, a list of names, a Step or None (any event)", key=key)
+
+
+def period_index(local: Arr, period: str) -> I64:
+    """Calendar period number of wall-clock times (days, Monday weeks or months)."""
+    if period == "month":
+        return np.asarray(local.astype("datetime64[M]").astype(np.int64), dtype=np.int64)
+    days = local.astype("datetime64[D]").astype(np.int64)
+    if period == "week":
+        return np.asarray((days + 3) // 7, dtype=np.int64)
+    return np.asarray(days, dtype=np.int64)
+
+
+def _period_start_local(index: I64, period: str) -> Arr:
+    if period == "month":
+        return index.astype("datetime64[M]").astype("datetime64[us]")
+    if period == "week":
+        return (index * 7 - 3).astype("datetime64[D]").astype("datetime64[us]")
+    return index.astype("datetime64[D]").astype("datetime64[us]")
+
+
+@attrs.frozen(slots=True)
+class RetentionTable(Tabular):
+    """A cohort matrix: one row per cohort, column 0 the cohort size.
+
+    ``counts[c, k]`` (k ≥ 1) is the number of units of cohort c retained in
+    bucket k (``on``) or in bucket k or later (``on_or_after``); ``values``
+    holds the chosen measure (rate, count or sum of a column);
+    ``complete[c, k]`` is False for cells whose bucket has not fully elapsed
+    by ``as_of``. ``weighted_mean[k]`` is Σ retained / Σ cohort size over
+    complete cells (NaN when none).
+
+    Examples:
+        >>> import numpy as np
+        >>> from autoops.funnel import retention
+        >>> ev = {"one_id": [1, 1, 2], "event": ["signup", "login", "signup"],
+        ...       "ts": np.array(["2026-01-05", "2026-02-03", "2026-01-10"], "datetime64[us]")}
+        >>> t = retention(ev, cohort="signup", returning="login", period="month", periods=2,
+        ...               as_of=np.datetime64("2026-06-01", "us"))
+        >>> t.counts.tolist(), float(t.values[0, 1])
+        ([[2, 1, 0]], 0.5)
+    """
+
+    cohort: Arr
+    size: Arr
+    counts: Arr
+    values: Arr
+    complete: Arr
+    weighted_mean: Arr
+    measure: str
+    period: str
+    as_of: np.datetime64
+
+    def _columns(self) -> dict[str, Arr]:
+        out: dict[str, Arr] = {"cohort": self.cohort, "size": self.size}
+        for k in range(1, self.values.shape[1]):
+            out[f"p{k}"] = self.values[:, k]
+            out[f"p{k}_complete"] = self.complete[:, k]
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        """Headline figures: cohorts, units, and the weighted mean of period 1.
+
+        Examples:
+            >>> import numpy as np
+            >>> from autoops.funnel import retention
+            >>> ev = {"one_id": [1, 1], "event": ["a", "a"],
+            ...       "ts": np.array(["2026-01-01", "2026-01-02"], "datetime64[us]")}
+            >>> retention(ev, period="day", periods=1).summary()["units"]
+            1
+        """
+        p1 = float(self.weighted_mean[1]) if self.weighted_mean.shape[0] > 1 else math.nan
+        return {
+            "cohorts": len(self.cohort),
+            "units": int(self.size.sum()),
+            "periods": self.values.shape[1] - 1,
+            "measure": self.measure,
+            "period_1_weighted_mean": p1,
+        }
+
+    def __repr__(self) -> str:
+        s = self.summary()
+        p1 = s["period_1_weighted_mean"]
+        return short_repr(
+            "RetentionTable",
+            cohorts=s["cohorts"],
+            units=s["units"],
+            periods=s["periods"],
+            p1="nan" if math.isnan(p1) else round(p1, 4),
+        )
+
+    def _repr_html_(self) -> str:
+        k = self.values.shape[1]
+        headers = ["cohort", "size", *[f"{self.period} {i}" for i in range(1, k)]]
+        rows = []
+        for c in range(len(self.cohort)):
+            cells: list[object] = [str(self.cohort[c])[:10], int(self.size[c])]
+            for i in range(1, k):
+                v = self.values[c, i]
+                text = f"{v:.1%}" if self.measure == "rate" else f"{v:,.0f}"
+                cells.append(text if self.complete[c, i] else f"({text})")
+            rows.append(cells)
+        rows.append(["weighted mean", int(self.size.sum()), *self.weighted_mean[1:].tolist()])
+        return html_table("Retention (incomplete cells in parentheses)", headers, rows, limit=60)
+
+    def plot(self, ax: Any = None) -> Any:
+        """A retention heatmap (incomplete cells hatched). Needs the ``[plot]`` extra.
+
+        Examples:
+            >>> import numpy as np
+            >>> from autoops.funnel import retention
+            >>> ev = {"one_id": [1, 1], "event": ["a", "a"],
+            ...       "ts": np.array(["2026-01-01", "2026-01-02"], "datetime64[us]")}
+            >>> ax = retention(ev, period="day", periods=2).plot()
+            >>> ax.get_title()
+            'Retention (rate)'
+        """
+        require("matplotlib", "plot")
+        from matplotlib.figure import Figure
+
+        if ax is None:
+            ax = Figure(figsize=(8, 0.4 * len(self.cohort) + 1.5)).add_subplot()
+        data = np.where(self.complete, self.values, np.nan)[:, 1:]
+        ax.imshow(data, aspect="auto", cmap="Blues", vmin=0)
+        for (c, i), v in np.ndenumerate(data):
+            if not math.isnan(v):
+                label = f"{v:.0%}" if self.measure == "rate" else f"{v:,.0f}"
+                ax.text(i, c, label, ha="center", va="center", fontsize=7)
+        ax.set_yticks(range(len(self.cohort)), [str(c)[:10] for c in self.cohort])
+        ax.set_xticks(range(data.shape[1]), [str(i) for i in range(1, data.shape[1] + 1)])
+        ax.set_xlabel(f"{self.period}s after the cohort event")
+        ax.set_title(f"Retention ({self.measure})")
+        return ax
+
+
+def retention(
+    events: Any,
+    *,
+    cohort: Any = None,
+    returning: Any = None,
+    period: Literal["day", "week", "month"] | Sequence[str] = "month",
+    clock: Literal["rolling", "calendar"] = "calendar",
+    cohort_type: Literal["first_time", "recurring"] = "first_time",
+    criterion: Literal["on", "on_or_after"] = "on",
+    min_returns: int = 1,
+    measure: str = "rate",
+    periods: int = 12,
+    cohort_period: Literal["day", "week", "month"] | None = None,
+    tz: str = DEFAULT_TZ,
+    as_of: Any = None,
+    unit: Any = "one_id",
+    event: str = "event",
+    ts: str = "ts",
+) -> RetentionTable:
+    """Cohort retention matrix.
+
+    t0 is a unit's first cohort event (``first_time``) or its first cohort
+    event in each cohort period (``recurring``: one cohort entry per period).
+    A return is a returning row strictly after t0 and not after *as_of*.
+    Its bucket is ⌊(ts − t0) / L⌋ with L = 1, 7 or 30 days (``rolling``) or
+    period(ts) − period(t0) on the calendar of *tz* (``calendar``: Monday
+    20:00 → Tuesday 06:00 is calendar day 1 but rolling day 0). With
+    *period* a list of durations ``["1d", "7d", "30d"]`` (brackets), bucket
+    k is [b_k, b_(k+1)) with b_0 = 0 (calendar clock: whole local days).
+    Column 0 is the cohort size; column k ≥ 1 counts units with at least
+    *min_returns* returns in bucket k (``on``) or in buckets ≥ k
+    (``on_or_after``: unbounded retention). A cell is complete when
+    t0 + end of bucket k ≤ as_of for every unit of the cohort.
+
+    Args:
+        events: event columns (see :func:`autoops.funnel.compute`).
+        cohort: the cohort event (name, list, :class:`Step`; None = any).
+        returning: the returning event (same forms; None = any).
+        period: ``"day"``, ``"week"``, ``"month"`` or a list of durations.
+        clock: ``"rolling"`` or ``"calendar"``.
+        cohort_type: ``"first_time"`` or ``"recurring"``.
+        criterion: ``"on"`` or ``"on_or_after"``.
+        min_returns: returns needed to count as retained.
+        measure: ``"rate"``, ``"count"`` or a numeric column to sum (revenue
+            retention; then *min_returns* must be 1).
+        periods: columns after column 0 (named periods).
+        cohort_period: how cohorts are grouped (default: *period*, or week
+            with brackets).
+        tz: the zone of the calendar.
+        as_of: the end of the data (default: the latest timestamp).
+        unit: unit column name or array.
+        event: event column.
+        ts: timestamp column.
+
+    Returns:
+        A :class:`RetentionTable`.
+
+    Raises:
+        ConfigError: an invalid option, naming it.
+        InvalidInput: missing columns, units or timestamps (with rows).
+
+    Examples:
+        >>> import numpy as np
+        >>> ev = {"one_id": [1, 1], "event": ["open", "open"],
+        ...       "ts": np.array(["2026-01-05T12:00", "2026-01-05T22:00"], "datetime64[us]")}
+        >>> retention(ev, period="day", clock="calendar", periods=1).counts.tolist()
+        [[1, 1]]
+        >>> retention(ev, period="day", clock="rolling", periods=1).counts.tolist()
+        [[1, 0]]
+    """
+    c_step = _as_step(cohort, "cohort")
+    r_step = _as_step(returning, "returning")
+    if clock not in ("rolling", "calendar"):
+        raise ConfigError("use 'rolling' or 'calendar'", key="clock")
+    if cohort_type not in ("first_time", "recurring"):
+        raise ConfigError("use 'first_time' or 'recurring'", key="cohort_type")
+    if criterion not in ("on", "on_or_after"):
+        raise ConfigError("use 'on' or 'on_or_after'", key="criterion")
+    if min_returns < 1:
+        raise ConfigError("must be at least 1", key="min_returns")
+    brackets: I64 | None = None
+    if isinstance(period, str):
+        if period not in _LENGTH:
+            raise ConfigError("use 'day', 'week', 'month' or a list of durations", key="period")
+        if periods < 1:
+            raise ConfigError("must be at least 1", key="periods")
+        name = period
+    else:
+        edges = [parse_duration(p, key="period") for p in period]
+        brackets = np.array([0, *[int(e.total_seconds() * 1_000_000) for e in edges]], np.int64)
+        if len(brackets) < 2 or np.any(np.diff(brackets) <= 0):
+            raise ConfigError("brackets must be increasing durations", key="period")
+        if clock == "calendar" and np.any(brackets % _DAY):
+            raise ConfigError("calendar brackets must be whole days", key="period")
+        periods = len(brackets) - 2 if len(brackets) > 2 else 0
+        name = "bracket"
+    group = cohort_period or (name if name != "bracket" else "week")
+    needed = {event}
+    for st in (c_step, r_step):
+        if st is not None:
+            needed.update(c.column for c in st.where)
+    sum_col = None
+    if measure not in ("rate", "count"):
+        sum_col = measure
+        needed.add(measure)
+        if min_returns != 1:
+            raise ConfigError(
+                "sum measures count every return; use min_returns=1", key="min_returns"
+            )
+    ev = read_events(events, unit=unit, ts=ts, needed=sorted(needed - {ts}))
+    t = ev.ts
+    as_of_us = int(t.max()) if as_of is None and ev.n else _instant(as_of)
+    live = t <= as_of_us
+    is_c = (_mask(ev, event, c_step) & live).nonzero()[0]
+    is_r = (_mask(ev, event, r_step) & live).nonzero()[0]
+    local = local_naive(t.view("datetime64[us]"), tz).view(np.int64)
+    gidx = period_index(local.view("datetime64[us]"), group)
+    n_units = len(ev.unit_values)
+    # cohort instances: (unit, t0) — one per unit, or one per unit and cohort period
+    cu, ct, cg = ev.unit[is_c], t[is_c], gidx[is_c]
+    if cohort_type == "first_time":
+        order = np.lexsort((ct, cu))
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = cu[order][1:] != cu[order][:-1]
+    else:
+        order = np.lexsort((ct, cg, cu))
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = (cu[order][1:] != cu[order][:-1]) | (cg[order][1:] != cg[order][:-1])
+    inst = order[first]
+    i_unit, i_t0, i_group = cu[inst], ct[inst], cg[inst]
+    cohorts, i_cohort = np.unique(i_group, return_inverse=True)
+    n_inst = len(inst)
+    n_cols = periods + 1
+    # returns joined to instances: first_time → one instance per unit
+    ru, rt = ev.unit[is_r], t[is_r]
+    if cohort_type == "first_time":
+        lookup = np.full(n_units, -1, dtype=np.int64)
+        lookup[i_unit] = np.arange(n_inst)
+        r_inst = lookup[ru]
+        keep = r_inst >= 0
+        r_inst, rt_k, r_rows = r_inst[keep], rt[keep], is_r[keep]
+    else:
+        # each return joins every instance of its unit (≤ one per cohort period)
+        by_unit = np.argsort(i_unit, kind="stable")
+        starts = np.searchsorted(i_unit[by_unit], ru, side="left")
+        ends = np.searchsorted(i_unit[by_unit], ru, side="right")
+        reps = ends - starts
+        r_pos = np.repeat(np.arange(len(ru)), reps)
+        offs = np.arange(int(reps.sum())) - np.repeat(np.cumsum(reps) - reps, reps)
+        r_inst = by_unit[np.repeat(starts, reps) + offs]
+        rt_k, r_rows = rt[r_pos], is_r[r_pos]
+    t0 = i_t0[r_inst]
+    after = rt_k > t0
+    r_inst, rt_k, r_rows, t0 = r_inst[after], rt_k[after], r_rows[after], t0[after]
+    bucket = _buckets(
+        rt_k,
+        t0,
+        local,
+        r_rows,
+        i_t0,
+        r_inst,
+        inst_local=local[is_c][inst],
+        clock=clock,
+        name=name,
+        brackets=brackets,
+    )
+    if brackets is not None:
+        valid = (bucket >= 0) & (bucket < len(brackets) - 1)
+        r_inst, bucket, r_rows = r_inst[valid], bucket[valid], r_rows[valid]
+    size = np.bincount(i_cohort, minlength=len(cohorts)).astype(np.int64)
+    counts = np.zeros((len(cohorts), n_cols), dtype=np.int64)
+    sums = np.zeros((len(cohorts), n_cols), dtype=np.float64)
+    counts[:, 0] = size
+    if len(r_inst):
+        top = int(bucket.max()) + 1
+        key = r_inst * top + bucket
+        uk, cnt = np.unique(key, return_counts=True)
+        k_inst, k_b = uk // top, uk % top
+        if criterion == "on":
+            ok = (cnt >= min_returns) & (k_b >= 1) & (k_b < n_cols)
+            np.add.at(counts, (i_cohort[k_inst[ok]], k_b[ok]), 1)
+        else:
+            # retained at k iff the min_returns-th latest return sits in a bucket >= k
+            order2 = np.lexsort((-k_b, k_inst))
+            ki, kb, kc = k_inst[order2], k_b[order2], cnt[order2]
+            seg = np.ones(len(ki), dtype=bool)
+            seg[1:] = ki[1:] != ki[:-1]
+            csum = np.cumsum(kc)
+            base = np.repeat(csum[seg] - kc[seg], np.diff(np.append(np.nonzero(seg)[0], len(ki))))
+            running = csum - base
+            hit = running >= min_returns
+            prev = np.concatenate([[False], hit[:-1]]) & ~seg
+            mth = hit & ~prev
+            last_k = np.minimum(kb[mth], n_cols - 1)
+            coh = i_cohort[ki[mth]]
+            add = np.zeros((len(cohorts), n_cols + 1), dtype=np.int64)
+            np.add.at(add, (coh, np.ones(len(coh), dtype=np.int64)), 1)
+            np.add.at(add, (coh, last_k + 1), -1)
+            counts[:, 1:] = np.cumsum(add, axis=1)[:, 1:n_cols]
+        if sum_col is not None:
+            vals = np.asarray(ev.column(sum_col), dtype=np.float64)[r_rows]
+            vals = np.nan_to_num(vals)
+            coh = i_cohort[r_inst]
+            if criterion == "on":
+                ok = (bucket >= 1) & (bucket < n_cols)
+                np.add.at(sums, (coh[ok], bucket[ok]), vals[ok])
+            else:
+                per = np.zeros((len(cohorts), top + 1), dtype=np.float64)
+                np.add.at(per, (coh, bucket), vals)
+                suffix = np.cumsum(per[:, ::-1], axis=1)[:, ::-1]
+                width = min(n_cols, top)
+                sums[:, 1:width] = suffix[:, 1:width]
+    complete = _complete(
+        cohorts, i_cohort, i_t0, group, clock, name, brackets, n_cols, as_of_us, tz
+    )
+    if sum_col is not None:
+        values = sums.copy()
+        values[:, 0] = size
+        retained = sums
+    elif measure == "count":
+        values = counts.astype(np.float64)
+        retained = counts.astype(np.float64)
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values = np.where(size[:, None] > 0, counts / np.maximum(size, 1)[:, None], np.nan)
+        values[:, 0] = size
+        retained = counts.astype(np.float64)
+    wm = np.full(n_cols, np.nan)
+    wm[0] = float(size.sum())
+    for k in range(1, n_cols):
+        ok = complete[:, k]
+        denom = size[ok].sum()
+        if denom > 0:
+            wm[k] = retained[ok, k].sum() / denom
+    starts_utc = local_to_utc(_period_start_local(cohorts, group), tz)
+    return RetentionTable(
+        cohort=starts_utc,
+        size=size,
+        counts=counts,
+        values=values,
+        complete=complete,
+        weighted_mean=wm,
+        measure=measure,
+        period=name,
+        as_of=np.datetime64(as_of_us, "us"),
+    )
+
+
+def _instant(value: Any) -> int:
+    from autoops.funnel._compute import _instant_us
+
+    return _instant_us(value, "as_of")
+
+
+def _mask(ev: Any, event: str, st: Step | None) -> npt.NDArray[np.bool_]:
+    if st is None:
+        return np.ones(ev.n, dtype=bool)
+    return step_mask(ev, event, st.events, st.where)
+
+
+def _buckets(
+    rt: I64,
+    t0: I64,
+    local: I64,
+    r_rows: I64,
+    i_t0: I64,
+    r_inst: I64,
+    *,
+    inst_local: I64,
+    clock: str,
+    name: str,
+    brackets: I64 | None,
+) -> I64:
+    if clock == "rolling":
+        delta = rt - t0
+        if brackets is not None:
+            return np.asarray(np.searchsorted(brackets, delta, side="right") - 1, dtype=np.int64)
+        return np.asarray(delta // _LENGTH[name], dtype=np.int64)
+    r_local = local[r_rows].view("datetime64[us]")
+    t_local = inst_local[r_inst].view("datetime64[us]")
+    if brackets is not None:
+        days = period_index(r_local, "day") - period_index(t_local, "day")
+        return np.asarray(np.searchsorted(brackets // _DAY, days, side="right") - 1, dtype=np.int64)
+    return period_index(r_local, name) - period_index(t_local, name)
+
+
+def _complete(
+    cohorts: I64,
+    i_cohort: I64,
+    i_t0: I64,
+    group: str,
+    clock: str,
+    name: str,
+    brackets: I64 | None,
+    n_cols: int,
+    as_of_us: int,
+    tz: str,
+) -> npt.NDArray[np.bool_]:
+    out = np.ones((len(cohorts), n_cols), dtype=bool)
+    if len(cohorts) == 0:
+        return out
+    max_t0 = np.full(len(cohorts), np.iinfo(np.int64).min, dtype=np.int64)
+    np.maximum.at(max_t0, i_cohort, i_t0)
+    as_local = int(local_naive(np.array([as_of_us], dtype="datetime64[us]"), tz).view(np.int64)[0])
+    for k in range(1, n_cols):
+        if clock == "rolling":
+            end = brackets[k + 1] if brackets is not None else (k + 1) * _LENGTH[name]
+            out[:, k] = max_t0 + end <= as_of_us
+        else:
+            t_local = local_naive(max_t0.view("datetime64[us]"), tz)
+            if brackets is not None:
+                day = period_index(t_local, "day") + brackets[k + 1] // _DAY
+                end_local = _period_start_local(day, "day").view(np.int64)
+            else:
+                idx = period_index(t_local, name) + k + 1
+                end_local = _period_start_local(idx, name).view(np.int64)
+            out[:, k] = end_local <= as_local
+    return out

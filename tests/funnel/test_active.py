@@ -1,0 +1,102 @@
+"""Monthly actives: the SEMANTICS.md rules and a DuckDB reference."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from autoops.funnel import active_users
+
+from .retention_reference import mau_sql, run
+
+TOUCH = ["app", "wecom", "douyin", "showroom", "bilibili"]
+EVENTS = ["login", "click", "push_sent", "message_delivered", "system", "lead"]
+
+
+def test_last_second_of_january_counts_for_january() -> None:
+    ev = {
+        "one_id": np.array([1, 2]),
+        "event": np.array(["login", "login"], dtype=object),
+        "touchpoint": np.array(["app", "app"], dtype=object),
+        "ts": np.array(["2026-01-31T15:59:59", "2026-01-31T16:00:00"], dtype="datetime64[us]"),
+    }
+    a = active_users(ev, period="month")
+    assert a.active.tolist() == [1, 1]
+    assert str(a.period_start[0]) == "2025-12-31T16:00:00.000000"
+
+
+def test_outbound_and_public_domain_never_count() -> None:
+    ev = {
+        "one_id": np.array([1, 2, 3, 4]),
+        "event": np.array(["push_sent", "message_delivered", "system", "login"], dtype=object),
+        "touchpoint": np.array(["app", "wecom", "app", "douyin"], dtype=object),
+        "ts": np.array(["2026-01-05"] * 4, dtype="datetime64[us]"),
+    }
+    assert active_users(ev).active.tolist() == []
+    # an explicit qualifying set still never counts outbound events
+    assert active_users(ev, qualifying=["push_sent", "login"]).active.tolist() == [1]
+
+
+def test_merges_apply_retroactively() -> None:
+    ev = {
+        "event": np.array(["login", "login"], dtype=object),
+        "touchpoint": np.array(["app", "wecom"], dtype=object),
+        "ts": np.array(["2026-01-05", "2026-01-06"], dtype="datetime64[us]"),
+    }
+    assert active_users(ev, unit=np.array([1, 2])).active.tolist() == [2]
+    assert active_users(ev, unit=np.array([7, 7])).active.tolist() == [1]
+
+
+def test_stickiness_and_dau() -> None:
+    days = np.arange(
+        np.datetime64("2026-03-01T02:00"), np.datetime64("2026-04-01T02:00"), np.timedelta64(1, "D")
+    ).astype("datetime64[us]")
+    n = len(days)
+    ev = {
+        "one_id": np.concatenate([np.ones(n, dtype=np.int64), [2]]),
+        "event": np.array(["login"] * (n + 1), dtype=object),
+        "touchpoint": np.array(["app"] * (n + 1), dtype=object),
+        "ts": np.concatenate([days, days[:1]]),
+    }
+    m = active_users(ev, period="month", as_of="2026-04-02T00:00:00+08:00")
+    assert m.active.tolist() == [2]
+    assert m.mean_dau[0] == pytest.approx(32 / 31)
+    assert m.stickiness[0] == pytest.approx(16 / 31)
+    assert m.complete.tolist() == [True]
+    d = active_users(ev, period="day")
+    assert d.active.sum() == n + 1
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), period=st.sampled_from(["day", "week", "month"]))
+def test_matches_duckdb(data: Any, period: str) -> None:
+    duckdb = pytest.importorskip("duckdb")
+    pd = pytest.importorskip("pandas")
+    n = data.draw(st.integers(1, 50))
+    secs = data.draw(st.lists(st.integers(0, 200 * 86_400), min_size=n, max_size=n))
+    ev = {
+        "one_id": np.asarray(data.draw(st.lists(st.integers(0, 9), min_size=n, max_size=n))),
+        "event": np.asarray(
+            data.draw(st.lists(st.sampled_from(EVENTS), min_size=n, max_size=n)), dtype=object
+        ),
+        "touchpoint": np.asarray(
+            data.draw(st.lists(st.sampled_from(TOUCH), min_size=n, max_size=n)), dtype=object
+        ),
+        "ts": np.datetime64("2026-01-01", "us")
+        + np.asarray(secs).astype("timedelta64[s]").astype("timedelta64[us]"),
+    }
+    a = active_users(ev, period=period)
+    with duckdb.connect() as con:
+        rows = run(con, mau_sql(period), pd.DataFrame({**ev, "ts": ev["ts"].astype(np.int64)}))
+    got = {str(p): int(c) for p, c in zip(a.period_start, a.active, strict=True) if c}
+    import datetime as dt
+
+    want = {}
+    for label, count in rows:
+        utc = (label - dt.timedelta(hours=8)).isoformat()
+        want[str(np.datetime64(utc, "us"))] = int(count)
+    assert got == want

@@ -1,0 +1,177 @@
+"""Retention against a DuckDB reference on fuzzed logs, plus its stated properties."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from autoops.errors import ConfigError
+from autoops.funnel import retention
+from autoops.funnel._retention import period_index
+
+from .retention_reference import retention_sql, run
+
+duckdb = pytest.importorskip("duckdb")
+pd = pytest.importorskip("pandas")
+
+START = np.datetime64("2026-01-01T00:00:00", "us")
+DAY_US = 86_400_000_000
+
+
+@pytest.fixture(scope="module")
+def con() -> Iterator[Any]:
+    c = duckdb.connect()
+    yield c
+    c.close()
+
+
+@st.composite
+def retention_logs(draw: Any) -> dict[str, Any]:
+    n = draw(st.integers(1, 40))
+    units = draw(st.lists(st.integers(0, 6), min_size=n, max_size=n))
+    names = draw(st.lists(st.sampled_from(["a", "b", "b", "c"]), min_size=n, max_size=n))
+    # seconds over ~100 days, with a bias to hours around midnight in Shanghai
+    secs = draw(st.lists(st.integers(0, 100 * 86_400), min_size=n, max_size=n))
+    return {
+        "one_id": np.asarray(units, dtype=np.int64),
+        "event": np.asarray(names, dtype=object),
+        "ts": START
+        + np.asarray(secs, dtype=np.int64).astype("timedelta64[s]").astype("timedelta64[us]"),
+    }
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    ev=retention_logs(),
+    period=st.sampled_from(["day", "week", "month"]),
+    clock=st.sampled_from(["rolling", "calendar"]),
+    cohort_type=st.sampled_from(["first_time", "recurring"]),
+    criterion=st.sampled_from(["on", "on_or_after"]),
+    min_returns=st.integers(1, 2),
+)
+def test_matches_duckdb(
+    con: Any,
+    ev: dict[str, Any],
+    period: str,
+    clock: str,
+    cohort_type: str,
+    criterion: str,
+    min_returns: int,
+) -> None:
+    periods = 4
+    as_of = int((START + np.timedelta64(120, "D")).astype("datetime64[us]").astype(np.int64))
+    t = retention(
+        ev,
+        cohort="a",
+        returning="b",
+        period=period,
+        clock=clock,
+        cohort_type=cohort_type,
+        criterion=criterion,
+        min_returns=min_returns,
+        periods=periods,
+        measure="count",
+        as_of=np.datetime64(as_of, "us"),
+        cohort_period=period,
+    )
+    frame = pd.DataFrame({**ev, "ts": ev["ts"].astype(np.int64)})
+    sql = retention_sql(
+        period=period,
+        clock=clock,
+        cohort_type=cohort_type,
+        criterion=criterion,
+        min_returns=min_returns,
+        periods=periods,
+        as_of=as_of,
+    )
+    rows = run(con, sql, frame)
+    labels = sorted({r[0] for r in rows})
+    want = np.zeros((len(labels), periods + 1), dtype=np.int64)
+    for label, k, n in rows:
+        want[labels.index(label), int(k)] = n
+    assert t.counts.tolist() == want.tolist()
+
+
+@settings(max_examples=80, deadline=None)
+@given(ev=retention_logs(), clock=st.sampled_from(["rolling", "calendar"]), m=st.integers(1, 3))
+def test_on_or_after_is_non_increasing_and_covers_on(
+    ev: dict[str, Any], clock: str, m: int
+) -> None:
+    kw: dict[str, Any] = dict(
+        cohort="a", returning="b", period="week", clock=clock, min_returns=m, periods=6
+    )
+    on = retention(ev, criterion="on", **kw).counts
+    after = retention(ev, criterion="on_or_after", **kw).counts
+    assert np.all(np.diff(after[:, 1:], axis=1) <= 0)
+    assert np.all(after >= on)
+
+
+def test_calendar_versus_rolling_day() -> None:
+    # Monday 2026-01-05 20:00 → Tuesday 06:00 in Shanghai
+    ev = {
+        "one_id": np.array([1, 1]),
+        "event": np.array(["open", "open"], dtype=object),
+        "ts": np.array(["2026-01-05T12:00", "2026-01-05T22:00"], dtype="datetime64[us]"),
+    }
+    cal = retention(ev, period="day", clock="calendar", periods=2)
+    roll = retention(ev, period="day", clock="rolling", periods=2)
+    assert cal.counts.tolist() == [[1, 1, 0]]
+    assert roll.counts.tolist() == [[1, 0, 0]]
+    local = np.array(["2026-01-05T20:00", "2026-01-06T06:00"], dtype="datetime64[us]")
+    assert np.diff(period_index(local, "day")).tolist() == [1]
+
+
+def test_completeness_and_weighted_mean() -> None:
+    ev = {
+        "one_id": np.array([1, 1, 2, 3]),
+        "event": np.array(["a", "b", "a", "a"], dtype=object),
+        "ts": np.array(
+            ["2026-01-01T04:00", "2026-02-10", "2026-01-20", "2026-02-15"], dtype="datetime64[us]"
+        ),
+    }
+    t = retention(
+        ev,
+        cohort="a",
+        returning="b",
+        period="month",
+        periods=2,
+        as_of=np.datetime64("2026-03-05T00:00", "us"),
+    )
+    # January cohort: month 1 (February) complete by March 5; month 2 (March) not
+    assert t.size.tolist() == [2, 1]
+    assert t.complete.tolist() == [[True, True, False], [True, False, False]]
+    assert t.weighted_mean[1] == pytest.approx(1 / 2)
+    assert np.isnan(t.weighted_mean[2])
+
+
+def test_revenue_retention_and_brackets() -> None:
+    ev = {
+        "one_id": np.array([1, 1, 1, 2]),
+        "event": np.array(["buy", "buy", "buy", "buy"], dtype=object),
+        "amount": np.array([100.0, 50.0, 25.0, 10.0]),
+        "ts": np.array(
+            ["2026-01-01", "2026-01-03", "2026-01-20", "2026-01-01"], dtype="datetime64[us]"
+        ),
+    }
+    t = retention(ev, period=["1d", "7d", "30d"], clock="rolling", measure="amount")
+    assert t.values[:, 1:].tolist() == [[50.0, 25.0]]
+    with pytest.raises(ConfigError) as info:
+        retention(ev, measure="amount", min_returns=2)
+    assert info.value.key == "min_returns"
+
+
+def test_display() -> None:
+    ev = {
+        "one_id": np.array([1, 1]),
+        "event": np.array(["a", "a"], dtype=object),
+        "ts": np.array(["2026-01-01", "2026-01-02"], dtype="datetime64[us]"),
+    }
+    t = retention(ev, period="day", periods=2)
+    assert repr(t).startswith("RetentionTable(cohorts=1, units=1")
+    assert "<table>" in t._repr_html_()
+    assert list(t.to_pandas().columns)[:3] == ["cohort", "size", "p1"]
