@@ -64,7 +64,7 @@ def _check_numbers(message: Message) -> None:
     for i, number in enumerate(message.to):
         if not _E164.fullmatch(number):
             raise InvalidInput(
-                f"{mask_phone(number)} is not an E.164 number like +8613812345678; "
+                f"{mask_phone(number)} is not an E.164 number like +8613800000000; "
                 "normalise it with autoops.models.normalize_phone",
                 field="to",
                 row=i,

@@ -5,6 +5,8 @@ Each recipient is a URL; each gets one ``POST`` of the JSON payload with
 * ``X-Autoops-Timestamp``: Unix seconds at signing;
 * ``X-Autoops-Signature``: ``v1=`` + hex HMAC-SHA256 of ``"<timestamp>.<body>"``
   under the shared secret;
+* ``X-Autoops-Delivery``: a delivery id (message key and URL), signed too,
+  so two receivers of one message get different signatures;
 * ``Idempotency-Key``: the message's key, the same on every retry.
 
 The receiver calls :meth:`WebhookVerifier.verify`, which checks the
@@ -33,18 +35,22 @@ from autoops.errors import ConfigError, InvalidInput
 __all__ = ["WebhookChannel", "WebhookContent", "WebhookVerifier", "sign_webhook"]
 
 SIGNATURE_HEADER = "X-Autoops-Signature"
+DELIVERY_HEADER = "X-Autoops-Delivery"
 TIMESTAMP_HEADER = "X-Autoops-Timestamp"
 
 
-def sign_webhook(secret: str | Secret, timestamp: int, body: bytes) -> str:
-    """The signature header value: ``v1=<hex HMAC-SHA256("<ts>.<body>")>``.
+def sign_webhook(secret: str | Secret, timestamp: int, body: bytes, delivery: str = "") -> str:
+    """The signature header value: ``v1=<hex HMAC-SHA256("<ts>.<delivery>.<body>")>``.
+
+    Without a *delivery* id the signed string is ``"<ts>.<body>"``.
 
     Examples:
         >>> sign_webhook("s", 1700000000, b'{"a":1}')[:11]
         'v1=ab7bd212'
     """
     key = (secret.get() if isinstance(secret, Secret) else secret).encode("utf-8")
-    mac = hmac.new(key, f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    prefix = f"{timestamp}.{delivery}." if delivery else f"{timestamp}."
+    mac = hmac.new(key, prefix.encode() + body, hashlib.sha256).hexdigest()
     return f"v1={mac}"
 
 
@@ -122,16 +128,18 @@ class WebhookChannel(Channel):
             sort_keys=True,
         ).encode("utf-8")
         ts = int(now)
-        headers = {
-            "Content-Type": "application/json",
-            TIMESTAMP_HEADER: str(ts),
-            SIGNATURE_HEADER: sign_webhook(self.secret, ts, body),
-            "Idempotency-Key": message.key(),
-        }
-        return [
-            Call(httpx.Request("POST", url, content=body, headers=headers), (i,))
-            for i, url in enumerate(message.to)
-        ]
+        calls = []
+        for i, url in enumerate(message.to):
+            delivery = hashlib.sha256(f"{message.key()}|{url}".encode()).hexdigest()[:24]
+            headers = {
+                "Content-Type": "application/json",
+                TIMESTAMP_HEADER: str(ts),
+                DELIVERY_HEADER: delivery,
+                SIGNATURE_HEADER: sign_webhook(self.secret, ts, body, delivery),
+                "Idempotency-Key": message.key(),
+            }
+            calls.append(Call(httpx.Request("POST", url, content=body, headers=headers), (i,)))
+        return calls
 
     def parse_response(self, call: Call, response: Any) -> list[Outcome]:
         """2xx accepted; 429 rate limited; 5xx retryable; 410 refused; other 4xx invalid.
@@ -231,7 +239,8 @@ class WebhookVerifier:
                 field=TIMESTAMP_HEADER,
                 code="stale_timestamp",
             )
-        expected = sign_webhook(self.secret, ts, body)
+        delivery = lower.get(DELIVERY_HEADER.lower(), "")
+        expected = sign_webhook(self.secret, ts, body, delivery)
         if not hmac.compare_digest(expected, sig.strip()):
             raise InvalidInput(
                 "signature does not match", field=SIGNATURE_HEADER, code="bad_signature"
