@@ -84,11 +84,14 @@ class PostgresStore:
         self._dialect = _PgDialect()
         self._conn: Any = psycopg.connect(dsn, autocommit=False)
         with self._conn.cursor() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"autoops-ddl-{schema}",))
-            cur.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-            cur.execute(f"SET search_path TO {schema}")
-            for ddl in schema_ddl(self._dialect):
-                cur.execute(ddl)
+            cur.execute("SELECT to_regclass(%s)", (f"{schema}.medal",))
+            row = cur.fetchone()
+            if row is None or row[0] is None:
+                cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"autoops-ddl-{schema}",))
+                cur.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+                cur.execute(f"SET search_path TO {schema}")
+                for ddl in schema_ddl(self._dialect):
+                    cur.execute(ddl)
         self._conn.commit()
         with self._conn.cursor() as cur:
             cur.execute(f"SET search_path TO {schema}")

@@ -1,0 +1,61 @@
+"""Start ledger worker processes (forked: fast, each opens its own connection)."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import time
+from typing import Any
+
+import pytest
+
+from .worker import run
+
+CTX = mp.get_context("fork")
+
+
+def _child(kind: str, where: str, scenario: str, i: int, seed: int, ready: Any, go: Any, out: Any) -> None:
+    def wait() -> None:
+        ready.release()
+        go.wait(60)
+
+    run(kind, where, scenario, i, seed, wait, lambda **row: out.send(row))
+    out.close()
+
+
+def start(kind: str, where: str, scenario: str, seeds: list[int]) -> tuple[list[Any], list[Any]]:
+    """Fork one worker per seed, wait until all are connected, then release them together."""
+    ready = CTX.Semaphore(0)
+    go = CTX.Event()
+    procs, pipes = [], []
+    for i, seed in enumerate(seeds):
+        recv, send = CTX.Pipe(duplex=False)
+        p = CTX.Process(target=_child, args=(kind, where, scenario, i, seed, ready, go, send), daemon=True)
+        p.start()
+        send.close()
+        procs.append(p)
+        pipes.append(recv)
+    for _ in seeds:
+        if not ready.acquire(timeout=60):  # pragma: no cover - diagnostics only
+            for p in procs:
+                p.kill()
+            pytest.fail("workers did not start")
+    go.set()
+    return procs, pipes
+
+
+def collect(procs: list[Any], pipes: list[Any]) -> list[list[dict[str, Any]]]:
+    """Every row each worker sent, after it exited cleanly."""
+    out = []
+    for p, pipe in zip(procs, pipes, strict=True):
+        rows = []
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                rows.append(pipe.recv())
+            except EOFError:
+                break
+            assert time.monotonic() < deadline
+        p.join(60)
+        assert p.exitcode == 0, f"worker exited with {p.exitcode}"
+        out.append(rows)
+    return out
