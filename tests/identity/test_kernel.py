@@ -1,0 +1,111 @@
+"""The vectorised components kernel and resolve() without protections vs networkx."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from autoops.identity import MergeRules, resolve
+from autoops.identity._kernel import components
+
+
+def _partition(labels: np.ndarray) -> set[frozenset[int]]:
+    groups: dict[int, set[int]] = {}
+    for i, lab in enumerate(labels.tolist()):
+        groups.setdefault(lab, set()).add(i)
+    return {frozenset(g) for g in groups.values()}
+
+
+def _nx_partition(n: int, u: list[int], v: list[int]) -> set[frozenset[int]]:
+    g = nx.Graph()
+    g.add_nodes_from(range(n))
+    g.add_edges_from(zip(u, v, strict=True))
+    return {frozenset(c) for c in nx.connected_components(g)}
+
+
+edges = st.integers(1, 40).flatmap(
+    lambda n: st.tuples(
+        st.just(n),
+        st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=60),
+    )
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(edges)
+def test_components_equal_networkx(case: tuple[int, list[tuple[int, int]]]) -> None:
+    n, pairs = case
+    u = [a for a, _ in pairs]
+    v = [b for _, b in pairs]
+    labels = components(n, np.array(u, dtype=np.int64), np.array(v, dtype=np.int64))
+    assert _partition(labels) == _nx_partition(n, u, v)
+    # the label is the smallest node of the component
+    for comp in _partition(labels):
+        assert {int(labels[i]) for i in comp} == {min(comp)}
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(2, 3000), st.integers(0, 2**32 - 1))
+def test_long_shuffled_chain_is_one_component(n: int, seed: int) -> None:
+    perm = np.random.default_rng(seed).permutation(n).astype(np.int64)
+    labels = components(n + 5, perm[:-1], perm[1:])  # 5 isolated nodes at the end
+    assert len(set(labels[:n].tolist())) == 1
+    assert labels[n:].tolist() == list(range(n, n + 5))
+
+
+records = st.integers(1, 25).flatmap(
+    lambda n: st.lists(
+        st.tuples(
+            st.one_of(st.none(), st.integers(0, 12)),
+            st.one_of(st.none(), st.integers(0, 12)),
+            st.one_of(st.none(), st.integers(0, 12)),
+        ),
+        min_size=n,
+        max_size=n,
+    )
+)
+
+
+def _table(rows: list[tuple[int | None, int | None, int | None]]) -> dict[str, list[str | None]]:
+    cols = ("crm_id", "app_user_id", "device_id")
+    return {
+        c: [None if r[i] is None else f"{c[:3]}{r[i]:03d}" for r in rows]
+        for i, c in enumerate(cols)
+    }
+
+
+@settings(max_examples=600, deadline=None)
+@given(records)
+def test_unprotected_resolve_equals_networkx(rows: list[tuple[int | None, ...]]) -> None:
+    table = _table(rows)  # type: ignore[arg-type]
+    res = resolve(table, MergeRules.unprotected())
+    g = nx.Graph()
+    g.add_nodes_from(range(len(rows)))
+    for col, values in table.items():
+        for i, value in enumerate(values):
+            if value is not None:
+                g.add_edge(i, (col, value))
+    expected = {
+        frozenset(x for x in comp if isinstance(x, int)) for comp in nx.connected_components(g)
+    }
+    expected.discard(frozenset())
+    assert _partition(res.one_id) == expected
+
+
+@settings(max_examples=150, deadline=None)
+@given(records, st.integers(0, 2**32 - 1))
+def test_permuting_rows_keeps_partition_and_ids(
+    rows: list[tuple[int | None, ...]], seed: int
+) -> None:
+    table = _table(rows)  # type: ignore[arg-type]
+    n = len(rows)
+    ids = list(range(100, 100 + n))
+    perm = np.random.default_rng(seed).permutation(n).tolist()
+    base = resolve({"record_id": ids, **table})
+    shuffled = resolve(
+        {"record_id": [ids[i] for i in perm], **{c: [v[i] for i in perm] for c, v in table.items()}}
+    )
+    by_id = dict(zip(shuffled.record_id.tolist(), shuffled.one_id.tolist(), strict=True))
+    assert [by_id[i] for i in ids] == base.one_id.tolist()
