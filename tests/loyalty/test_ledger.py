@@ -111,7 +111,7 @@ def test_kinds_are_all_exercised() -> None:
     ledger = Ledger(MemoryStore(), clock=clock)
     ops = [("earn", 0, 100, 2, 0), ("redeem", 0, 30), ("hold", 0, 20, 5), ("capture", 0, 10),
            ("hold", 0, 20, 5), ("release", 1), ("reverse", 1, None, "reject"),
-           ("reverse", 0, 100, "debt"), ("earn", 0, 50, None, 0), ("advance", 24 * 5), ("expire",)]  # fmt: skip
+           ("reverse", 0, 100, "debt"), ("earn", 0, 50, 1, 0), ("advance", 24 * 5), ("expire",)]  # fmt: skip
     run_ops(ledger, clock, ops)
     kinds = {t.kind for t in ledger.history(MEMBERS[0])}
     assert kinds == set(TxKind)
