@@ -131,9 +131,9 @@ def group_people(
                 )
     if not present:
         return np.empty(0, dtype=np.int64), [None for _ in arrays]
-    kinds = {a.dtype.kind for a in present}
+    kinds = {a.dtype.kind for a in present if a.size} or {"i"}
     if kinds <= {"i", "u", "b"}:
-        ints = [a.astype(np.int64, copy=False) for a in present]
+        ints = [a if a.dtype == np.int64 else a.astype(np.int64) for a in present]
         uniques, codes = _group_ints(ints)
     elif kinds <= {"i", "u", "b", "f"}:
         floats = [a.astype(np.float64, copy=False) for a in present]
@@ -145,7 +145,7 @@ def group_people(
         for arr, name in zip(arrays, names, strict=False):
             if arr is None:
                 continue
-            if arr.dtype.kind not in "OUS":
+            if arr.dtype.kind not in "OUS" and arr.size:
                 msg = "person ids mix numbers and strings across inputs"
                 raise InvalidInput(msg, field=name, code="mixed_person")
             texts.append(arr.astype(str))

@@ -394,9 +394,12 @@ def _padded_tags(values: npt.NDArray[Any], column: str) -> npt.NDArray[Any]:
             f"tags must be comma-separated strings or lists, got {type(first).__name__}",
             field=column,
         )
-    sd = arr.astype(np.dtypes.StringDType())
-    sd = np.strings.replace(np.strings.replace(sd, " ,", ","), ", ", ",")
-    sd = np.strings.strip(sd)
+    sd = np.strings.strip(arr.astype(np.dtypes.StringDType()), " ")
+    while True:  # drop the spaces around commas, however many
+        before = sd
+        sd = np.strings.replace(np.strings.replace(sd, " ,", ","), ", ", ",")
+        if np.array_equal(before, sd):
+            break
     return np.strings.add(np.strings.add(",", sd), ",")
 
 

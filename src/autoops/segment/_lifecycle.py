@@ -171,7 +171,8 @@ def lifecycle_stages(
        ``exclude_events``) and no lead created in
        ``[as_of - dormant_after, as_of]`` (180 days by default; both edges
        included).
-    5. ``intent``: an intent event (``lead``, ``visit``, ``test_drive``) or a lead.
+    5. ``intent``: an intent event (``lead``, ``visit``, ``test_drive``), an
+       order event (so a refunded small order falls back to intent) or a lead.
     6. ``potential``: everyone else (fans and followers).
 
     Every person in the events, the leads, *owners* or *people* is reported.
@@ -243,7 +244,7 @@ def lifecycle_stages(
     active_rows = ~isin_text(ev, rules.exclude_events)
     last = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
     np.maximum.at(last, c[active_rows], t[active_rows])
-    intent = count(rules.intent_events) > 0
+    intent = count(rules.intent_events + rules.order_events) > 0
     defeated = np.zeros(n, dtype=bool)
     if lcodes is not None and lead_s is not None and lead_times is not None:
         current = lead_times <= cutoff
