@@ -21,6 +21,7 @@ __all__ = ["STEPS", "main"]
 STEPS: tuple[str, ...] = (
     "autoops.datasets._demo",
     # capability steps: identity, funnel, segment, leads, loyalty, channels
+    "autoops.channels._demo",
 )
 """Demo steps in order: modules with ``step(ctx: DemoContext) -> None``."""
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from anyio.from_thread import start_blocking_portal
 import pytest
+from anyio.from_thread import start_blocking_portal
 
 from autoops.channels import AsyncDispatcher, Dispatcher, Message, RetryConfig, SendReport
 from autoops.channels.emulator import Emulator

@@ -191,9 +191,7 @@ def test_network_error_is_retryable(driver: Driver) -> None:
     ch = WeComChannel("c", "s", agent_id=1)
     d = driver.make(
         ch,
-        transport=httpx.MockTransport(handler)
-        if driver.kind == "sync"
-        else httpx.MockTransport(handler),
+        transport=httpx.MockTransport(handler),
     )
     d.token_store.put(ch.token_key(), "T", 1e12)
     rep = driver.send(d, Message(to=["u1"], content=AppText("a")))

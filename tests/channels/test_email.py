@@ -53,12 +53,12 @@ class _Handler:
     def __init__(self) -> None:
         self.messages: list[Any] = []
 
-    async def handle_RCPT(
+    async def handle_RCPT(  # noqa: N802
         self,
         server: Any,
         session: Any,
         envelope: Any,
-        address: str,  # noqa: N802
+        address: str,
         options: Any,
     ) -> str:
         if address.startswith("nobody@"):
@@ -118,7 +118,7 @@ def test_send_over_starttls(driver: Driver, smtp: tuple[Any, _Handler, ssl.SSLCo
 
 
 def test_plain_server_refuses_without_starttls(smtp: tuple[Any, _Handler, ssl.SSLContext]) -> None:
-    controller, handler, ctx = smtp
+    controller, handler, _ctx = smtp
     ch = EmailChannel("127.0.0.1", controller.port, sender="crm@brand.example", starttls=False)
     from autoops.channels import Dispatcher
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import httpx
@@ -77,7 +78,7 @@ def test_transport_error_is_retryable() -> None:
 
 def test_every_send_is_preceded_by_acquire() -> None:
     steps, _ = run([err(-1), ok()], ["u1"])
-    for a, b in zip(steps, steps[1:], strict=False):
+    for a, b in itertools.pairwise(steps):
         if isinstance(b, Send):
             assert isinstance(a, Acquire)
 

@@ -93,5 +93,5 @@ def test_plugin_package_is_discovered_and_sends(
 
 
 def test_unknown_channel_lists_available() -> None:
-    with pytest.raises(ConfigError, match="available: .*tencent_sms"):
+    with pytest.raises(ConfigError, match=r"available: .*tencent_sms"):
         create_channel("carrier-owl")

@@ -114,8 +114,5 @@ def test_quiet_hours_brute_force(minute: int, start: int, end: int, tz: str) -> 
     local = datetime(2026, 6, 1, tzinfo=ZoneInfo(tz)) + timedelta(minutes=minute)
     now = local.astimezone(timezone.utc)
     h = local.hour + local.minute / 60
-    if start <= end:
-        quiet = start <= h < end
-    else:
-        quiet = h >= start or h < end
+    quiet = (start <= h < end) if start <= end else (h >= start or h < end)
     assert p.decide("sms", msg("a"), now=now) == (["quiet_hours"] if quiet else [None])

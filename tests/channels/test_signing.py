@@ -102,5 +102,5 @@ def test_percent_encoding_round_trips_and_keeps_only_unreserved(text: str) -> No
     encoded = aliyun_percent_encode(text)
     assert unquote(encoded) == text
     plain = encoded.replace("%", "")
-    assert all(c.isalnum() and c.isascii() or c in "-_.~" for c in plain)
+    assert all((c.isalnum() and c.isascii()) or c in "-_.~" for c in plain)
     assert "+" not in encoded and "*" not in encoded

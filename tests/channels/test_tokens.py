@@ -69,10 +69,12 @@ def test_memory_store_single_flight_among_tasks() -> None:
         ch = WeComChannel(emu.corp_id, emu.corp_secret, agent_id=1, base_url=emu.url)
 
         async def main() -> None:
-            async with AsyncDispatcher(ch, token_store=MemoryTokenStore()) as d:
-                async with anyio.create_task_group() as tg:
-                    for i in range(40):
-                        tg.start_soon(d.send, Message(to=[f"u{i}"], content=AppText("x")))
+            async with (
+                AsyncDispatcher(ch, token_store=MemoryTokenStore()) as d,
+                anyio.create_task_group() as tg,
+            ):
+                for i in range(40):
+                    tg.start_soon(d.send, Message(to=[f"u{i}"], content=AppText("x")))
 
         anyio.run(main)
         assert emu.token_fetches == 1

@@ -27,8 +27,8 @@ from autoops.channels._async import AsyncDispatcher
 from autoops.channels._base import Call, Channel, Outcome, TokenGrant
 from autoops.channels._crypto import CallbackCrypto, callback_signature
 from autoops.channels._idempotency import IdempotencyStore
-from autoops.channels._policy import UNSUBSCRIBE_WORDS, ContactPolicy
 from autoops.channels._outbox import ConsoleChannel, OutboxChannel
+from autoops.channels._policy import UNSUBSCRIBE_WORDS, ContactPolicy
 from autoops.channels._ratelimit import TokenBucket
 from autoops.channels._registry import (
     ENTRY_POINT_GROUP,

@@ -61,8 +61,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
-    do_GET = _serve
-    do_POST = _serve
+    do_GET = _serve  # noqa: N815
+    do_POST = _serve  # noqa: N815
 
 
 class _Server(ThreadingHTTPServer):
@@ -389,7 +389,7 @@ class Emulator:
         try:
             ts = int(headers.get("x-tc-timestamp", ""))
             cred = auth.split("Credential=")[1].split(",")[0]
-            secret_id, date, service, _ = cred.split("/")
+            secret_id, _date, service, _ = cred.split("/")
             signed = auth.split("SignedHeaders=")[1].split(",")[0].strip()
             signature = auth.split("Signature=")[1].strip()
         except (IndexError, ValueError):
@@ -399,8 +399,7 @@ class Emulator:
         if abs(time.time() - ts) > 300:
             return error("AuthFailure.SignatureExpire", "signature expired")
         canonical = "".join(
-            f"{name}:{headers.get(name, '').strip().lower() if name == 'host' else headers.get(name, '').strip()}\n"
-            for name in signed.split(";")
+            f"{name}:{headers.get(name, '').strip()}\n" for name in signed.split(";")
         )
         expected = tc3_signature(
             self.secret_key,
