@@ -23,6 +23,7 @@ from autoops.leads._calendar import BusinessCalendar
 from autoops.leads._dedupe import Deduplication, dedupe_leads
 from autoops.leads._profile import GRADE_DEFINITIONS, GradeProfile, next_followup_due
 from autoops.leads._quality import FLAGS, LeadQuality, QualityPolicy, lead_quality
+from autoops.leads._sla import DealerSla, SlaReport, sla_report
 from autoops.leads._state import (
     TRANSITIONS,
     DefeatReason,
@@ -39,12 +40,14 @@ __all__ = [
     "AssignPolicy",
     "Assignment",
     "BusinessCalendar",
+    "DealerSla",
     "Deduplication",
     "DefeatReason",
     "GradeProfile",
     "LeadLifecycle",
     "LeadQuality",
     "QualityPolicy",
+    "SlaReport",
     "StatusChange",
     "assign_leads",
     "can_transition",
@@ -53,6 +56,7 @@ __all__ = [
     "lead_quality",
     "next_followup_due",
     "quota_sequence",
+    "sla_report",
 ]
 
 for _name in __all__:

@@ -1,0 +1,70 @@
+"""Linking contacts and events to leads (by lead id, or by phone and time)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from autoops.models import normalize_phones
+
+__all__ = ["index_of", "link_by_phone", "person_codes"]
+
+
+def index_of(lead_ids: npt.NDArray[Any], values: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
+    """Row of each value in *lead_ids* (unique), -1 when absent."""
+    keys = lead_ids.astype(str)
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    probe = np.where(values == None, "\x00", values).astype(str)  # noqa: E711
+    pos = np.clip(np.searchsorted(sorted_keys, probe), 0, max(len(keys) - 1, 0))
+    out = np.full(len(values), -1, dtype=np.int64)
+    if len(keys):
+        hit = sorted_keys[pos] == probe
+        out[hit] = order[pos[hit]]
+    return out
+
+
+def person_codes(
+    lead_phone: npt.NDArray[Any], event_phone: npt.NDArray[Any]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Shared integer codes of normalised phones (-1 when missing or invalid)."""
+    both = np.concatenate((lead_phone.astype(object), event_phone.astype(object)))
+    e164 = normalize_phones(both).e164
+    present = e164 != None  # noqa: E711
+    codes = np.full(len(both), -1, dtype=np.int64)
+    if present.any():
+        codes[present] = np.unique(e164[present].astype(str), return_inverse=True)[1]
+    return codes[: len(lead_phone)], codes[len(lead_phone) :]
+
+
+def link_by_phone(
+    lead_code: npt.NDArray[np.int64],
+    lead_created: npt.NDArray[np.int64],
+    event_code: npt.NDArray[np.int64],
+    event_ts: npt.NDArray[np.int64],
+) -> npt.NDArray[np.int64]:
+    """For each event, the latest lead of the same person created at or before it (-1 if none)."""
+    n = len(lead_code)
+    m = len(event_code)
+    # merge leads (flag 0) before events (flag 1) at equal (code, time)
+    code = np.concatenate((lead_code, event_code))
+    ts = np.concatenate((lead_created, event_ts))
+    flag = np.concatenate((np.zeros(n, dtype=np.int8), np.ones(m, dtype=np.int8)))
+    idx = np.concatenate((np.arange(n), np.arange(m)))
+    order = np.lexsort((idx, flag, ts, code))
+    o_code, o_flag, o_idx = code[order], flag[order], idx[order]
+    # last lead position seen so far, reset at code boundaries
+    pos = np.arange(n + m)
+    is_lead = (o_flag == 0) & (o_code >= 0)
+    last_lead = np.maximum.accumulate(np.where(is_lead, pos, -1))
+    code_start = np.ones(n + m, dtype=bool)
+    code_start[1:] = o_code[1:] != o_code[:-1]
+    start_pos = np.maximum.accumulate(np.where(code_start, pos, 0))
+    valid = (last_lead >= start_pos) & (o_code >= 0)
+    out = np.full(m, -1, dtype=np.int64)
+    ev = o_flag == 1
+    linked = np.where(valid[ev], o_idx[np.maximum(last_lead[ev], 0)], -1)
+    out[o_idx[ev]] = linked
+    return out
