@@ -72,6 +72,13 @@ class SyntheticDataset:
         as_of: the end of the generated period (``datetime64[us]``, UTC).
         truth_traps: the raw trap values (tablets, hotlines, test numbers, ...),
             for tests and demos only.
+
+    Examples:
+        >>> data = synthetic(people=50, seed=1)
+        >>> data.as_of
+        np.datetime64('2025-12-31T16:00:00.000000')
+        >>> sorted(data.truth_traps)[:2]
+        ['consultant_phones', 'fake_device_ids']
     """
 
     people: PeopleTable

@@ -142,7 +142,14 @@ def _json_values(values: Array) -> list[Any]:
 
 @attrs.frozen(slots=True, repr=False)
 class PeopleTable(_Table):
-    """Ground truth: one row per true person, with attributes."""
+    """Ground truth: one row per true person, with attributes.
+
+    Examples:
+        >>> from autoops.datasets import synthetic
+        >>> table = synthetic(people=50, seed=1).people
+        >>> len(table) == len(table.person_id)
+        True
+    """
 
     person_id: Array
     city: Array
@@ -160,7 +167,14 @@ class PeopleTable(_Table):
 
 @attrs.frozen(slots=True, repr=False)
 class EventTable(_Table):
-    """Touchpoint events; also the record table for identity resolution."""
+    """Touchpoint events; also the record table for identity resolution.
+
+    Examples:
+        >>> from autoops.datasets import synthetic
+        >>> table = synthetic(people=50, seed=1).events
+        >>> len(table) == len(table.event)
+        True
+    """
 
     event_id: Array
     ts: Array
@@ -236,7 +250,14 @@ def _lenient_identifiers(values: dict[str, Any]) -> Any:
 
 @attrs.frozen(slots=True, repr=False)
 class LeadTable(_Table):
-    """Captured leads (留资), messy as they arrive."""
+    """Captured leads (留资), messy as they arrive.
+
+    Examples:
+        >>> from autoops.datasets import synthetic
+        >>> table = synthetic(people=50, seed=1).leads
+        >>> len(table) == len(table.lead_id)
+        True
+    """
 
     lead_id: Array
     created_at: Array
@@ -294,7 +315,14 @@ class LeadTable(_Table):
 
 @attrs.frozen(slots=True, repr=False)
 class ContactTable(_Table):
-    """Follow-up contacts of leads by dealer staff."""
+    """Follow-up contacts of leads by dealer staff.
+
+    Examples:
+        >>> from autoops.datasets import synthetic
+        >>> table = synthetic(people=50, seed=1).contacts
+        >>> len(table) == len(table.kind)
+        True
+    """
 
     lead_id: Array
     ts: Array
@@ -305,7 +333,14 @@ class ContactTable(_Table):
 
 @attrs.frozen(slots=True, repr=False)
 class DealerTable(_Table):
-    """Dealers (经销商) with their areas, capacities and hotlines."""
+    """Dealers (经销商) with their areas, capacities and hotlines.
+
+    Examples:
+        >>> from autoops.datasets import synthetic
+        >>> table = synthetic(people=50, seed=1).dealers
+        >>> len(table) == len(table.dealer_id)
+        True
+    """
 
     dealer_id: Array
     name: Array
@@ -321,7 +356,14 @@ class DealerTable(_Table):
 
 @attrs.frozen(slots=True, repr=False)
 class StaffTable(_Table):
-    """Sales consultants: the staff registry for identity resolution."""
+    """Sales consultants: the staff registry for identity resolution.
+
+    Examples:
+        >>> from autoops.datasets import synthetic
+        >>> table = synthetic(people=50, seed=1).staff
+        >>> len(table) == len(table.staff_id)
+        True
+    """
 
     staff_id: Array
     dealer_id: Array
@@ -331,7 +373,14 @@ class StaffTable(_Table):
 
 @attrs.frozen(slots=True, repr=False)
 class KioskTable(_Table):
-    """Showroom tablets and kiosks (one device id, many customers)."""
+    """Showroom tablets and kiosks (one device id, many customers).
+
+    Examples:
+        >>> from autoops.datasets import synthetic
+        >>> table = synthetic(people=50, seed=1).kiosks
+        >>> len(table) == len(table.device_id)
+        True
+    """
 
     device_id: Array
     dealer_id: Array
@@ -339,7 +388,14 @@ class KioskTable(_Table):
 
 @attrs.frozen(slots=True, repr=False)
 class ConsentTable(_Table):
-    """Consent per person who gave any, keyed by phone."""
+    """Consent per person who gave any, keyed by phone.
+
+    Examples:
+        >>> from autoops.datasets import synthetic
+        >>> table = synthetic(people=50, seed=1).consent
+        >>> len(table) == len(table.marketing)
+        True
+    """
 
     true_person_id: Array
     phone: Array
@@ -357,7 +413,14 @@ class ConsentTable(_Table):
 
 @attrs.frozen(slots=True, repr=False)
 class VinOwnerTable(_Table):
-    """Ground truth: who owned which VIN when (resales included)."""
+    """Ground truth: who owned which VIN when (resales included).
+
+    Examples:
+        >>> from autoops.datasets import synthetic
+        >>> table = synthetic(people=50, seed=1).vin_owners
+        >>> len(table) == len(table.vin)
+        True
+    """
 
     vin: Array
     true_person_id: Array

@@ -37,6 +37,14 @@ class Record(BaseModel):
     Frozen, extra fields forbidden, input values hidden from error messages
     (they may be personal data), and personal fields masked in ``repr``.
     :meth:`from_rows` validates many rows and reports failures by row and field.
+
+    Examples:
+        >>> from typing import ClassVar
+        >>> class Contact(Record):
+        ...     _masked: ClassVar[dict[str, str]] = {"phone": "phone"}
+        ...     phone: str
+        >>> Contact(phone="13812345678")
+        Contact(phone='138****5678')
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)

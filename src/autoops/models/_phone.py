@@ -71,6 +71,10 @@ class PhoneResult:
         e164: the number in E.164 (``+8613812345678``), or ``None`` when invalid.
         kind: ``mobile``, ``landline``, ``service``, ``foreign`` or ``invalid``.
         reason: why the number is invalid, else ``None``.
+
+    Examples:
+        >>> normalize_phone("+86 138 1234 5678")
+        PhoneResult(e164='+86138****5678', kind='mobile', reason=None)
     """
 
     e164: str | None
@@ -104,6 +108,10 @@ class PhoneBatch:
         reason: object array of reasons, ``None`` where valid or missing.
         valid: bool array, ``e164 is not None``.
         missing: bool array, the input was ``None`` or empty.
+
+    Examples:
+        >>> normalize_phones(["13812345678", "bad", None])
+        PhoneBatch(numbers=3, valid=1, missing=1)
     """
 
     e164: npt.NDArray[Any]
