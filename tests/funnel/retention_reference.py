@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """DuckDB SQL references for retention and monthly actives (written from SEMANTICS.md)."""
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
 @st.composite
-def logs(draw: Any, units: int = 5, max_rows: int = 7) -> dict[str, Any]:
+def logs(draw: Any, units: int = 5, max_rows: int = 7, scale: int = 1) -> dict[str, Any]:
     """Events of a few units: duplicate timestamps, properties, hold values.
 
     A catalogue unit (id 999) holds one row of every event so that every step
@@ -42,7 +42,9 @@ def logs(draw: Any, units: int = 5, max_rows: int = 7) -> dict[str, Any]:
     return {
         "one_id": np.asarray(unit_ids, dtype=np.int64)[take],
         "event": np.asarray(names, dtype=object)[take],
-        "ts": (BASE + np.asarray(ts, dtype=np.int64) * MINUTE).astype("datetime64[us]")[take],
+        "ts": (BASE + np.asarray(ts, dtype=np.int64) * MINUTE * scale).astype("datetime64[us]")[
+            take
+        ],
         "p": np.asarray(props, dtype=object)[take],
         "order_id": np.asarray(orders, dtype=object)[take],
     }
@@ -63,12 +65,12 @@ def steps(draw: Any) -> Step:
 
 
 @st.composite
-def funnels(draw: Any, order: str | None = None) -> Funnel:
+def funnels(draw: Any, order: str | None = None, scale: int = 1) -> Funnel:
     """Ordered or strict funnels with every option drawn."""
     k = draw(st.integers(2, 4))
     data: dict[str, Any] = {
         "steps": [draw(steps()) for _ in range(k)],
-        "window": f"{draw(st.sampled_from([2, 4, 6, 30]))}min",
+        "window": f"{draw(st.sampled_from([2, 4, 6, 30])) * scale}min",
         "order": order or draw(st.sampled_from(["ordered", "ordered", "strict"])),
         "entry": draw(st.sampled_from(["best", "first"])),
     }
@@ -77,13 +79,15 @@ def funnels(draw: Any, order: str | None = None) -> Funnel:
     if draw(st.booleans()):
         a = draw(st.integers(0, 8))
         data["entry_range"] = (
-            T0 + timedelta(minutes=a),
-            T0 + timedelta(minutes=a + draw(st.integers(1, 6))),
+            T0 + timedelta(minutes=a * scale),
+            T0 + timedelta(minutes=(a + draw(st.integers(1, 6))) * scale),
         )
     if draw(st.booleans()):
-        data["step_windows"] = [draw(st.sampled_from([None, "1min", "3min"])) for _ in range(k - 1)]
+        data["step_windows"] = [
+            draw(st.sampled_from([None, f"{scale}min", f"{3 * scale}min"])) for _ in range(k - 1)
+        ]
     if draw(st.booleans()):
-        data["min_gaps"] = [draw(st.sampled_from([None, "1min"])) for _ in range(k - 1)]
+        data["min_gaps"] = [draw(st.sampled_from([None, f"{scale}min"])) for _ in range(k - 1)]
     if draw(st.booleans()):
         after = draw(st.integers(1, k - 1))
         before = draw(st.integers(after + 1, k))

@@ -72,3 +72,22 @@ def test_ordered_agrees_with_oracle_and_sql(con: Any, ev: dict[str, Any], f: Fun
 @given(ev=logs(), f=funnels(order="strict"))
 def test_strict_agrees_with_oracle_and_sql(con: Any, ev: dict[str, Any], f: Funnel) -> None:
     check_agreement(con, f, ev)
+
+
+def test_synthetic_dataset_agrees(con: Any) -> None:
+    from autoops.datasets import synthetic
+
+    data = synthetic(people=1500, seed=3)
+    e = data.events
+    keep = np.isin(
+        e.event, ["lead", "visit", "test_drive", "small_order", "big_order", "delivery", "refund"]
+    )
+    ev = {
+        "one_id": e.true_person_id[keep],
+        "event": e.event[keep],
+        "ts": e.ts[keep],
+        "order_id": e.order_id[keep],
+    }
+    for f in (Funnel.automotive(), Funnel.automotive(entry="first", window="14d")):
+        check_agreement(con, f, ev)
+    assert compute(Funnel.automotive(), ev).counts[-1] > 0

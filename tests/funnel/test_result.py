@@ -1,0 +1,130 @@
+"""FunnelResult: Wilson intervals against scipy, trends against the oracle, display."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from autoops.errors import ConfigError
+from autoops.funnel import Funnel, compute, wilson
+
+from .oracle import oracle
+from .strategies import funnels, logs
+
+SCALE = 240  # one log "minute" = four hours, so logs span several days
+
+
+@settings(max_examples=200, deadline=None)
+@given(n=st.integers(1, 5000), data=st.data())
+def test_wilson_matches_scipy(n: int, data: Any) -> None:
+    stats = pytest.importorskip("scipy.stats")
+    x = data.draw(st.integers(0, n))
+    rate, lo, hi = wilson(np.array([x]), np.array([n]))
+    ci = stats.binomtest(x, n).proportion_ci(confidence_level=0.95, method="wilson")
+    assert rate[0] == pytest.approx(x / n)
+    assert lo[0] == pytest.approx(ci.low, abs=1e-9)
+    assert hi[0] == pytest.approx(ci.high, abs=1e-9)
+
+
+def test_rates_are_nan_not_zero_without_denominator() -> None:
+    ev2 = {
+        "one_id": [1, 2],
+        "event": ["a", "b"],
+        "ts": np.array(["2026-01-01", "2026-01-01"], dtype="datetime64[us]"),
+    }
+    r = compute(
+        Funnel(
+            steps=["a", "b"],
+            entry_range=(
+                datetime(2027, 1, 1, tzinfo=timezone.utc),
+                datetime(2027, 2, 1, tzinfo=timezone.utc),
+            ),
+        ),
+        ev2,
+    )
+    assert r.counts.tolist() == [0, 0]
+    assert all(np.isnan(r.rates("overall")[0])) and all(np.isnan(r.rates("step")[0]))
+    assert np.isnan(r.time_to_convert()["median_s"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    ev=logs(scale=SCALE),
+    f=funnels(order="ordered", scale=SCALE),
+    interval=st.sampled_from(["day", "week"]),
+)
+def test_trends_match_oracle_per_period(ev: dict[str, Any], f: Funnel, interval: str) -> None:
+    r = compute(f, ev)
+    t = r.trends(interval, tz="UTC")
+    k = len(f.steps)
+    for start, entered, converted in zip(t.period, t.entered, t.converted, strict=True):
+        p0 = datetime.fromisoformat(str(start)).replace(tzinfo=timezone.utc)
+        p1 = p0 + timedelta(days=1 if interval == "day" else 7)
+        if f.entry_range is not None:
+            p0, p1 = max(p0, f.entry_range[0]), min(p1, f.entry_range[1])
+        g = Funnel(**dict(f.model_dump(), entry_range=(p0, p1)))
+        if f.entry == "first":
+            continue  # entry="first" trends follow the unit's single entry row (checked below)
+        want = oracle(g, ev)
+        assert converted == sum(w["depth"] == k for w in want.values())
+        assert entered == sum(w["depth"] >= 1 for w in want.values())
+    if f.entry == "first":
+        assert t.entered.sum() == r.counts[0] and t.converted.sum() == r.counts[-1]
+
+
+def test_trend_incomplete_flag() -> None:
+    ev = {
+        "one_id": [1, 1, 2],
+        "event": ["a", "b", "a"],
+        "ts": np.array(["2026-01-05", "2026-01-06", "2026-01-20"], dtype="datetime64[us]"),
+    }
+    t = compute(
+        Funnel(steps=["a", "b"], window="7d"), ev, as_of=np.datetime64("2026-01-21", "us")
+    ).trends("week")
+    # week of Jan 5 ends Jan 12 (Shanghai); + 7d = Jan 19 <= as_of: complete. Week of Jan 19: not.
+    assert t.complete.tolist() == [True, False]
+    assert t.rate.tolist()[0] == 1.0
+    with pytest.raises(ConfigError):
+        compute(Funnel(steps=["a", "b"], order="open"), ev).trends()
+
+
+def test_breakdown_attribution_and_top() -> None:
+    ev = {
+        "one_id": [1, 1, 2, 2, 3],
+        "event": ["a", "b", "a", "b", "a"],
+        "src": ["x", "y", "x", "z", None],
+        "ts": np.array(["2026-01-01", "2026-01-02"] * 2 + ["2026-01-01"], dtype="datetime64[us]"),
+    }
+    first = compute(Funnel(steps=["a", "b"], breakdown="src"), ev).breakdown_table()
+    assert first["value"].tolist() == ["x", "(none)"] and first["step_1"].tolist() == [2, 1]
+    last = compute(
+        Funnel(steps=["a", "b"], breakdown="src", attribution="last_touch"), ev
+    ).breakdown_table(top=1)
+    assert last["value"].tolist()[-1] == "other" and last["step_1"].sum() == 3
+
+
+def test_display_and_tables() -> None:
+    ev = {
+        "one_id": [1, 1, 2],
+        "event": ["a", "b", "a"],
+        "ts": np.array(["2026-01-01", "2026-01-02", "2026-01-01"], dtype="datetime64[us]"),
+    }
+    r = compute(Funnel(steps=["a", "b"]), ev)
+    assert repr(r) == "FunnelResult(steps=2, units=2, entered=2, converted=1, rate=0.5)"
+    html = r._repr_html_()
+    assert "<table>" in html and "50.0%" in html
+    df = r.to_pandas()
+    assert df["count"].tolist() == [2, 1] and df["dropped"].tolist() == [1, 0]
+    assert r.to_polars().height == 2
+    ax = r.plot()
+    assert len(ax.patches) == 2
+    assert r.persons(1).tolist() == [1, 2]
+    with pytest.raises(ConfigError):
+        r.persons(3)
+    tt = r.time_to_convert(2)
+    assert tt["median_s"] == 86_400 and tt["bin_counts"].sum() == 1
