@@ -7,7 +7,9 @@ import sys
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "autoops", *args], capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "autoops", *args], capture_output=True, text=True, timeout=600
+    )
 
 
 def test_demo_runs_and_reports() -> None:

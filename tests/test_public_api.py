@@ -26,7 +26,11 @@ def public_modules() -> list[ModuleType]:
 
 
 def test_subpackages_exist() -> None:
-    assert {m.__name__ for m in public_modules()} >= {"autoops.models", "autoops.datasets", "autoops.errors"}
+    assert {m.__name__ for m in public_modules()} >= {
+        "autoops.models",
+        "autoops.datasets",
+        "autoops.errors",
+    }
 
 
 @pytest.mark.parametrize("module", public_modules(), ids=lambda m: m.__name__)
@@ -49,9 +53,16 @@ def test_every_public_callable_has_a_runnable_example(module: ModuleType) -> Non
             missing.append(name)
         if inspect.isclass(obj):
             for attr, member in vars(obj).items():
-                if attr.startswith("_") or not (inspect.isfunction(member) or isinstance(member, property | classmethod | staticmethod)):
+                if attr.startswith("_") or not (
+                    inspect.isfunction(member)
+                    or isinstance(member, property | classmethod | staticmethod)
+                ):
                     continue
-                target = member.fget if isinstance(member, property) else getattr(member, "__func__", member)
+                target = (
+                    member.fget
+                    if isinstance(member, property)
+                    else getattr(member, "__func__", member)
+                )
                 if target is None or getattr(target, "__module__", "").startswith("pydantic"):
                     continue
                 if ">>>" not in (inspect.getdoc(target) or ""):

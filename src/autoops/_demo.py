@@ -59,7 +59,9 @@ class DemoContext:
         """Print an aligned plain-text table; numbers align right."""
         cells = [[_fmt(c) for c in row] for row in rows]
         widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
-        numeric = [all(_is_number(row[i]) for row in rows) if rows else False for i in range(len(headers))]
+        numeric = [
+            all(_is_number(row[i]) for row in rows) if rows else False for i in range(len(headers))
+        ]
 
         def render(values: Sequence[str]) -> str:
             parts = [

@@ -19,7 +19,21 @@ import numpy.typing as npt
 from autoops._optional import require
 from autoops.errors import InvalidInput
 
-__all__ = ["Tabular", "as_array", "columns", "factorize"]
+__all__ = ["NULL", "Tabular", "as_array", "columns", "factorize", "present"]
+
+NULL: npt.NDArray[Any] = np.array(None, dtype=object)
+"""A 0-d object array holding ``None``: the typed "missing" for ``np.where`` and ``np.select``."""
+
+
+def present(values: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
+    """Which entries of an object column are not ``None``.
+
+    Examples:
+        >>> present(np.array(["a", None], dtype=object)).tolist()
+        [True, False]
+    """
+    mask: npt.NDArray[np.bool_] = np.not_equal(values, NULL)
+    return mask
 
 
 def as_array(values: Any) -> npt.NDArray[Any]:
@@ -43,12 +57,10 @@ def as_array(values: Any) -> npt.NDArray[Any]:
             from autoops._time import to_utc_us
 
             return to_utc_us(values)
-        arr = values.to_numpy()
-        return (
-            arr.astype(object)
-            if arr.dtype.kind in "UO" or str(values.dtype) in ("str", "string")
-            else arr
-        )
+        arr: npt.NDArray[Any] = values.to_numpy()
+        if arr.dtype.kind in "UO" or str(values.dtype) in ("str", "string"):
+            return arr.astype(object)
+        return arr
     if module == "polars":
         if values.dtype.is_temporal():
             from autoops._time import to_utc_us
@@ -60,10 +72,10 @@ def as_array(values: Any) -> npt.NDArray[Any]:
     if module == "pyarrow":
         return as_array(values.to_pandas())
     items = list(values)
-    arr = np.asarray(items) if items and not any(v is None for v in items) else None
-    if arr is None or arr.dtype.kind in "UO":
+    if not items or any(v is None for v in items):
         return np.array(items, dtype=object)
-    return arr
+    guess = np.asarray(items)
+    return guess.astype(object) if guess.dtype.kind in "UO" else guess
 
 
 def columns(
@@ -131,13 +143,13 @@ def factorize(values: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], npt.NDAr
         ([1, -1, 0, 1], ['a', 'b'])
     """
     if values.dtype == object:
-        present = np.not_equal(values, None)
+        present_ = present(values)
         codes = np.full(len(values), -1, dtype=np.int64)
-        if present.all():
+        if present_.all():
             uniques, inverse = np.unique(values.astype(str), return_inverse=True)
             return inverse.astype(np.int64), uniques.astype(object)
-        uniques, inverse = np.unique(values[present].astype(str), return_inverse=True)
-        codes[present] = inverse
+        uniques, inverse = np.unique(values[present_].astype(str), return_inverse=True)
+        codes[present_] = inverse
         return codes, uniques.astype(object)
     uniques, inverse = np.unique(values, return_inverse=True)
     return inverse.astype(np.int64), uniques

@@ -196,7 +196,7 @@ def to_datetime(value: np.datetime64) -> datetime:
         >>> to_datetime(np.datetime64("2026-01-31T16:00:00", "us"))
         datetime.datetime(2026, 1, 31, 16, 0, tzinfo=datetime.timezone.utc)
     """
-    micros = int(np.datetime64(value, "us").astype(np.int64))
+    micros = int(np.asarray(value).astype("datetime64[us]").astype(np.int64))
     return _EPOCH + timedelta(microseconds=micros)
 
 

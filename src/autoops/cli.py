@@ -21,6 +21,7 @@ __all__ = ["STEPS", "main"]
 STEPS: tuple[str, ...] = (
     "autoops.datasets._demo",
     # capability steps: identity, funnel, segment, leads, loyalty, channels
+    "autoops.identity._demo",
     "autoops.channels._demo",
 )
 """Demo steps in order: modules with ``step(ctx: DemoContext) -> None``."""
@@ -42,7 +43,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo = commands.add_parser(
         "demo", help="generate a synthetic car maker and run every capability on it"
     )
-    demo.add_argument("--people", type=int, default=20_000, help="people to generate (default 20000)")
+    demo.add_argument(
+        "--people", type=int, default=20_000, help="people to generate (default 20000)"
+    )
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     demo.add_argument("--quiet", action="store_true", help="print nothing (for tests)")
     args = parser.parse_args(argv)
@@ -63,8 +66,14 @@ def _demo(people: int, seed: int, *, quiet: bool) -> int:
 
     out = io.StringIO() if quiet else sys.stdout
     started = time.perf_counter()
-    out.write(f"autoops {__version__} demo: a synthetic car maker with {people:,} people (seed {seed})\n")
-    ctx = DemoContext(data=synthetic(people=people, seed=seed), out=out, show_progress=not quiet and sys.stderr.isatty())
+    out.write(
+        f"autoops {__version__} demo: a synthetic car maker with {people:,} people (seed {seed})\n"
+    )
+    ctx = DemoContext(
+        data=synthetic(people=people, seed=seed),
+        out=out,
+        show_progress=not quiet and sys.stderr.isatty(),
+    )
     for name in STEPS:
         module = importlib.import_module(name)
         module.step(ctx)

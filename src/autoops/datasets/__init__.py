@@ -175,7 +175,7 @@ def synthetic(
     if start.tzinfo is None:
         raise ConfigError("must be timezone-aware", key="start")
     start_us = int((start - _EPOCH).total_seconds() * 1_000_000)
-    end_us = start_us + int(round(months * 30.4375)) * DAY_US
+    end_us = start_us + round(months * 30.4375) * DAY_US
     rng = np.random.default_rng(seed)
 
     dealers = make_dealers(rng, people, tablet_share)

@@ -8,6 +8,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from autoops._tabular import NULL
 from autoops.datasets._people import DAY_US, TEST_NUMBERS, Dealers, Population, messy_phones
 from autoops.datasets._strings import id_strings, pick
 
@@ -116,7 +117,8 @@ def _choose_rows(
     """One weighted column choice per row of *weights* (rows sum > 0)."""
     cum = np.cumsum(weights, axis=1)
     u = rng.random(len(weights)) * cum[:, -1]
-    return (u[:, None] >= cum).sum(axis=1).astype(np.int64)
+    choice: npt.NDArray[np.int64] = (u[:, None] >= cum).sum(axis=1).astype(np.int64)
+    return choice
 
 
 def make_events(
@@ -221,7 +223,7 @@ def _funnel(
     vin = id_strings("LSVA", rng.integers(0, 10**13, m), width=13)
     dealer_ids = dealers.ids[dealer]
 
-    extra_ids = {
+    extra_ids: dict[str, dict[str, Any]] = {
         "app": {"app_user_id": pop.app_user_id[prospect], "device_id": pop.device_id[prospect]},
         "mini_program": {"wechat_openid": pop.openid_mini[prospect], "wechat_appid": MINI_APPID},
         "website": {"device_id": pop.ad_device_id[prospect]},
@@ -244,7 +246,7 @@ def _funnel(
         "lead",
         phone=_phone_of(rng, pop, prospect[rows]),
         dealer_id=np.where(
-            np.isin(touch[rows], ["showroom", "dealer_crm", "hotline"]), dealer_ids[rows], None
+            np.isin(touch[rows], ["showroom", "dealer_crm", "hotline"]), dealer_ids[rows], NULL
         ),
     )
     # one prospect in six leaves a second lead elsewhere within forty days
@@ -433,19 +435,19 @@ def _engagement(
         sel = np.flatnonzero(choice == c)
         p = person[sel]
         name = pick(rng, names, len(sel), weights)
-        cat = np.where(name == "content_view", category[sel], None)
+        cat = np.where(name == "content_view", category[sel], NULL)
         ids: dict[str, Any]
         if tp == "app":
             ids = {"app_user_id": pop.app_user_id[p], "device_id": pop.device_id[p]}
         elif tp == "mini_program":
-            union = np.where(rng.random(len(p)) < 0.4, pop.unionid[p], None)
+            union = np.where(rng.random(len(p)) < 0.4, pop.unionid[p], NULL)
             ids = {
                 "wechat_openid": pop.openid_mini[p],
                 "wechat_appid": MINI_APPID,
                 "wechat_unionid": union,
             }
         elif tp == "official_account":
-            union = np.where(rng.random(len(p)) < 0.6, pop.unionid[p], None)
+            union = np.where(rng.random(len(p)) < 0.6, pop.unionid[p], NULL)
             ids = {
                 "wechat_openid": pop.openid_oa[p],
                 "wechat_appid": OA_APPID,
@@ -466,7 +468,7 @@ def _engagement(
         "login",
         app_user_id=pop.app_user_id[app_users],
         phone=_phone_of(rng, pop, app_users),
-        email=np.where(pop.has_email[app_users], pop.email[app_users], None),
+        email=np.where(pop.has_email[app_users], pop.email[app_users], NULL),
     )
     buyers = app_users[rng.random(len(app_users)) < 0.25]
     cols.add(
@@ -529,7 +531,7 @@ def _public(
             pick(rng, CONTENT_RATIONAL, len(person)),
             pick(rng, CONTENT_EMOTIONAL, len(person)),
         ),
-        None,
+        NULL,
     )
     cols.add(person, ts, tp, name, category=cat, device_id=pop.ad_device_id[person])
 

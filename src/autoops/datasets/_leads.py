@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from autoops._tabular import NULL, present
 from autoops.datasets._events import HOUR_US, Funnel
 from autoops.datasets._people import CITIES, DAY_US, GIVEN, SURNAMES, Dealers, Population, e164
 from autoops.datasets._strings import format_digits, id_strings, pick
@@ -63,19 +64,19 @@ def make_leads(
         "defeat_requested",
         "contacted",
     ]
-    grades = ["D", "T", "O", "H", "A", "F", "C", None]
+    grades = [np.full(m, g, dtype=object) for g in ("D", "T", "O", "H", "A", "F", "C")]
     status = np.select(conditions, statuses, "new").astype(object)
-    grade = np.select(conditions[:-1], grades[:-1], None).astype(object)
+    grade = np.select(conditions[:-1], grades, NULL)
     contacted_only = first & (status == "contacted")
     grade[contacted_only] = by_horizon[contacted_only]
     grade[~graded] = None
 
     # a lead event that carries a dealer was captured at the person's home dealer
-    has_dealer = np.not_equal(events["dealer_id"][rows], None)
+    has_dealer = present(events["dealer_id"][rows])
     home = pop.home_dealer[np.maximum(person, 0)]
     dealer_idx = np.where(has_dealer | (real & (rng.random(m) < 0.4)), home, -1)
     dealer_idx = np.where(first & (dealer_idx < 0) & (status != "new"), home, dealer_idx)
-    dealer_id = np.where(dealer_idx >= 0, dealers.ids[np.maximum(dealer_idx, 0)], None)
+    dealer_id = np.where(dealer_idx >= 0, dealers.ids[np.maximum(dealer_idx, 0)], NULL)
     names = np.where(
         real, pop.name[np.maximum(person, 0)], pick(rng, SURNAMES, m) + " " + pick(rng, GIVEN, m)
     )

@@ -6,6 +6,7 @@ numpy strings, then turned into ``object`` arrays once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,8 @@ _FULLWIDTH_ZERO = 0xFF10
 
 def _as_object(codes: npt.NDArray[np.uint32]) -> npt.NDArray[Any]:
     n, width = codes.shape
-    return np.ascontiguousarray(codes).view(f"<U{width}").reshape(n).astype(object)
+    out: npt.NDArray[Any] = np.ascontiguousarray(codes).view(f"<U{width}").reshape(n).astype(object)
+    return out
 
 
 def id_strings(
@@ -74,7 +76,7 @@ def format_digits(digits: npt.NDArray[np.int8], template: str) -> npt.NDArray[An
 
 
 def pick(
-    rng: np.random.Generator, choices: list[str], n: int, p: list[float] | None = None
+    rng: np.random.Generator, choices: list[str], n: int, p: Sequence[float] | None = None
 ) -> npt.NDArray[Any]:
     """*n* draws from *choices* as an ``object`` array of shared strings.
 

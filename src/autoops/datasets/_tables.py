@@ -137,7 +137,8 @@ def _json_values(values: Array) -> list[Any]:
         return [None if np.isnat(v) else f"{np.datetime_as_string(v, unit='s')}Z" for v in values]
     if values.dtype.kind == "f":
         return [None if np.isnan(v) else v for v in values.tolist()]
-    return values.tolist()
+    out: list[Any] = values.tolist()
+    return out
 
 
 @attrs.frozen(slots=True, repr=False)

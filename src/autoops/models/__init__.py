@@ -15,6 +15,8 @@ Examples:
 
 from __future__ import annotations
 
+import contextlib
+
 from autoops.models._base import Instant, Record
 from autoops.models._events import TouchpointEvent
 from autoops.models._identifiers import Identifiers, normalize_email, normalize_vin
@@ -73,8 +75,6 @@ __all__ = [
 for _name in __all__:
     _obj = globals()[_name]
     if hasattr(_obj, "__module__") and not isinstance(_obj, str):
-        try:
+        with contextlib.suppress(AttributeError, TypeError):
             _obj.__module__ = __name__
-        except (AttributeError, TypeError):
-            pass
 del _name, _obj

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing_extensions import Self
 
 from pydantic import Field, model_validator
+from typing_extensions import Self
 
 from autoops.models._base import Instant, Record
 

@@ -35,6 +35,8 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from autoops._tabular import present
+
 __all__ = ["PhoneBatch", "PhoneResult", "normalize_phone", "normalize_phones"]
 
 _WIDTH = 24
@@ -185,7 +187,7 @@ def normalize_phones(values: Any) -> PhoneBatch:
     for lo in range(0, n, step):
         hi = min(lo + step, n)
         _normalize_chunk(arr[lo:hi], e164[lo:hi], kind[lo:hi], reason[lo:hi], missing[lo:hi])
-    return PhoneBatch(e164, kind, reason, np.not_equal(e164, None), missing)
+    return PhoneBatch(e164, kind, reason, present(e164), missing)
 
 
 def _normalize_chunk(
@@ -196,8 +198,8 @@ def _normalize_chunk(
     missing_out: npt.NDArray[np.bool_],
 ) -> None:
     n = len(arr)
-    present = np.not_equal(arr, None)
-    text = np.where(present, arr, "").astype(str)
+    given = present(arr)
+    text = np.where(given, arr, "").astype(str)
     lengths = np.strings.str_len(text)
     missing = lengths == 0
     missing_out[:] = missing
