@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from autoops.loyalty._core import MAX_POINTS, Ledger
 from autoops.loyalty._expiry import ExpiryPolicy
 from autoops.loyalty._results import EarnBatch, ExpiryReport
+from autoops.loyalty._rules import ActionRule, Campaign, EarningRules, EarnInstructions
 from autoops.loyalty._sqlite import SQLiteStore
 from autoops.loyalty._store import LedgerStore, MemoryStore
 
@@ -31,7 +32,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_POINTS",
+    "ActionRule",
+    "Campaign",
     "EarnBatch",
+    "EarnInstructions",
+    "EarningRules",
     "ExpiryPolicy",
     "ExpiryReport",
     "Ledger",
@@ -41,7 +46,19 @@ __all__ = [
     "SQLiteStore",
 ]
 
-for _obj in (EarnBatch, ExpiryPolicy, ExpiryReport, Ledger, LedgerStore, MemoryStore, SQLiteStore):
+for _obj in (
+    ActionRule,
+    Campaign,
+    EarnInstructions,
+    EarningRules,
+    EarnBatch,
+    ExpiryPolicy,
+    ExpiryReport,
+    Ledger,
+    LedgerStore,
+    MemoryStore,
+    SQLiteStore,
+):
     _obj.__module__ = __name__
 del _obj
 

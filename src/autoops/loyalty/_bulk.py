@@ -64,16 +64,26 @@ def _points(
 
 
 def earn_many(
-    ledger: Ledger, rows: Any, *, reason: str | None, policy: str | None, actor: str | None
+    ledger: Ledger,
+    rows: Any,
+    *,
+    reason: str | None,
+    policy: str | None,
+    actor: str | None,
+    account: str = "points",
 ) -> EarnBatch:
     """See :meth:`Ledger.earn_many`."""
     from autoops.loyalty._core import MAX_POINTS, check_text
-    from autoops.loyalty._expiry import ExpiryPolicy
+    from autoops.loyalty._expiry import NEVER, ExpiryPolicy
+
+    if account not in ("points", "growth"):
+        raise InvalidInput("must be 'points' or 'growth'", field="account")
 
     if isinstance(rows, list | tuple):
         rows = _records_to_columns(rows)
-    names = ["member_id", "points", "key"] + ([] if reason is None else [])
-    cols = columns(rows, names, optional=["reason", "occurred_at"], what="earn_many rows")
+    names = ["member_id", "points", "key"]
+    optional = ["reason", "occurred_at", "locked_until"]
+    cols = columns(rows, names, optional=optional, what="earn_many rows")
     if reason is None and "reason" not in cols:
         raise InvalidInput("give a reason column or reason=", field="reason")
     if reason is not None:
@@ -92,15 +102,32 @@ def earn_many(
     given = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
     if "occurred_at" in cols:
         given = to_utc_us(cols["occurred_at"], field="occurred_at").astype(np.int64)
-    has_occ = given != np.iinfo(np.int64).min
+    nat = np.iinfo(np.int64).min
+    has_occ = given != nat
     occ = np.where(has_occ, given, now)
+    lock = np.full(n, nat, dtype=np.int64)
+    if "locked_until" in cols and account == "points":
+        lock = to_utc_us(cols["locked_until"], field="locked_until").astype(np.int64)
+    has_lock = lock != nat
+    unlock = np.where(has_lock, np.maximum(lock, occ), occ)
     rule = ledger.expiry if policy is None else ExpiryPolicy.parse(policy, tz=ledger.tz)
-    exp = rule.expires_at_us(occ)
+    exp = np.full(n, NEVER, dtype=np.int64) if account == "growth" else rule.expires_at_us(unlock)
     pol = None if policy is None else rule.to_json()
+    rows_in = zip(member, pts, reasons, given, has_occ, unlock, has_lock, strict=True)
     payload = np.array(
         [
-            payload_hash("earn", "points", m, int(p), r, int(o) if h else None, None, pol, None)
-            for m, p, r, o, h in zip(member, pts, reasons, given, has_occ, strict=True)
+            payload_hash(
+                "earn",
+                account,
+                m,
+                int(p),
+                r,
+                int(o) if h else None,
+                None,
+                pol,
+                int(u) if k else None,
+            )
+            for m, p, r, o, h, u, k in rows_in
         ],
         dtype=object,
     )
@@ -144,20 +171,29 @@ def earn_many(
                             )
                         continue
                     tx_id = ids.next()
-                    p, o, e = int(pts[i]), int(occ[i]), int(exp[i])
+                    p, o, e, u = int(pts[i]), int(occ[i]), int(exp[i]), int(unlock[i])
                     if debts.get(m, 0) > 0 or m in works:
                         w = works.get(m)
                         if w is None:
                             w = works[m] = ledger._work(s, m, now, actor)
-                        w.earn(p, reason=str(reasons[i]), key=k, payload=str(payload[i]),
-                               occurred_at=o, expires_at=e, unlock_at=o, tx_id=tx_id)  # fmt: skip
+                        w.earn(
+                            p,
+                            reason=str(reasons[i]),
+                            key=k,
+                            payload=str(payload[i]),
+                            occurred_at=o,
+                            expires_at=e,
+                            unlock_at=u,
+                            tx_id=tx_id,
+                            account=account,
+                        )
                     else:
-                        lots.append(LotRow(tx_id, m, "points", o, o, e, p, p, 0))
+                        lots.append(LotRow(tx_id, m, account, o, u, e, p, p, 0))
                         txs.append(
                             TxRow(
                                 tx_id,
                                 m,
-                                "points",
+                                account,
                                 "earn",
                                 p,
                                 p,
@@ -168,8 +204,9 @@ def earn_many(
                                 key=k,
                                 payload=str(payload[i]),
                                 expires_at=e,
+                                unlock_at=u if u > o else None,
                                 moves=[(tx_id, p, 0)],
-                            )  # fmt: skip
+                            )
                         )
                     status[i], tx_ids[i] = "earned", tx_id
                     written[m] = 0

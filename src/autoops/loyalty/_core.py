@@ -302,7 +302,7 @@ class Ledger:
         pol = None if policy is None else ExpiryPolicy.parse(policy, tz=self.tz).to_json()
         payload = payload_hash(
             "earn", account, member_id, points, reason, given_occ,
-            self._instant(expires_at, "expires_at"), pol, locked_until,
+            self._instant(expires_at, "expires_at"), pol, None if locked_until is None else unlock,
         )  # fmt: skip
 
         def body(s: Any) -> TxRow:
@@ -634,13 +634,16 @@ class Ledger:
         reason: str | None = None,
         policy: str | None = None,
         actor: str | None = None,
+        account: str = "points",
     ) -> EarnBatch:
         """Earn for many rows in one store transaction (batch jobs, earning rules).
 
         *rows* is a table (mapping of columns, pandas, polars, arrow, or an
         :class:`EarnInstructions`) or a list of record dicts with columns
-        ``member_id``, ``points``, ``key`` and optionally ``reason`` and
-        ``occurred_at`` (aware; numpy ``datetime64`` is taken as UTC). Rows
+        ``member_id``, ``points``, ``key`` and optionally ``reason``,
+        ``occurred_at`` and ``locked_until`` (aware; numpy ``datetime64`` is
+        taken as UTC; ``NaT`` means now / not locked). *account* ``"growth"``
+        posts growth value instead of points. Rows
         that fail validation, or whose key was used with another payload, are
         reported as ``failed`` and skipped; all other rows are written
         atomically together. Rows whose key is already in the ledger with the
@@ -664,7 +667,7 @@ class Ledger:
         """
         from autoops.loyalty._bulk import earn_many
 
-        return earn_many(self, rows, reason=reason, policy=policy, actor=actor)
+        return earn_many(self, rows, reason=reason, policy=policy, actor=actor, account=account)
 
     def expire(self, as_of: datetime | None = None) -> ExpiryReport:
         """Expire every lot due at *as_of* (default now) and lapse overdue holds.

@@ -87,7 +87,9 @@ class PostgresStore:
             cur.execute("SELECT to_regclass(%s)", (f"{schema}.medal",))
             row = cur.fetchone()
             if row is None or row[0] is None:
-                cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"autoops-ddl-{schema}",))
+                cur.execute(
+                    "SELECT pg_advisory_xact_lock(hashtext(%s))", (f"autoops-ddl-{schema}",)
+                )
                 cur.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
                 cur.execute(f"SET search_path TO {schema}")
                 for ddl in schema_ddl(self._dialect):
