@@ -69,6 +69,8 @@ def _demo(people: int, seed: int, *, quiet: bool) -> int:
     out.write(
         f"autoops {__version__} demo: a synthetic car maker with {people:,} people (seed {seed})\n"
     )
+    with _spinner(quiet, "generating the synthetic car maker"):
+        data = synthetic(people=people, seed=seed)
     ctx = DemoContext(
         data=synthetic(people=people, seed=seed),
         out=out,

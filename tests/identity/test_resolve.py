@@ -145,7 +145,7 @@ graphs = st.lists(
         st.sampled_from([None, "p1", "p2", "p3"]),
         st.sampled_from([None, "u1", "u2", "u3"]),
         st.sampled_from([None, "d1", "d2"]),
-    ),  # fmt: skip
+    ),
     min_size=2,
     max_size=14,
 )

@@ -9,6 +9,7 @@ Examples:
 
 from __future__ import annotations
 
+from autoops.identity._graph import Created, IdentityGraph, Merged, MergeDelta, Split
 from autoops.identity._resolution import (
     Evaluation,
     Evidence,
@@ -21,13 +22,18 @@ from autoops.identity._resolve import resolve
 from autoops.identity._rules import IdType, MergeRules
 
 __all__ = [
+    "Created",
     "Evaluation",
     "Evidence",
     "Explanation",
     "Health",
     "IdType",
+    "IdentityGraph",
+    "MergeDelta",
     "MergeRules",
+    "Merged",
     "Resolution",
+    "Split",
     "Table",
     "resolve",
 ]

@@ -1,0 +1,111 @@
+"""IdentityGraph: incremental equals batch, stable ids, splits, forget, save/load, hashing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from autoops.identity import IdentityGraph, Merged, resolve
+
+PHONES = [f"1391234{i:04d}" for i in range(6)]
+
+
+def _records(rows: list[tuple[int, int | None, int | None, int | None]]) -> dict[str, list[object]]:
+    return {
+        "record_id": [r[0] for r in rows],
+        "ts": np.array(
+            [f"2025-01-{1 + r[0] % 28:02d}T00:00" for r in rows], dtype="datetime64[us]"
+        ),
+        "phone": [None if r[1] is None else PHONES[r[1]] for r in rows],
+        "wechat_unionid": [None if r[2] is None else f"u{r[2]}" for r in rows],
+        "crm_id": [None if r[3] is None else f"C{r[3]}" for r in rows],
+    }
+
+
+rows_st = st.lists(
+    st.tuples(
+        st.one_of(st.none(), st.integers(0, 5)),
+        st.one_of(st.none(), st.integers(0, 4)),
+        st.one_of(st.none(), st.integers(0, 4)),
+    ),
+    min_size=1,
+    max_size=20,
+)
+
+
+def _state(g: IdentityGraph) -> dict[object, int]:
+    ids = g.one_ids()
+    return {
+        str(r): int(o)
+        for r, o in zip(ids["record_id"].tolist(), ids["one_id"].tolist(), strict=True)
+    }
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows_st, st.sampled_from([1, 2, 5, 10]), st.integers(0, 5), st.booleans())
+def test_incremental_equals_batch(rows: list[tuple[int | None, ...]], batches: int, forget: int,
+                                  do_split: bool) -> None:  # fmt: skip
+    full = [(i, *r) for i, r in enumerate(rows)]
+    inc = IdentityGraph()
+    bounds = np.array_split(np.arange(len(full)), batches)
+    ops: list[tuple[str, object]] = []
+    for k, part in enumerate(bounds):
+        if len(part):
+            inc.add(_records([full[i] for i in part]))  # type: ignore[misc]
+        if k == 0 and len(part):
+            inc.forget("phone", PHONES[forget])
+            ops.append(("forget", PHONES[forget]))
+    if do_split and len(inc):
+        oid = inc.one_id_of(0)
+        inc.split(oid, [("crm_id", "C0")]) if inc.lookup("crm_id", "C0") == oid else None
+    batch = IdentityGraph()
+    batch.add(_records(full))  # type: ignore[arg-type]
+    for _, value in ops:
+        batch.forget("phone", value)
+    for a, others in inc._cannot.items():  # the same cannot-links as the incremental run
+        batch._cannot.setdefault(a, set()).update(others)
+    batch._recompute()
+    assert _state(inc) == _state(batch)
+    # and equal to a plain resolve when no operations were applied
+    if not ops and not inc._cannot:
+        res = resolve(_records(full))  # type: ignore[arg-type]
+        assert list(_state(inc).values()) == res.one_id.tolist()
+
+
+def test_oldest_id_survives_merge_and_redirects() -> None:
+    g = IdentityGraph()
+    g.add({"record_id": [1], "phone": [PHONES[0]], "ts": ["2025-01-01T00:00Z"]})
+    old_a = g.one_id_of(1)
+    g.add({"record_id": [2], "wechat_unionid": ["u1"], "ts": ["2025-03-01T00:00Z"]})
+    old_b = g.one_id_of(2)
+    delta = g.add({"record_id": [3], "phone": [PHONES[0]], "wechat_unionid": ["u1"],
+                   "ts": ["2025-04-01T00:00Z"]})  # fmt: skip
+    assert g.one_id_of(2) == old_a == g.one_id_of(3)
+    assert Merged((old_b,), old_a) in delta.events
+    assert g.redirect(old_b) == old_a
+
+
+def test_split_keeps_oldest_and_forget_survives_replay(tmp_path: Path) -> None:
+    rows = {"record_id": [1, 2, 3], "crm_id": ["C1", "C1", None], "app_user_id": [None, "a9", "a9"],
+            "phone": [PHONES[1], None, None],
+            "ts": ["2025-01-01T00:00Z", "2025-02-01T00:00Z", "2025-03-01T00:00Z"]}  # fmt: skip
+    g = IdentityGraph(secret=b"k" * 32)
+    g.add(rows)
+    first = g.one_id_of(1)
+    assert g.one_id_of(3) == first
+    g.split(first, [("app_user_id", "a9")])
+    assert g.one_id_of(1) == first and g.one_id_of(3) != first
+    assert g.one_id_of(2) == g.one_id_of(3)  # record 2 follows its higher-priority identifier
+    g.forget("phone", PHONES[1])
+    g.save(tmp_path)
+    blob = (tmp_path / "graph.npz").read_bytes() + (tmp_path / "graph.json").read_bytes()
+    assert PHONES[1].encode() not in blob and b"a9" not in blob
+    loaded = IdentityGraph.load(tmp_path, secret=b"k" * 32)
+    assert loaded.lookup("phone", PHONES[1]) is None
+    replay = {**rows, "record_id": [11, 12, 13]}
+    loaded.add(replay)
+    assert loaded.lookup("phone", PHONES[1]) is None
+    assert loaded.lookup("app_user_id", "a9") == loaded.one_id_of("3")
