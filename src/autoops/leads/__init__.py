@@ -21,6 +21,7 @@ import contextlib
 from autoops.leads._assign import Assignment, AssignPolicy, assign_leads, quota_sequence
 from autoops.leads._calendar import BusinessCalendar
 from autoops.leads._dedupe import Deduplication, dedupe_leads
+from autoops.leads._grade import Grading, GradingPolicy, grade_leads
 from autoops.leads._profile import GRADE_DEFINITIONS, GradeProfile, next_followup_due
 from autoops.leads._quality import FLAGS, LeadQuality, QualityPolicy, lead_quality
 from autoops.leads._sla import DealerSla, SlaReport, sla_report
@@ -44,6 +45,8 @@ __all__ = [
     "Deduplication",
     "DefeatReason",
     "GradeProfile",
+    "Grading",
+    "GradingPolicy",
     "LeadLifecycle",
     "LeadQuality",
     "QualityPolicy",
@@ -53,6 +56,7 @@ __all__ = [
     "can_transition",
     "check_transitions",
     "dedupe_leads",
+    "grade_leads",
     "lead_quality",
     "next_followup_due",
     "quota_sequence",
