@@ -62,4 +62,5 @@ def step(ctx: DemoContext) -> None:
     )
     ctx.section("Refused links by reason")
     refused: dict[str, int] = res.summary()["refused"]
-    ctx.table(["reason", "links"], sorted(refused.items(), key=lambda kv: -kv[1]))
+    rows: list[list[object]] = [[k, v] for k, v in sorted(refused.items(), key=lambda kv: -kv[1])]
+    ctx.table(["reason", "links"], rows)
