@@ -13,14 +13,16 @@ import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, TextIO
 
 import attrs
 
 from autoops.datasets import SyntheticDataset
 
-__all__ = ["DemoContext"]
+__all__ = ["DemoContext", "spinner"]
+
+_FRAMES = "|/-\\"
 
 
 @attrs.define
@@ -36,10 +38,10 @@ class DemoContext:
         >>> ctx.table(["step", "count"], [["lead", 10], ["visit", 4]])
         >>> print(out.getvalue().strip())
         == Example ==
-        step  count
-        ----  -----
-        lead     10
-        visit     4
+        step   count
+        -----  -----
+        lead      10
+        visit      4
     """
 
     data: SyntheticDataset
@@ -75,32 +77,41 @@ class DemoContext:
         for row in cells:
             self.line(render(row))
 
-    @contextmanager
-    def progress(self, label: str) -> Iterator[None]:
-        """Show a spinner on stderr while a long step runs (when enabled)."""
-        if not self.show_progress:
-            yield
-            return
-        done = threading.Event()
+    def progress(self, label: str) -> AbstractContextManager[None]:
+        """Show a spinner on stderr while a long computation runs (when enabled)."""
+        return spinner(label, enabled=self.show_progress)
 
-        def spin() -> None:
-            frames = "|/-\\"
-            i = 0
-            start = time.perf_counter()
-            while not done.wait(0.2):
-                elapsed = time.perf_counter() - start
-                sys.stderr.write(f"\r{frames[i % 4]} {label} ({elapsed:.0f}s)")
-                sys.stderr.flush()
-                i += 1
-            sys.stderr.write("\r" + " " * (len(label) + 12) + "\r")
 
-        thread = threading.Thread(target=spin, daemon=True)
-        thread.start()
-        try:
-            yield
-        finally:
-            done.set()
-            thread.join()
+@contextmanager
+def spinner(label: str, *, enabled: bool = True) -> Iterator[None]:
+    """A spinner with elapsed seconds on stderr while the block runs.
+
+    Examples:
+        >>> with spinner("quiet work", enabled=False):
+        ...     pass
+    """
+    if not enabled:
+        yield
+        return
+    done = threading.Event()
+
+    def spin() -> None:
+        start = time.perf_counter()
+        i = 0
+        while not done.wait(0.2):
+            elapsed = time.perf_counter() - start
+            sys.stderr.write(f"\r{_FRAMES[i % 4]} {label} ({elapsed:.0f}s)")
+            sys.stderr.flush()
+            i += 1
+        sys.stderr.write("\r" + " " * (len(label) + 12) + "\r")
+
+    thread = threading.Thread(target=spin, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
 
 
 def _is_number(value: object) -> bool:

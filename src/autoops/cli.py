@@ -61,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _demo(people: int, seed: int, *, quiet: bool) -> int:
     import io
 
-    from autoops._demo import DemoContext
+    from autoops._demo import DemoContext, spinner
     from autoops.datasets import synthetic
 
     out = io.StringIO() if quiet else sys.stdout
@@ -69,13 +69,10 @@ def _demo(people: int, seed: int, *, quiet: bool) -> int:
     out.write(
         f"autoops {__version__} demo: a synthetic car maker with {people:,} people (seed {seed})\n"
     )
-    with _spinner(quiet, "generating the synthetic car maker"):
+    show = not quiet and sys.stderr.isatty()
+    with spinner("generating the synthetic car maker", enabled=show):
         data = synthetic(people=people, seed=seed)
-    ctx = DemoContext(
-        data=synthetic(people=people, seed=seed),
-        out=out,
-        show_progress=not quiet and sys.stderr.isatty(),
-    )
+    ctx = DemoContext(data=data, out=out, show_progress=show)
     for name in STEPS:
         module = importlib.import_module(name)
         module.step(ctx)
