@@ -1,3 +1,4 @@
+# ruff: noqa: B023  (lambdas are called at once inside the loop)
 """Benchmark autoops.identity.resolve against scipy, networkx and DuckDB SQL.
 
 Run: python benchmarks/bench_identity.py [--quick] [--sizes 1000000 2000000]
