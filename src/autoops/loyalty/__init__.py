@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from autoops.loyalty._core import MAX_POINTS, Ledger
 from autoops.loyalty._expiry import ExpiryPolicy
+from autoops.loyalty._growth import GrowthProgram, TierChanges
+from autoops.loyalty._medals import MedalAwards, MedalRule, MedalRules
 from autoops.loyalty._results import EarnBatch, ExpiryReport
 from autoops.loyalty._rules import ActionRule, Campaign, EarningRules, EarnInstructions
 from autoops.loyalty._sqlite import SQLiteStore
@@ -39,11 +41,16 @@ __all__ = [
     "EarningRules",
     "ExpiryPolicy",
     "ExpiryReport",
+    "GrowthProgram",
     "Ledger",
     "LedgerStore",
+    "MedalAwards",
+    "MedalRule",
+    "MedalRules",
     "MemoryStore",
     "PostgresStore",
     "SQLiteStore",
+    "TierChanges",
 ]
 
 for _obj in (

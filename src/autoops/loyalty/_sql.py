@@ -353,6 +353,10 @@ class SQLSession:
             for r in rows
         }
 
+    def growth_rows(self) -> list[tuple[str, int, int]]:
+        rows = self._all("SELECT member_id, occurred_at, delta FROM tx WHERE account = 'growth'")
+        return [(r[0], int(r[1]), int(r[2])) for r in rows]
+
     def write_tiers(self, rows: Sequence[tuple[str, str | None, int | None, int | None]]) -> None:
         self._many(
             "INSERT INTO member (member_id, debt, tier, tier_since, below_since, has_tier) "

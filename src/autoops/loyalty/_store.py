@@ -53,6 +53,7 @@ class LedgerSession(Protocol):
     def medals(self, member_id: str | None) -> list[tuple[str, str, int, str]]: ...
     def add_medals(self, rows: Sequence[tuple[str, str, int, str]]) -> int: ...
     def tier_states(self) -> dict[str, tuple[str | None, int | None, int | None]]: ...
+    def growth_rows(self) -> list[tuple[str, int, int]]: ...
     def write_tiers(
         self, rows: Sequence[tuple[str, str | None, int | None, int | None]]
     ) -> None: ...
@@ -285,6 +286,9 @@ class _MemorySession:
 
     def tier_states(self) -> dict[str, tuple[str | None, int | None, int | None]]:
         return dict(self.s.tiers)
+
+    def growth_rows(self) -> list[tuple[str, int, int]]:
+        return [(t.member_id, t.occurred_at, t.delta) for t in self.s.txs if t.account == "growth"]
 
     def write_tiers(self, rows: Sequence[tuple[str, str | None, int | None, int | None]]) -> None:
         rows = list(rows)
