@@ -1,4 +1,4 @@
-# ruff: noqa: E501  (SQL text reads better unwrapped)
+
 """Independent references in DuckDB SQL for every segmentation function.
 
 Each reference restates the documented rule in SQL over plain tables with

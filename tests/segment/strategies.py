@@ -40,3 +40,117 @@ def event_tables(
         "touchpoint": np.array(tps, dtype=object),
         "amount": np.array(cents, dtype=np.float64) / 100.0,
     }
+
+
+# --- audiences -------------------------------------------------------------------
+
+CITIES = ("Shanghai", "Beijing", "Hangzhou", "O'Fallon")
+TAGS = ("family", "price_sensitive", "ev_interest")
+ISO = ("2025-06-01T00:00:00+08:00", "2026-01-01T00:00:00+00:00", "2026-01-31T16:00:00+00:00")
+
+
+def _leaves() -> Any:
+    from autoops.segment import attr, count, score, tag
+
+    ops = st.sampled_from(["==", "!=", "<", "<=", ">", ">="])
+
+    def cmp(field: Any, op: str, value: Any) -> Any:
+        return {
+            "==": field == value,
+            "!=": field != value,
+            "<": field < value,
+            "<=": field <= value,
+            ">": field > value,
+            ">=": field >= value,
+        }[op]
+
+    city = st.sampled_from((*CITIES, "Nowhere"))
+    num = st.one_of(st.integers(-1, 70), st.sampled_from([17.5, 30.0, 45.25]))
+    within = st.sampled_from([None, "1d", "7d", "30d", "720h"])
+    touch = st.one_of(
+        st.none(), st.lists(st.sampled_from(TOUCHPOINTS), min_size=1, max_size=2, unique=True)
+    )
+    counted = st.builds(
+        lambda e, w, t: count(e, within=w, touchpoints=t),
+        st.sampled_from(EVENTS[:4]),
+        within,
+        touch,
+    )
+    return st.one_of(
+        st.builds(cmp, st.just(attr("city")), ops, city),
+        st.builds(cmp, st.just(attr("age")), ops, num),
+        st.builds(cmp, st.just(attr("joined_at")), ops, st.sampled_from(ISO)),
+        st.builds(lambda v: attr("member") == v, st.booleans()),
+        st.builds(lambda vs: attr("city").isin(vs), st.lists(city, min_size=1, max_size=3)),
+        st.builds(
+            lambda vs: attr("age").isin(vs), st.lists(st.integers(18, 70), min_size=1, max_size=3)
+        ),
+        st.builds(lambda a, b: attr("age").between(min(a, b), max(a, b)), num, num),
+        st.builds(lambda a, b: attr("city").between(min(a, b), max(a, b)), city, city),
+        st.builds(
+            lambda f: f.exists(),
+            st.sampled_from([attr("city"), attr("age"), attr("joined_at"), score("intent")]),
+        ),
+        st.builds(tag, st.sampled_from((*TAGS, "vip"))),
+        st.builds(cmp, st.just(score("intent")), ops, st.sampled_from([0, 16, 30.0, 60, 70.0])),
+        st.builds(cmp, counted, ops, st.integers(0, 3)),
+    )
+
+
+def rules() -> Any:
+    from autoops.segment import all_of, any_of
+
+    return st.recursive(
+        _leaves(),
+        lambda inner: st.one_of(
+            st.builds(lambda a, b: a & b, inner, inner),
+            st.builds(lambda a, b: a | b, inner, inner),
+            st.builds(lambda a: ~a, inner),
+            st.builds(lambda xs: all_of(*xs), st.lists(inner, min_size=1, max_size=3)),
+            st.builds(lambda xs: any_of(*xs), st.lists(inner, min_size=1, max_size=3)),
+        ),
+        max_leaves=6,
+    )
+
+
+@st.composite
+def people_tables(draw: Any, max_size: int = 12) -> dict[str, Any]:
+    """A people table: person_id, city, age, member, joined_at, tags, intent."""
+    n = draw(st.integers(0, max_size))
+    ids = draw(st.lists(st.integers(0, 14), min_size=n, max_size=n, unique=True))
+    city = draw(st.lists(st.one_of(st.none(), st.sampled_from(CITIES)), min_size=n, max_size=n))
+    age = draw(
+        st.lists(
+            st.one_of(st.just(float("nan")), st.integers(17, 70).map(float)), min_size=n, max_size=n
+        )
+    )
+    member = draw(st.lists(st.booleans(), min_size=n, max_size=n))
+    joined = draw(st.lists(st.one_of(st.none(), st.integers(-400, 0)), min_size=n, max_size=n))
+    sep = st.sampled_from([",", ", ", " , ", ",  "])
+    tag_lists = st.lists(st.sampled_from(TAGS), max_size=3, unique=True)
+    tags = draw(
+        st.lists(
+            st.one_of(st.none(), st.builds(lambda ts, s: s.join(ts), tag_lists, sep)),
+            min_size=n,
+            max_size=n,
+        )
+    )
+    intent = draw(
+        st.lists(
+            st.one_of(st.just(float("nan")), st.sampled_from([0.0, 16.0, 30.0, 60.0, 70.0, 100.0])),
+            min_size=n,
+            max_size=n,
+        )
+    )
+    return {
+        "person_id": np.array(ids, dtype=np.int64),
+        "city": np.array(city, dtype=object),
+        "age": np.array(age, dtype=np.float64),
+        "member": np.array(member, dtype=bool),
+        "joined_at": np.array(
+            ["NaT" if d is None else AS_OF + np.timedelta64(d, "D") for d in joined],
+            dtype="datetime64[us]",
+        ),
+        "tags": np.array(tags, dtype=object),
+        "intent": np.array(intent, dtype=np.float64),
+    }

@@ -344,16 +344,15 @@ class Audience:
         return ()
 
     def __and__(self, other: Audience) -> Audience:
+        # chains flatten from the left: a & b & c is one AND of three
         _check_rule(other, "&")
         left = self.items if isinstance(self, AllOf) else (self,)
-        right = other.items if isinstance(other, AllOf) else (other,)
-        return AllOf((*left, *right))
+        return AllOf((*left, other))
 
     def __or__(self, other: Audience) -> Audience:
         _check_rule(other, "|")
         left = self.items if isinstance(self, AnyOf) else (self,)
-        right = other.items if isinstance(other, AnyOf) else (other,)
-        return AnyOf((*left, *right))
+        return AnyOf((*left, other))
 
     def __invert__(self) -> Audience:
         return Not(self)
@@ -608,8 +607,8 @@ class AllOf(Audience):
         return {"all": [item.to_dict() for item in self.items]}
 
     def __repr__(self) -> str:
-        if len(self.items) == 1:
-            return f"all_of({self.items[0]!r})"
+        if len(self.items) == 1 or isinstance(self.items[0], AllOf):
+            return _call(self)
         return " & ".join(_paren(item) for item in self.items)
 
 
@@ -628,8 +627,8 @@ class AnyOf(Audience):
         return {"any": [item.to_dict() for item in self.items]}
 
     def __repr__(self) -> str:
-        if len(self.items) == 1:
-            return f"any_of({self.items[0]!r})"
+        if len(self.items) == 1 or isinstance(self.items[0], AnyOf):
+            return _call(self)
         return " | ".join(_paren(item) for item in self.items)
 
 
@@ -647,6 +646,12 @@ class Not(Audience):
 
     def __repr__(self) -> str:
         return f"~{_paren(self.item)}"
+
+
+def _call(rule: AllOf | AnyOf) -> str:
+    # a group whose first item is a group of the same kind: & or | would flatten it
+    name = "all_of" if isinstance(rule, AllOf) else "any_of"
+    return f"{name}({', '.join(repr(item) for item in rule.items)})"
 
 
 def _paren(rule: Audience) -> str:
