@@ -24,6 +24,7 @@ from autoops.leads._dedupe import Deduplication, dedupe_leads
 from autoops.leads._grade import Grading, GradingPolicy, grade_leads
 from autoops.leads._profile import GRADE_DEFINITIONS, GradeProfile, next_followup_due
 from autoops.leads._quality import FLAGS, LeadQuality, QualityPolicy, lead_quality
+from autoops.leads._reactivate import Reactivation, reactivation_candidates
 from autoops.leads._sla import DealerSla, SlaReport, sla_report
 from autoops.leads._state import (
     TRANSITIONS,
@@ -50,6 +51,7 @@ __all__ = [
     "LeadLifecycle",
     "LeadQuality",
     "QualityPolicy",
+    "Reactivation",
     "SlaReport",
     "StatusChange",
     "assign_leads",
@@ -60,6 +62,7 @@ __all__ = [
     "lead_quality",
     "next_followup_due",
     "quota_sequence",
+    "reactivation_candidates",
     "sla_report",
 ]
 
