@@ -45,7 +45,7 @@ def to_us(value: datetime) -> int:
 
 def from_us(value: int) -> datetime:
     """µs since the epoch → aware UTC datetime."""
-    return _EPOCH + timedelta(microseconds=value)
+    return _EPOCH + timedelta(microseconds=int(value))
 
 
 def new_id(prefix: str) -> str:
