@@ -13,7 +13,9 @@ from .worker import run
 CTX = mp.get_context("fork")
 
 
-def _child(kind: str, where: str, scenario: str, i: int, seed: int, ready: Any, go: Any, out: Any) -> None:
+def _child(
+    kind: str, where: str, scenario: str, i: int, seed: int, ready: Any, go: Any, out: Any
+) -> None:
     def wait() -> None:
         ready.release()
         go.wait(60)
@@ -29,7 +31,9 @@ def start(kind: str, where: str, scenario: str, seeds: list[int]) -> tuple[list[
     procs, pipes = [], []
     for i, seed in enumerate(seeds):
         recv, send = CTX.Pipe(duplex=False)
-        p = CTX.Process(target=_child, args=(kind, where, scenario, i, seed, ready, go, send), daemon=True)
+        p = CTX.Process(
+            target=_child, args=(kind, where, scenario, i, seed, ready, go, send), daemon=True
+        )
         p.start()
         send.close()
         procs.append(p)

@@ -11,7 +11,9 @@ from zoneinfo import ZoneInfo
 from autoops.loyalty import EarningRules
 
 
-def reference_apply(rules: EarningRules, events: list[dict[str, Any]], multipliers: dict[str, float]) -> dict[tuple[str, int], tuple[int, str | None]]:
+def reference_apply(
+    rules: EarningRules, events: list[dict[str, Any]], multipliers: dict[str, float]
+) -> dict[tuple[str, int], tuple[int, str | None]]:
     """(rule name, event_id) → (points, capped_by), following the documented semantics."""
     zone = ZoneInfo(rules.tz)
     matches = []
@@ -23,7 +25,12 @@ def reference_apply(rules: EarningRules, events: list[dict[str, Any]], multiplie
                 continue
             if rule.yuan_per_point is not None:
                 amount = e.get("amount")
-                if amount is None or not math.isfinite(amount) or amount <= 0 or amount < rule.min_amount:
+                if (
+                    amount is None
+                    or not math.isfinite(amount)
+                    or amount <= 0
+                    or amount < rule.min_amount
+                ):
                     continue
                 if e.get("category") in rule.exclude_categories:
                     continue
@@ -39,9 +46,13 @@ def reference_apply(rules: EarningRules, events: list[dict[str, Any]], multiplie
             pts = math.floor(base * factor * multipliers.get(e["member_id"], 1.0) + 1e-9)
             matches.append((e["ts"], i, rule, e, pts))
     out = {}
-    for period, attr in (("daily", "daily_cap"), ("weekly", "weekly_cap"), ("monthly", "monthly_cap")):
+    for period, attr in (
+        ("daily", "daily_cap"),
+        ("weekly", "weekly_cap"),
+        ("monthly", "monthly_cap"),
+    ):
         used: dict[tuple[Any, ...], int] = defaultdict(int)
-        for n, (ts, i, rule, e, pts) in enumerate(sorted(matches, key=lambda m: (m[0], m[1]))):
+        for ts, _i, rule, e, pts in sorted(matches, key=lambda m: (m[0], m[1])):
             local = ts.astimezone(zone)
             bucket = {"daily": local.date(), "weekly": local.date() - timedelta(days=local.weekday()),
                       "monthly": (local.year, local.month)}[period]  # fmt: skip
@@ -56,7 +67,6 @@ def reference_apply(rules: EarningRules, events: list[dict[str, Any]], multiplie
                     capped = period
                 pts_now = allowed
             out[key] = (pts_now, capped)
-            del n
     return out
 
 

@@ -80,8 +80,8 @@ def test_mixed_operations_reconcile(target: Any, tmp_path: Path) -> None:
     balances = sum(ledger.balance(f"member-{m:04d}").available for m in range(4))
     assert balances == 800 + effect
     history = [t for m in range(4) for t in ledger.history(f"member-{m:04d}")]
-    assert len([t for t in history if t.key is not None and t.key.startswith(("earn-", "redeem-"))]) == len(
-        [k for k in done if k.startswith(("earn-", "redeem-"))]
-    )
+    assert len(
+        [t for t in history if t.key is not None and t.key.startswith(("earn-", "redeem-"))]
+    ) == len([k for k in done if k.startswith(("earn-", "redeem-"))])
     assert all(ledger.balance(f"member-{m:04d}").available >= 0 for m in range(4))
     assert ledger.verify() == []

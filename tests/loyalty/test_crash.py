@@ -40,7 +40,9 @@ def check(store: Any) -> int:
     assert ledger.verify() == []
     with store.session(write=False) as s:
         rows = s.history(None)
-    batches = Counter(m.group(1) for t in rows if t.key and (m := re.match(r"^(c\d+-\d+)-\d+$", t.key)))
+    batches = Counter(
+        m.group(1) for t in rows if t.key and (m := re.match(r"^(c\d+-\d+)-\d+$", t.key))
+    )
     assert set(batches.values()) <= {20}, batches  # an earn_many batch is all or nothing
     for t in rows:
         assert t.moves, t  # no transaction without its lot movements

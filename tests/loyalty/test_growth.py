@@ -70,8 +70,12 @@ def test_downgrade_after_grace_days(ledger: Ledger) -> None:
 def test_calendar_year_counts_in_local_time(ledger: Ledger) -> None:
     p = GrowthProgram(TIERS, window="calendar_year")
     # 2025-12-31 20:00 UTC is 2026-01-01 04:00 in Shanghai
-    ledger.grow(A, 100, reason="x", key="a", occurred_at=datetime(2025, 12, 31, 20, tzinfo=timezone.utc))
-    ledger.grow(A, 100, reason="x", key="b", occurred_at=datetime(2025, 12, 31, 15, tzinfo=timezone.utc))
+    ledger.grow(
+        A, 100, reason="x", key="a", occurred_at=datetime(2025, 12, 31, 20, tzinfo=timezone.utc)
+    )
+    ledger.grow(
+        A, 100, reason="x", key="b", occurred_at=datetime(2025, 12, 31, 15, tzinfo=timezone.utc)
+    )
     assert p.values(ledger, datetime(2026, 2, 1, tzinfo=timezone.utc)) == {A: 100}
 
 

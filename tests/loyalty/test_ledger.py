@@ -57,7 +57,9 @@ def run_ops(ledger: Ledger, clock: Clock, ops: list[tuple[Any, ...]]) -> None:
         before = [len(ledger.history(m)) for m in MEMBERS]
         try:
             if kind == "earn":
-                exp = None if o[3] is None else clock.now + timedelta(days=o[3], hours=o[4] * 24 + 1)
+                exp = (
+                    None if o[3] is None else clock.now + timedelta(days=o[3], hours=o[4] * 24 + 1)
+                )
                 locked = clock.now + timedelta(days=o[4]) if o[4] else None
                 txs.append(ledger.earn(member, o[2], reason="p", key=key, expires_at=exp,
                                        locked_until=locked).id)  # fmt: skip
@@ -94,7 +96,9 @@ def test_random_sequences_keep_invariants_memory(ops: list[tuple[Any, ...]]) -> 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow,
           HealthCheck.function_scoped_fixture])  # fmt: skip
 @given(st.lists(op, min_size=1, max_size=20))
-def test_random_sequences_keep_invariants_sqlite(tmp_path: Path, ops: list[tuple[Any, ...]]) -> None:
+def test_random_sequences_keep_invariants_sqlite(
+    tmp_path: Path, ops: list[tuple[Any, ...]]
+) -> None:
     clock = Clock()
     path = tmp_path / f"p{abs(hash(tuple(map(str, ops))))}.db"
     store = SQLiteStore(path)

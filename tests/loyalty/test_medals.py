@@ -44,7 +44,9 @@ def test_matches_brute_force(raw: list[tuple[int, int]], at_least: int) -> None:
     for m in {f"m{x}" for x, _ in raw}:
         times = sorted((h, i) for i, (x, h) in enumerate(raw) if f"m{x}" == m)
         if len(times) >= at_least:
-            expected[m] = np.datetime64((T0 + timedelta(hours=times[at_least - 1][0])).replace(tzinfo=None), "us")
+            expected[m] = np.datetime64(
+                (T0 + timedelta(hours=times[at_least - 1][0])).replace(tzinfo=None), "us"
+            )
     assert dict(zip(out.member_id, out.awarded_at, strict=True)) == expected
 
 

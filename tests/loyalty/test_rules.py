@@ -65,7 +65,9 @@ def test_caps_by_local_day_week_month() -> None:
     rules = EarningRules([ActionRule("share", points=5, daily_cap=10, weekly_cap=25)])
     # 2026-03-01 is a Sunday in Shanghai; 23:30 local on Sunday and 00:30 local on Monday
     sunday_late = datetime(2026, 3, 1, 15, 30, tzinfo=timezone.utc)
-    events = [{"event_id": i, "member_id": "m1", "event": "share", "ts": sunday_late} for i in range(3)]
+    events = [
+        {"event_id": i, "member_id": "m1", "event": "share", "ts": sunday_late} for i in range(3)
+    ]
     events += [{"event_id": 10 + i, "member_id": "m1", "event": "share", "ts": sunday_late + timedelta(hours=1, days=d)}
                for d in range(3) for i in range(2)]  # fmt: skip
     out = rules.apply(table(events))
@@ -109,8 +111,13 @@ def test_matches_brute_force_reference(
 
 def test_posting_twice_earns_once() -> None:
     rules = EarningRules.automotive_default()
-    events = [{"event_id": i, "member_id": "m1", "event": "check_in", "ts": T + timedelta(days=i)} for i in range(3)]
-    events.append({"event_id": 9, "member_id": "m1", "event": "mall_purchase", "ts": T, "amount": 250.0})
+    events = [
+        {"event_id": i, "member_id": "m1", "event": "check_in", "ts": T + timedelta(days=i)}
+        for i in range(3)
+    ]
+    events.append(
+        {"event_id": 9, "member_id": "m1", "event": "mall_purchase", "ts": T, "amount": 250.0}
+    )
     ledger = Ledger(clock=lambda: T + timedelta(days=4))
     out = rules.apply(table(events))
     p1, g1 = out.post(ledger)
@@ -130,7 +137,9 @@ def test_config_validation_and_json_round_trip() -> None:
         EarningRules([ActionRule("post"), ActionRule("post")])
     with pytest.raises(ConfigError):
         Campaign("c", T, T, 2.0)
-    rules = EarningRules([ActionRule("post", points=3)], campaigns=[Campaign("c", T, T + timedelta(days=1), 2.0)])
+    rules = EarningRules(
+        [ActionRule("post", points=3)], campaigns=[Campaign("c", T, T + timedelta(days=1), 2.0)]
+    )
     assert EarningRules.from_json(rules.to_json()) == rules
     with pytest.raises(ConfigError):
         EarningRules.from_json('{"rules": [{"event": "post", "bogus": 1}]}')
@@ -140,12 +149,14 @@ def test_config_validation_and_json_round_trip() -> None:
         )
     with pytest.raises(InvalidInput):
         rules.apply({"event_id": [1], "member_id": ["m"], "event": ["post"],
-                     "ts": [datetime(2026, 1, 1)]})  # noqa: DTZ001  # fmt: skip
+                     "ts": [datetime(2026, 1, 1)]})  # fmt: skip
 
 
 def test_numpy_timestamps_and_integer_members() -> None:
     rules = EarningRules([ActionRule("login", points=1, daily_cap=2)])
-    ts = np.array(["2026-03-01T01:00", "2026-03-01T02:00", "2026-03-01T03:00"], dtype="datetime64[us]")
+    ts = np.array(
+        ["2026-03-01T01:00", "2026-03-01T02:00", "2026-03-01T03:00"], dtype="datetime64[us]"
+    )
     out = rules.apply({"event_id": np.arange(3), "one_id": np.array([5, 5, -1]),
                        "event": np.array(["login"] * 3, dtype=object), "ts": ts}, member="one_id")  # fmt: skip
     assert out.points.tolist() == [1, 1] and out.member_id.tolist() == ["5", "5"]

@@ -44,7 +44,15 @@ def _print(**row: Any) -> None:
 def main() -> None:
     kind, target, scenario, index, sync = sys.argv[1:6]
     seed = int(sys.argv[6]) if len(sys.argv) > 6 else 0
-    run(kind, target, scenario, int(index), seed, lambda: wait_for_go(Path(sync), int(index)), _print)
+    run(
+        kind,
+        target,
+        scenario,
+        int(index),
+        seed,
+        lambda: wait_for_go(Path(sync), int(index)),
+        _print,
+    )
 
 
 def run(
@@ -99,7 +107,10 @@ def run(
                     ledger.earn(member, rng.randrange(1, 50), reason="crash", key=f"c{seed}-{n}")
                 elif choice < 0.6:
                     ledger.earn_many(
-                        [{"member_id": member, "points": 5, "key": f"c{seed}-{n}-{j}"} for j in range(20)],
+                        [
+                            {"member_id": member, "points": 5, "key": f"c{seed}-{n}-{j}"}
+                            for j in range(20)
+                        ],
                         reason="bulk",
                     )
                 elif choice < 0.8:

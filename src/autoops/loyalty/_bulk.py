@@ -13,7 +13,7 @@ from autoops._time import to_utc_us
 from autoops.errors import InvalidInput
 from autoops.loyalty._ledger import Work
 from autoops.loyalty._results import EarnBatch
-from autoops.loyalty._rows import IdSource, LotRow, TxRow, payload_hash
+from autoops.loyalty._rows import IdSource, LotRow, TxRow, isnone, payload_hash
 from autoops.loyalty._store import KeyRace
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ def _points(
         pts = np.array(
             [int(v) if k else 0 for v, k in zip(values, ok, strict=True)], dtype=np.int64
         )
-    none = np.equal(err, None)
+    none = isnone(err)
     err[none & (pts <= 0)] = "points: must be positive"
     err[none & (pts > maximum)] = f"points: must be at most {maximum}"
     return pts, err
@@ -97,7 +97,7 @@ def earn_many(
     )
     pts, err = _points(cols["points"], MAX_POINTS)
     for name, arr in (("member_id", member), ("key", key), ("reason", reasons)):
-        bad = ~_text_ok(arr) & np.equal(err, None)
+        bad = ~_text_ok(arr) & isnone(err)
         err[bad] = f"{name}: must be a non-empty string of at most 200 characters"
     given = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
     if "occurred_at" in cols:
@@ -133,7 +133,7 @@ def earn_many(
     )
     status = np.full(n, "failed", dtype=object)
     tx_ids = np.full(n, None, dtype=object)
-    ok = np.equal(err, None)
+    ok = isnone(err)
     # duplicates inside the batch: the first row of each key stands for the rest
     first: dict[str, int] = {}
     for i in np.flatnonzero(ok):
@@ -221,10 +221,10 @@ def earn_many(
             break
         except KeyRace:
             continue
-    for i in range(n):
-        st = status[i]
+    for row in range(n):
+        st = status[row]
         if isinstance(st, str) and st.startswith("same:"):
-            j = int(st[5:])
-            status[i] = "duplicate"
-            tx_ids[i] = tx_ids[j]
+            src = int(st[5:])
+            status[row] = "duplicate"
+            tx_ids[row] = tx_ids[src]
     return EarnBatch(transaction_id=tx_ids, status=status, error=err)

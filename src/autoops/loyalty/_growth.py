@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -91,6 +93,10 @@ class TierChanges(Tabular):
         return html_table(repr(self), ["member", "from", "to", "growth", "reason"], rows)
 
 
+def _tier_tuple(value: Iterable[Tier]) -> tuple[Tier, ...]:
+    return tuple(value)
+
+
 @attrs.frozen
 class GrowthProgram:
     """Tiers by growth value, with a counting window and a downgrade policy.
@@ -119,7 +125,7 @@ class GrowthProgram:
         365
     """
 
-    tiers: tuple[Tier, ...] = attrs.field(converter=tuple)
+    tiers: tuple[Tier, ...] = attrs.field(converter=_tier_tuple)
     window: str = "cumulative"
     downgrade: str = "none"
     grace_days: int = 30
@@ -129,9 +135,7 @@ class GrowthProgram:
         if not self.tiers:
             raise ConfigError("give at least one tier", key="tiers")
         thresholds = [t.threshold for t in self.tiers]
-        if thresholds[0] != 0 or any(
-            b <= a for a, b in zip(thresholds, thresholds[1:], strict=False)
-        ):
+        if thresholds[0] != 0 or any(b <= a for a, b in itertools.pairwise(thresholds)):
             raise ConfigError("thresholds must start at 0 and strictly increase", key="tiers")
         if len({t.name for t in self.tiers}) != len(self.tiers):
             raise ConfigError("tier names must be unique", key="tiers")

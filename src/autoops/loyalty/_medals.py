@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import attrs
@@ -13,6 +14,7 @@ from autoops._masking import mask_id
 from autoops._tabular import Tabular, columns
 from autoops._time import to_utc_us
 from autoops.errors import ConfigError
+from autoops.loyalty._rows import isnone
 
 __all__ = ["MedalAwards", "MedalRule", "MedalRules"]
 
@@ -69,8 +71,12 @@ class MedalAwards(Tabular):
     new: npt.NDArray[np.bool_]
 
     def _columns(self) -> dict[str, npt.NDArray[Any]]:
-        return {"member_id": self.member_id, "medal": self.medal, "awarded_at": self.awarded_at,
-                "new": self.new}  # fmt: skip
+        return {
+            "member_id": self.member_id,
+            "medal": self.medal,
+            "awarded_at": self.awarded_at,
+            "new": self.new,
+        }
 
     def summary(self) -> dict[str, int]:
         """Counts of qualifying and newly awarded medals.
@@ -95,6 +101,10 @@ class MedalAwards(Tabular):
         return html_table(repr(self), ["member", "medal", "new"], rows)
 
 
+def _medal_tuple(value: Iterable[MedalRule]) -> tuple[MedalRule, ...]:
+    return tuple(value)
+
+
 @attrs.frozen
 class MedalRules:
     """A set of medal rules applied to events in bulk.
@@ -108,7 +118,7 @@ class MedalRules:
         ['first_test_drive']
     """
 
-    rules: tuple[MedalRule, ...] = attrs.field(converter=tuple)
+    rules: tuple[MedalRule, ...] = attrs.field(converter=_medal_tuple)
 
     def __attrs_post_init__(self) -> None:
         names = [r.medal for r in self.rules]
@@ -155,7 +165,7 @@ class MedalRules:
         cols = columns(events, [member, "event", "ts"], what="events")
         ts = to_utc_us(cols["ts"], field="ts").astype(np.int64)
         members = cols[member]
-        present = members >= 0 if members.dtype.kind in "iu" else np.not_equal(members, None)
+        present = members >= 0 if members.dtype.kind in "iu" else ~isnone(members)
         member_str = np.array([str(m) for m in members], dtype=object)
         out_m, out_medal, out_at = [], [], []
         event = cols["event"].astype(object)
@@ -186,8 +196,12 @@ class MedalRules:
                     [(a, b) not in have for a, b in zip(m, medal, strict=True)], dtype=bool
                 )
                 reasons = {r.medal: r.reason for r in self.rules}
-                s.add_medals([(str(a), str(b), int(t), reasons[b]) for a, b, t in
-                              zip(m[new], medal[new], at[new], strict=True)])  # fmt: skip
+                s.add_medals(
+                    [
+                        (str(a), str(b), int(t), reasons[b])
+                        for a, b, t in zip(m[new], medal[new], at[new], strict=True)
+                    ]
+                )
         return MedalAwards(member_id=m, medal=medal, awarded_at=at.view("datetime64[us]"), new=new)
 
 

@@ -11,6 +11,10 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from autoops.loyalty._expiry import NEVER
 from autoops.models._loyalty import (
@@ -29,6 +33,7 @@ __all__ = [
     "LotRow",
     "TxRow",
     "from_us",
+    "isnone",
     "new_id",
     "payload_hash",
     "to_us",
@@ -36,6 +41,11 @@ __all__ = [
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _US = timedelta(microseconds=1)
+
+
+def isnone(values: Any) -> npt.NDArray[np.bool_]:
+    """Element-wise ``value is None`` over an object array."""
+    return np.array([v is None for v in values], dtype=bool)
 
 
 def to_us(value: datetime) -> int:

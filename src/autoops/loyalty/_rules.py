@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,11 +16,24 @@ from autoops._masking import mask_id
 from autoops._tabular import Tabular, columns
 from autoops._time import DEFAULT_TZ, aware, local_naive, to_utc_us
 from autoops.errors import ConfigError, InvalidInput
+from autoops.loyalty._rows import isnone
 
 __all__ = ["ActionRule", "Campaign", "EarnInstructions", "EarningRules"]
 
 _PERIODS = (("daily", "daily_cap"), ("weekly", "weekly_cap"), ("monthly", "monthly_cap"))
 _DAY_US = 86_400_000_000
+
+
+def _str_tuple(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
+
+
+def _rule_tuple(value: Iterable[ActionRule]) -> tuple[ActionRule, ...]:
+    return tuple(value)
+
+
+def _campaign_tuple(value: Iterable[Campaign]) -> tuple[Campaign, ...]:
+    return tuple(value)
 
 
 def _positive_or_none(value: int | None, key: str) -> None:
@@ -62,7 +75,7 @@ class ActionRule:
     growth: int = 0
     yuan_per_point: int | None = None
     min_amount: float = 0.0
-    exclude_categories: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    exclude_categories: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
     daily_cap: int | None = None
     weekly_cap: int | None = None
     monthly_cap: int | None = None
@@ -115,7 +128,7 @@ class Campaign:
     start: datetime
     end: datetime
     factor: float
-    events: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    events: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
 
     def __attrs_post_init__(self) -> None:
         aware(self.start, field=f"campaigns.{self.name}.start")
@@ -174,7 +187,7 @@ class EarnInstructions(Tabular):
             "members": len(set(self.member_id.tolist())),
             "points": int(self.points.sum()),
             "growth": int(self.growth.sum()),
-            "capped_rows": int(np.not_equal(self.capped_by, None).sum()),
+            "capped_rows": int((~isnone(self.capped_by)).sum()),
         }
 
     def __repr__(self) -> str:
@@ -260,8 +273,8 @@ class EarningRules:
         [10]
     """
 
-    rules: tuple[ActionRule, ...] = attrs.field(converter=tuple)
-    campaigns: tuple[Campaign, ...] = attrs.field(default=(), converter=tuple)
+    rules: tuple[ActionRule, ...] = attrs.field(converter=_rule_tuple)
+    campaigns: tuple[Campaign, ...] = attrs.field(default=(), converter=_campaign_tuple)
     tz: str = DEFAULT_TZ
 
     def __attrs_post_init__(self) -> None:
@@ -291,7 +304,7 @@ class EarningRules:
                     growth=2,
                     lock_days=7,
                     exclude_categories=("gift_card",),
-                ),  # fmt: skip
+                ),
                 ActionRule(
                     "after_sales", yuan_per_point=10, min_amount=100.0, growth=5, lock_days=7
                 ),
@@ -334,7 +347,7 @@ class EarningRules:
                         "start": datetime.fromisoformat(c["start"]),
                         "end": datetime.fromisoformat(c["end"]),
                     }
-                )  # fmt: skip
+                )
                 for c in data.get("campaigns", [])
             ]
         except (TypeError, KeyError, ValueError) as exc:
@@ -394,7 +407,7 @@ class EarningRules:
             if mult_all.shape != (n,):
                 raise InvalidInput("must align with the events", field="multipliers")
         members_all = cols[member]
-        has_member = np.not_equal(members_all, None)
+        has_member = ~isnone(members_all)
         if members_all.dtype.kind in "iu":
             has_member = members_all >= 0
         parts: list[dict[str, Any]] = []
@@ -542,7 +555,7 @@ class EarningRules:
             group_start = np.maximum.accumulate(np.where(start, np.arange(len(p)), 0))
             before = cs - p - np.where(group_start > 0, cs[group_start - 1], 0)
             allowed = np.clip(cap - before, 0, p)
-            cut = (allowed < p) & np.equal(capped, None)
+            cut = (allowed < p) & isnone(capped)
             capped[cut] = period
             p = allowed
         out = np.empty_like(p)
@@ -552,5 +565,9 @@ class EarningRules:
         return out, out_capped
 
 
-__test__ = {"ActionRule": ActionRule, "Campaign": Campaign, "EarnInstructions": EarnInstructions,
-            "EarningRules": EarningRules}  # fmt: skip
+__test__ = {
+    "ActionRule": ActionRule,
+    "Campaign": Campaign,
+    "EarnInstructions": EarnInstructions,
+    "EarningRules": EarningRules,
+}
