@@ -331,6 +331,23 @@ def _owners(
     span_from = np.concatenate([since, sale_us])
     span_to = np.concatenate([until, np.full(len(sold), -1, dtype=np.int64)])
 
+    # a buyer binds the car to their own phone on the head unit at the sale
+    cols.add(
+        buyers, sale_us, "head_unit", "login", vin=vin[sold], phone=_phone_of(rng, pop, buyers)
+    )
+    # owners bind their car once in the period (service check-in with VIN and phone)
+    cols.add(
+        owner,
+        np.maximum(since, start_us) + HOUR_US,
+        "dealer_crm",
+        "after_sales",
+        vin=vin,
+        phone=_phone_of(rng, pop, owner),
+        crm_id=pop.crm_id[owner],
+        dealer_id=dealers.ids[pop.home_dealer[owner]],
+        amount=np.zeros(len(owner)),
+        category="vehicle_check",
+    )
     # head-unit logins spread over each ownership span inside the period
     lo = np.maximum(span_from, start_us)
     hi = np.where(span_to < 0, end_us, span_to)
@@ -351,6 +368,7 @@ def _owners(
         "after_sales",
         crm_id=pop.crm_id[p],
         phone=_phone_of(rng, pop, p),
+        vin=span_vin[rows],
         dealer_id=dealers.ids[pop.home_dealer[p]],
         amount=np.round(rng.lognormal(np.log(900), 0.7, len(p)), 2),
         category=pick(rng, ["maintenance", "repair", "accessories"], len(p), [6, 2, 2]),

@@ -222,10 +222,10 @@ def _normalize_chunk(
 
     # compact the digits to the left: D[i, :L[i]] are row i's digits
     n_digits = is_digit.sum(axis=1)
-    pos = np.cumsum(is_digit, axis=1) - 1
+    pos = np.cumsum(is_digit, axis=1, dtype=np.int8) - 1
     digits = np.full((n, _WIDTH), -1, dtype=np.int8)
-    rows = np.broadcast_to(np.arange(n)[:, None], (n, _WIDTH))
-    digits[rows[is_digit], pos[is_digit]] = (cps[is_digit] - _ZERO).astype(np.int8)
+    flat = np.arange(0, n * _WIDTH, _WIDTH, dtype=np.int64)[:, None] + pos
+    digits.ravel()[flat[is_digit]] = (cps[is_digit] - _ZERO).astype(np.int8)
 
     def starts(prefix: str, offset: int | npt.NDArray[np.int64] = 0) -> npt.NDArray[np.bool_]:
         ok = np.ones(n, dtype=bool)
