@@ -68,6 +68,35 @@ class LedgerStore(Protocol):
     def close(self) -> None: ...
 
 
+def _clone_lot(lot: LotRow) -> LotRow:
+    return LotRow(
+        lot.id,
+        lot.member_id,
+        lot.account,
+        lot.earned_at,
+        lot.unlock_at,
+        lot.expires_at,
+        lot.original,
+        lot.open,
+        lot.held,
+    )
+
+
+def _clone_hold(h: HoldRow) -> HoldRow:
+    return HoldRow(
+        h.id,
+        h.member_id,
+        h.points,
+        h.created_at,
+        h.expires_at,
+        h.state,
+        h.captured,
+        h.key,
+        h.settled_by,
+        list(h.allocations),
+    )
+
+
 class _MemoryState:
     def __init__(self) -> None:
         self.txs: list[TxRow] = []
@@ -149,12 +178,12 @@ class _MemorySession:
 
     def member_state(self, member_id: str) -> tuple[list[LotRow], list[HoldRow], int]:
         lots = [
-            copy.copy(lot)
+            _clone_lot(lot)
             for lot in self.s.lots.values()
             if lot.member_id == member_id and (lot.open > 0 or lot.held > 0)
         ]
         holds = [
-            copy.deepcopy(h)
+            _clone_hold(h)
             for h in self.s.holds.values()
             if h.member_id == member_id and h.state == "active"
         ]
@@ -168,23 +197,21 @@ class _MemorySession:
 
     def tx(self, tx_id: str) -> TxRow | None:
         i = self.s.tx_index.get(tx_id)
-        return None if i is None else copy.deepcopy(self.s.txs[i])
+        return None if i is None else copy.copy(self.s.txs[i])
 
     def reversals(self, tx_id: str) -> list[TxRow]:
-        return [
-            copy.deepcopy(self.s.txs[self.s.tx_index[i]]) for i in self.s.reversals.get(tx_id, [])
-        ]
+        return [copy.copy(self.s.txs[self.s.tx_index[i]]) for i in self.s.reversals.get(tx_id, [])]
 
     def hold(self, hold_id: str) -> HoldRow | None:
         h = self.s.holds.get(hold_id)
-        return None if h is None else copy.deepcopy(h)
+        return None if h is None else _clone_hold(h)
 
     def lots(self, lot_ids: Sequence[str]) -> list[LotRow]:
-        return [copy.copy(self.s.lots[i]) for i in lot_ids if i in self.s.lots]
+        return [_clone_lot(self.s.lots[i]) for i in lot_ids if i in self.s.lots]
 
     def due_lots(self, as_of: int) -> list[LotRow]:
         return [
-            copy.copy(lot)
+            _clone_lot(lot)
             for lot in self.s.lots.values()
             if lot.account == "points" and lot.open > 0 and lot.expires_at <= as_of
         ]
@@ -199,15 +226,13 @@ class _MemorySession:
         )
 
     def history(self, member_id: str | None) -> list[TxRow]:
-        return [
-            copy.deepcopy(t) for t in self.s.txs if member_id is None or t.member_id == member_id
-        ]
+        return [t for t in self.s.txs if member_id is None or t.member_id == member_id]
 
     def all_lots(self) -> list[LotRow]:
-        return [copy.copy(lot) for lot in self.s.lots.values()]
+        return [_clone_lot(lot) for lot in self.s.lots.values()]
 
     def all_holds(self) -> list[HoldRow]:
-        return [copy.deepcopy(h) for h in self.s.holds.values()]
+        return [_clone_hold(h) for h in self.s.holds.values()]
 
     def all_debts(self) -> dict[str, int]:
         return dict(self.s.members)
@@ -224,10 +249,8 @@ class _MemorySession:
                 raise KeyRace(tx.key)
             if self.store.fault is not None:
                 self.store.fault(tx)
-        txs = [copy.deepcopy(t) for t in txs]
-        lots = [copy.copy(lot) for lot in lots]
-        holds = [copy.deepcopy(h) for h in holds]
-        debts = dict(debts)
+        # rows handed to write() become the store's: callers drop them after the session
+        txs, lots, holds, debts = list(txs), list(lots), list(holds), dict(debts)
 
         def apply() -> None:
             s = self.s
