@@ -1,4 +1,3 @@
-
 """Independent references in DuckDB SQL for every segmentation function.
 
 Each reference restates the documented rule in SQL over plain tables with

@@ -196,7 +196,15 @@ def activity_tiers(
     """
     limits = _thresholds(thresholds)
     window_us = duration_us(window, key="window")
-    cols = read_columns(data, "events", person=person, ts=ts, touchpoint=touchpoint, event=event)
+    cols = read_columns(
+        data,
+        "events",
+        text=("touchpoint", "event"),
+        person=person,
+        ts=ts,
+        touchpoint=touchpoint,
+        event=event,
+    )
     person_arr, ts_arr = cols["person"], cols["ts"]
     assert person_arr is not None and ts_arr is not None
     cutoff = as_of_us(as_of)

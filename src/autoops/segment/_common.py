@@ -20,12 +20,14 @@ import numpy.typing as npt
 
 from autoops._display import html_table
 from autoops._masking import mask_value
-from autoops._tabular import Tabular, as_array, columns
+from autoops._optional import require
+from autoops._tabular import Tabular, _source_columns, as_array, columns
 from autoops._time import parse_duration, to_utc_us
 from autoops.errors import InvalidInput
 
 __all__ = [
     "OUTBOUND_EVENTS",
+    "Coded",
     "SummaryTable",
     "as_of_us",
     "display_id",
@@ -42,23 +44,105 @@ OUTBOUND_EVENTS: tuple[str, ...] = ("push_sent", "message_delivered", "system")
 _INT64_MIN = np.iinfo(np.int64).min
 
 
-def read_columns(data: Any, what: str, **given: Any) -> dict[str, npt.NDArray[Any] | None]:
+def source_columns(table: Any) -> Any:
+    """The raw columns of a table (before conversion to numpy)."""
+    return _source_columns(table)
+
+
+@attrs.frozen(slots=True)
+class Coded:
+    """A dictionary-encoded text column: integer codes (-1 = missing) into categories.
+
+    Read from pandas/polars categoricals and arrow dictionary arrays, so that
+    matching a few names costs one lookup per category, not per row.
+    """
+
+    codes: npt.NDArray[np.int64]
+    categories: npt.NDArray[Any]
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __getitem__(self, index: Any) -> Coded:
+        return Coded(self.codes[index], self.categories)
+
+    def to_objects(self) -> npt.NDArray[Any]:
+        """The column as an object array of ``str`` / ``None``."""
+        table = np.empty(len(self.categories) + 1, dtype=object)
+        table[:-1] = self.categories
+        out: npt.NDArray[Any] = table[self.codes]
+        return out
+
+
+def coded(values: Any) -> Coded | None:
+    """The codes and categories of a categorical / dictionary column, else ``None``."""
+    module = type(values).__module__.split(".")[0]
+    if module == "pandas":
+        cat = getattr(values, "cat", None) if hasattr(values, "dtype") else None
+        if cat is not None and str(values.dtype) == "category":
+            codes = np.asarray(cat.codes.to_numpy(), dtype=np.int64)
+            cats = np.asarray(cat.categories.to_numpy(), dtype=object)
+            return Coded(codes, np.array([str(c) for c in cats.tolist()], dtype=object))
+        if type(values).__name__ == "Categorical":
+            cats = np.asarray(values.categories.to_numpy(), dtype=object)
+            return Coded(
+                np.asarray(values.codes, dtype=np.int64),
+                np.array([str(c) for c in cats.tolist()], dtype=object),
+            )
+        return None
+    if module == "polars":
+        dtype_name = type(values.dtype).__name__
+        if dtype_name in ("Categorical", "Enum"):
+            try:
+                return coded(values.to_arrow())
+            except ImportError:  # no pyarrow: read as strings
+                return None
+        return None
+    if module == "pyarrow":
+        pa = require("pyarrow", "arrow")
+        arr = values
+        if isinstance(arr, pa.ChunkedArray):
+            if not pa.types.is_dictionary(arr.type):
+                return None
+            arr = arr.unify_dictionaries().combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+        if isinstance(arr, pa.DictionaryArray):
+            idx = arr.indices
+            codes = np.full(len(idx), -1, dtype=np.int64)
+            valid = ~np.asarray(idx.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+            codes[valid] = np.asarray(idx.drop_null().to_numpy(), dtype=np.int64)
+            return Coded(codes, np.array(arr.dictionary.to_pylist(), dtype=object))
+    return None
+
+
+def read_columns(data: Any, what: str, *, text: Iterable[str] = (), **given: Any) -> dict[str, Any]:
     """Resolve each argument to a numpy array (or ``None`` when not given).
 
     With *data*, a string argument names a column of *data*; otherwise every
-    argument is itself a column. Lengths must agree.
+    argument is itself a column. Lengths must agree. Keys in *text* keep a
+    categorical / dictionary column as :class:`Coded` instead of strings.
     """
-    out: dict[str, npt.NDArray[Any] | None] = {}
+    out: dict[str, Any] = {}
+    text_keys = set(text)
     names = {key: value for key, value in given.items() if isinstance(value, str)}
     if names and data is None:
         key, value = next(iter(names.items()))
         msg = f"got the column name {value!r} but no data= table to read it from"
         raise InvalidInput(msg, field=key, code="missing_data")
+    raw: Any = {}
     if names:
-        read = columns(data, sorted(set(names.values())), what=what)
+        raw = source_columns(data)
+        plain = sorted(
+            {v for k, v in names.items() if k not in text_keys or coded(raw.get(v)) is None}
+        )
+        read = columns(data, plain, what=what) if plain else {}
     for key, value in given.items():
         if value is None:
             out[key] = None
+            continue
+        source = raw.get(value) if isinstance(value, str) else value
+        fast = coded(source) if key in text_keys and source is not None else None
+        if fast is not None:
+            out[key] = fast
         elif isinstance(value, str):
             out[key] = read[value]
         else:
@@ -191,12 +275,31 @@ def private_touchpoints() -> tuple[str, ...]:
     return tuple(kind.value for kind in TouchpointKind if kind.domain is Domain.PRIVATE)
 
 
-def isin_text(values: npt.NDArray[Any], wanted: Iterable[str]) -> npt.NDArray[np.bool_]:
-    """Vectorised membership of an object column in a few strings (one pass each)."""
+def isin_text(values: npt.NDArray[Any] | Coded, wanted: Iterable[str]) -> npt.NDArray[np.bool_]:
+    """Vectorised membership of a text column in a few strings.
+
+    One comparison pass per wanted string over an object array; one lookup
+    per category for a :class:`Coded` column.
+    """
+    names = list(wanted)
+    if isinstance(values, Coded):
+        lut = np.zeros(len(values.categories) + 1, dtype=bool)
+        for item in names:
+            lut[:-1] |= values.categories == item
+        hit: npt.NDArray[np.bool_] = lut[values.codes]
+        return hit
     out = np.zeros(len(values), dtype=bool)
-    for item in wanted:
+    for item in names:
         out |= values == item
     return out
+
+
+def present_names(values: npt.NDArray[Any] | Coded) -> list[str]:
+    """The distinct strings of a text column (for error messages)."""
+    if isinstance(values, Coded):
+        used = np.unique(values.codes[values.codes >= 0])
+        return sorted(str(v) for v in values.categories[used].tolist())
+    return sorted({str(v) for v in set(values.tolist()) if v is not None})
 
 
 def display_id(value: object) -> str:

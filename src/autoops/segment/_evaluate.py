@@ -21,6 +21,8 @@ from autoops.segment._common import (
     duration_us,
     group_people,
     isin_text,
+    present_names,
+    read_columns,
     ts_us,
 )
 from autoops.segment._rules import (
@@ -338,29 +340,35 @@ class _Context:
                 msg = f"unknown keys {unknown}; available: {', '.join(_EVENT_DEFAULTS)}"
                 raise InvalidInput(msg, field="event_columns")
             mapping.update(event_columns)
-        needed = [mapping["person"], mapping["event"], mapping["ts"]]
-        if any(f.touchpoints is not None for f in fields):
-            needed.append(mapping["touchpoint"])
-        cols = columns(events, list(dict.fromkeys(needed)), what="events")
+        wants_touch = any(f.touchpoints is not None for f in fields)
+        cols = read_columns(
+            events,
+            "events",
+            text=("event", "touchpoint"),
+            person=mapping["person"],
+            event=mapping["event"],
+            ts=mapping["ts"],
+            touchpoint=mapping["touchpoint"] if wants_touch else None,
+        )
         cutoff = as_of_us(as_of)
         self.as_of = np.datetime64(cutoff, "us")  # type: ignore[assignment]
-        times = ts_us(cols[mapping["ts"]], field=mapping["ts"])
+        times = ts_us(cols["ts"], field=mapping["ts"])
         uniques, (pcodes, ecodes) = group_people(
-            self.ids, cols[mapping["person"]], fields=("person_id", mapping["person"])
+            self.ids, cols["person"], fields=("person_id", mapping["person"])
         )
         assert pcodes is not None and ecodes is not None
         row_of = np.full(len(uniques), -1, dtype=np.int64)
         row_of[pcodes] = np.arange(self.n)
         rows = row_of[ecodes]
         base = (rows >= 0) & (times <= cutoff)
-        event_arr = cols[mapping["event"]]
+        event_arr = cols["event"]
         for field in fields:
             key = repr(field)
             if key in self.values:
                 continue
-            match = event_arr == field.event
+            match = isin_text(event_arr, (field.event,))
             if not match.any():
-                present = sorted({str(v) for v in set(event_arr.tolist()) if v is not None})
+                present = present_names(event_arr)
                 msg = (
                     f"event {field.event!r} never occurs in events; available: {', '.join(present)}"
                 )
@@ -369,7 +377,7 @@ class _Context:
             if field.within is not None:
                 keep &= times >= cutoff - duration_us(field.within, key="within")
             if field.touchpoints is not None:
-                keep &= isin_text(cols[mapping["touchpoint"]], field.touchpoints)
+                keep &= isin_text(cols["touchpoint"], field.touchpoints)
             counted = np.bincount(rows[keep], minlength=self.n).astype(np.int64)
             self.values[key] = (f"count {field.event}", counted)
 

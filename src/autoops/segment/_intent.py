@@ -20,6 +20,7 @@ from autoops.segment._common import (
     display_id,
     duration_us,
     group_people,
+    isin_text,
     read_columns,
     ts_us,
 )
@@ -296,7 +297,7 @@ def intent_scores(
         config = IntentWeights(weights, caps, version="custom")
     half_us = None if half_life is None else duration_us(half_life, key="half_life")
     window_us = None if window is None else duration_us(window, key="window")
-    cols = read_columns(data, "events", person=person, action=action, ts=ts)
+    cols = read_columns(data, "events", text=("action",), person=person, action=action, ts=ts)
     person_arr, action_arr, ts_arr = cols["person"], cols["action"], cols["ts"]
     assert person_arr is not None and action_arr is not None and ts_arr is not None
     cutoff = as_of_us(as_of)
@@ -312,7 +313,7 @@ def intent_scores(
     last = np.full(n, _NAT, dtype=np.int64)
     counts: dict[str, npt.NDArray[np.float64]] = {}
     for name in config.actions:
-        rows = np.flatnonzero((action_arr == name) & in_time)
+        rows = np.flatnonzero(isin_text(action_arr, (name,)) & in_time)
         if half_us is None:
             count: npt.NDArray[np.float64] = np.bincount(codes[rows], minlength=n).astype(
                 np.float64

@@ -211,7 +211,7 @@ def lifecycle_stages(
         ['ordered', 'intent', 'potential', 'dormant']
     """
     rules = LifecycleRules() if rules is None else rules
-    cols = read_columns(data, "events", person=person, event=event, ts=ts)
+    cols = read_columns(data, "events", text=("event",), person=person, event=event, ts=ts)
     person_arr, event_arr, ts_arr = cols["person"], cols["event"], cols["ts"]
     assert person_arr is not None and event_arr is not None and ts_arr is not None
     cutoff = as_of_us(as_of)
@@ -384,7 +384,15 @@ def value_orientation(
             f"categories listed as both rational and emotional: {both}", key="rational"
         )
     window_us = None if window is None else duration_us(window, key="window")
-    cols = read_columns(data, "events", person=person, category=category, ts=ts, event=event)
+    cols = read_columns(
+        data,
+        "events",
+        text=("category", "event"),
+        person=person,
+        category=category,
+        ts=ts,
+        event=event,
+    )
     person_arr, cat_arr, ts_arr = cols["person"], cols["category"], cols["ts"]
     assert person_arr is not None and cat_arr is not None and ts_arr is not None
     cutoff = as_of_us(as_of)
