@@ -131,6 +131,13 @@ def test_input_formats_agree() -> None:
     assert compute(f, df).counts.tolist() == want
     assert compute(f, pl.from_pandas(df)).counts.tolist() == want
     assert compute(f, pa.Table.from_pandas(df)).counts.tolist() == want
+    cat = df.assign(event=df["event"].astype("category"))
+    assert compute(f, cat).counts.tolist() == want
+    assert compute(f, dict(ev, event=pd.Categorical(ev["event"]))).counts.tolist() == want
+    assert compute(f, pl.from_pandas(cat)).counts.tolist() == want
+    assert compute(f, pa.Table.from_pandas(cat)).counts.tolist() == want
+    with pytest.raises(InvalidInput, match="no event named 'vist'"):
+        compute(Funnel(steps=["lead", "vist"]), cat)
 
 
 def test_touchpoint_event_models() -> None:

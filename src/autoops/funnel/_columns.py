@@ -19,27 +19,50 @@ from autoops._tabular import factorize
 from autoops._time import to_utc_us
 from autoops.errors import InvalidInput
 
-__all__ = ["EventColumns", "condition_mask", "is_null", "read_events", "step_mask"]
+__all__ = [
+    "EventColumns",
+    "condition_mask",
+    "dense_codes",
+    "is_null",
+    "read_events",
+    "sort_rows",
+    "step_mask",
+]
 
 Arr = npt.NDArray[Any]
 _MAX_ROWS_IN_ERROR = 10
 
 
 class EventColumns:
-    """Validated columns: ``unit`` (int64 codes), ``unit_values``, ``ts`` (µs UTC)."""
+    """Validated columns: ``unit`` (int64 codes), ``unit_values``, ``ts`` (µs UTC).
 
-    __slots__ = ("cols", "n", "ts", "unit", "unit_values")
+    ``coded`` holds categorical columns kept as (codes, categories) — pandas
+    categoricals, polars categoricals, arrow dictionaries — so that step
+    predicates on them cost one table lookup per row.
+    """
+
+    __slots__ = ("coded", "cols", "n", "ts", "unit", "unit_values")
 
     def __init__(
-        self, cols: dict[str, Arr], unit: npt.NDArray[np.int64], unit_values: Arr, ts: Arr
+        self,
+        cols: dict[str, Arr],
+        unit: npt.NDArray[np.int64],
+        unit_values: Arr,
+        ts: Arr,
+        coded: dict[str, tuple[npt.NDArray[np.int64], Arr]] | None = None,
     ) -> None:
         self.cols = cols
         self.unit = unit
         self.unit_values = unit_values
         self.ts = ts
         self.n = len(ts)
+        self.coded = coded or {}
 
     def column(self, name: str) -> Arr:
+        if name not in self.cols and name in self.coded:
+            codes, cats = self.coded[name]
+            full = np.concatenate([np.asarray(cats, dtype=object), np.array([None], dtype=object)])
+            self.cols[name] = full[np.where(codes >= 0, codes, len(cats))]
         if name not in self.cols:
             available = ", ".join(sorted(self.cols)) or "(none)"
             msg = f"events have no column {name!r}; available: {available}"
@@ -123,7 +146,12 @@ def read_events(
         source: Any = _from_models(events)
     else:
         source = events
-    names = [ts, *needed]
+    coded: dict[str, tuple[npt.NDArray[np.int64], Arr]] = {}
+    for name in needed:
+        got = _categorical(source, name)
+        if got is not None:
+            coded[name] = got
+    names = [ts, *(c for c in needed if c not in coded)]
     unit_arr: Arr | None = None
     if isinstance(unit, str):
         names.append(unit)
@@ -147,23 +175,105 @@ def read_events(
             msg = f"unit array has {len(unit_arr)} values for {len(ts_arr)} rows"
             raise InvalidInput(msg, field="unit", code="ragged")
     codes, values = _unit_codes(unit_arr, unit_name)
-    return EventColumns(cols, codes, values, ts_arr.view(np.int64))
+    for name, (c, _) in coded.items():
+        if len(c) != len(ts_arr):
+            raise InvalidInput(f"column has {len(c)} values for {len(ts_arr)} rows", field=name)
+    return EventColumns(cols, codes, values, ts_arr.view(np.int64), coded)
+
+
+def _categorical(source: Any, name: str) -> tuple[npt.NDArray[np.int64], Arr] | None:
+    """(codes, categories) of a categorical column, or None when it is not one."""
+    col: Any
+    module = type(source).__module__.split(".")[0]
+    if isinstance(source, dict):
+        col = source.get(name)
+    elif module in ("pandas", "polars") and name in source.columns:
+        col = source[name]
+    elif module == "pyarrow" and name in source.column_names:
+        col = source.column(name)
+    else:
+        return None
+    kind = type(col).__module__.split(".")[0]
+    if kind == "pandas":
+        cat = getattr(col, "cat", None) if hasattr(col, "dtype") else None
+        if str(getattr(col, "dtype", "")) != "category":
+            return None
+        values = col if cat is None else col.cat
+        codes = np.asarray(values.codes, dtype=np.int64)
+        return codes, np.asarray(values.categories, dtype=object)
+    if kind == "polars":
+        import polars as pl
+
+        if not isinstance(col.dtype, pl.Categorical | pl.Enum):
+            return None
+        col = col.to_arrow()
+        kind = "pyarrow"
+    if kind == "pyarrow":
+        import pyarrow as pa
+
+        if isinstance(col, pa.ChunkedArray):
+            if not pa.types.is_dictionary(col.type):
+                return None
+            col = col.unify_dictionaries().combine_chunks() if col.num_chunks != 1 else col.chunk(0)
+        if not isinstance(col, pa.DictionaryArray):
+            return None
+        idx = col.indices.cast(pa.int64())
+        codes = idx.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        return codes, np.asarray(col.dictionary.to_pylist(), dtype=object)
+    return None
+
+
+def sort_rows(unit: npt.NDArray[np.int64], ts: Arr, tie: Arr | None) -> npt.NDArray[np.int64]:
+    """Order rows by (unit, ts, tie, input position) — stable passes, radix on the unit.
+
+    *unit* holds dense non-negative codes; the unit pass is a 16-bit radix
+    sort, and the ts pass is skipped when ts is already ascending.
+    """
+    n = len(ts)
+    order = np.arange(n, dtype=np.int64)
+    if tie is not None:
+        order = np.argsort(tie, kind="stable").astype(np.int64)
+    t = ts[order]
+    if n > 1 and not bool(np.all(t[1:] >= t[:-1])):
+        order = _radix(order, t - t.min())
+    u = unit[order]
+    return _radix(order, u) if n else order
+
+
+def _radix(order: npt.NDArray[np.int64], key: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Stable LSD radix sort of *order* by the non-negative *key* (aligned with order)."""
+    top = int(key.max()) if len(key) else 0
+    shift = 0
+    while True:
+        digit = ((key >> shift) & 0xFFFF).astype(np.uint16)
+        p = np.argsort(digit, kind="stable")
+        order = order[p]
+        shift += 16
+        if top >> shift == 0:
+            break
+        key = key[p]
+    return order
+
+
+def dense_codes(values: Arr) -> tuple[npt.NDArray[np.int64], Arr]:
+    """Dense ranks of integer values and the sorted distinct values (no sort when compact)."""
+    v = values.astype(np.int64)
+    if len(v) == 0:
+        return v, v
+    lo, hi = int(v.min()), int(v.max())
+    if hi - lo <= 4 * len(v) + 1024:
+        present = np.zeros(hi - lo + 1, dtype=bool)
+        present[v - lo] = True
+        uniques = np.nonzero(present)[0].astype(np.int64) + lo
+        rank = np.cumsum(present, dtype=np.int64) - 1
+        return rank[v - lo], uniques
+    uniques, inverse = np.unique(v, return_inverse=True)
+    return inverse.astype(np.int64), uniques
 
 
 def _unit_codes(values: Arr, name: str) -> tuple[npt.NDArray[np.int64], Arr]:
     if values.dtype.kind in "iub":
-        v = values.astype(np.int64)
-        if len(v) == 0:
-            return v, v
-        lo, hi = int(v.min()), int(v.max())
-        if hi - lo <= 4 * len(v) + 1024:
-            present = np.zeros(hi - lo + 1, dtype=bool)
-            present[v - lo] = True
-            uniques = np.nonzero(present)[0].astype(np.int64) + lo
-            rank = np.cumsum(present, dtype=np.int64) - 1
-            return rank[v - lo], uniques
-        uniques, inverse = np.unique(v, return_inverse=True)
-        return inverse.astype(np.int64), uniques
+        return dense_codes(values)
     if values.dtype.kind == "f":
         bad = np.isnan(values)
         if bad.any():
@@ -233,7 +343,11 @@ def step_mask(
     ev: EventColumns, event_col: str, events: Sequence[str], where: Sequence[Any]
 ) -> npt.NDArray[np.bool_]:
     """Rows matching a step: event name in *events* (any when empty) and every condition."""
-    if events:
+    if events and event_col in ev.coded:
+        codes, cats = ev.coded[event_col]
+        lut = np.append(np.isin(cats, list(events)), False)
+        mask = lut[np.where(codes >= 0, codes, len(cats))]
+    elif events:
         names = ev.column(event_col)
         mask = np.zeros(ev.n, dtype=bool)
         for name in events:

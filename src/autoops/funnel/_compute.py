@@ -12,7 +12,14 @@ import numpy.typing as npt
 from autoops._tabular import factorize
 from autoops._time import to_utc_us
 from autoops.errors import InvalidInput
-from autoops.funnel._columns import EventColumns, known_event_check, read_events, step_mask
+from autoops.funnel._columns import (
+    EventColumns,
+    dense_codes,
+    known_event_check,
+    read_events,
+    sort_rows,
+    step_mask,
+)
 from autoops.funnel._kernel import (
     Rows,
     Transition,
@@ -52,10 +59,28 @@ def _instant_us(value: Any, field: str) -> int:
     raise InvalidInput(f"expected an aware datetime, got {type(value).__name__}", field=field)
 
 
+def _codes(values: npt.NDArray[Any]) -> I64:
+    """Integer codes for equality tests; -1 for null (None, NaN, NaT)."""
+    if values.dtype.kind in "iub":
+        return dense_codes(values)[0]
+    if values.dtype.kind in "fM":
+        null = np.isnan(values) if values.dtype.kind == "f" else np.isnat(values)
+        out = np.full(len(values), -1, dtype=np.int64)
+        present = values[~null]
+        if present.dtype.kind == "f" and np.all(present == np.round(present)):
+            out[~null] = dense_codes(present.astype(np.int64))[0]
+        else:
+            _, inv = np.unique(present, return_inverse=True)
+            out[~null] = inv
+        return out
+    c, _ = factorize(values.astype(object))
+    return c
+
+
 def _hold_codes(ev: EventColumns, fields: list[str]) -> I64:
     codes: I64 | None = None
     for field in fields:
-        c, _ = factorize(np.asarray(ev.column(field)).astype(object))
+        c = _codes(np.asarray(ev.column(field)))
         if codes is None:
             codes = c
         else:
@@ -115,8 +140,7 @@ def plan(
     tie = ev.column(seq)[keep] if seq else None
     unit_k = ev.unit[keep]
     ts_k = ev.ts[keep]
-    keys = (ts_k, unit_k) if tie is None else (tie, ts_k, unit_k)
-    order = np.lexsort(keys)
+    order = sort_rows(unit_k, ts_k, tie)
     src = keep[order]
     unit_s = ev.unit[src]
     ts_s = ev.ts[src]
@@ -155,6 +179,8 @@ def plan(
 
 
 def _has(ev: EventColumns, event: str, name: str) -> bool:
+    if event in ev.coded:
+        return name in set(ev.coded[event][1].tolist())
     names = ev.column(event)
     return bool(np.any(names == name))
 

@@ -43,6 +43,13 @@ class Rows:
     ts: I64
     steps: list[Bool]
     entry: Bool  # rows whose ts lies in the entry range
+    first: I64 = attrs.field(default=None, eq=False, repr=False)  # first row of each row's unit
+
+    def __attrs_post_init__(self) -> None:
+        if self.first is None:
+            starts = self.unit_start()
+            idx = np.where(starts, np.arange(self.n, dtype=np.int64), 0)
+            object.__setattr__(self, "first", np.maximum.accumulate(idx) if self.n else idx)
 
     @property
     def n(self) -> int:
@@ -54,9 +61,12 @@ class Rows:
             np.not_equal(self.unit[1:], self.unit[:-1], out=starts[1:])
         return starts
 
+    def units(self) -> I64:
+        """The distinct unit codes, ascending (rows are sorted by unit)."""
+        return self.unit[self.unit_start()]
+
     def unit_first_index(self) -> I64:
-        starts = self.unit_start()
-        return np.maximum.accumulate(np.where(starts, np.arange(self.n, dtype=np.int64), 0))
+        return self.first
 
 
 def _segments(rows: Rows, tr: Transition) -> I64:
@@ -269,7 +279,7 @@ def canonical_chains(
     Returns:
         (unit codes present, depth, chain) for every unit with a row.
     """
-    units = np.unique(rows.unit)
+    units = rows.units()
     k = len(levels)
     depth = np.zeros(len(units), dtype=np.int64)
     final = np.full(len(units), -1, dtype=np.int64)
@@ -317,7 +327,7 @@ def unordered_depth(rows: Rows, window: int, in_range: Bool) -> tuple[I64, I64, 
     window, ordered as the steps are reached (-1 for steps not reached).
     """
     n = rows.n
-    units = np.unique(rows.unit)
+    units = rows.units()
     k = len(rows.steps)
     any_step = np.zeros(n, dtype=bool)
     for m in rows.steps:
@@ -363,7 +373,7 @@ def unordered_depth(rows: Rows, window: int, in_range: Bool) -> tuple[I64, I64, 
 
 def open_reached(rows: Rows, in_open_range: Bool) -> tuple[I64, npt.NDArray[np.bool_], I64]:
     """Open funnels: each step counted independently; first matching row per step."""
-    units = np.unique(rows.unit)
+    units = rows.units()
     k = len(rows.steps)
     reached = np.zeros((len(units), k), dtype=bool)
     chain = np.full((len(units), k), -1, dtype=np.int64)

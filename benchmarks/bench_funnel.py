@@ -1,0 +1,535 @@
+"""Benchmark the funnel engine, retention and active users against DuckDB, polars, pandas.
+
+Run ``python benchmarks/bench_funnel.py`` (sizes 2.5M/5M/10M events),
+``--quick`` (1M events), or ``--sizes 20000000``. Every implementation must
+give the same counts; the table prints seconds and ratios measured in the
+same run, and the engine's peak memory (tracemalloc, numpy included).
+
+Implementations of the 6-step automotive funnel (30-day window, 小定/大定/交车
+held on order_id, refund excluded between 小定 and 交车):
+
+* ``autoops`` — :func:`autoops.funnel.compute`.
+* ``duckdb-ref`` — the reference SQL of the tests (the DP with joins);
+  only run up to ``--ref-max`` events (it is quadratic per unit).
+* ``duckdb-window`` — the same recurrence with window functions (prefix max
+  of the chain start per unit/segment/order), the fastest DuckDB form found.
+* ``polars-asof`` — cumulative max per group, then ``join_asof`` per step.
+* ``pandas-asof`` — the same with ``merge_asof``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
+
+STEPS = ["lead", "visit", "test_drive", "small_order", "big_order", "delivery"]
+NOISE = ["refund", "app_open", "click"]
+WINDOW_US = 30 * 86_400_000_000
+
+
+def generate(n_events: int, n_units: int, seed: int = 0) -> dict[str, Any]:
+    """Synthetic funnel logs: one year, steps more likely in order, orders per unit."""
+    rng = np.random.default_rng(seed)
+    unit = rng.integers(0, n_units, n_events).astype(np.int64)
+    probs = np.array([0.30, 0.20, 0.14, 0.09, 0.07, 0.06, 0.02, 0.07, 0.05])
+    code = rng.choice(len(probs), n_events, p=probs / probs.sum())
+    names = np.array(STEPS + NOISE, dtype=object)
+    # each unit lives in a ~60-day span of the year so that chains form
+    base = rng.integers(0, 300 * 86_400, n_units)
+    secs = base[unit] + (code * 3 * 86_400) + rng.integers(0, 40 * 86_400, n_events)
+    ts = (np.datetime64("2025-01-01", "us") + secs.astype("timedelta64[s]")).astype(
+        "datetime64[us]"
+    )
+    has_order = (code >= 3) & (code <= 6)
+    order = np.where(has_order, unit * 2 + rng.integers(0, 2, n_events), -1).astype(np.float64)
+    order[~has_order] = np.nan
+    import pandas as pd
+
+    event = pd.Categorical.from_codes(code, categories=STEPS + NOISE)
+    return {"one_id": unit, "event": event, "event_obj": names[code], "ts": ts, "order_id": order}
+
+
+# --------------------------------------------------------------------- autoops
+def run_autoops(ev: dict[str, Any]) -> list[int]:
+    """The event column as a categorical (what the other tools get too)."""
+    from autoops.funnel import Funnel, compute
+
+    return [int(c) for c in compute(Funnel.automotive(), ev).counts]
+
+
+def run_autoops_object(ev: dict[str, Any]) -> list[int]:
+    """The event column as a numpy object array of str."""
+    from autoops.funnel import Funnel, compute
+
+    return [int(c) for c in compute(Funnel.automotive(), dict(ev, event=ev["event_obj"])).counts]
+
+
+# ---------------------------------------------------------------------- duckdb
+def _frame(ev: dict[str, Any]) -> Any:
+    import pyarrow as pa
+
+    order = ev["order_id"]
+    return pa.table(
+        {
+            "one_id": ev["one_id"],
+            "event": pa.DictionaryArray.from_arrays(
+                pa.array(ev["event"].codes.astype(np.int32)), pa.array(list(ev["event"].categories))
+            ),
+            "ts": ev["ts"].astype(np.int64),
+            "order_id": pa.array(
+                np.nan_to_num(order, nan=-1).astype(np.int64), mask=np.isnan(order)
+            ),
+            "_pos": np.arange(len(order)),
+        }
+    )
+
+
+def run_duckdb_ref(ev: dict[str, Any]) -> list[int]:
+    import duckdb
+
+    from autoops.funnel import Funnel
+    from funnel.reference import funnel_sql
+
+    con = duckdb.connect()
+    con.register("ev", _frame(ev))
+    rows = con.execute(funnel_sql(Funnel.automotive(), -(2**62), 2**62)).fetchall()
+    depth = np.array([d for _, d, _ in rows])
+    return [int((depth >= k).sum()) for k in range(1, 7)]
+
+
+def _window_sql() -> str:
+    steps = ", ".join(f"'{s}'" for s in STEPS)
+    parts = [
+        f"""r AS (SELECT one_id, event, ts, order_id,
+              row_number() OVER (PARTITION BY one_id ORDER BY ts, _pos) AS rn,
+              sum(CASE WHEN event = 'refund' THEN 1 ELSE 0 END)
+                  OVER (PARTITION BY one_id ORDER BY ts, _pos) AS seg
+            FROM ev WHERE event IN ({steps}, 'refund'))""",
+        "s1 AS (SELECT one_id, rn, ts, seg, order_id, ts AS b FROM r WHERE event = 'lead')",
+    ]
+    for j in range(2, 7):
+        held = j >= 5  # order held between 4→5 and 5→6
+        guarded = j >= 5  # refund guards gaps 4→5 and 5→6
+        seg_q = "seg" if guarded else "0"
+        seg_r = "seg - CASE WHEN event = 'refund' THEN 1 ELSE 0 END" if guarded else "0"
+        part = "one_id, g" + (", order_id" if held else "")
+        hold_filter = " AND order_id IS NOT NULL" if held else ""
+        parts.append(
+            f"""u{j} AS (
+                SELECT one_id, rn, ts, order_id, seg, {seg_q} AS g, b, 1 AS kind FROM s{j - 1}
+                WHERE TRUE{hold_filter}
+                UNION ALL
+                SELECT one_id, rn, ts, order_id, seg, {seg_r} AS g, NULL AS b, 0 AS kind FROM r
+                WHERE event = '{STEPS[j - 1]}'{hold_filter}),
+            m{j} AS (
+                SELECT *, max(b) OVER (PARTITION BY {part} ORDER BY rn, kind
+                    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS best FROM u{j}),
+            s{j} AS (SELECT one_id, rn, ts, seg, order_id, best AS b FROM m{j}
+                WHERE kind = 0 AND best IS NOT NULL AND ts - best <= {WINDOW_US})"""
+        )
+    counts = " UNION ALL ".join(
+        f"SELECT {j} AS k, count(DISTINCT one_id) AS n FROM s{j}" for j in range(1, 7)
+    )
+    return "WITH " + ", ".join(parts) + f" {counts} ORDER BY k"
+
+
+def run_duckdb_window(ev: dict[str, Any]) -> list[int]:
+    import duckdb
+
+    con = duckdb.connect()
+    con.register("ev", _frame(ev))
+    return [int(n) for _, n in con.execute(_window_sql()).fetchall()]
+
+
+# ---------------------------------------------------------------------- polars
+def run_polars(ev: dict[str, Any]) -> list[int]:
+    import pandas as pd
+    import polars as pl
+
+    df = pl.DataFrame(
+        {
+            "one_id": ev["one_id"],
+            "event": pl.from_pandas(pd.Series(ev["event"])),
+            "ts": ev["ts"].astype(np.int64),
+            "order_id": pl.Series(ev["order_id"]).fill_nan(None).cast(pl.Int64),
+        }
+    ).with_row_index("_pos")
+    r = (
+        df.filter(pl.col("event").cast(pl.String).is_in([*STEPS, "refund"]))
+        .sort(["one_id", "ts", "_pos"])
+        .with_row_index("rn")
+        .with_columns(
+            seg=(pl.col("event").cast(pl.String) == "refund")
+            .cast(pl.Int64)
+            .cum_sum()
+            .over("one_id")
+        )
+    )
+    s = r.filter(pl.col("event").cast(pl.String) == "lead").select(
+        "one_id", "rn", "ts", "seg", "order_id", b=pl.col("ts")
+    )
+    counts = [s["one_id"].n_unique()]
+    for j in range(2, 7):
+        held = guarded = j >= 5
+        by = ["one_id", "g"] + (["order_id"] if held else [])
+        q = s.with_columns(g=pl.col("seg") if guarded else pl.lit(0, pl.Int64))
+        rr = r.filter(pl.col("event").cast(pl.String) == STEPS[j - 1]).with_columns(
+            g=(pl.col("seg") - (pl.col("event").cast(pl.String) == "refund").cast(pl.Int64))
+            if guarded
+            else pl.lit(0, pl.Int64)
+        )
+        if held:
+            q = q.filter(pl.col("order_id").is_not_null())
+            rr = rr.filter(pl.col("order_id").is_not_null())
+        q = (
+            q.sort("rn")
+            .with_columns(best=pl.col("b").cum_max().over(by))
+            .select([*by, "rn", "best"])
+        )
+        joined = rr.sort("rn").join_asof(
+            q, on="rn", by=by, strategy="backward", allow_exact_matches=False
+        )
+        s = joined.filter(
+            pl.col("best").is_not_null() & (pl.col("ts") - pl.col("best") <= WINDOW_US)
+        ).select("one_id", "rn", "ts", "seg", "order_id", b=pl.col("best"))
+        counts.append(s["one_id"].n_unique())
+    return counts
+
+
+# ---------------------------------------------------------------------- pandas
+def run_pandas(ev: dict[str, Any]) -> list[int]:
+    import pandas as pd
+
+    df = pd.DataFrame(
+        {
+            "one_id": ev["one_id"],
+            "event": ev["event"],
+            "ts": ev["ts"].astype(np.int64),
+            "order_id": ev["order_id"],
+        }
+    )
+    df["_pos"] = np.arange(len(df))
+    r = df[df["event"].isin([*STEPS, "refund"])].sort_values(
+        ["one_id", "ts", "_pos"], kind="stable"
+    )
+    r = r.assign(rn=np.arange(len(r)), is_ref=(r["event"] == "refund").astype(np.int64))
+    r["seg"] = r.groupby("one_id")["is_ref"].cumsum()
+    s = r[r["event"] == "lead"][["one_id", "rn", "ts", "seg", "order_id"]].assign(
+        b=lambda x: x["ts"]
+    )
+    counts = [s["one_id"].nunique()]
+    for j in range(2, 7):
+        held = guarded = j >= 5
+        by = ["one_id", "g"] + (["order_id"] if held else [])
+        q = s.assign(g=s["seg"] if guarded else 0)
+        rr = r[r["event"] == STEPS[j - 1]]
+        rr = rr.assign(g=(rr["seg"] - rr["is_ref"]) if guarded else 0)
+        if held:
+            q = q[q["order_id"].notna()]
+            rr = rr[rr["order_id"].notna()]
+        q = q.sort_values("rn")
+        q = q.assign(best=q.groupby(by)["b"].cummax())[[*by, "rn", "best"]]
+        joined = pd.merge_asof(
+            rr.sort_values("rn"), q, on="rn", by=by, direction="backward", allow_exact_matches=False
+        )
+        ok = joined["best"].notna() & (joined["ts"] - joined["best"] <= WINDOW_US)
+        s = joined[ok][["one_id", "rn", "ts", "seg", "order_id"]].assign(b=joined["best"][ok])
+        counts.append(s["one_id"].nunique())
+    return counts
+
+
+# ------------------------------------------------------------ retention / MAU
+def run_ret_autoops(ev: dict[str, Any]) -> list[int]:
+    from autoops.funnel import retention
+
+    t = retention(ev, cohort="lead", returning=None, period="month", periods=12, measure="count")
+    return [int(x) for x in t.counts.sum(axis=0)]
+
+
+def run_ret_duckdb(ev: dict[str, Any]) -> list[int]:
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.register("ev", _frame(ev))
+    sql = """
+    WITH e AS (SELECT one_id, event, ts, timezone('Asia/Shanghai', make_timestamp(ts)::TIMESTAMPTZ) AS lt FROM ev),
+    c AS (SELECT one_id, min(ts) AS t0, arg_min(lt, ts) AS l0 FROM e WHERE event = 'lead' GROUP BY one_id),
+    k AS (SELECT DISTINCT c.one_id, (year(e.lt) * 12 + month(e.lt)) - (year(c.l0) * 12 + month(c.l0)) AS k
+          FROM c JOIN e ON e.one_id = c.one_id AND e.ts > c.t0)
+    SELECT 0 AS k, count(*) FROM c UNION ALL
+    SELECT k, count(*) FROM k WHERE k BETWEEN 1 AND 12 GROUP BY k ORDER BY 1"""
+    got = dict(con.execute(sql).fetchall())
+    return [int(got.get(k, 0)) for k in range(13)]
+
+
+def run_ret_polars(ev: dict[str, Any]) -> list[int]:
+    import pandas as pd
+    import polars as pl
+
+    df = pl.DataFrame(
+        {"one_id": ev["one_id"], "event": pl.from_pandas(pd.Series(ev["event"])), "ts": ev["ts"]}
+    ).with_columns(
+        lt=pl.col("ts").dt.replace_time_zone("UTC").dt.convert_time_zone("Asia/Shanghai"),
+        us=pl.col("ts").cast(pl.Int64),
+    )
+    df = df.with_columns(m=pl.col("lt").dt.year() * 12 + pl.col("lt").dt.month())
+    c = (
+        df.filter(pl.col("event").cast(pl.String) == "lead")
+        .group_by("one_id")
+        .agg(t0=pl.col("us").min(), m0=pl.col("m").sort_by("us").first())
+    )
+    j = df.join(c, on="one_id").filter(pl.col("us") > pl.col("t0"))
+    k = (
+        j.select("one_id", k=pl.col("m") - pl.col("m0"))
+        .unique()
+        .filter(pl.col("k").is_between(1, 12))
+    )
+    got = dict(k.group_by("k").len().iter_rows())
+    return [c.height] + [int(got.get(i, 0)) for i in range(1, 13)]
+
+
+def run_ret_pandas(ev: dict[str, Any]) -> list[int]:
+    import pandas as pd
+
+    lt = pd.Series(ev["ts"]).dt.tz_localize("UTC").dt.tz_convert("Asia/Shanghai")
+    df = pd.DataFrame(
+        {
+            "one_id": ev["one_id"],
+            "event": ev["event"],
+            "us": ev["ts"].astype(np.int64),
+            "m": lt.dt.year.to_numpy() * 12 + lt.dt.month.to_numpy(),
+        }
+    )
+    leads = df[df["event"] == "lead"].sort_values("us")
+    c = leads.groupby("one_id").agg(t0=("us", "first"), m0=("m", "first"))
+    j = df.join(c, on="one_id", how="inner")
+    j = j[j["us"] > j["t0"]]
+    k = pd.DataFrame({"one_id": j["one_id"], "k": j["m"] - j["m0"]}).drop_duplicates()
+    k = k[(k["k"] >= 1) & (k["k"] <= 12)]
+    got = k.groupby("k").size().to_dict()
+    return [len(c)] + [int(got.get(i, 0)) for i in range(1, 13)]
+
+
+def _mau_frame(ev: dict[str, Any]) -> dict[str, Any]:
+    n = len(ev["one_id"])
+    import pandas as pd
+
+    tp = pd.Categorical.from_codes(
+        np.arange(n) % 4, categories=["app", "wecom", "douyin", "showroom"]
+    )
+    return dict(ev, touchpoint=tp)
+
+
+def run_mau_autoops(ev: dict[str, Any]) -> list[int]:
+    from autoops.funnel import active_users
+
+    return [int(x) for x in active_users(ev, period="month").active]
+
+
+def run_mau_duckdb(ev: dict[str, Any]) -> list[int]:
+    import duckdb
+    import pyarrow as pa
+
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    tp = ev["touchpoint"]
+    t = _frame(ev).append_column(
+        "touchpoint",
+        pa.DictionaryArray.from_arrays(
+            pa.array(tp.codes.astype(np.int32)), pa.array(list(tp.categories))
+        ),
+    )
+    con.register("ev", t)
+    sql = """SELECT date_trunc('month', timezone('Asia/Shanghai', make_timestamp(ts)::TIMESTAMPTZ)) AS p,
+             count(DISTINCT one_id) FROM ev
+             WHERE touchpoint IN ('app','mini_program','website','official_account','wecom','showroom',
+                                  'hotline','head_unit','dealer_crm')
+               AND event NOT IN ('push_sent','message_delivered','system') GROUP BY p ORDER BY p"""
+    return [int(n) for _, n in con.execute(sql).fetchall()]
+
+
+def run_mau_polars(ev: dict[str, Any]) -> list[int]:
+    import pandas as pd
+    import polars as pl
+
+    private = [
+        "app",
+        "mini_program",
+        "website",
+        "official_account",
+        "wecom",
+        "showroom",
+        "hotline",
+        "head_unit",
+        "dealer_crm",
+    ]
+    df = pl.DataFrame(
+        {
+            "one_id": ev["one_id"],
+            "ts": ev["ts"],
+            "touchpoint": pl.from_pandas(pd.Series(ev["touchpoint"])),
+            "event": pl.from_pandas(pd.Series(ev["event"])),
+        }
+    )
+    out = (
+        df.filter(
+            pl.col("touchpoint").cast(pl.String).is_in(private)
+            & ~pl.col("event").cast(pl.String).is_in(["push_sent", "message_delivered", "system"])
+        )
+        .with_columns(
+            p=pl.col("ts")
+            .dt.replace_time_zone("UTC")
+            .dt.convert_time_zone("Asia/Shanghai")
+            .dt.truncate("1mo")
+        )
+        .group_by("p")
+        .agg(pl.col("one_id").n_unique())
+        .sort("p")
+    )
+    return [int(x) for x in out["one_id"]]
+
+
+def run_mau_pandas(ev: dict[str, Any]) -> list[int]:
+    import pandas as pd
+
+    private = [
+        "app",
+        "mini_program",
+        "website",
+        "official_account",
+        "wecom",
+        "showroom",
+        "hotline",
+        "head_unit",
+        "dealer_crm",
+    ]
+    df = pd.DataFrame(
+        {"one_id": ev["one_id"], "touchpoint": ev["touchpoint"], "event": ev["event"]}
+    )
+    lt = pd.Series(ev["ts"]).dt.tz_localize("UTC").dt.tz_convert("Asia/Shanghai")
+    df["p"] = lt.dt.year * 12 + lt.dt.month
+    ok = df["touchpoint"].isin(private) & ~df["event"].isin(
+        ["push_sent", "message_delivered", "system"]
+    )
+    return [int(x) for x in df[ok].groupby("p")["one_id"].nunique().sort_index()]
+
+
+# ----------------------------------------------------------------------- main
+def timed(
+    fn: Callable[[dict[str, Any]], list[int]], ev: dict[str, Any], memory: bool
+) -> tuple[float, list[int], float]:
+    """Seconds of one run, its counts, and (for autoops) the peak of a second, traced run."""
+    gc.collect()
+    t = time.perf_counter()
+    out = fn(ev)
+    dt = time.perf_counter() - t
+    peak = 0.0
+    if memory:
+        gc.collect()
+        tracemalloc.start()
+        fn(ev)
+        peak = tracemalloc.get_traced_memory()[1] / 2**30
+        tracemalloc.stop()
+    return dt, out, peak
+
+
+def bench(
+    title: str, ev: dict[str, Any], impls: dict[str, Callable[[dict[str, Any]], list[int]]]
+) -> None:
+    rows = []
+    want: list[int] | None = None
+    base = None
+    for name, fn in impls.items():
+        try:
+            dt, out, peak = timed(fn, ev, memory=name == "autoops")
+        except Exception as exc:  # a competitor missing its extra or failing
+            rows.append((name, float("nan"), f"failed: {type(exc).__name__}: {str(exc)[:60]}", 0.0))
+            continue
+        if want is None:
+            want, base = out, dt
+        same = "same" if out == want else f"DIFFERENT {out}"
+        rows.append((name, dt, same, peak))
+    print(f"\n{title}: counts {want}")
+    print(
+        f"{'implementation':<16}{'seconds':>10}{'vs autoops':>12}  {'counts':<10}{'peak GiB':>10}"
+    )
+    for name, dt, same, peak in rows:
+        ratio = dt / base if base else float("nan")
+        mem = f"{peak:.2f}" if name == "autoops" else ""
+        print(f"{name:<16}{dt:>10.2f}{ratio:>11.1f}x  {same:<10}{mem:>10}")
+
+
+def _warm_up() -> None:
+    """Import every library and run each path once on a tiny input (not timed)."""
+    import duckdb  # noqa: F401
+    import pandas  # noqa: F401
+    import polars  # noqa: F401
+
+    ev = generate(2_000, 200)
+    for fn in (run_autoops, run_ret_autoops):
+        fn(ev)
+    run_mau_autoops(_mau_frame(ev))
+
+
+def main() -> None:
+    _warm_up()
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="one small size (1M events)")
+    ap.add_argument("--sizes", type=int, nargs="*", help="event counts (units = events / 10)")
+    ap.add_argument("--ref-max", type=int, default=2_500_000, help="largest size for duckdb-ref")
+    ap.add_argument("--skip", nargs="*", default=[], help="implementations to skip")
+    args = ap.parse_args()
+    sizes = args.sizes or ([1_000_000] if args.quick else [2_500_000, 5_000_000, 10_000_000])
+    for n in sizes:
+        ev = generate(n, max(n // 10, 1))
+        funnel = {
+            "autoops": run_autoops,
+            "autoops-object": run_autoops_object,
+            "duckdb-window": run_duckdb_window,
+            "polars-asof": run_polars,
+            "pandas-asof": run_pandas,
+        }
+        if n <= args.ref_max:
+            funnel["duckdb-ref"] = run_duckdb_ref
+        funnel = {k: v for k, v in funnel.items() if k not in args.skip}
+        bench(f"automotive funnel, {n:,} events, {n // 10:,} units", ev, funnel)
+        ret = {
+            "autoops": run_ret_autoops,
+            "duckdb": run_ret_duckdb,
+            "polars": run_ret_polars,
+            "pandas": run_ret_pandas,
+        }
+        bench(
+            f"retention (monthly cohorts, 12 periods), {n:,} events",
+            ev,
+            {k: v for k, v in ret.items() if k not in args.skip},
+        )
+        mev = _mau_frame(ev)
+        mau = {
+            "autoops": run_mau_autoops,
+            "duckdb": run_mau_duckdb,
+            "polars": run_mau_polars,
+            "pandas": run_mau_pandas,
+        }
+        bench(
+            f"monthly actives, {n:,} events",
+            mev,
+            {k: v for k, v in mau.items() if k not in args.skip},
+        )
+        del ev, mev
+        gc.collect()
+
+
+if __name__ == "__main__":
+    main()
