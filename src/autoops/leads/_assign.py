@@ -15,8 +15,8 @@ from autoops._tabular import factorize
 from autoops._time import DEFAULT_TZ, US, local_naive
 from autoops.errors import ConfigError, InvalidInput
 from autoops.leads._input import read_leads, read_table, utc_scalar
+from autoops.leads._link import phones as parse_phones
 from autoops.leads._result import ResultBase, group_first, is_none, rank_in_group
-from autoops.models import normalize_phones
 
 __all__ = ["AssignPolicy", "Assignment", "assign_leads", "quota_sequence"]
 
@@ -590,13 +590,13 @@ def _owner_dealers(
             row=unknown[0],
             code="unknown_dealer",
         )
-    owner_e164 = normalize_phones(phones).e164
+    owner_e164 = parse_phones(phones).e164
     lookup = {
         e: id_index[str(dl)]
         for e, dl in zip(owner_e164.tolist(), dealers.tolist(), strict=True)
         if e
     }
-    lead_e164 = normalize_phones(cols["phone"].astype(object)).e164
+    lead_e164 = parse_phones(cols["phone"].astype(object)).e164
     codes, uniques = factorize(lead_e164)
     table_arr = np.array([lookup.get(u, -1) for u in uniques.tolist()] + [-1], dtype=np.int64)
     out_codes: npt.NDArray[np.int64] = table_arr[codes]

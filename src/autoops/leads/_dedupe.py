@@ -13,8 +13,8 @@ from autoops._tabular import factorize
 from autoops._time import parse_duration
 from autoops.errors import ConfigError, InvalidInput
 from autoops.leads._input import read_leads
+from autoops.leads._link import phones as parse_phones
 from autoops.leads._result import ResultBase, group_first, is_none
-from autoops.models import normalize_phones
 
 __all__ = ["Deduplication", "dedupe_leads", "next_in_group"]
 
@@ -145,7 +145,7 @@ def _person_keys(
             raise InvalidInput(
                 "dedupe by phone needs a phone column", field="phone", code="missing_column"
             )
-        batch = normalize_phones(cols["phone"])
+        batch = parse_phones(cols["phone"])
         codes, _ = factorize(batch.e164)
         status = np.where(batch.valid, "ok", np.where(batch.missing, "missing", "invalid"))
         return codes, status.astype(object)

@@ -9,7 +9,34 @@ import numpy.typing as npt
 
 from autoops.models import normalize_phones
 
-__all__ = ["index_of", "link_by_phone", "person_codes"]
+__all__ = ["index_of", "link_by_phone", "person_codes", "phones"]
+
+
+class _Phones:
+    """Normalised phones aligned with the input (like ``PhoneBatch``)."""
+
+    __slots__ = ("e164", "kind", "missing", "reason", "valid")
+
+    def __init__(self, batch: Any, inverse: npt.NDArray[np.intp]) -> None:
+        self.e164 = batch.e164[inverse]
+        self.kind = batch.kind[inverse]
+        self.reason = batch.reason[inverse]
+        self.valid = batch.valid[inverse]
+        self.missing = batch.missing[inverse]
+
+
+def phones(values: npt.NDArray[Any]) -> _Phones:
+    """``normalize_phones`` over the distinct raw values only, mapped back to the rows.
+
+    Raw phone columns repeat heavily (one person, many events), so this parses
+    each distinct spelling once.
+    """
+    arr = np.asarray(values, dtype=object)
+    filled = np.where(arr == None, "", arr).astype(str)  # noqa: E711
+    uniques, inverse = np.unique(filled, return_inverse=True)
+    raw = uniques.astype(object)
+    raw[uniques == ""] = None
+    return _Phones(normalize_phones(raw), inverse.reshape(-1))
 
 
 def index_of(lead_ids: npt.NDArray[Any], values: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
@@ -31,7 +58,7 @@ def person_codes(
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Shared integer codes of normalised phones (-1 when missing or invalid)."""
     both = np.concatenate((lead_phone.astype(object), event_phone.astype(object)))
-    e164 = normalize_phones(both).e164
+    e164 = phones(both).e164
     present = e164 != None  # noqa: E711
     codes = np.full(len(both), -1, dtype=np.int64)
     if present.any():

@@ -15,8 +15,8 @@ from autoops._tabular import factorize
 from autoops._time import parse_duration
 from autoops.errors import ConfigError
 from autoops.leads._input import read_leads
+from autoops.leads._link import phones as parse_phones
 from autoops.leads._result import ResultBase, is_none
-from autoops.models import normalize_phones
 
 __all__ = ["FLAGS", "LeadQuality", "QualityPolicy", "lead_quality"]
 
@@ -63,7 +63,7 @@ _VIRTUAL = ("170", "171", "162", "165", "167")
 def _phones(values: Iterable[str]) -> tuple[str, ...]:
     out = []
     for v in values:
-        e164 = normalize_phones(np.array([v], dtype=object)).e164[0]
+        e164 = parse_phones(np.array([v], dtype=object)).e164[0]
         if e164 is None:
             raise ConfigError("cannot parse a listed phone number (masked)", key="phones")
         out.append(str(e164))
@@ -333,7 +333,7 @@ def lead_quality(leads: Any, *, policy: QualityPolicy | None = None) -> LeadQual
 
     none = np.full(n, None, dtype=object)
     phone = cols.get("phone", none).astype(object)
-    batch = normalize_phones(phone)
+    batch = parse_phones(phone)
     e164 = batch.e164
     mark("missing_phone", batch.missing)
     mark("invalid_phone", ~batch.valid & ~batch.missing)
