@@ -22,6 +22,7 @@ STEPS: tuple[str, ...] = (
     "autoops.datasets._demo",
     # capability steps: identity, funnel, segment, leads, loyalty, channels
     "autoops.identity._demo",
+    "autoops.funnel._demo",
     "autoops.leads._demo",
     "autoops.loyalty._demo",
     "autoops.channels._demo",
