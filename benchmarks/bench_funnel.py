@@ -489,7 +489,10 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="*", help="event counts (units = events / 10)")
     ap.add_argument("--ref-max", type=int, default=2_500_000, help="largest size for duckdb-ref")
     ap.add_argument("--skip", nargs="*", default=[], help="implementations to skip")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per implementation (best is kept)")
     args = ap.parse_args()
+    global REPEAT
+    REPEAT = args.repeat
     sizes = args.sizes or ([1_000_000] if args.quick else [2_500_000, 5_000_000, 10_000_000])
     for n in sizes:
         ev = generate(n, max(n // 10, 1))
