@@ -186,7 +186,8 @@ class TxRow:
         )
 
     def moves_json(self) -> str:
-        return json.dumps(self.moves, separators=(",", ":"))
+        # lot ids are the ledger's own (ASCII letters, digits, "_"), so no escaping is needed
+        return "[" + ",".join(f'["{lot}",{o},{h}]' for lot, o, h in self.moves) + "]"
 
     @staticmethod
     def parse_moves(text: str | None) -> list[tuple[str, int, int]]:

@@ -25,7 +25,7 @@ class Dialect:
     """Placeholders, types and the few statements that differ between SQLite and PostgreSQL."""
 
     name = "sqlite"
-    serial = "INTEGER PRIMARY KEY AUTOINCREMENT"
+    serial = "INTEGER PRIMARY KEY"  # rowids only grow: rows are never deleted
 
     def q(self, sql: str) -> str:
         return sql

@@ -108,6 +108,9 @@ class _MemoryState:
         self.members: dict[str, int] = {}
         self.medals: dict[tuple[str, str], tuple[int, str]] = {}
         self.tiers: dict[str, tuple[str | None, int | None, int | None]] = {}
+        self.member_txs: dict[str, list[int]] = {}
+        self.member_lots: dict[str, set[str]] = {}
+        self.member_holds: dict[str, set[str]] = {}
 
 
 class MemoryStore:
@@ -177,17 +180,13 @@ class _MemorySession:
         return out
 
     def member_state(self, member_id: str) -> tuple[list[LotRow], list[HoldRow], int]:
-        lots = [
-            _clone_lot(lot)
-            for lot in self.s.lots.values()
-            if lot.member_id == member_id and (lot.open > 0 or lot.held > 0)
-        ]
-        holds = [
-            _clone_hold(h)
-            for h in self.s.holds.values()
-            if h.member_id == member_id and h.state == "active"
-        ]
-        return lots, holds, self.s.members.get(member_id, 0)
+        lots = [self.s.lots[i] for i in self.s.member_lots.get(member_id, ())]
+        holds = [self.s.holds[i] for i in self.s.member_holds.get(member_id, ())]
+        return (
+            [_clone_lot(lot) for lot in lots if lot.open > 0 or lot.held > 0],
+            [_clone_hold(h) for h in holds if h.state == "active"],
+            self.s.members.get(member_id, 0),
+        )
 
     def debts(self, member_ids: Sequence[str]) -> dict[str, int]:
         return {m: self.s.members[m] for m in member_ids if m in self.s.members}
@@ -226,7 +225,9 @@ class _MemorySession:
         )
 
     def history(self, member_id: str | None) -> list[TxRow]:
-        return [t for t in self.s.txs if member_id is None or t.member_id == member_id]
+        if member_id is None:
+            return list(self.s.txs)
+        return [self.s.txs[i] for i in self.s.member_txs.get(member_id, ())]
 
     def all_lots(self) -> list[LotRow]:
         return [_clone_lot(lot) for lot in self.s.lots.values()]
@@ -256,6 +257,7 @@ class _MemorySession:
             s = self.s
             for tx in txs:
                 s.tx_index[tx.id] = len(s.txs)
+                s.member_txs.setdefault(tx.member_id, []).append(len(s.txs))
                 s.txs.append(tx)
                 if tx.key is not None:
                     s.keys[tx.key] = tx.id
@@ -263,8 +265,10 @@ class _MemorySession:
                     s.reversals.setdefault(tx.reverses, []).append(tx.id)
             for lot in lots:
                 s.lots[lot.id] = lot
+                s.member_lots.setdefault(lot.member_id, set()).add(lot.id)
             for hold in holds:
                 s.holds[hold.id] = hold
+                s.member_holds.setdefault(hold.member_id, set()).add(hold.id)
             s.members.update(debts)
 
         self.pending.append(apply)
@@ -288,6 +292,9 @@ class _MemorySession:
             s.tiers[pseudonym] = s.tiers.pop(member_id)
         for mk in [k for k in s.medals if k[0] == member_id]:
             s.medals[(pseudonym, mk[1])] = s.medals.pop(mk)
+        for index in (s.member_txs, s.member_lots, s.member_holds):
+            if member_id in index:
+                index[pseudonym] = index.pop(member_id)  # type: ignore[assignment]
         return touched
 
     def medals(self, member_id: str | None) -> list[tuple[str, str, int, str]]:
