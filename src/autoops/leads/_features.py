@@ -27,7 +27,16 @@ ENGAGEMENT: dict[str, tuple[tuple[str, ...], str | None]] = {
 class EventView:
     """Events reduced to what lead functions need: person code, time, event name, category."""
 
-    __slots__ = ("category", "code", "event", "lead_code", "ts")
+    __slots__ = (
+        "category",
+        "code",
+        "event",
+        "event_code",
+        "event_names",
+        "is_price",
+        "lead_code",
+        "ts",
+    )
 
     def __init__(self, leads_phone: npt.NDArray[Any], events: Any, as_of_us: int) -> None:
         ev = read_table(
@@ -46,22 +55,34 @@ class EventView:
             if cat is not None
             else np.full(len(self.ts), None, dtype=object)
         )
+        names, codes = np.unique(self.event.astype(str), return_inverse=True)
+        self.event_names = names
+        self.event_code = codes.reshape(-1)
+        self.is_price = np.asarray(self.category == "price", dtype=bool)
+
+    def event_in(self, names: tuple[str, ...]) -> npt.NDArray[np.bool_]:
+        """Rows whose event name is one of *names*."""
+        wanted = np.flatnonzero(np.isin(self.event_names, np.array(names, dtype=str)))
+        table = np.zeros(len(self.event_names) + 1, dtype=bool)
+        table[wanted] = True
+        result: npt.NDArray[np.bool_] = table[self.event_code]
+        return result
 
     def feature_mask(self, name: str) -> npt.NDArray[np.bool_]:
         """Rows counted by engagement feature *name* (price content is not also 'content')."""
         events, category = ENGAGEMENT[name]
-        mask = np.isin(self.event.astype(str), events) & (self.code >= 0)
+        mask = self.event_in(events) & (self.code >= 0)
         if category is not None:
             mask &= self.category == category
         if name == "content":
-            mask &= ~((self.event == "content_view") & (self.category == "price"))
+            mask &= ~(self.event_in(("content_view",)) & self.is_price)
         result: npt.NDArray[np.bool_] = mask
         return result
 
     def last_of(self, names: tuple[str, ...], n_codes: int) -> npt.NDArray[np.int64]:
         """Latest time per person code of events in *names* (int64 min when none)."""
         out = np.full(n_codes, np.iinfo(np.int64).min, dtype=np.int64)
-        rows = np.isin(self.event.astype(str), names) & (self.code >= 0)
+        rows = self.event_in(names) & (self.code >= 0)
         np.maximum.at(out, self.code[rows], self.ts[rows])
         return out
 

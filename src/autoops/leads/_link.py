@@ -15,14 +15,25 @@ __all__ = ["index_of", "link_by_phone", "person_codes", "phones"]
 class _Phones:
     """Normalised phones aligned with the input (like ``PhoneBatch``)."""
 
-    __slots__ = ("e164", "kind", "missing", "reason", "valid")
+    __slots__ = ("batch", "e164", "inverse", "kind", "missing", "reason", "valid")
 
     def __init__(self, batch: Any, inverse: npt.NDArray[np.intp]) -> None:
+        self.batch = batch
+        self.inverse = inverse
         self.e164 = batch.e164[inverse]
         self.kind = batch.kind[inverse]
         self.reason = batch.reason[inverse]
         self.valid = batch.valid[inverse]
         self.missing = batch.missing[inverse]
+
+
+def _distinct(values: npt.NDArray[Any]) -> tuple[Any, npt.NDArray[np.intp]]:
+    arr = np.asarray(values, dtype=object)
+    filled = np.where(arr == None, "", arr).astype(str)  # noqa: E711
+    uniques, inverse = np.unique(filled, return_inverse=True)
+    raw = uniques.astype(object)
+    raw[uniques == ""] = None
+    return normalize_phones(raw), inverse.reshape(-1)
 
 
 def phones(values: npt.NDArray[Any]) -> _Phones:
@@ -31,12 +42,8 @@ def phones(values: npt.NDArray[Any]) -> _Phones:
     Raw phone columns repeat heavily (one person, many events), so this parses
     each distinct spelling once.
     """
-    arr = np.asarray(values, dtype=object)
-    filled = np.where(arr == None, "", arr).astype(str)  # noqa: E711
-    uniques, inverse = np.unique(filled, return_inverse=True)
-    raw = uniques.astype(object)
-    raw[uniques == ""] = None
-    return _Phones(normalize_phones(raw), inverse.reshape(-1))
+    batch, inverse = _distinct(values)
+    return _Phones(batch, inverse)
 
 
 def index_of(lead_ids: npt.NDArray[Any], values: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
@@ -58,11 +65,14 @@ def person_codes(
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Shared integer codes of normalised phones (-1 when missing or invalid)."""
     both = np.concatenate((lead_phone.astype(object), event_phone.astype(object)))
-    e164 = phones(both).e164
-    present = e164 != None  # noqa: E711
-    codes = np.full(len(both), -1, dtype=np.int64)
+    batch, inverse = _distinct(both)
+    present = batch.valid
+    per_raw = np.full(len(batch.e164), -1, dtype=np.int64)
     if present.any():
-        codes[present] = np.unique(e164[present].astype(str), return_inverse=True)[1]
+        per_raw[present] = np.unique(batch.e164[present].astype(str), return_inverse=True)[
+            1
+        ].reshape(-1)
+    codes = per_raw[inverse]
     return codes[: len(lead_phone)], codes[len(lead_phone) :]
 
 

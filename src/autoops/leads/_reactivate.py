@@ -220,7 +220,7 @@ def reactivation_candidates(
         start = lex_position(g_sorted, t_sorted, code, defeated_at)  # events after the defeat
         end = lex_position(g_sorted, t_sorted, code, np.full(n, as_of_us))
         ok = code >= 0
-        bought_rows = np.isin(ev.event[order].astype(str), ["small_order", "big_order", "delivery"])
+        bought_rows = ev.event_in(("small_order", "big_order", "delivery"))[order]
         cs_bought = np.concatenate(([0], np.cumsum(bought_rows)))
         bought = ok & (cs_bought[end] - cs_bought[start] > 0)
         reason[(reason == "candidate") & bought] = "already_ordered"
