@@ -14,7 +14,7 @@ from autoops._tabular import Tabular
 from autoops._time import DEFAULT_TZ, local_naive
 from autoops.errors import ConfigError
 from autoops.funnel._columns import condition_mask, read_events, step_mask
-from autoops.funnel._result import local_to_utc
+from autoops.funnel._result import local_to_utc, period_labels
 from autoops.funnel._retention import _as_step, _instant, _period_start_local, period_index
 
 __all__ = ["OUTBOUND_EVENTS", "PRIVATE_TOUCHPOINTS", "ActiveUsers", "active_users"]
@@ -67,6 +67,20 @@ class ActiveUsers(Tabular):
     period: str
     tz: str
 
+    @property
+    def labels(self) -> list[str]:
+        """Period labels on the calendar of ``tz`` (``2026-01`` or ``2026-01-05``).
+
+        Examples:
+            >>> import numpy as np
+            >>> from autoops.funnel import active_users
+            >>> ev = {"one_id": [1], "event": ["login"], "touchpoint": ["app"],
+            ...       "ts": np.array(["2025-12-31T17:00"], "datetime64[us]")}
+            >>> active_users(ev).labels
+            ['2026-01']
+        """
+        return period_labels(self.period_start, self.period, self.tz)
+
     def _columns(self) -> dict[str, Arr]:
         return {
             "period_start": self.period_start,
@@ -109,9 +123,9 @@ class ActiveUsers(Tabular):
 
     def _repr_html_(self) -> str:
         rows = [
-            [str(p)[:10], int(a), d, s, "yes" if c else "incomplete"]
+            [p, int(a), d, s, "yes" if c else "incomplete"]
             for p, a, d, s, c in zip(
-                self.period_start,
+                self.labels,
                 self.active,
                 self.mean_dau,
                 self.stickiness,

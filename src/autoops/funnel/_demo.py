@@ -73,9 +73,9 @@ def step(ctx: DemoContext) -> None:
     with ctx.progress("actives"):
         mau = active_users(cols, unit="unit", as_of=data.as_of)
     rows = [
-        [_month(p), int(a), f"{d:,.0f}", _pct(s), "" if c else "partial"]
+        [p, int(a), f"{d:,.0f}", _pct(s), "" if c else "partial"]
         for p, a, d, s, c in zip(
-            mau.period_start, mau.active, mau.mean_dau, mau.stickiness, mau.complete, strict=True
+            mau.labels, mau.active, mau.mean_dau, mau.stickiness, mau.complete, strict=True
         )
     ]
     ctx.table(["month", "MAU", "mean DAU", "DAU/MAU", ""], rows[-6:])
@@ -110,15 +110,10 @@ def step(ctx: DemoContext) -> None:
         )
     rows = []
     for c in range(min(len(table.cohort), 6)):
-        cells = [_month(table.cohort[c]), int(table.size[c])]
+        cells = [table.labels[c], int(table.size[c])]
         for k in range(1, 7):
             cells.append(_pct(table.values[c, k]) if table.complete[c, k] else "·")
         rows.append(cells)
     ctx.table(["cohort", "size", "m1", "m2", "m3", "m4", "m5", "m6"], rows)
     ctx.line("· = period not yet complete. Weighted mean m1: " + _pct(table.weighted_mean[1]) + ".")
     ctx.shared["funnel"] = result
-
-
-def _month(start_utc: np.datetime64) -> str:
-    # period starts are stored in UTC; +8h gives the Shanghai calendar month
-    return str((start_utc + np.timedelta64(8, "h")).astype("datetime64[M]"))

@@ -20,7 +20,7 @@ from autoops.funnel._spec import Funnel
 if TYPE_CHECKING:
     from autoops.funnel._compute import Plan
 
-__all__ = ["FunnelResult", "TrendTable", "wilson"]
+__all__ = ["FunnelResult", "TrendTable", "period_labels", "wilson"]
 
 Arr = npt.NDArray[Any]
 Z95 = 1.959963984540054
@@ -71,6 +71,19 @@ def _next_start(start: Arr, interval: str) -> Arr:
     return np.asarray(start + np.timedelta64(step, "D").astype("timedelta64[us]"))
 
 
+def period_labels(starts_utc: Arr, period: str, tz: str) -> list[str]:
+    """Calendar labels of period starts stored in UTC: ``2026-01`` or ``2026-01-05``.
+
+    Examples:
+        >>> import numpy as np
+        >>> period_labels(np.array(["2025-12-31T16:00"], "datetime64[us]"), "month", "Asia/Shanghai")
+        ['2026-01']
+    """
+    local = local_naive(np.asarray(starts_utc, dtype="datetime64[us]"), tz)
+    unit = "M" if period == "month" else "D"
+    return [str(x) for x in local.astype(f"datetime64[{unit}]")]
+
+
 def local_to_utc(local: Arr, tz: str) -> Arr:
     """Wall-clock naive ``datetime64[us]`` in *tz* back to UTC (two offset passes)."""
     guess = local.astype(np.int64) - utc_offsets(local, tz)
@@ -99,6 +112,8 @@ class TrendTable(Tabular):
     rate_low: Arr
     rate_high: Arr
     complete: Arr
+    interval: str = "week"
+    tz: str = DEFAULT_TZ
 
     def _columns(self) -> dict[str, Arr]:
         return {
@@ -117,10 +132,11 @@ class TrendTable(Tabular):
         )
 
     def _repr_html_(self) -> str:
+        labels = period_labels(self.period, self.interval, self.tz)
         rows = [
-            [str(p)[:10], e, c, r, "yes" if ok else "incomplete"]
+            [p, e, c, r, "yes" if ok else "incomplete"]
             for p, e, c, r, ok in zip(
-                self.period, self.entered, self.converted, self.rate, self.complete, strict=True
+                labels, self.entered, self.converted, self.rate, self.complete, strict=True
             )
         ]
         return html_table(
@@ -431,7 +447,8 @@ class FunnelResult(Tabular):
         ends_utc = local_to_utc(_next_start(periods, interval), tz).astype(np.int64)
         complete = ends_utc + w <= self.as_of.astype("datetime64[us]").astype(np.int64)
         rate, lo, hi = wilson(converted, entered)
-        return TrendTable(local_to_utc(periods, tz), entered, converted, rate, lo, hi, complete)
+        starts = local_to_utc(periods, tz)
+        return TrendTable(starts, entered, converted, rate, lo, hi, complete, interval, tz)
 
     # ----------------------------------------------------------------- display
     def _columns(self) -> dict[str, Arr]:
@@ -534,7 +551,7 @@ class FunnelResult(Tabular):
         c = self.counts.astype(float)
         top = c.max() if len(c) and c.max() > 0 else 1.0
         y = np.arange(len(c))[::-1]
-        ax.barh(y, c, left=(top - c) / 2, color="#3b6ea8", height=0.7)
+        ax.barh(y, c, left=(top - c) / 2, color="#9ec1e6", height=0.7)
         step, _, _ = self.rates("step")
         for yi, ci, label, r in zip(y, c, self.labels, step, strict=True):
             text = f"{label}: {int(ci):,}" + ("" if yi == y[0] or math.isnan(r) else f" ({r:.0%})")

@@ -16,7 +16,7 @@ from autoops._tabular import Tabular
 from autoops._time import DEFAULT_TZ, local_naive, parse_duration
 from autoops.errors import ConfigError
 from autoops.funnel._columns import read_events, step_mask
-from autoops.funnel._result import local_to_utc
+from autoops.funnel._result import local_to_utc, period_labels
 from autoops.funnel._spec import Step
 
 __all__ = ["RetentionTable", "retention"]
@@ -88,6 +88,21 @@ class RetentionTable(Tabular):
     measure: str
     period: str
     as_of: np.datetime64
+    cohort_period: str = "month"
+    tz: str = DEFAULT_TZ
+
+    @property
+    def labels(self) -> list[str]:
+        """Cohort labels on the calendar of ``tz`` (``2026-01`` or ``2026-01-05``).
+
+        Examples:
+            >>> import numpy as np
+            >>> from autoops.funnel import retention
+            >>> ev = {"one_id": [1], "event": ["a"], "ts": np.array(["2025-12-31T17:00"], "datetime64[us]")}
+            >>> retention(ev, period="month", periods=1).labels
+            ['2026-01']
+        """
+        return period_labels(self.cohort, self.cohort_period, self.tz)
 
     def _columns(self) -> dict[str, Arr]:
         out: dict[str, Arr] = {"cohort": self.cohort, "size": self.size}
@@ -132,7 +147,7 @@ class RetentionTable(Tabular):
         headers = ["cohort", "size", *[f"{self.period} {i}" for i in range(1, k)]]
         rows = []
         for c in range(len(self.cohort)):
-            cells: list[object] = [str(self.cohort[c])[:10], int(self.size[c])]
+            cells: list[object] = [self.labels[c], int(self.size[c])]
             for i in range(1, k):
                 v = self.values[c, i]
                 text = f"{v:.1%}" if self.measure == "rate" else f"{v:,.0f}"
@@ -159,12 +174,13 @@ class RetentionTable(Tabular):
         if ax is None:
             ax = Figure(figsize=(8, 0.4 * len(self.cohort) + 1.5)).add_subplot()
         data = np.where(self.complete, self.values, np.nan)[:, 1:]
-        ax.imshow(data, aspect="auto", cmap="Blues", vmin=0)
+        vmax = 1.0 if self.measure == "rate" else None
+        ax.imshow(data, aspect="auto", cmap="Blues", vmin=0, vmax=vmax)
         for (c, i), v in np.ndenumerate(data):
             if not math.isnan(v):
                 label = f"{v:.0%}" if self.measure == "rate" else f"{v:,.0f}"
                 ax.text(i, c, label, ha="center", va="center", fontsize=7)
-        ax.set_yticks(range(len(self.cohort)), [str(c)[:10] for c in self.cohort])
+        ax.set_yticks(range(len(self.cohort)), self.labels)
         ax.set_xticks(range(data.shape[1]), [str(i) for i in range(1, data.shape[1] + 1)])
         ax.set_xlabel(f"{self.period}s after the cohort event")
         ax.set_title(f"Retention ({self.measure})")
@@ -416,6 +432,8 @@ def retention(
         measure=measure,
         period=name,
         as_of=np.datetime64(as_of_us, "us"),
+        cohort_period=group,
+        tz=tz,
     )
 
 

@@ -178,7 +178,7 @@ class Funnel(_Spec):
     unit is the longest chain (``entry="best"``) or the longest chain from the
     unit's first step-1 row in range (``entry="first"``).
 
-    Args:
+    Attributes:
         steps: the steps, as :class:`Step` or plain event names.
         window: the conversion window, measured from step 1 (``"30d"``).
         order: ``"ordered"``, ``"strict"``, ``"unordered"`` or ``"open"``.
