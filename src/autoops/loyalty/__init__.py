@@ -32,8 +32,7 @@ from autoops.loyalty._store import LedgerStore, MemoryStore
 if TYPE_CHECKING:
     from autoops.loyalty._postgres import PostgresStore
 
-__all__ = [
-    "MAX_POINTS",
+__all__ = [  # noqa: RUF022 - plain sorted(), pinned by tests/test_public_api.py
     "ActionRule",
     "Campaign",
     "EarnBatch",
@@ -44,6 +43,7 @@ __all__ = [
     "GrowthProgram",
     "Ledger",
     "LedgerStore",
+    "MAX_POINTS",
     "MedalAwards",
     "MedalRule",
     "MedalRules",
@@ -56,15 +56,20 @@ __all__ = [
 for _obj in (
     ActionRule,
     Campaign,
+    EarnBatch,
     EarnInstructions,
     EarningRules,
-    EarnBatch,
     ExpiryPolicy,
     ExpiryReport,
+    GrowthProgram,
     Ledger,
     LedgerStore,
+    MedalAwards,
+    MedalRule,
+    MedalRules,
     MemoryStore,
     SQLiteStore,
+    TierChanges,
 ):
     _obj.__module__ = __name__
 del _obj

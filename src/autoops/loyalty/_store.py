@@ -13,7 +13,7 @@ import copy
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from autoops.loyalty._rows import HoldRow, LotRow, TxRow
 
@@ -59,13 +59,40 @@ class LedgerSession(Protocol):
     ) -> None: ...
 
 
+@runtime_checkable
 class LedgerStore(Protocol):
-    """A place the ledger keeps its state: memory, SQLite or PostgreSQL."""
+    """What a ledger store provides: memory, SQLite and PostgreSQL implement it.
+
+    ``session()`` opens one all-or-nothing transaction (a context manager
+    yielding a session with the reads and writes the ledger needs);
+    ``fault`` is a test hook called after each transaction row is written
+    (fault-injection tests raise from it).
+
+    Examples:
+        >>> from autoops.loyalty import MemoryStore
+        >>> isinstance(MemoryStore(), LedgerStore)
+        True
+    """
 
     fault: Callable[[TxRow], None] | None
 
-    def session(self, *, write: bool = True) -> Any: ...
-    def close(self) -> None: ...
+    def session(self, *, write: bool = True) -> Any:
+        """One transaction; commits on success, rolls back on an exception.
+
+        Examples:
+            >>> from autoops.loyalty import MemoryStore
+            >>> with MemoryStore().session(write=False) as s:
+            ...     s.known("member-0001")
+            False
+        """
+
+    def close(self) -> None:
+        """Release connections.
+
+        Examples:
+            >>> from autoops.loyalty import MemoryStore
+            >>> MemoryStore().close()
+        """
 
 
 def _clone_lot(lot: LotRow) -> LotRow:
