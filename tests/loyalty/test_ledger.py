@@ -119,3 +119,64 @@ def test_kinds_are_all_exercised() -> None:
     run_ops(ledger, clock, ops)
     kinds = {t.kind for t in ledger.history(MEMBERS[0])}
     assert kinds == set(TxKind)
+
+
+class ReferenceLedger:
+    """A brute-force model of earn/redeem/expire: a list of [expiry, earned, seq, remaining]."""
+
+    def __init__(self) -> None:
+        self.lots: dict[str, list[list[Any]]] = {m: [] for m in MEMBERS}
+
+    def earn(self, member: str, points: int, earned: Any, expiry: Any, seq: int) -> None:
+        self.lots[member].append([expiry, earned, seq, points])
+
+    def available(self, member: str, now: Any) -> int:
+        return sum(lot[3] for lot in self.lots[member] if lot[0] is None or lot[0] > now)
+
+    def redeem(self, member: str, points: int, now: Any) -> bool:
+        if points > self.available(member, now):
+            return False
+        live = [lot for lot in self.lots[member] if lot[0] is None or lot[0] > now]
+        far = now + timedelta(days=10**5)
+        for lot in sorted(live, key=lambda x: (far if x[0] is None else x[0], x[1], x[2])):
+            take = min(lot[3], points)
+            lot[3] -= take
+            points -= take
+        return True
+
+
+simple_op = st.one_of(
+    st.tuples(st.just("earn"), st.integers(0, 1), st.integers(1, 100), st.none() | st.integers(1, 30),
+              st.integers(0, 48)),
+    st.tuples(st.just("redeem"), st.integers(0, 1), st.integers(1, 150)),
+    st.tuples(st.just("advance"), st.integers(1, 24 * 5)),
+)  # fmt: skip
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(simple_op, max_size=30))
+def test_matches_brute_force_reference(ops: list[tuple[Any, ...]]) -> None:
+    clock = Clock()
+    ledger = Ledger(MemoryStore(), clock=clock)
+    ref = ReferenceLedger()
+    for n, o in enumerate(ops):
+        if o[0] == "earn":
+            member, points = MEMBERS[o[1]], o[2]
+            earned = clock.now - timedelta(hours=o[4])
+            expiry = None if o[3] is None else clock.now + timedelta(days=o[3])
+            ledger.earn(
+                member, points, reason="r", key=f"k{n}", occurred_at=earned, expires_at=expiry
+            )
+            ref.earn(member, points, earned, expiry, n)
+        elif o[0] == "redeem":
+            member, points = MEMBERS[o[1]], o[2]
+            try:
+                ledger.redeem(member, points, reason="r", key=f"k{n}")
+                ok = True
+            except LedgerError:
+                ok = False
+            assert ok == ref.redeem(member, points, clock.now)
+        else:
+            clock.advance(hours=o[1])
+        for m in MEMBERS:
+            assert ledger.balance(m).available == ref.available(m, clock.now)
