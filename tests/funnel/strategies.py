@@ -17,14 +17,16 @@ T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
 @st.composite
-def logs(draw: Any, units: int = 5, max_rows: int = 7, scale: int = 1) -> dict[str, Any]:
+def logs(
+    draw: Any, units: int = 5, max_rows: int = 7, scale: int = 1, min_units: int = 1
+) -> dict[str, Any]:
     """Events of a few units: duplicate timestamps, properties, hold values.
 
     A catalogue unit (id 999) holds one row of every event so that every step
     name is known; it takes part in every comparison like any other unit.
     """
     unit_ids, names, ts, props, orders = [], [], [], [], []
-    for u in range(draw(st.integers(1, units))):
+    for u in range(draw(st.integers(min_units, units))):
         for _ in range(draw(st.integers(0, max_rows))):
             unit_ids.append(u)
             names.append(draw(st.sampled_from(EVENTS)))

@@ -16,7 +16,7 @@ from autoops.funnel import Exclusion, Funnel, Step, compute
 from .oracle import oracle
 from .strategies import EVENTS, funnels, logs
 
-_S = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+_S = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def depths(f: Funnel, ev: dict[str, Any]) -> dict[int, int]:
