@@ -698,8 +698,9 @@ class Ledger:
             hold_members = s.due_holds(at)
             lots = s.due_lots(at)
             s.lock(sorted({lot.member_id for lot in lots} | set(hold_members)))
-            hold_members = s.due_holds(at)
-            lots = s.due_lots(at)
+            if getattr(s, "reread_after_lock", False):  # row locks: read again under them
+                hold_members = s.due_holds(at)
+                lots = s.due_lots(at)
             special = set(hold_members)
             txs: list[TxRow] = []
             changed = []

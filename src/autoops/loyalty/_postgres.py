@@ -27,6 +27,8 @@ class _PgDialect(Dialect):
 
 
 class _PgSession(SQLSession):
+    reread_after_lock = True
+
     def lock(self, member_ids: Sequence[str]) -> None:
         ids = sorted(set(member_ids))
         if not ids:
