@@ -16,6 +16,7 @@ from autoops.segment import (
     count,
     intent_scores,
     lifecycle_stages,
+    tag,
     value_orientation,
 )
 from autoops.segment._common import Coded, as_of_us, coded, group_people, isin_text
@@ -118,3 +119,21 @@ def test_coded_membership_and_audience_counts() -> None:
     with pytest.raises(InvalidInput, match="available: click, share"):
         (count("clik") >= 2).evaluate(people, events=events, as_of=AS_OF)
     assert (attr("person_id") == 2).evaluate(people).ids.tolist() == [2]
+
+
+def test_pandas_speedups_agree_with_plain_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
+    import autoops.segment._common as common
+
+    rng = np.random.default_rng(7)
+    vocab = np.array(["app", "wecom", "douyin", None, "showroom"], dtype=object)
+    values = vocab[rng.integers(0, 5, 120_000)]
+    with_pandas = isin_text(values, ["app", "showroom", "nope"])
+    tags = np.array(
+        ["family, price_sensitive", "", None, "ev_interest ,family", "vip"] * 3, dtype=object
+    )
+    people = {"person_id": np.arange(len(tags)), "tags": tags}
+    rule = tag("family") | tag("vip")
+    fast = rule.evaluate(people).ids.tolist()
+    monkeypatch.setattr(common, "_pandas", lambda: None)
+    assert isin_text(values, ["app", "showroom", "nope"]).tolist() == with_pandas.tolist()
+    assert rule.evaluate(people).ids.tolist() == fast == [0, 3, 4, 5, 8, 9, 10, 13, 14]

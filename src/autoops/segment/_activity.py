@@ -212,7 +212,8 @@ def activity_tiers(
     universe = None if people is None else read_columns(None, "people", people=people)["people"]
     ids, (codes, _) = group_people(person_arr, universe, fields=("person", "people"))
     assert codes is not None
-    keep = (times <= cutoff) & (times >= cutoff - window_us)
+    # cheap time filter first; text filters only look at the rows left
+    keep = np.flatnonzero((times <= cutoff) & (times >= cutoff - window_us))
     tp = cols["touchpoint"]
     if tp is not None and touchpoints is not None:
         wanted = (
@@ -220,11 +221,11 @@ def activity_tiers(
             if touchpoints == "private"
             else _names(touchpoints, "touchpoints")
         )
-        keep &= isin_text(tp, wanted)
+        keep = keep[isin_text(tp[keep], wanted)]
     ev = cols["event"]
     excluded = _names(exclude_events, "exclude_events")
     if ev is not None and excluded:
-        keep &= ~isin_text(ev, excluded)
+        keep = keep[~isin_text(ev[keep], excluded)]
     counts = np.bincount(codes[keep], minlength=len(ids)).astype(np.int64)
     tier_code = np.full(len(ids), 3, dtype=np.int64)
     tier_code[counts >= limits["low"]] = 2

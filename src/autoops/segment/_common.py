@@ -288,10 +288,47 @@ def isin_text(values: npt.NDArray[Any] | Coded, wanted: Iterable[str]) -> npt.ND
             lut[:-1] |= values.categories == item
         hit: npt.NDArray[np.bool_] = lut[values.codes]
         return hit
+    if len(names) >= 2 and len(values) >= 100_000 and _plain_strings(values):
+        pd = _pandas()
+        if pd is not None:  # one hash lookup per row instead of one comparison per name
+            found: npt.NDArray[np.bool_] = (
+                pd.Series(values, dtype=object, copy=False).isin(names).to_numpy()
+            )
+            return found
     out = np.zeros(len(values), dtype=bool)
     for item in names:
         out |= values == item
     return out
+
+
+def _pandas() -> Any:
+    """pandas if installed (an optional speed-up for object columns), else ``None``."""
+    try:
+        import pandas
+    except ImportError:  # pragma: no cover - pandas is an optional extra
+        return None
+    return pandas
+
+
+def _plain_strings(values: npt.NDArray[Any]) -> bool:
+    # hash-based lookups need exact str (a str Enum hashes by name); check a sample
+    if values.dtype != object:
+        return False
+    step = max(len(values) // 64, 1)
+    return all(type(v) is str or v is None for v in values[::step].tolist())
+
+
+def factorize_text(values: npt.NDArray[Any] | Coded) -> Coded | None:
+    """Dictionary-encode an object column of strings with pandas when available."""
+    if isinstance(values, Coded):
+        return values
+    if not _plain_strings(values):
+        return None
+    pd = _pandas()
+    if pd is None:
+        return None
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    return Coded(np.asarray(codes, dtype=np.int64), np.asarray(uniques, dtype=object))
 
 
 def present_names(values: npt.NDArray[Any] | Coded) -> list[str]:

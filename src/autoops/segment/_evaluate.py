@@ -19,6 +19,7 @@ from autoops.segment._common import (
     as_of_us,
     display_id,
     duration_us,
+    factorize_text,
     group_people,
     isin_text,
     present_names,
@@ -271,7 +272,7 @@ class _Context:
             self.values[repr(Attr(name))] = (name, cols[name])
         if needs_tags:
             self.values["tags"] = (tags_column, cols[tags_column])
-            self.padded_tags = _padded_tags(cols[tags_column], tags_column)
+            self.tags = _TagIndex(cols[tags_column], tags_column)
         score_names = sorted({f.name for f in fields if isinstance(f, Score)})
         for name in score_names:
             self.values[repr(Score(name))] = (name, self._score(scores, name))
@@ -366,18 +367,19 @@ class _Context:
             key = repr(field)
             if key in self.values:
                 continue
-            match = isin_text(event_arr, (field.event,))
-            if not match.any():
+            window = base
+            if field.within is not None:
+                window = base & (times >= cutoff - duration_us(field.within, key="within"))
+            keep = np.flatnonzero(window)  # time first; text only on the rows left
+            keep = keep[isin_text(event_arr[keep], (field.event,))]
+            if keep.size == 0 and not isin_text(event_arr, (field.event,)).any():
                 present = present_names(event_arr)
                 msg = (
                     f"event {field.event!r} never occurs in events; available: {', '.join(present)}"
                 )
                 raise InvalidInput(msg, field=mapping["event"], code="unknown_event")
-            keep = match & base
-            if field.within is not None:
-                keep &= times >= cutoff - duration_us(field.within, key="within")
             if field.touchpoints is not None:
-                keep &= isin_text(cols["touchpoint"], field.touchpoints)
+                keep = keep[isin_text(cols["touchpoint"][keep], field.touchpoints)]
             counted = np.bincount(rows[keep], minlength=self.n).astype(np.int64)
             self.values[key] = (f"count {field.event}", counted)
 
@@ -385,30 +387,46 @@ class _Context:
         return self.values[repr(field)]
 
 
-def _padded_tags(values: npt.NDArray[Any], column: str) -> npt.NDArray[Any]:
-    items = values.tolist()
-    first = next((v for v in items if v is not None), "")
-    if isinstance(first, list | tuple | np.ndarray):
-        joined = [",".join(str(t).strip() for t in v) if v is not None else "" for v in items]
-        arr = np.array(joined, dtype=object)
-    elif isinstance(first, str):
-        arr = values if values.dtype == object else values.astype(object)
-        missing = np.array([v is None for v in items], dtype=bool)
+class _TagIndex:
+    """Answers "has tag t" per person: tokens are split on commas, spaces stripped."""
+
+    def __init__(self, values: npt.NDArray[Any], column: str) -> None:
+        items = values.tolist()
+        first = next((v for v in items if v is not None), "")
+        if isinstance(first, list | tuple | np.ndarray):
+            joined = [",".join(str(t) for t in v) if v is not None else "" for v in items]
+            arr = np.array(joined, dtype=object)
+        elif isinstance(first, str):
+            arr = values if values.dtype == object else values.astype(object)
+        else:
+            msg = f"tags must be comma-separated strings or lists, got {type(first).__name__}"
+            raise InvalidInput(msg, field=column)
+        enc = factorize_text(arr)
+        self.padded: npt.NDArray[Any] | None = None
+        if enc is not None:  # one token set per distinct tag string
+            self.codes = enc.codes
+            self.tokens = [
+                frozenset(t.strip(" ") for t in str(u).split(",")) for u in enc.categories.tolist()
+            ]
+            return
+        missing = np.array([v is None for v in arr.tolist()], dtype=bool)
         if missing.any():
             arr = arr.copy()
             arr[missing] = ""
-    else:
-        raise InvalidInput(
-            f"tags must be comma-separated strings or lists, got {type(first).__name__}",
-            field=column,
-        )
-    sd = np.strings.strip(arr.astype(np.dtypes.StringDType()), " ")
-    while True:  # drop the spaces around commas, however many
-        before = sd
-        sd = np.strings.replace(np.strings.replace(sd, " ,", ","), ", ", ",")
-        if np.array_equal(before, sd):
-            break
-    return np.strings.add(np.strings.add(",", sd), ",")
+        sd = np.strings.strip(arr.astype(np.dtypes.StringDType()), " ")
+        while True:  # drop the spaces around commas, however many
+            before = sd
+            sd = np.strings.replace(np.strings.replace(sd, " ,", ","), ", ", ",")
+            if np.array_equal(before, sd):
+                break
+        self.padded = np.strings.add(np.strings.add(",", sd), ",")
+
+    def has(self, name: str) -> npt.NDArray[np.bool_]:
+        if self.padded is not None:
+            return np.asarray(np.strings.find(self.padded, f",{name},") >= 0, dtype=bool)
+        lut = np.array([name in tokens for tokens in self.tokens] + [False], dtype=bool)
+        found: npt.NDArray[np.bool_] = lut[self.codes]
+        return found
 
 
 def _kind(arr: npt.NDArray[Any]) -> str:
@@ -540,7 +558,7 @@ def evaluate(
         elif isinstance(node, Not):
             out = ~run(node.item)
         elif isinstance(node, HasTag):
-            out = np.asarray(np.strings.find(ctx.padded_tags, f",{node.name},") >= 0, dtype=bool)
+            out = ctx.tags.has(node.name)
         else:
             out = _leaf(node, ctx)
         masks[id(node)] = out

@@ -312,8 +312,11 @@ def intent_scores(
     total = np.zeros(n, dtype=np.float64)
     last = np.full(n, _NAT, dtype=np.int64)
     counts: dict[str, npt.NDArray[np.float64]] = {}
+    # time first; the per-action text comparisons only see the rows left
+    candidates = np.flatnonzero(in_time)
+    chosen = action_arr if candidates.size == len(times) else action_arr[candidates]
     for name in config.actions:
-        rows = np.flatnonzero(isin_text(action_arr, (name,)) & in_time)
+        rows = candidates[isin_text(chosen, (name,))]
         if half_us is None:
             count: npt.NDArray[np.float64] = np.bincount(codes[rows], minlength=n).astype(
                 np.float64

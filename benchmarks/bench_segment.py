@@ -1,0 +1,395 @@
+"""Benchmark autoops.segment against the same computations in DuckDB SQL and pandas.
+
+Usage::
+
+    python benchmarks/bench_segment.py            # 1M people, ~20M events
+    python benchmarks/bench_segment.py --quick    # 50k people, ~1M events
+
+The synthetic data are generated in chunks of 100k people (distinct seeds,
+person ids offset) and only the columns the segment functions read are kept,
+so the process stays well under 4 GiB. Each engine computes the same result
+(checked after timing): RFM scores and segments, activity tiers over the
+private domain in 30 days, intent scores, and a five-predicate audience. Input
+conversion (building the pandas frame, loading DuckDB tables) is excluded from
+every timing; DuckDB uses its default threads (2 on the reference machine).
+Timings are the best of ``--repeat`` runs; ratios are measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import resource
+import time
+import tracemalloc
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from autoops.datasets import synthetic
+from autoops.segment import (
+    RFM_SEGMENTS,
+    activity_tiers,
+    attr,
+    count,
+    intent_scores,
+    rfm,
+    score,
+    tag,
+)
+from autoops.segment._common import OUTBOUND_EVENTS, private_touchpoints
+
+CHUNK = 100_000
+
+
+def build(
+    people: int, events_per_month: float
+) -> tuple[dict[str, Any], dict[str, Any], np.datetime64]:
+    ev_parts: dict[str, list[Any]] = {
+        k: [] for k in ("person", "ts", "event", "touchpoint", "amount")
+    }
+    pp_parts: dict[str, list[Any]] = {k: [] for k in ("person_id", "city", "age", "tags")}
+    as_of = None
+    for i, start in enumerate(range(0, people, CHUNK)):
+        n = min(CHUNK, people - start)
+        data = synthetic(people=n, seed=1000 + i, events_per_month=events_per_month)
+        ev = data.events
+        pid = ev.true_person_id
+        ev_parts["person"].append(np.where(pid >= 0, pid + start, -1))
+        ev_parts["ts"].append(ev.ts)
+        ev_parts["event"].append(ev.event)
+        ev_parts["touchpoint"].append(ev.touchpoint)
+        ev_parts["amount"].append(ev.amount)
+        pp = data.people
+        pp_parts["person_id"].append(pp.person_id + start)
+        pp_parts["city"].append(pp.city)
+        pp_parts["age"].append(pp.age)
+        pp_parts["tags"].append(pp.tags)
+        as_of = data.as_of
+        del data, ev, pp
+        gc.collect()
+    events = {k: np.concatenate(v) for k, v in ev_parts.items()}
+    people_cols = {k: np.concatenate(v) for k, v in pp_parts.items()}
+    assert as_of is not None
+    return events, people_cols, as_of
+
+
+def best(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    times, out = [], None
+    for _ in range(repeat):
+        gc.collect()
+        t = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t)
+    return min(times), out
+
+
+def peak_mib(fn: Callable[[], Any]) -> float:
+    gc.collect()
+    tracemalloc.start()
+    fn()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak / 2**20
+
+
+def ntile_np(n: int, bins: int) -> np.ndarray:
+    i = np.arange(n)
+    q, r = divmod(n, bins)
+    big = r * (q + 1)
+    return np.where(i < big, i // (q + 1), r + (i - big) // max(q, 1)) + 1
+
+
+# ------------------------------------------------------------------ pandas ----
+
+
+def pandas_rfm(pd: Any, tx: Any, as_of: Any) -> Any:
+    t = tx[tx["ts"] <= as_of]
+    g = t.assign(cents=np.rint(t["amount"].to_numpy() * 100)).groupby("person", sort=True)
+    agg = g.agg(f=("cents", "size"), cents=("cents", "sum"), last=("ts", "max")).reset_index()
+    n = len(agg)
+    for col, out in (("last", "r"), ("f", "fs"), ("cents", "ms")):
+        order = agg.sort_values([col, "person"], kind="stable").index.to_numpy()
+        s = np.empty(n, dtype=np.int64)
+        s[order] = ntile_np(n, 5)
+        agg[out] = s
+    return agg
+
+
+def pandas_tiers(pd: Any, ev: Any, as_of: Any, private: list[str]) -> Any:
+    lo = as_of - pd.Timedelta(days=30)
+    m = (
+        (ev["ts"] <= as_of)
+        & (ev["ts"] >= lo)
+        & ev["touchpoint"].isin(private)
+        & ~ev["event"].isin(OUTBOUND_EVENTS)
+    )
+    k = ev.loc[m].groupby("person").size()
+    return pd.cut(
+        k, [0, 1, 3, 8, np.inf], right=False, labels=["inactive", "low", "medium", "high"]
+    )
+
+
+def pandas_intent(pd: Any, ev: Any, as_of: Any) -> Any:
+    w = {"click": (40.0, 5.0), "favourite": (30.0, 1.0), "test_drive": (30.0, 1.0)}
+    m = (ev["ts"] <= as_of) & ev["event"].isin(list(w))
+    c = ev.loc[m].groupby(["person", "event"], observed=True).size().unstack(fill_value=0)
+    total = 0.0
+    for a, (wt, cap) in w.items():
+        col = c.get(a, 0)
+        total = total + wt * np.minimum(col, cap) / cap
+    return 100.0 * total / 100.0
+
+
+def pandas_audience(pd: Any, ev: Any, people: Any, scores: Any, as_of: Any) -> Any:
+    lo = as_of - pd.Timedelta(days=30)
+    td = (
+        ev.loc[(ev["event"] == "test_drive") & (ev["ts"] <= as_of) & (ev["ts"] >= lo)]
+        .groupby("person")
+        .size()
+    )
+    p = people.merge(scores, on="person_id", how="left")
+    n_td = p["person_id"].map(td).fillna(0)
+    has_tag = p["tags"].fillna("").str.contains(r"(?:^|,)\s*price_sensitive\s*(?:,|$)", regex=True)
+    m = (
+        (p["city"] == "Shanghai")
+        & (n_td >= 1)
+        & ~has_tag
+        & (p["intent"] >= 30)
+        & p["age"].between(25, 55)
+    )
+    return p.loc[m, "person_id"].to_numpy()
+
+
+# ------------------------------------------------------------------ duckdb ----
+
+
+def duck_queries(as_of_sql: str, private: list[str]) -> dict[str, str]:
+    tp = ", ".join(f"'{t}'" for t in private)
+    out = ", ".join(f"'{e}'" for e in OUTBOUND_EVENTS)
+    seg = " ".join(
+        f"WHEN r5 IN ({', '.join(map(str, rs))}) AND fm5 IN ({', '.join(map(str, fms))}) THEN '{name}'"
+        for name, rs, fms, _ in RFM_SEGMENTS
+    )
+    return {
+        "rfm": f"""
+            WITH agg AS (SELECT person, count(*) f, sum(round_even(amount * 100, 0)) cents, max(ts) last
+                         FROM tx WHERE ts <= {as_of_sql} GROUP BY person),
+            sc AS (SELECT *, ntile(5) OVER (ORDER BY last, person) r, ntile(5) OVER (ORDER BY f, person) fs,
+                          ntile(5) OVER (ORDER BY cents, person) ms FROM agg)
+            SELECT person, f, cents, r, fs, ms, CASE {seg} END AS segment
+            FROM (SELECT *, r AS r5, (fs + ms + 1) // 2 AS fm5 FROM sc) ORDER BY person""",
+        "tiers": f"""
+            SELECT person, count(*) k, CASE WHEN count(*) >= 8 THEN 'high' WHEN count(*) >= 3 THEN 'medium'
+                   ELSE 'low' END tier
+            FROM ev WHERE ts <= {as_of_sql} AND ts >= {as_of_sql} - INTERVAL 30 DAY
+              AND touchpoint IN ({tp}) AND event NOT IN ({out})
+            GROUP BY person ORDER BY person""",
+        "intent": f"""
+            SELECT person, 100.0 * (40.0 * least(count(*) FILTER (WHERE event = 'click'), 5) / 5.0
+                   + 30.0 * least(count(*) FILTER (WHERE event = 'favourite'), 1)
+                   + 30.0 * least(count(*) FILTER (WHERE event = 'test_drive'), 1)) / 100.0 AS score
+            FROM ev WHERE ts <= {as_of_sql} AND event IN ('click', 'favourite', 'test_drive')
+            GROUP BY person ORDER BY person""",
+        "audience": f"""
+            WITH td AS (SELECT person, count(*) n FROM ev WHERE event = 'test_drive'
+                          AND ts <= {as_of_sql} AND ts >= {as_of_sql} - INTERVAL 30 DAY GROUP BY person)
+            SELECT p.person_id FROM ppl p LEFT JOIN td ON td.person = p.person_id
+            LEFT JOIN sc ON sc.person_id = p.person_id
+            WHERE p.city = 'Shanghai' AND coalesce(td.n, 0) >= 1
+              AND NOT coalesce(list_contains(list_transform(string_split(p.tags, ','), lambda x: trim(x)),
+                                             'price_sensitive'), FALSE)
+              AND coalesce(sc.intent >= 30, FALSE) AND coalesce(p.age BETWEEN 25 AND 55, FALSE)
+            ORDER BY p.person_id""",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="50k people (about 1M events)")
+    parser.add_argument("--people", type=int, default=None)
+    parser.add_argument("--events-per-month", type=float, default=2.0)
+    parser.add_argument("--repeat", type=int, default=2)
+    args = parser.parse_args()
+    n_people = args.people or (50_000 if args.quick else 1_000_000)
+
+    t0 = time.perf_counter()
+    ev, people, as_of = build(n_people, args.events_per_month)
+    spend = ~np.isnan(ev["amount"])
+    tx = {k: ev[k][spend] for k in ("person", "ts", "amount")}
+    print(
+        f"data: {n_people:,} people, {len(ev['person']):,} events, {int(spend.sum()):,} transactions "
+        f"(built in {time.perf_counter() - t0:.0f} s)"
+    )
+    private = list(private_touchpoints())
+
+    ours: dict[str, Callable[[], Any]] = {
+        "rfm": lambda: rfm(tx["person"], tx["ts"], tx["amount"], as_of=as_of),
+        "activity_tiers": lambda: activity_tiers(
+            ev["person"], ev["ts"], touchpoint=ev["touchpoint"], event=ev["event"], as_of=as_of
+        ),
+        "intent_scores": lambda: intent_scores(ev["person"], ev["event"], ev["ts"], as_of=as_of),
+    }
+    timings: dict[str, dict[str, float]] = {}
+    results: dict[str, Any] = {}
+    for name, fn in ours.items():
+        t, results[name] = best(fn, args.repeat)
+        timings.setdefault(name, {})["autoops"] = t
+    scores = results["intent_scores"]
+    rule = (
+        (attr("city") == "Shanghai")
+        & (count("test_drive", within="30d") >= 1)
+        & ~tag("price_sensitive")
+        & (score("intent") >= 30)
+        & attr("age").between(25, 55)
+    )
+
+    def audience() -> Any:
+        return rule.evaluate(people, events=ev, as_of=as_of, scores={"intent": scores})
+
+    t, results["audience"] = best(audience, args.repeat)
+    timings["audience (5 predicates)"] = {"autoops": t}
+    memory = {name: peak_mib(fn) for name, fn in ours.items()}
+    memory["audience (5 predicates)"] = peak_mib(audience)
+
+    import pandas as pd
+
+    run_categorical(pd, ev, as_of, results, timings, args.repeat)
+    p_intent = run_pandas(
+        pd, ev, tx, people, scores, as_of, private, results, timings, args.repeat, n_people
+    )
+    run_duckdb(pd, ev, tx, people, scores, as_of, private, results, timings, args.repeat, p_intent)
+
+    print(
+        f"\n{'computation':26} {'autoops s':>10} {'categorical':>12} {'duckdb s':>9} {'pandas s':>9} "
+        f"{'duckdb/ours':>12} {'pandas/ours':>12} {'peak MiB':>9}"
+    )
+    for label, row in timings.items():
+        ours_t = row["autoops"]
+        cat = row.get("autoops (categorical)")
+        print(
+            f"{label:26} {ours_t:10.3f} {(f'{cat:.3f}' if cat else '-'):>12} {row['duckdb']:9.3f} {row['pandas']:9.3f} "
+            f"{row['duckdb'] / ours_t:12.2f} {row['pandas'] / ours_t:12.2f} {memory[label]:9.0f}"
+        )
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"\npeak MiB: numpy allocations of the autoops call (tracemalloc); process peak RSS {rss:,.0f} MiB"
+    )
+    print(f"audience size: {len(results['audience']):,}")
+
+
+def run_categorical(pd: Any, ev: Any, as_of: Any, results: Any, timings: Any, repeat: int) -> None:
+    """Categorical text columns (what parquet / arrow dictionaries give)."""
+    cat = {
+        "person": ev["person"],
+        "ts": ev["ts"],
+        "event": pd.Categorical(ev["event"]),
+        "touchpoint": pd.Categorical(ev["touchpoint"]),
+    }
+    t, tiers = best(
+        lambda: activity_tiers(
+            cat["person"], cat["ts"], touchpoint=cat["touchpoint"], event=cat["event"], as_of=as_of
+        ),
+        repeat,
+    )
+    timings["activity_tiers"]["autoops (categorical)"] = t
+    assert tiers.interactions.tolist() == results["activity_tiers"].interactions.tolist()
+    t, sc = best(lambda: intent_scores(cat["person"], cat["event"], cat["ts"], as_of=as_of), repeat)
+    timings["intent_scores"]["autoops (categorical)"] = t
+    assert sc.score.tolist() == results["intent_scores"].score.tolist()
+
+
+def run_pandas(
+    pd: Any,
+    ev: Any,
+    tx: Any,
+    people: Any,
+    scores: Any,
+    as_of: Any,
+    private: Any,
+    results: Any,
+    timings: Any,
+    repeat: int,
+    n_people: int,
+) -> Any:
+    as_of_pd = pd.Timestamp(as_of)
+    ev_df = pd.DataFrame({k: ev[k] for k in ("person", "ts", "event", "touchpoint")})
+    tx_df = pd.DataFrame(tx)
+    ppl_df = pd.DataFrame(people)
+    sc_df = pd.DataFrame({"person_id": scores.person, "intent": scores.score})
+    reps = 1 if n_people >= 500_000 else repeat
+    t, p_rfm = best(lambda: pandas_rfm(pd, tx_df, as_of_pd), reps)
+    timings["rfm"]["pandas"] = t
+    t, p_tiers = best(lambda: pandas_tiers(pd, ev_df, as_of_pd, private), reps)
+    timings["activity_tiers"]["pandas"] = t
+    t, p_intent = best(lambda: pandas_intent(pd, ev_df, as_of_pd), reps)
+    timings["intent_scores"]["pandas"] = t
+    t, p_aud = best(lambda: pandas_audience(pd, ev_df, ppl_df, sc_df, as_of_pd), reps)
+    timings["audience (5 predicates)"]["pandas"] = t
+    r = results["rfm"]
+    has = r.frequency > 0
+    assert p_rfm["r"].tolist() == r.r[has].tolist() and p_rfm["ms"].tolist() == r.m[has].tolist()
+    active = results["activity_tiers"].interactions > 0
+    assert p_tiers.index.tolist() == results["activity_tiers"].person[active].tolist()
+    assert np.allclose(p_intent.to_numpy(), scores.score[np.isin(scores.person, p_intent.index)])
+    assert p_aud.tolist() == results["audience"].ids.tolist()
+    return p_intent
+
+
+def run_duckdb(
+    pd: Any,
+    ev: Any,
+    tx: Any,
+    people: Any,
+    scores: Any,
+    as_of: Any,
+    private: Any,
+    results: Any,
+    timings: Any,
+    repeat: int,
+    p_intent: Any,
+) -> None:
+    import duckdb
+
+    con = duckdb.connect()
+    tables = {
+        "ev": pd.DataFrame({k: ev[k] for k in ("person", "ts", "event", "touchpoint")}),
+        "tx": pd.DataFrame(tx),
+        "ppl": pd.DataFrame(people),
+        "sc": pd.DataFrame({"person_id": scores.person, "intent": scores.score}),
+    }
+    for name in list(tables):
+        con.register(f"{name}_src", tables[name])
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM {name}_src")
+        con.unregister(f"{name}_src")
+        del tables[name]
+        gc.collect()
+    as_of_sql = f"TIMESTAMP '{np.datetime_as_string(as_of, unit='us')}'"
+    q = duck_queries(as_of_sql, private)
+    names = {
+        "rfm": "rfm",
+        "tiers": "activity_tiers",
+        "intent": "intent_scores",
+        "audience": "audience (5 predicates)",
+    }
+    out: dict[str, Any] = {}
+    for key, label in names.items():
+        t, out[key] = best(lambda key=key: con.sql(q[key]).fetchnumpy(), repeat)
+        timings[label]["duckdb"] = t
+    r = results["rfm"]
+    assert out["rfm"]["segment"].tolist() == r.segment[r.frequency > 0].tolist()
+    active = results["activity_tiers"].interactions > 0
+    assert out["tiers"]["tier"].tolist() == results["activity_tiers"].tier[active].tolist()
+    assert out["audience"]["person_id"].tolist() == results["audience"].ids.tolist()
+    assert np.allclose(np.asarray(out["intent"]["score"], dtype=float), p_intent_check(scores, out))
+    con.close()
+
+
+def p_intent_check(scores: Any, duck_out: dict[str, Any]) -> Any:
+    persons = np.asarray(duck_out["intent"]["person"])
+    return scores.score[np.searchsorted(scores.person, persons)]
+
+
+if __name__ == "__main__":
+    main()
