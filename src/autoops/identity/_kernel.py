@@ -17,39 +17,67 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["components", "constrained_pass", "fanout", "relabel_min"]
+from autoops.identity._factorize import factorize_u64
+
+__all__ = ["components", "constrained_pass", "dense", "fanout", "relabel_min"]
 
 I64 = npt.NDArray[np.int64]
+_CHUNK = 1 << 20
 
 
-def components(n_nodes: int, u: I64, v: I64) -> I64:
-    """Component label of every node: the smallest node id in its component."""
-    parent = np.arange(n_nodes, dtype=np.int64)
+def components(n_nodes: int, u: I64, v: I64, parent: I64 | None = None) -> I64:
+    """Component label of every node: the smallest node id in its component.
+
+    Min-label hooking with full pointer jumping: each round hooks the larger
+    root of every edge that still crosses two trees onto the smaller one
+    (``np.minimum.at``), then compresses every path, then drops the edges that
+    no longer cross. *parent*, when given, is a compressed forest to start from
+    (each node pointing at the smallest node of its tree); it is not modified.
+    """
+    parent = np.arange(n_nodes, dtype=np.int64) if parent is None else parent.copy()
     if len(u) == 0:
         return parent
     u = np.asarray(u, dtype=np.int64)
     v = np.asarray(v, dtype=np.int64)
+    pu = parent[u]
+    pv = parent[v]
     while True:
-        pu = parent[u]
-        pv = parent[v]
         cross = pu != pv
-        if not cross.any():
+        if not cross.all():
+            u, v, pu, pv = u[cross], v[cross], pu[cross], pv[cross]
+        if len(u) == 0:
             break
-        u, v, pu, pv = u[cross], v[cross], pu[cross], pv[cross]
-        lo = np.minimum(pu, pv)
         hi = np.maximum(pu, pv)
-        # several edges may hook the same root: keep the smallest target
-        order = np.lexsort((lo, hi))
-        hi_s, lo_s = hi[order], lo[order]
-        first = np.ones(len(hi_s), dtype=bool)
-        first[1:] = hi_s[1:] != hi_s[:-1]
-        parent[hi_s[first]] = np.minimum(parent[hi_s[first]], lo_s[first])
+        np.minimum.at(parent, hi, np.minimum(pu, pv))
+        # only the hooked roots moved; they form chains of old roots: jump them to the new roots
+        touched = hi
         while True:
-            grand = parent[parent]
-            if np.array_equal(grand, parent):
+            nxt = parent[parent[touched]]
+            moved = nxt != parent[touched]
+            if not moved.any():
                 break
-            parent = grand
+            parent[touched[moved]] = nxt[moved]
+            touched = touched[moved]
+        pu = parent[parent[u]]
+        pv = parent[parent[v]]
+        # endpoints hang one level below a root (their old root was hooked): finish them
+        parent[u] = pu
+        parent[v] = pv
+    # nodes never on an edge may still point at a hooked root: a final full compression
+    while True:
+        grand = parent[parent]
+        if np.array_equal(grand, parent):
+            break
+        parent = grand
     return parent
+
+
+def dense(labels: I64, n_labels: int) -> tuple[I64, int]:
+    """Dense ``0..c-1`` labels (in order of the label value) without sorting."""
+    mark = np.zeros(n_labels, dtype=bool)
+    mark[labels] = True
+    rank = np.cumsum(mark, dtype=np.int64) - 1
+    return rank[labels], int(rank[-1]) + 1 if n_labels else 0
 
 
 def relabel_min(labels: I64) -> I64:
@@ -61,36 +89,57 @@ def relabel_min(labels: I64) -> I64:
 def fanout(
     rec: I64,
     key: I64,
-    key_type: npt.NDArray[np.int16],
+    edge_type: npt.NDArray[np.int16],
     n_types: int,
     person_types: Sequence[int],
     n_keys: int,
+    threshold: I64 | None = None,
 ) -> I64:
     """Per key: the most distinct keys of any one *other* person type it co-occurs with.
 
-    Two keys co-occur when one record holds both. Computed by sorting the
-    (key, other key) pairs per pair of types; no loop per record.
+    Two keys co-occur when one record holds both. A key held by at most
+    ``threshold[key]`` records cannot exceed that threshold, so only keys held
+    by more records are computed (the others get 0): a sort-free count of
+    records per key selects them, and their records' other keys are joined
+    by sorting only those records' edges.
     """
     result = np.zeros(n_keys, dtype=np.int64)
     if len(rec) == 0:
         return result
-    n_rec = int(rec.max()) + 1
-    # one column per type: the record's key of that type (-1 absent)
-    by_type = np.full((n_types, n_rec), -1, dtype=np.int64)
-    by_type[key_type.astype(np.int64), rec] = key
-    for s in person_types:
-        col_s = by_type[s]
-        has_s = col_s >= 0
-        for t in range(n_types):
-            if t == s:
-                continue
-            col_t = by_type[t]
-            both = has_s & (col_t >= 0)
-            if not both.any():
-                continue
-            pairs = np.unique(col_t[both] * np.int64(n_keys) + col_s[both])
-            counts = np.bincount(pairs // n_keys, minlength=n_keys)
-            np.maximum(result, counts, out=result)
+    held = np.bincount(key, minlength=n_keys)
+    cand = held > (0 if threshold is None else threshold)
+    if not cand.any():
+        return result
+    key_type = np.zeros(n_keys, dtype=np.int64)
+    key_type[key] = edge_type
+    c_edge = np.flatnonzero(cand[key])
+    # the records of candidate keys, numbered compactly, with their key of each person type
+    rec_no = np.full(int(rec.max()) + 1, -1, dtype=np.int64)
+    rec_no[rec[c_edge]] = 0
+    held_rec = np.flatnonzero(rec_no >= 0)
+    rec_no[held_rec] = np.arange(len(held_rec))
+    o_edge = np.flatnonzero(rec_no[rec] >= 0)
+    cols = [int(t) for t in person_types]
+    col_of = np.full(n_types, -1, dtype=np.int64)
+    col_of[cols] = np.arange(len(cols))
+    o_edge = o_edge[col_of[edge_type[o_edge]] >= 0]
+    matrix = np.full((len(held_rec), max(len(cols), 1)), -1, dtype=np.int64)
+    matrix[rec_no[rec[o_edge]], col_of[edge_type[o_edge]]] = key[o_edge]
+    pairs_parts = []
+    for lo in range(0, len(c_edge), _CHUNK):
+        ce = c_edge[lo : lo + _CHUNK]
+        owner = key[ce]
+        other = matrix[rec_no[rec[ce]]]  # (edges, person types)
+        keep = (other >= 0) & (key_type[np.maximum(other, 0)] != key_type[owner][:, None])
+        own = np.broadcast_to(owner[:, None], other.shape)[keep]
+        pairs_parts.append(own * np.int64(n_keys) + other[keep])
+    pairs = np.concatenate(pairs_parts)
+    _, distinct = factorize_u64(pairs.view(np.uint64))
+    distinct_i = distinct.view(np.int64)
+    p_owner = distinct_i // n_keys
+    p_type = key_type[distinct_i % n_keys]
+    counts = np.bincount(p_owner * n_types + p_type, minlength=n_keys * n_types)
+    np.maximum(result, counts.reshape(n_keys, n_types).max(axis=1), out=result)
     return result
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from autoops.identity._factorize import factorize_objects
 from autoops.identity._rules import BLOCKED_PHONES, DEFAULT_BLOCKED, IdType
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "mix64",
     "normalize_values",
     "present",
+    "search_many",
 ]
 
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
@@ -93,33 +95,74 @@ def combine(a: npt.NDArray[np.uint64], b: npt.NDArray[np.uint64] | int) -> npt.N
     return mix64(a ^ rot ^ np.uint64(0x9E3779B97F4A7C15))
 
 
+def _fnv(text: npt.NDArray[np.str_], salt: int) -> npt.NDArray[np.uint64]:
+    """FNV-1a over the code points of a fixed-width unicode array, finished by splitmix64."""
+    n = len(text)
+    h = np.full(n, _FNV_OFFSET ^ np.uint64(salt & 0xFFFFFFFFFFFFFFFF), dtype=np.uint64)
+    width = text.dtype.itemsize // 4
+    if width and n:
+        cps = np.ascontiguousarray(text.view(np.uint32).reshape(n, width).T)
+        for j in range(width):
+            h ^= cps[j].astype(np.uint64)
+            h *= _FNV_PRIME
+    h ^= np.strings.str_len(text).astype(np.uint64) << np.uint64(40)
+    h = mix64(h)
+    h[h == 0] = np.uint64(1)
+    return h
+
+
 def hash_strings(values: npt.NDArray[Any], salt: int = 0) -> npt.NDArray[np.uint64]:
     """64-bit hash of each string in an object array; ``None`` hashes to 0.
 
     Non-string values are hashed through ``str()``. No non-missing value hashes
     to 0. Collisions between distinct strings have probability about
-    ``m**2 / 2**65`` for *m* distinct values.
+    ``m**2 / 2**65`` for *m* distinct values. The values are factorised first
+    (:func:`~autoops.identity._factorize.factorize_objects`), so the string
+    hash runs once per *distinct* value.
     """
     n = len(values)
     out = np.zeros(n, dtype=np.uint64)
     if n == 0:
         return out
-    idx = np.flatnonzero(present(values))
-    for lo in range(0, len(idx), _CHUNK):
-        rows = idx[lo : lo + _CHUNK]
-        text = values[rows].astype(str)
-        width = text.dtype.itemsize // 4
-        h = np.full(len(rows), _FNV_OFFSET ^ np.uint64(salt & 0xFFFFFFFFFFFFFFFF), dtype=np.uint64)
-        if width:
-            cps = np.ascontiguousarray(text.view(np.uint32).reshape(len(rows), width).T)
-            for j in range(width):
-                h ^= cps[j].astype(np.uint64)
-                h *= _FNV_PRIME
-        h ^= np.strings.str_len(text).astype(np.uint64) << np.uint64(40)
-        h = mix64(h)
-        h[h == 0] = np.uint64(1)
-        out[rows] = h
+    codes, uniq = factorize_objects(np.asarray(values, dtype=object))
+    if len(uniq) == 0:
+        return out
+    hu = np.empty(len(uniq), dtype=np.uint64)
+    for lo in range(0, len(uniq), _CHUNK):
+        hu[lo : lo + _CHUNK] = _fnv(uniq[lo : lo + _CHUNK].astype(str), salt)
+    has = codes >= 0
+    out[has] = hu[codes[has]]
     return out
+
+
+def search_many(pattern: re.Pattern[str], text: npt.NDArray[np.str_]) -> npt.NDArray[np.bool_]:
+    """``pattern.search(value)`` for every value, in one regex scan of the joined values.
+
+    The values are joined with newlines and scanned once with ``re.MULTILINE``
+    (so ``^`` and ``$`` anchor at each value's ends); each match is assigned to
+    the value it starts in. Values holding a newline, and values covered by a
+    match that spans several values, are checked one by one (rare).
+    """
+    m = len(text)
+    hit = np.zeros(m, dtype=bool)
+    if m == 0:
+        return hit
+    items = text.tolist()
+    lengths = np.strings.str_len(text).astype(np.int64)
+    starts = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]])
+    recheck = np.flatnonzero(np.strings.find(text, "\n") >= 0).tolist()
+    joined = "\n".join(items)
+    for match in pattern.finditer(joined):
+        a = int(np.searchsorted(starts, match.start(), side="right")) - 1
+        b = int(np.searchsorted(starts, max(match.end() - 1, match.start()), side="right")) - 1
+        if a == b and match.end() <= starts[a] + lengths[a]:
+            hit[a] = True
+        else:
+            recheck.extend(range(a, b + 1))
+    plain = re.compile(pattern.pattern, pattern.flags & ~re.MULTILINE)
+    for i in set(recheck):
+        hit[i] = plain.search(items[i]) is not None
+    return hit
 
 
 _STRIP = " \t\r\n\u3000\u00a0"
@@ -194,20 +237,20 @@ def normalize_values(
         keep = ~empty & ~bad
         norm[keep] = text[keep].astype(object)
     ok = status == Status.OK
-    lowered = np.strings.lower(text)
     blocked = np.zeros(m, dtype=bool)
     if block_defaults:
-        blocked |= np.isin(lowered, np.array(DEFAULT_BLOCKED))
+        short = np.flatnonzero(np.strings.str_len(text) <= max(map(len, DEFAULT_BLOCKED)))
+        lowered = np.strings.lower(text[short])
+        blocked[short] = np.isin(lowered, np.array(DEFAULT_BLOCKED))
     exact = tuple(idtype.blocked)
     if block_defaults and idtype.normalizer == "phone":
         exact = exact + BLOCKED_PHONES
     if exact:
         blocked |= np.isin(text, np.array(sorted(set(exact))))
     if idtype.blocked_patterns:
-        pattern = re.compile("|".join(f"(?:{p})" for p in idtype.blocked_patterns))
-        for i in np.flatnonzero(ok & ~blocked):
-            if pattern.search(text[i]):
-                blocked[i] = True
+        pattern = re.compile("|".join(f"(?:{p})" for p in idtype.blocked_patterns), re.MULTILINE)
+        cand = np.flatnonzero(ok & ~blocked)
+        blocked[cand[search_many(pattern, text[cand])]] = True
     blocked &= ok
     status[blocked] = Status.BLOCKED
     detail[blocked] = "blocked value"

@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from autoops._tabular import as_array, columns
 from autoops.errors import ConfigError, InvalidInput
+from autoops.identity._factorize import factorize_objects
 from autoops.identity._normalize import (
     Status,
     combine,
@@ -67,13 +68,6 @@ def _hmac_tokens(secret: bytes, idtype: IdType, values: npt.NDArray[Any]) -> npt
     return out
 
 
-def _factor_hash(
-    h: npt.NDArray[np.uint64],
-) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    uniq, first, inverse = np.unique(h, return_index=True, return_inverse=True)
-    return uniq, first.astype(np.int64), inverse.astype(np.int64)
-
-
 def _value_tokens(
     idtype: IdType,
     raw: npt.NDArray[Any],
@@ -81,21 +75,23 @@ def _value_tokens(
     block_defaults: bool,
     secret: bytes | None,
 ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int8], npt.NDArray[Any]]:
-    """Per row: value token (0 if none), status, detail (for non-OK)."""
-    h = hash_strings(raw)
-    uniq, first, inverse = _factor_hash(h)
-    uniq_raw = raw[first]
+    """Per row: value token (0 if none), status, detail (for non-OK).
+
+    Raw values are factorised first; normalisation, blocking and hashing run
+    once per distinct raw value.
+    """
+    codes, uniq_raw = factorize_objects(raw)
     norm, status_u, detail_u = normalize_values(idtype, uniq_raw, block_defaults=block_defaults)
     norm_present = present(norm)
-    tok_u = np.zeros(len(uniq), dtype=np.uint64)
+    tok_u = np.zeros(len(uniq_raw) + 1, dtype=np.uint64)
     if norm_present.any():
         if secret is not None:
-            tok_u[norm_present] = _hmac_tokens(secret, idtype, norm[norm_present])
+            tok_u[:-1][norm_present] = _hmac_tokens(secret, idtype, norm[norm_present])
         else:
-            tok_u[norm_present] = combine(hash_strings(norm[norm_present]), _salt(idtype))
-    missing = uniq == 0
-    status_u = np.where(missing, Status.ABSENT, status_u).astype(np.int8)
-    return tok_u[inverse], status_u[inverse], detail_u[inverse]
+            tok_u[:-1][norm_present] = combine(hash_strings(norm[norm_present]), _salt(idtype))
+    status_x = np.append(status_u, np.int8(Status.ABSENT)).astype(np.int8)
+    detail_x = np.concatenate([detail_u, np.full(1, None, dtype=object)])
+    return tok_u[codes], status_x[codes], detail_x[codes]
 
 
 def token_of(idtype: IdType, value: Any, scope: Any = None, *, secret: bytes | None = None) -> int:
@@ -229,9 +225,10 @@ def prepare(
         time_column = next((c for c in TIME_COLUMNS if c in src), None)
     record_id = src[id_column] if id_column else np.arange(n, dtype=np.int64)
     rid_token = record_tokens(record_id)
-    order = np.argsort(rid_token, kind="stable")
-    dup = np.flatnonzero(rid_token[order][1:] == rid_token[order][:-1])
-    if len(dup):
+    srt = np.sort(rid_token)
+    if (srt[1:] == srt[:-1]).any():
+        order = np.argsort(rid_token, kind="stable")
+        dup = np.flatnonzero(rid_token[order][1:] == rid_token[order][:-1])
         bad = sorted({int(order[d]) for d in dup} | {int(order[d + 1]) for d in dup})[:20]
         raise InvalidInput(
             f"{len(dup)} duplicate record ids",

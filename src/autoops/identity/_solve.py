@@ -21,7 +21,8 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from autoops.identity._kernel import components, constrained_pass, fanout
+from autoops.identity._factorize import factorize_u64
+from autoops.identity._kernel import components, constrained_pass, dense, fanout
 from autoops.identity._normalize import Status, mix64
 from autoops.identity._prepare import Prepared
 from autoops.identity._rules import MergeRules
@@ -40,9 +41,9 @@ class Solution:
     comp: I64  # safe-graph component per record (before limits), dense
     e_status: npt.NDArray[np.int8]  # final status per edge
     e_key: I64  # key index per edge (-1 if the edge never reached the graph)
-    key_tok: npt.NDArray[np.uint64]  # sorted tokens of keys
+    key_tok: npt.NDArray[np.uint64]  # tokens of keys (hash-table order)
     key_type: npt.NDArray[np.int16]
-    key_fanout: I64
+    key_fanout: I64  # exact for keys holding more records than their max_fanout, else 0
     key_first: I64  # first-seen time (us) of each key
     limit_type: npt.NDArray[np.int16]  # for LIMIT edges: the type whose limit bit (-1 else)
     hub_tokens: npt.NDArray[np.uint64]
@@ -53,16 +54,15 @@ def one_ids_from(label: I64, ts: I64, rid_token: npt.NDArray[np.uint64]) -> I64:
     n = len(label)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    order = np.lexsort((rid_token, ts, label))
-    lab_s = label[order]
-    first = np.ones(n, dtype=bool)
-    first[1:] = lab_s[1:] != lab_s[:-1]
-    oldest = order[first]
-    ids = (mix64(rid_token[oldest] ^ np.uint64(0xA0761D6478BD642F)) >> np.uint64(1)).astype(
+    c = int(label.max()) + 1
+    min_ts = np.full(c, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(min_ts, label, ts)
+    cand = ts == min_ts[label]
+    min_tok = np.full(c, np.iinfo(np.uint64).max, dtype=np.uint64)
+    np.minimum.at(min_tok, label[cand], rid_token[cand])
+    per_label: I64 = (mix64(min_tok ^ np.uint64(0xA0761D6478BD642F)) >> np.uint64(1)).astype(
         np.int64
     )
-    per_label = np.empty(int(label.max()) + 1, dtype=np.int64)
-    per_label[lab_s[first]] = ids
     return per_label[label]
 
 
@@ -81,7 +81,7 @@ def solve(
     e_status = prep.e_status.copy()
     ok = e_status == Status.OK
     e_key = np.full(len(e_status), -1, dtype=np.int64)
-    key_tok, inv = np.unique(prep.e_tok[ok], return_inverse=True)
+    inv, key_tok = factorize_u64(prep.e_tok[ok])
     e_key[ok] = inv
     k = len(key_tok)
     key_type = np.zeros(k, dtype=np.int16)
@@ -92,9 +92,9 @@ def solve(
     # 2. hubs
     person_types = [i for i, t in enumerate(types) if t.is_person_key]
     person_edge = ok & ~asset_t[prep.e_type]
-    key_fanout = fanout(prep.e_rec[person_edge], e_key[person_edge], prep.e_type[person_edge],
-                        n_types, person_types, k)  # fmt: skip
     max_fan = np.array([t.max_fanout or np.iinfo(np.int64).max for t in types], dtype=np.int64)
+    key_fanout = fanout(prep.e_rec[person_edge], e_key[person_edge], prep.e_type[person_edge],
+                        n_types, person_types, k, max_fan[key_type])  # fmt: skip
     hub_key = key_fanout > max_fan[key_type]
     if known_hubs is not None and len(known_hubs):
         hub_key |= np.isin(key_tok, known_hubs)
@@ -108,8 +108,8 @@ def solve(
     s_rec = prep.e_rec[s_idx]
     s_key = e_key[s_idx]
     lab = components(n + k, s_rec, s_key + n)
-    _, comp_all = np.unique(lab, return_inverse=True)
-    comp = comp_all[:n].astype(np.int64)
+    comp_all, n_comp = dense(lab, n + k)
+    comp = comp_all[:n]
 
     # 4. limits and cannot-links
     limit_type = np.full(len(e_status), -1, dtype=np.int16)
@@ -123,7 +123,7 @@ def solve(
                 if mapped:
                     cannot_keys[pos[tok] + n] = mapped
     key_comp = comp_all[n:]
-    bad_comp = np.zeros(int(comp_all.max()) + 1 if len(comp_all) else 0, dtype=bool)
+    bad_comp = np.zeros(n_comp, dtype=bool)
     used_key = np.zeros(k, dtype=bool)
     used_key[s_key] = True
     if limits:
@@ -152,16 +152,24 @@ def solve(
             is_split = np.isin(comp[prep.e_rec[refused]], split_comp)
             e_status[refused[is_split]] = Status.SPLIT
         limit_type[refused] = key_type[e_key[refused]]
-    lab2 = components(n + k, s_rec[accepted], s_key[accepted] + n)
-    rec_lab = lab2[:n]
+    if accepted.all():
+        rec_lab = lab[:n]
+    else:
+        # only the components that went through the constrained pass change: restart
+        # their nodes as singletons and rebuild them from their accepted edges
+        start = lab.copy()
+        redo = bad_comp[comp_all]
+        start[redo] = np.flatnonzero(redo)
+        sel_acc = sel[accepted[sel]]
+        lab2 = components(n + k, s_rec[sel_acc], s_key[sel_acc] + n, parent=start)
+        rec_lab = lab2[:n]
 
     # 5. assets: attach records holding nothing else to the owner at their time
     asset_edge = ok & asset_t[prep.e_type]
     if asset_edge.any():
         rec_lab, unowned = _attach_assets(prep, rec_lab, asset_edge, e_key, s_rec[accepted], n)
         e_status[unowned] = Status.UNOWNED
-    _, label = np.unique(rec_lab, return_inverse=True)
-    label = label.astype(np.int64)
+    label, _ = dense(rec_lab, n + k)
     one_id = one_ids_from(label, prep.ts, prep.rid_token)
     return Solution(
         label=label,
