@@ -1,9 +1,16 @@
-"""Start ledger worker processes (forked: fast, each opens its own connection)."""
+"""Start ledger worker processes.
+
+Workers are forked (not spawned): a spawned child re-imports numpy, pydantic and
+autoops, which on a loaded 2-core machine costs seconds per process; a forked
+child starts at once and opens its own database connection, so nothing is shared
+with the parent but the pipes.
+"""
 
 from __future__ import annotations
 
 import multiprocessing as mp
 import time
+import warnings
 from typing import Any
 
 import pytest
