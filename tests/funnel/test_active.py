@@ -100,3 +100,22 @@ def test_matches_duckdb(data: Any, period: str) -> None:
         utc = (label - dt.timedelta(hours=8)).isoformat()
         want[str(np.datetime64(utc, "us"))] = int(count)
     assert got == want
+
+
+def test_categorical_columns_agree_with_object_columns() -> None:
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(3)
+    n = 500
+    ev = {
+        "one_id": rng.integers(0, 40, n),
+        "event": rng.choice(np.array(EVENTS, dtype=object), n),
+        "touchpoint": rng.choice(np.array(TOUCH, dtype=object), n),
+        "ts": np.datetime64("2026-01-01", "us")
+        + rng.integers(0, 90 * 86_400, n).astype("timedelta64[s]"),
+    }
+    coded = dict(ev, event=pd.Categorical(ev["event"]), touchpoint=pd.Categorical(ev["touchpoint"]))
+    for period in ("day", "week", "month"):
+        assert (
+            active_users(coded, period=period).active.tolist()
+            == active_users(ev, period=period).active.tolist()
+        )

@@ -11,11 +11,17 @@ import numpy.typing as npt
 
 from autoops._display import html_table, short_repr
 from autoops._tabular import Tabular
-from autoops._time import DEFAULT_TZ, local_naive
+from autoops._time import DEFAULT_TZ
 from autoops.errors import ConfigError
-from autoops.funnel._columns import condition_mask, read_events, step_mask
+from autoops.funnel._columns import column_mask, read_events, step_mask
 from autoops.funnel._result import local_to_utc, period_labels
-from autoops.funnel._retention import _as_step, _instant, _period_start_local, period_index
+from autoops.funnel._retention import (
+    _as_step,
+    _instant,
+    _period_start_local,
+    local_us,
+    period_index,
+)
 
 __all__ = ["OUTBOUND_EVENTS", "PRIVATE_TOUCHPOINTS", "ActiveUsers", "active_users"]
 
@@ -194,16 +200,15 @@ def active_users(
     else:
         needed.update(c.column for c in step.where)
     ev = read_events(events, unit=unit, ts=ts, needed=sorted(needed))
-    names = ev.column(event)
     if step is None:
-        mask = condition_mask(ev.column(touchpoint), "in", list(PRIVATE_TOUCHPOINTS))
+        mask = column_mask(ev, touchpoint, "in", list(PRIVATE_TOUCHPOINTS))
     else:
         mask = step_mask(ev, event, step.events, step.where)
-    mask &= ~condition_mask(names, "in", list(OUTBOUND_EVENTS))
+    mask &= ~column_mask(ev, event, "in", list(OUTBOUND_EVENTS))
     as_of_us = int(ev.ts.max()) if as_of is None and ev.n else _instant(as_of)
     mask &= ev.ts <= as_of_us
     rows = np.nonzero(mask)[0]
-    local = local_naive(ev.ts[rows].view("datetime64[us]"), tz)
+    local = local_us(ev.ts[rows], tz)
     u = ev.unit[rows]
     pidx = period_index(local, period)
     day = period_index(local, "day")
@@ -225,7 +230,7 @@ def active_users(
     dau = _distinct_per(u, day - d0, int(day.max()) - d0 + 1, len(ev.unit_values))
     start_local = _period_start_local(plist, period)
     end_local = _period_start_local(plist + 1, period)
-    as_local = int(local_naive(np.array([as_of_us], dtype="datetime64[us]"), tz).view(np.int64)[0])
+    as_local = int(local_us(np.array([as_of_us], dtype=np.int64), tz)[0])
     day_us = 86_400_000_000
     # days of each period, clipped to the days that have begun by as_of
     first_day = start_local.view(np.int64) // day_us - d0

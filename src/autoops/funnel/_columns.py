@@ -21,6 +21,7 @@ from autoops.errors import InvalidInput
 
 __all__ = [
     "EventColumns",
+    "column_mask",
     "condition_mask",
     "dense_codes",
     "is_null",
@@ -335,6 +336,17 @@ def condition_mask(col: Arr, op: str, value: Any) -> npt.NDArray[np.bool_]:
     return out
 
 
+def column_mask(ev: EventColumns, name: str, op: str, value: Any) -> npt.NDArray[np.bool_]:
+    """``condition_mask`` on a column, evaluated on the categories of a coded column."""
+    if name in ev.coded:
+        codes, cats = ev.coded[name]
+        on_cats = condition_mask(np.asarray(cats, dtype=object), op, value)
+        null_hit = op == "is_null"
+        lut = np.append(on_cats, null_hit)
+        return np.asarray(lut[np.where(codes >= 0, codes, len(cats))], dtype=bool)
+    return condition_mask(ev.column(name), op, value)
+
+
 def _eq(vals: Arr, value: Any) -> npt.NDArray[np.bool_]:
     return np.asarray(vals == value, dtype=bool).reshape(len(vals))
 
@@ -355,7 +367,7 @@ def step_mask(
     else:
         mask = np.ones(ev.n, dtype=bool)
     for cond in where:
-        mask &= condition_mask(ev.column(cond.column), cond.op, cond.value)
+        mask &= column_mask(ev, cond.column, cond.op, cond.value)
     return mask
 
 

@@ -13,9 +13,9 @@ import numpy.typing as npt
 from autoops._display import html_table, short_repr
 from autoops._optional import require
 from autoops._tabular import Tabular
-from autoops._time import DEFAULT_TZ, local_naive, parse_duration
+from autoops._time import DEFAULT_TZ, local_naive, parse_duration, utc_offsets
 from autoops.errors import ConfigError
-from autoops.funnel._columns import read_events, step_mask
+from autoops.funnel._columns import read_events, sort_rows, step_mask
 from autoops.funnel._result import local_to_utc, period_labels
 from autoops.funnel._spec import Step
 
@@ -39,11 +39,50 @@ def _as_step(spec: Any, key: str) -> Step | None:
     raise ConfigError("use an event name, a list of names, a Step or None (any event)", key=key)
 
 
+def local_us(ts_us: Arr, tz: str) -> I64:
+    """Wall-clock µs in *tz* for UTC µs: one zone lookup per hour spanned, no sort."""
+    t = np.asarray(ts_us).view(np.int64) if np.asarray(ts_us).dtype.kind == "M" else ts_us
+    t = np.asarray(t, dtype=np.int64)
+    if len(t) == 0:
+        return t
+    hours = t // 3_600_000_000
+    h0, h1 = int(hours.min()), int(hours.max())
+    if h1 - h0 > 2_000_000:
+        return np.asarray(local_naive(t.view("datetime64[us]"), tz).view(np.int64))
+    grid = (np.arange(h0, h1 + 1, dtype=np.int64) * 3_600_000_000).view("datetime64[us]")
+    table = utc_offsets(grid, tz)
+    return np.asarray(t + table[hours - h0], dtype=np.int64)
+
+
+def _civil_months(days: I64) -> I64:
+    """Months since 1970-01 of days since 1970-01-01 (proleptic Gregorian, integer maths)."""
+    z = days + 719_468
+    era = np.floor_divide(z, 146_097)
+    doe = z - era * 146_097
+    yoe = (doe - doe // 1460 + doe // 36_524 - doe // 146_096) // 365
+    y = yoe + era * 400
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    m = np.where(mp < 10, mp + 3, mp - 9)
+    y = np.where(m <= 2, y + 1, y)
+    return np.asarray((y - 1970) * 12 + (m - 1), dtype=np.int64)
+
+
 def period_index(local: Arr, period: str) -> I64:
-    """Calendar period number of wall-clock times (days, Monday weeks or months)."""
+    """Calendar period number of wall-clock times (days, Monday weeks or months).
+
+    *local* is naive wall-clock ``datetime64`` (or int64 µs).
+
+    Examples:
+        >>> import numpy as np
+        >>> local = np.array(["2026-01-05T20:00", "2026-01-06T06:00"], "datetime64[us]")
+        >>> period_index(local, "day").tolist(), period_index(local, "month").tolist()
+        ([20458, 20459], [672, 672])
+    """
+    us = np.asarray(local).view(np.int64) if np.asarray(local).dtype.kind == "M" else local
+    days = np.floor_divide(np.asarray(us, dtype=np.int64), _DAY)
     if period == "month":
-        return np.asarray(local.astype("datetime64[M]").astype(np.int64), dtype=np.int64)
-    days = local.astype("datetime64[D]").astype(np.int64)
+        return _civil_months(days)
     if period == "week":
         return np.asarray((days + 3) // 7, dtype=np.int64)
     return np.asarray(days, dtype=np.int64)
@@ -302,17 +341,22 @@ def retention(
     live = t <= as_of_us
     is_c = (_mask(ev, event, c_step) & live).nonzero()[0]
     is_r = (_mask(ev, event, r_step) & live).nonzero()[0]
-    local = local_naive(t.view("datetime64[us]"), tz).view(np.int64)
-    gidx = period_index(local.view("datetime64[us]"), group)
+    local = local_us(t, tz)
+    gidx = period_index(local, group)
     n_units = len(ev.unit_values)
     # cohort instances: (unit, t0) — one per unit, or one per unit and cohort period
     cu, ct, cg = ev.unit[is_c], t[is_c], gidx[is_c]
     if cohort_type == "first_time":
-        order = np.lexsort((ct, cu))
+        order = sort_rows(cu, ct, None)
         first = np.ones(len(order), dtype=bool)
         first[1:] = cu[order][1:] != cu[order][:-1]
     else:
-        order = np.lexsort((ct, cg, cu))
+        order = sort_rows(
+            cu * (int(cg.max(initial=0)) - int(cg.min(initial=0)) + 1)
+            + (cg - int(cg.min(initial=0))),
+            ct,
+            None,
+        )
         first = np.ones(len(order), dtype=bool)
         first[1:] = (cu[order][1:] != cu[order][:-1]) | (cg[order][1:] != cg[order][:-1])
     inst = order[first]
@@ -363,7 +407,12 @@ def retention(
     if len(r_inst):
         top = int(bucket.max()) + 1
         key = r_inst * top + bucket
-        uk, cnt = np.unique(key, return_counts=True)
+        if n_inst * top <= 32_000_000:
+            per_key = np.bincount(key, minlength=n_inst * top)
+            uk = np.nonzero(per_key)[0]
+            cnt = per_key[uk]
+        else:
+            uk, cnt = np.unique(key, return_counts=True)
         k_inst, k_b = uk // top, uk % top
         if criterion == "on":
             ok = (cnt >= min_returns) & (k_b >= 1) & (k_b < n_cols)
@@ -492,13 +541,13 @@ def _complete(
         return out
     max_t0 = np.full(len(cohorts), np.iinfo(np.int64).min, dtype=np.int64)
     np.maximum.at(max_t0, i_cohort, i_t0)
-    as_local = int(local_naive(np.array([as_of_us], dtype="datetime64[us]"), tz).view(np.int64)[0])
+    as_local = int(local_us(np.array([as_of_us], dtype=np.int64), tz)[0])
     for k in range(1, n_cols):
         if clock == "rolling":
             end = brackets[k + 1] if brackets is not None else (k + 1) * _LENGTH[name]
             out[:, k] = max_t0 + end <= as_of_us
         else:
-            t_local = local_naive(max_t0.view("datetime64[us]"), tz)
+            t_local = local_us(max_t0, tz)
             if brackets is not None:
                 day = period_index(t_local, "day") + brackets[k + 1] // _DAY
                 end_local = _period_start_local(day, "day").view(np.int64)
