@@ -23,6 +23,7 @@ STEPS: tuple[str, ...] = (
     # capability steps: identity, funnel, segment, leads, loyalty, channels
     "autoops.identity._demo",
     "autoops.funnel._demo",
+    "autoops.segment._demo",
     "autoops.leads._demo",
     "autoops.loyalty._demo",
     "autoops.channels._demo",

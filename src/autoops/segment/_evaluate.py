@@ -222,6 +222,8 @@ def _show(value: Any) -> str:
         return str(value) if not np.isnat(value) else "NaT"
     if isinstance(value, np.floating | float):
         return "NaN" if np.isnan(value) else f"{float(value):g}"
+    if isinstance(value, np.bool_ | bool):
+        return str(bool(value))
     if isinstance(value, np.integer):
         return str(int(value))
     if isinstance(value, str):
