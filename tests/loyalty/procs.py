@@ -41,7 +41,11 @@ def start(kind: str, where: str, scenario: str, seeds: list[int]) -> tuple[list[
         p = CTX.Process(
             target=_child, args=(kind, where, scenario, i, seed, ready, go, send), daemon=True
         )
-        p.start()
+        with warnings.catch_warnings():
+            # Python 3.12+ warns about fork() in a process with threads (pytest-xdist has some);
+            # the child only opens its own connections and talks through pipes.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            p.start()
         send.close()
         procs.append(p)
         pipes.append(recv)
