@@ -13,6 +13,7 @@ from autoops._tabular import factorize
 from autoops._time import parse_duration
 from autoops.errors import ConfigError, InvalidInput
 from autoops.leads._input import read_leads
+from autoops.leads._link import phone_codes
 from autoops.leads._link import phones as parse_phones
 from autoops.leads._result import ResultBase, group_first, is_none
 
@@ -146,7 +147,7 @@ def _person_keys(
                 "dedupe by phone needs a phone column", field="phone", code="missing_column"
             )
         batch = parse_phones(cols["phone"])
-        codes, _ = factorize(batch.e164)
+        codes = phone_codes(batch)
         status = np.where(batch.valid, "ok", np.where(batch.missing, "missing", "invalid"))
         return codes, status.astype(object)
     values = one_id if one_id is not None else cols.get("one_id")
@@ -174,17 +175,21 @@ def next_in_group(
     """For rows sorted by (group, time): the first row of the same group at ``time + gap`` or later.
 
     Returns the row position, which equals the group's end when there is none.
+    Times are replaced by their rank among all times, so (group, rank) packs
+    into one monotone int64 key and one ``searchsorted`` answers every row:
+    ``t_d >= t + gap`` exactly when ``rank(t_d) >= #(times < t + gap)``.
     """
     n = len(groups)
-    g = np.concatenate((groups, groups))
-    t = np.concatenate((times + gap, times))
-    flag = np.concatenate((np.zeros(n, dtype=np.int8), np.ones(n, dtype=np.int8)))
-    order = np.lexsort((flag, t, g))
-    data_before = np.cumsum(flag[order], dtype=np.int64) - flag[order]
-    out = np.empty(n, dtype=np.int64)
-    is_query = flag[order] == 0
-    out[order[is_query]] = data_before[is_query]
-    return out
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    sorted_times = np.sort(times)
+    rank = np.searchsorted(sorted_times, times, side="left")
+    target = np.searchsorted(sorted_times, times + gap, side="left")
+    width = n + 1
+    dense = np.unique(groups, return_inverse=True)[1].reshape(-1).astype(np.int64)
+    keys = dense * width + rank
+    found: npt.NDArray[np.int64] = np.searchsorted(keys, dense * width + target, side="left")
+    return found
 
 
 def _cycle_starts(
@@ -285,7 +290,11 @@ def dedupe_leads(
 
     keyed = np.flatnonzero(codes >= 0)
     if len(keyed):
-        order = keyed[np.lexsort((keyed, times[keyed], codes[keyed]))]
+        # one stable argsort over a composite (key, time rank) instead of a 3-key lexsort
+        sorted_times = np.sort(times[keyed])
+        t_rank = np.searchsorted(sorted_times, times[keyed])
+        composite = codes[keyed] * (len(keyed) + 1) + t_rank
+        order = keyed[np.argsort(composite, kind="stable")]
         g = codes[order]
         t = times[order]
         is_start = _cycle_starts(g, t, gap)
@@ -306,12 +315,17 @@ def dedupe_leads(
         cycle_id = cum - 1
         sizes = np.bincount(cycle_id, minlength=int(cum[-1]))
         cycle_size[order] = sizes[cycle_id]
-        tcode, _ = factorize(touch[order])
+        # distinct touchpoints only matter in cycles of two or more leads
+        multi = sizes[cycle_id] > 1
+        tcode = np.full(m, -1, dtype=np.int64)
+        if multi.any():
+            tcode[multi] = factorize(touch[order[multi]])[0]
+        single = ~multi
         ok = tcode >= 0
         pairs = np.unique(cycle_id[ok] * (int(tcode.max()) + 1 if ok.any() else 1) + tcode[ok])
         width = int(tcode.max()) + 1 if ok.any() else 1
         distinct = np.bincount(pairs // width, minlength=int(cum[-1]))
-        touch_count[order] = distinct[cycle_id]
+        touch_count[order] = np.where(single, touch_count[order], distinct[cycle_id])
     return Deduplication(
         lead_id=lead_id,
         kept_id=kept_id,

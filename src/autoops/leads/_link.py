@@ -9,7 +9,7 @@ import numpy.typing as npt
 
 from autoops.models import normalize_phones
 
-__all__ = ["index_of", "link_by_phone", "person_codes", "phones"]
+__all__ = ["index_of", "link_by_phone", "person_codes", "phone_codes", "phones"]
 
 
 class _Phones:
@@ -44,6 +44,18 @@ def phones(values: npt.NDArray[Any]) -> _Phones:
     """
     batch, inverse = _distinct(values)
     return _Phones(batch, inverse)
+
+
+def phone_codes(parsed: _Phones) -> npt.NDArray[np.int64]:
+    """Integer person codes of parsed phones (-1 when missing or invalid), via the distinct values."""
+    batch = parsed.batch
+    per_raw = np.full(len(batch.e164), -1, dtype=np.int64)
+    if batch.valid.any():
+        per_raw[batch.valid] = np.unique(batch.e164[batch.valid].astype(str), return_inverse=True)[
+            1
+        ].reshape(-1)
+    codes: npt.NDArray[np.int64] = per_raw[parsed.inverse]
+    return codes
 
 
 def index_of(lead_ids: npt.NDArray[Any], values: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
