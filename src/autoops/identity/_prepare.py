@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from autoops._tabular import as_array, columns
 from autoops.errors import ConfigError, InvalidInput
-from autoops.identity._factorize import factorize_objects
+from autoops.identity._factorize import factorize_objects, factorize_u64
 from autoops.identity._normalize import (
     Status,
     combine,
@@ -31,7 +31,15 @@ from autoops.identity._normalize import (
 )
 from autoops.identity._rules import IdType, MergeRules
 
-__all__ = ["Prepared", "prepare", "record_tokens", "registry_tokens", "token_of"]
+__all__ = [
+    "Prepared",
+    "Secret",
+    "prepare",
+    "record_tokens",
+    "registry_tokens",
+    "rekey_tokens",
+    "token_of",
+]
 
 ID_COLUMNS = ("record_id", "event_id", "lead_id", "id")
 TIME_COLUMNS = ("ts", "created_at", "timestamp")
@@ -54,18 +62,50 @@ class Prepared:
     details: tuple[str, ...]
     raw: Mapping[str, npt.NDArray[Any]]  # raw columns by type name (for masked display only)
     issues: tuple[tuple[str, str, npt.NDArray[np.int64]], ...]  # (code, message, rows)
+    e_verified: npt.NDArray[np.bool_] | None = None  # the record's <column>_verified flag
 
 
 def _salt(idtype: IdType) -> int:
     return int(hash_strings(np.array([f"type:{idtype.name}"], dtype=object))[0])
 
 
-def _hmac_tokens(secret: bytes, idtype: IdType, values: npt.NDArray[Any]) -> npt.NDArray[np.uint64]:
-    out = np.empty(len(values), dtype=np.uint64)
-    for i, v in enumerate(values.tolist()):
-        digest = hmac.new(secret, f"{idtype.name}\x1f{v}".encode(), hashlib.sha256).digest()
+#: one key, or the chain of keys left by key rotation (oldest first)
+Secret = bytes | tuple[bytes, ...]
+
+
+def rekey_tokens(tokens: npt.NDArray[np.uint64], key: bytes) -> npt.NDArray[np.uint64]:
+    """``HMAC-SHA256(key, token)`` truncated to 64 bits (odd), per token (key rotation)."""
+    out = np.empty(len(tokens), dtype=np.uint64)
+    for i, t in enumerate(tokens.tolist()):
+        digest = hmac.new(key, int(t).to_bytes(8, "little"), hashlib.sha256).digest()
         out[i] = int.from_bytes(digest[:8], "little") | 1
     return out
+
+
+def _hmac_tokens(
+    secret: Secret, idtype: IdType, values: npt.NDArray[Any]
+) -> npt.NDArray[np.uint64]:
+    """Keyed tokens, one HMAC per distinct value (the per-value loop of the hashed mode)."""
+    key = secret[0] if isinstance(secret, tuple) else secret
+    out = np.empty(len(values), dtype=np.uint64)
+    for i, v in enumerate(values.tolist()):
+        digest = hmac.new(key, f"{idtype.name}\x1f{v}".encode(), hashlib.sha256).digest()
+        out[i] = int.from_bytes(digest[:8], "little") | 1
+    return out
+
+
+def chain_tokens(tokens: npt.NDArray[np.uint64], secret: Secret | None) -> npt.NDArray[np.uint64]:
+    """Apply the rotated keys of a key chain (all but the first) to final tokens (0 stays 0)."""
+    if not isinstance(secret, tuple) or len(secret) < 2 or len(tokens) == 0:
+        return tokens
+    has = tokens != 0
+    codes, uniq = factorize_u64(tokens[has])
+    for key in secret[1:]:
+        uniq = rekey_tokens(uniq, key)
+    out = tokens.copy()
+    out[has] = uniq[codes]
+    result: npt.NDArray[np.uint64] = out
+    return result
 
 
 def _value_tokens(
@@ -73,7 +113,7 @@ def _value_tokens(
     raw: npt.NDArray[Any],
     *,
     block_defaults: bool,
-    secret: bytes | None,
+    secret: Secret | None,
 ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int8], npt.NDArray[Any]]:
     """Per row: value token (0 if none), status, detail (for non-OK).
 
@@ -94,7 +134,7 @@ def _value_tokens(
     return tok_u[codes], status_x[codes], detail_x[codes]
 
 
-def token_of(idtype: IdType, value: Any, scope: Any = None, *, secret: bytes | None = None) -> int:
+def token_of(idtype: IdType, value: Any, scope: Any = None, *, secret: Secret | None = None) -> int:
     """The token of one raw identifier (0 when it is absent, invalid or blocked-by-shape)."""
     tok, status, _ = _value_tokens(
         idtype, np.array([value], dtype=object), block_defaults=False, secret=secret
@@ -107,11 +147,12 @@ def token_of(idtype: IdType, value: Any, scope: Any = None, *, secret: bytes | N
                 np.array([scope], dtype=object), np.zeros(1, dtype=np.int64), idtype.default_scope
             ),
         )
+    t = chain_tokens(t, secret)
     return int(t[0]) if status[0] != Status.ABSENT and tok[0] != 0 else 0
 
 
 def registry_tokens(
-    tables: Any, rules: MergeRules, *, secret: bytes | None
+    tables: Any, rules: MergeRules, *, secret: Secret | None
 ) -> dict[int, npt.NDArray[np.uint64]]:
     """Value tokens (before scoping) of every registry value, by type index."""
     out: dict[int, list[npt.NDArray[np.uint64]]] = {}
@@ -184,7 +225,7 @@ def prepare(
     staff: Any = None,
     kiosks: Any = None,
     consent: Any = None,
-    secret: bytes | None = None,
+    secret: Secret | None = None,
     tombstones: npt.NDArray[np.uint64] | None = None,
 ) -> Prepared:
     """Read, normalise and tokenise *records*; see the module docstring."""
@@ -246,6 +287,7 @@ def prepare(
     e_tok: list[npt.NDArray[np.uint64]] = []
     e_status: list[npt.NDArray[np.int8]] = []
     e_det: list[npt.NDArray[Any]] = []
+    e_ver: list[npt.NDArray[np.bool_]] = []
     raw_cols: dict[str, npt.NDArray[Any]] = {}
     for ti in present_types:
         idtype = rules.types[ti]
@@ -267,21 +309,20 @@ def prepare(
             scope_h = _scope_hash(src.get(idtype.scope), rows, idtype.default_scope)
             status[(status == Status.OK) & (scope_h == 0)] = Status.SCOPE
             tok = np.where(vtok != 0, combine(vtok, scope_h), vtok)
+        ver = src.get(f"{col}_verified")
+        verified = (
+            np.zeros(len(rows), dtype=bool)
+            if ver is None
+            else np.asarray(np.where(present(ver), ver, False), dtype=bool)[rows]
+        )
         if idtype.needs_verification:
-            ver = src.get(f"{col}_verified")
-            verified = (
-                np.zeros(len(rows), dtype=bool)
-                if ver is None
-                else np.asarray(ver, dtype=bool)[rows]
-            )
             status[(status == Status.OK) & ~verified] = Status.UNVERIFIED
-        if tombstones is not None and len(tombstones):
-            status[(status == Status.OK) & np.isin(tok, tombstones)] = Status.FORGOTTEN
         e_rec.append(rows.astype(np.int64))
         e_type.append(np.full(len(rows), ti, dtype=np.int16))
         e_tok.append(tok)
         e_status.append(status)
         e_det.append(detail)
+        e_ver.append(verified)
     rec = np.concatenate(e_rec)
     etype = np.concatenate(e_type)
     etok = np.concatenate(e_tok)
@@ -289,6 +330,9 @@ def prepare(
     det = np.concatenate(e_det)
     if consent is not None:
         _apply_consent(consent, rules, rec, etype, etok, estatus, secret=secret)
+    etok = chain_tokens(etok, secret)
+    if tombstones is not None and len(tombstones):
+        estatus[(estatus == Status.OK) & np.isin(etok, tombstones)] = Status.FORGOTTEN
     det_present = present(det)
     details, det_idx = np.unique(det[det_present].astype(str), return_inverse=True)
     e_detail = np.full(len(rec), -1, dtype=np.int16)
@@ -312,6 +356,7 @@ def prepare(
         details=tuple(details.tolist()),
         raw=raw_cols,
         issues=tuple(issues),
+        e_verified=np.concatenate(e_ver),
     )
 
 
@@ -323,7 +368,7 @@ def _apply_consent(
     etok: npt.NDArray[np.uint64],
     estatus: npt.NDArray[np.int8],
     *,
-    secret: bytes | None,
+    secret: Secret | None,
 ) -> None:
     """Mark every edge of a record whose phone lacks ``identity_merge`` consent."""
     names: Sequence[str] = rules.names

@@ -23,7 +23,7 @@ def resolve(
     columns: Mapping[str, str] | None = None,
     id_column: str | None = None,
     time_column: str | None = None,
-    secret: bytes | None = None,
+    secret: bytes | tuple[bytes, ...] | None = None,
 ) -> Resolution:
     """Merge records into people: one ``one_id`` per record, with the evidence.
 
