@@ -180,3 +180,10 @@ def test_no_raw_phone_in_any_repr_or_error(small: SyntheticDataset) -> None:
     leaked = [p for p in raw_phones if p in blob]
     assert not leaked, f"{len(leaked)} raw phone numbers leaked"
     assert len(texts) > 600
+
+
+def test_everything_happens_inside_the_period(small: SyntheticDataset) -> None:
+    start = small.as_of - np.timedelta64(365, "D")
+    for ts in (small.events.ts, small.leads.created_at, small.contacts.ts):
+        assert ts.max() < small.as_of
+        assert ts.min() >= start

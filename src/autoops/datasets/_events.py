@@ -140,6 +140,9 @@ def make_events(
     _outbound(rng, pop, start_us, end_us, cols)
     traps = _traps(rng, pop, dealers, start_us, end_us, tablet_share, hotline_share, cols)
     data = cols.concat()
+    inside = (data["ts"] >= start_us) & (data["ts"] < end_us)
+    if not inside.all():  # follow-ups drawn past the period end did not happen yet
+        data = {name: column[inside] for name, column in data.items()}
     data["ts"] = data["ts"].view("datetime64[us]")
     data["true_fake"] = data["true_person_id"] < 0
     return data, funnel, traps, vin_spans
