@@ -263,9 +263,13 @@ def _funnel(
     )
 
     crm = pop.crm_id[prospect]
+    # half of the test drivers negotiate a price with the consultant within days
+    quote_us = np.where((drive_us >= 0) & (rng.random(m) < 0.5), _after(rng, drive_us, 2), -1)
+    quote_us = np.where(quote_us < end_us, quote_us, -1)
     for name, ts, tp in [
         ("visit", visit_us, "showroom"),
         ("test_drive", drive_us, "showroom"),
+        ("quote", quote_us, "showroom"),
         ("small_order", small_us, "dealer_crm"),
         ("refund", refund_us, "dealer_crm"),
         ("big_order", big_us, "dealer_crm"),
