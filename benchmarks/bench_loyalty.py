@@ -223,7 +223,15 @@ import json, resource, sys, time
 from autoops.loyalty import Ledger, SQLiteStore
 from autoops.loyalty._rows import from_us
 ledger = Ledger(SQLiteStore(sys.argv[1], durability="normal"))
-rss = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def rss():
+    # VmHWM (peak RSS of this address space; ru_maxrss would carry the forking parent's peak)
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 base = rss()
 start = time.perf_counter()
 report = ledger.expire(from_us(int(sys.argv[2])))
