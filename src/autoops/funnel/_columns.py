@@ -225,20 +225,32 @@ def _categorical(source: Any, name: str) -> tuple[npt.NDArray[np.int64], Arr] | 
 
 
 def sort_rows(unit: npt.NDArray[np.int64], ts: Arr, tie: Arr | None) -> npt.NDArray[np.int64]:
-    """Order rows by (unit, ts, tie, input position) — stable passes, radix on the unit.
+    """Order rows by (unit, ts, tie, input position) with stable sorts.
 
-    *unit* holds dense non-negative codes; the unit pass is a 16-bit radix
-    sort, and the ts pass is skipped when ts is already ascending.
+    *unit* holds dense non-negative codes. When unit and relative ts fit in
+    63 bits together, one stable sort of the packed key does it; otherwise
+    16-bit radix passes on ts (skipped when ts is already ascending), then
+    on the unit.
     """
     n = len(ts)
     order = np.arange(n, dtype=np.int64)
     if tie is not None:
         order = np.argsort(tie, kind="stable").astype(np.int64)
     t = ts[order]
-    if n > 1 and not bool(np.all(t[1:] >= t[:-1])):
-        order = _radix(order, t - t.min())
     u = unit[order]
-    return _radix(order, u) if n else order
+    if n == 0:
+        return order
+    t_rel = t - t.min()
+    ts_bits = int(t_rel.max()).bit_length()
+    unit_bits = int(u.max()).bit_length()
+    if ts_bits + unit_bits <= 63:
+        # one stable sort of the packed (unit, ts) key
+        key = (u << ts_bits) | t_rel
+        return order[np.argsort(key, kind="stable")]
+    if n > 1 and not bool(np.all(t[1:] >= t[:-1])):
+        order = _radix(order, t_rel)
+        u = unit[order]
+    return _radix(order, u)
 
 
 def _radix(order: npt.NDArray[np.int64], key: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:

@@ -279,7 +279,9 @@ def canonical_chains(
     Returns:
         (unit codes present, depth, chain) for every unit with a row.
     """
-    units = rows.units()
+    starts = rows.unit_start()
+    units = rows.unit[starts]
+    unit_idx = np.cumsum(starts, dtype=np.int64) - 1
     k = len(levels)
     depth = np.zeros(len(units), dtype=np.int64)
     final = np.full(len(units), -1, dtype=np.int64)
@@ -287,7 +289,7 @@ def canonical_chains(
     for j, (idx, b) in enumerate(levels):
         if len(idx) == 0:
             continue
-        u = np.searchsorted(units, rows.unit[idx])
+        u = unit_idx[idx]
         first = np.ones(len(idx), dtype=bool)
         first[1:] = u[1:] != u[:-1]
         uu = u[first]
