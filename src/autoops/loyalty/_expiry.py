@@ -39,7 +39,7 @@ class ExpiryPolicy:
 
     A lot is expired at and after its ``expires_at`` instant.
 
-    Args:
+    Attributes:
         kind: one of the kinds above.
         days: the number of days for ``days``.
         tz: the program's time zone.

@@ -256,7 +256,7 @@ class EarningRules:
     events in time order (ties by input order) and local calendar periods in
     *tz*. Growth value is paid per matching event and is not capped.
 
-    Args:
+    Attributes:
         rules: the :class:`ActionRule` list (names must be unique).
         campaigns: :class:`Campaign` bonus windows.
         tz: the program's time zone for caps.
