@@ -75,6 +75,11 @@ def build(
     return events, people_cols, as_of
 
 
+def rss(phase: str) -> None:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"  process peak RSS after {phase}: {peak:,.0f} MiB", flush=True)
+
+
 def best(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
     times, out = [], None
     for _ in range(repeat):
@@ -220,8 +225,10 @@ def main() -> None:
     tx = {k: ev[k][spend] for k in ("person", "ts", "amount")}
     print(
         f"data: {n_people:,} people, {len(ev['person']):,} events, {int(spend.sum()):,} transactions "
-        f"(built in {time.perf_counter() - t0:.0f} s)"
+        f"(built in {time.perf_counter() - t0:.0f} s)",
+        flush=True,
     )
+    rss("building the data")
     private = list(private_touchpoints())
 
     ours: dict[str, Callable[[], Any]] = {
@@ -255,11 +262,15 @@ def main() -> None:
 
     import pandas as pd
 
+    rss("autoops")
     run_categorical(pd, ev, as_of, results, timings, args.repeat)
+    rss("autoops (categorical)")
     p_intent = run_pandas(
         pd, ev, tx, people, scores, as_of, private, results, timings, args.repeat, n_people
     )
+    rss("pandas")
     run_duckdb(pd, ev, tx, people, scores, as_of, private, results, timings, args.repeat, p_intent)
+    rss("duckdb")
 
     print(
         f"\n{'computation':26} {'autoops s':>10} {'categorical':>12} {'duckdb s':>9} {'pandas s':>9} "
@@ -272,9 +283,9 @@ def main() -> None:
             f"{label:26} {ours_t:10.3f} {(f'{cat:.3f}' if cat else '-'):>12} {row['duckdb']:9.3f} {row['pandas']:9.3f} "
             f"{row['duckdb'] / ours_t:12.2f} {row['pandas'] / ours_t:12.2f} {memory[label]:9.0f}"
         )
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
-        f"\npeak MiB: numpy allocations of the autoops call (tracemalloc); process peak RSS {rss:,.0f} MiB"
+        f"\npeak MiB: numpy allocations of the autoops call (tracemalloc); process peak RSS {peak_rss:,.0f} MiB"
     )
     print(f"audience size: {len(results['audience']):,}")
 
@@ -354,14 +365,27 @@ def run_duckdb(
 
     con = duckdb.connect()
     tables = {
-        "ev": pd.DataFrame({k: ev[k] for k in ("person", "ts", "event", "touchpoint")}),
+        # text loaded through pandas categoricals (compact), stored as VARCHAR below
+        "ev": pd.DataFrame(
+            {
+                "person": ev["person"],
+                "ts": ev["ts"],
+                "event": pd.Categorical(ev["event"]),
+                "touchpoint": pd.Categorical(ev["touchpoint"]),
+            }
+        ),
         "tx": pd.DataFrame(tx),
         "ppl": pd.DataFrame(people),
         "sc": pd.DataFrame({"person_id": scores.person, "intent": scores.score}),
     }
     for name in list(tables):
         con.register(f"{name}_src", tables[name])
-        con.execute(f"CREATE TABLE {name} AS SELECT * FROM {name}_src")
+        cast = (
+            "person, ts, event::VARCHAR AS event, touchpoint::VARCHAR AS touchpoint"
+            if name == "ev"
+            else "*"
+        )
+        con.execute(f"CREATE TABLE {name} AS SELECT {cast} FROM {name}_src")
         con.unregister(f"{name}_src")
         del tables[name]
         gc.collect()

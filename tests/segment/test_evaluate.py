@@ -209,3 +209,21 @@ def test_on_the_synthetic_dataset_against_duckdb() -> None:
         event_columns={"person": "true_person_id"},
     )
     assert again.ids.tolist() == res.ids.tolist()
+
+
+def test_string_person_ids_and_events_of_unknown_people() -> None:
+    people = {"person_id": np.array(["a", "b"], dtype=object)}
+    events = {
+        "person": np.array(["b", "zz", "b", "a"], dtype=object),
+        "event": np.array(["click", "click", "click", "share"], dtype=object),
+        "ts": np.array([AS_OF] * 4),
+    }
+    res = (count("click") >= 2).evaluate(people, events=events, as_of=AS_OF)
+    assert res.ids.tolist() == ["b"]
+    ints = {"person_id": np.array([10**12, 5])}
+    ev2 = {
+        "person": np.array([5, 5, 7, 10**12]),
+        "event": np.array(["click"] * 4, dtype=object),
+        "ts": np.array([AS_OF] * 4),
+    }
+    assert (count("click") == 1).evaluate(ints, events=ev2, as_of=AS_OF).ids.tolist() == [10**12]

@@ -174,10 +174,14 @@ def ts_us(
     values: npt.NDArray[Any], *, field: str = "ts", allow_nat: bool = False
 ) -> npt.NDArray[np.int64]:
     """Timestamps as int64 µs UTC; NaT is an error naming the first row unless allowed."""
-    arr = to_utc_us(values, field=field).astype(np.int64)
+    if isinstance(values, np.ndarray) and values.dtype == np.dtype("datetime64[us]"):
+        arr = values.view(np.int64)  # read-only use: no copy
+    else:
+        arr = to_utc_us(values, field=field).astype(np.int64)
     if not allow_nat:
-        bad = np.flatnonzero(arr == _INT64_MIN)
-        if bad.size:
+        nat = arr == _INT64_MIN
+        if nat.any():
+            bad = np.flatnonzero(nat)
             raise InvalidInput("missing timestamp (NaT)", field=field, row=int(bad[0]), code="nat")
     return arr
 
@@ -262,10 +266,46 @@ def _group_ints(
             seen[a - lo] = True
         uniques = np.flatnonzero(seen).astype(np.int64) + lo
         rank = np.cumsum(seen, dtype=np.int64) - 1
+        if lo == 0:
+            return uniques, [rank[a] for a in ints]
         return uniques, [rank[a - lo] for a in ints]
     flat = np.concatenate(ints) if len(ints) > 1 else ints[0]
     uniques, inverse = np.unique(flat, return_inverse=True)
     return uniques.astype(np.int64), _split(inverse.astype(np.int64), [len(a) for a in ints])
+
+
+class RowMap:
+    """Maps person ids to rows of a table of distinct ids (-1 when absent).
+
+    Integer ids in a compact range use a lookup table, so only the rows that
+    survive earlier (cheap) filters are ever mapped.
+    """
+
+    def __init__(self, ids: npt.NDArray[Any]) -> None:
+        self.ids = ids
+        self.table: npt.NDArray[np.int64] | None = None
+        self.lo = 0
+        if ids.dtype.kind in "iu" and ids.size:
+            lo, hi = int(ids.min()), int(ids.max())
+            if hi - lo + 1 <= 4 * ids.size + 1024:
+                self.lo = lo
+                self.table = np.full(hi - lo + 1, -1, dtype=np.int64)
+                self.table[ids - lo] = np.arange(ids.size, dtype=np.int64)
+
+    def rows(self, person: npt.NDArray[Any], field: str) -> npt.NDArray[np.int64]:
+        """The row of each id in *person* (-1 for ids not in the table)."""
+        if self.table is not None and person.dtype.kind in "iu":
+            local = person.astype(np.int64, copy=False) - self.lo
+            inside = (local >= 0) & (local < self.table.size)
+            out = np.full(person.size, -1, dtype=np.int64)
+            out[inside] = self.table[local[inside]]
+            return out
+        uniques, (pcodes, ecodes) = group_people(self.ids, person, fields=("person_id", field))
+        assert pcodes is not None and ecodes is not None
+        row_of = np.full(len(uniques), -1, dtype=np.int64)
+        row_of[pcodes] = np.arange(self.ids.size, dtype=np.int64)
+        mapped: npt.NDArray[np.int64] = row_of[ecodes]
+        return mapped
 
 
 def private_touchpoints() -> tuple[str, ...]:

@@ -15,6 +15,7 @@ from autoops._tabular import Tabular, as_array, columns
 from autoops._time import to_utc_us
 from autoops.errors import InvalidInput
 from autoops.segment._common import (
+    RowMap,
     SummaryTable,
     as_of_us,
     display_id,
@@ -356,14 +357,8 @@ class _Context:
         cutoff = as_of_us(as_of)
         self.as_of = np.datetime64(cutoff, "us")  # type: ignore[assignment]
         times = ts_us(cols["ts"], field=mapping["ts"])
-        uniques, (pcodes, ecodes) = group_people(
-            self.ids, cols["person"], fields=("person_id", mapping["person"])
-        )
-        assert pcodes is not None and ecodes is not None
-        row_of = np.full(len(uniques), -1, dtype=np.int64)
-        row_of[pcodes] = np.arange(self.n)
-        rows = row_of[ecodes]
-        base = (rows >= 0) & (times <= cutoff)
+        mapper = RowMap(self.ids)
+        base = times <= cutoff
         event_arr = cols["event"]
         for field in fields:
             key = repr(field)
@@ -382,7 +377,8 @@ class _Context:
                 raise InvalidInput(msg, field=mapping["event"], code="unknown_event")
             if field.touchpoints is not None:
                 keep = keep[isin_text(cols["touchpoint"][keep], field.touchpoints)]
-            counted = np.bincount(rows[keep], minlength=self.n).astype(np.int64)
+            rows = mapper.rows(cols["person"][keep], mapping["person"])
+            counted = np.bincount(rows[rows >= 0], minlength=self.n).astype(np.int64)
             self.values[key] = (f"count {field.event}", counted)
 
     def field_values(self, field: Field) -> tuple[str, npt.NDArray[Any]]:
@@ -497,7 +493,7 @@ def _prepare(
             f"{what}: {label} holds strings; got {values!r}", field=label, code="wrong_type"
         )
     present = (
-        np.array([v is not None for v in arr.tolist()], dtype=bool)
+        np.asarray(arr != None, dtype=bool)  # noqa: E711 - elementwise, not identity
         if arr.dtype == object
         else np.ones(len(arr), dtype=bool)
     )

@@ -313,10 +313,18 @@ def intent_scores(
     last = np.full(n, _NAT, dtype=np.int64)
     counts: dict[str, npt.NDArray[np.float64]] = {}
     # time first; the per-action text comparisons only see the rows left
-    candidates = np.flatnonzero(in_time)
-    chosen = action_arr if candidates.size == len(times) else action_arr[candidates]
+    everything = bool(in_time.all())
+    candidates = None if everything else np.flatnonzero(in_time)
+    if len(config.actions) > 1 and len(times) >= 100_000:
+        # one hash pass for all actions (pandas, when present), then per action on those rows
+        some = isin_text(
+            action_arr if candidates is None else action_arr[candidates], config.actions
+        )
+        candidates = np.flatnonzero(some) if candidates is None else candidates[some]
+    chosen = action_arr if candidates is None else action_arr[candidates]
     for name in config.actions:
-        rows = candidates[isin_text(chosen, (name,))]
+        hit = np.flatnonzero(isin_text(chosen, (name,)))
+        rows = hit if candidates is None else candidates[hit]
         if half_us is None:
             count: npt.NDArray[np.float64] = np.bincount(codes[rows], minlength=n).astype(
                 np.float64
