@@ -164,6 +164,8 @@ def test_unknown_step_lists_known_events() -> None:
     with pytest.raises(InvalidInput, match=r"no event named 'vist'.*known events: lead") as info:
         compute(Funnel(steps=["lead", "vist"]), ev)
     assert info.value.code == "unknown_event"
+    with pytest.raises(InvalidInput, match="no event named 'vist'"):
+        compute(Funnel(steps=[Step(event=["lead", "vist"])]), ev)  # one typo among several
 
 
 def test_naive_timestamps_are_refused() -> None:

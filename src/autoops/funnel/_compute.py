@@ -14,11 +14,11 @@ from autoops._time import to_utc_us
 from autoops.errors import InvalidInput
 from autoops.funnel._columns import (
     EventColumns,
+    column_mask,
     dense_codes,
     known_event_check,
     read_events,
     sort_rows,
-    step_mask,
 )
 from autoops.funnel._kernel import (
     Rows,
@@ -29,7 +29,7 @@ from autoops.funnel._kernel import (
     unordered_depth,
 )
 from autoops.funnel._result import FunnelResult
-from autoops.funnel._spec import Funnel
+from autoops.funnel._spec import Funnel, Step
 
 __all__ = ["Plan", "compute", "plan"]
 
@@ -115,13 +115,25 @@ def plan(
     if seq:
         needed.add(seq)
     ev = read_events(events, unit=unit, ts=ts, needed=sorted(needed - {ts}))
-    masks = []
-    for st in funnel.steps:
-        m = step_mask(ev, event, st.events, st.where)
+    by_name: dict[str, npt.NDArray[np.bool_]] = {}
+    for st in [*funnel.steps, *(x.step for x in funnel.exclusions)]:
         for name in st.events:
-            known_event_check(ev, event, name, bool(m.any()) or _has(ev, event, name))
-        masks.append(m)
-    excl = [step_mask(ev, event, x.step.events, x.step.where) for x in funnel.exclusions]
+            if name not in by_name:
+                by_name[name] = column_mask(ev, event, "==", name)
+    for st in funnel.steps:
+        for name in st.events:
+            known_event_check(ev, event, name, bool(by_name[name].any()) or _has(ev, event, name))
+
+    def match(st: Step) -> npt.NDArray[np.bool_]:
+        m = np.ones(ev.n, dtype=bool) if not st.events else np.zeros(ev.n, dtype=bool)
+        for name in st.events:
+            m |= by_name[name]
+        for cond in st.where:
+            m &= column_mask(ev, cond.column, cond.op, cond.value)
+        return m
+
+    masks = [match(st) for st in funnel.steps]
+    excl = [match(x.step) for x in funnel.exclusions]
     if funnel.order == "unordered":
         stacked = np.sum(masks, axis=0) if masks else np.zeros(ev.n)
         overlap = stacked > 1
@@ -217,7 +229,7 @@ def compute(
     Rows are ordered per unit by (ts, *seq*) — input order breaks remaining
     ties. ``datetime64`` columns are taken as UTC; other timestamp columns
     must be timezone-aware. Every unit with at least one row matching a step
-    (or an exclusion) appears in ``result.units``.
+    or an exclusion (strict order: every unit) appears in ``result.units``.
 
     Args:
         funnel: the definition.

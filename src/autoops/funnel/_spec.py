@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from typing_extensions import Self
 
 from autoops._time import parse_duration
 from autoops.errors import ConfigError
+
+if TYPE_CHECKING:
+    from autoops.funnel._result import FunnelResult
 
 __all__ = ["Condition", "Exclusion", "Funnel", "Step"]
 
@@ -418,7 +421,7 @@ class Funnel(_Spec):
         ts: str = "ts",
         seq: str | None = None,
         as_of: Any = None,
-    ) -> Any:
+    ) -> FunnelResult:
         """Run the funnel over *events*; see :func:`autoops.funnel.compute`.
 
         Examples:
