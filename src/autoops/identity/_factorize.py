@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["TokenTable", "factorize_objects", "factorize_u64", "spread"]
+__all__ = ["TokenTable", "factorize_objects", "factorize_u64", "spread", "unique_sorted"]
 
 U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
@@ -148,6 +148,22 @@ def factorize_objects(values: npt.NDArray[Any]) -> tuple[I64, npt.NDArray[Any]]:
     return c, uniq
 
 
+def unique_sorted(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """Sorted distinct values (``np.sort`` plus a neighbour test; faster than ``np.unique``).
+
+    Examples:
+        >>> unique_sorted(np.array([3, 1, 3])).tolist()
+        [1, 3]
+    """
+    s = np.sort(values)
+    if len(s) < 2:
+        return s
+    keep = np.empty(len(s), dtype=bool)
+    keep[0] = True
+    np.not_equal(s[1:], s[:-1], out=keep[1:])
+    return s[keep]
+
+
 class TokenTable:
     """A growable map from 64-bit tokens to dense ids ``0, 1, 2 …`` (in insertion order).
 
@@ -192,6 +208,18 @@ class TokenTable:
     def add(self, tokens: U64) -> I64:
         """Ids of *tokens*, giving new ones the next free ids."""
         tokens = np.asarray(tokens, dtype=np.uint64)
+        if self._count == 0:
+            # an empty table is exactly the factorisation's own table
+            size = _size_for(len(tokens))
+            keys = np.zeros(size, dtype=np.uint64)
+            used = np.zeros(size, dtype=bool)
+            slot = _probe(keys, used, tokens, insert=True)
+            ids = np.cumsum(used, dtype=np.int64) - 1
+            self._keys, self._used, self._ids = keys, used, ids
+            self.tokens = keys[used]
+            self._count = len(self.tokens)
+            first: I64 = ids[slot]
+            return first
         codes, uniq = factorize_u64(tokens)
         known = self.get(uniq)
         new = np.flatnonzero(known < 0)

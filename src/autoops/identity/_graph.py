@@ -21,6 +21,7 @@ import numpy.typing as npt
 
 from autoops._display import short_repr
 from autoops.errors import InvalidInput
+from autoops.identity._factorize import unique_sorted
 from autoops.identity._index import EdgeStore
 from autoops.identity._normalize import Status
 from autoops.identity._prepare import NAT, Prepared, Secret, prepare, rekey_tokens, token_of
@@ -187,7 +188,7 @@ class IdentityGraph:
         seen_key = np.zeros(len(st.keys), dtype=bool)
         hub = st.hub.a
         status, e_key, e_rec = st.e_status.a, st.e_key.a, st.e_rec.a
-        frontier = np.unique(seeds)
+        frontier = unique_sorted(seeds)
         in_set[frontier] = True
         parts = [frontier]
         while len(frontier):
@@ -195,11 +196,11 @@ class IdentityGraph:
             edges = edges[status[edges] == Status.OK]
             keys = e_key[edges]
             keys = keys[(keys >= 0) & ~hub[np.maximum(keys, 0)]]
-            keys = np.unique(keys[~seen_key[keys]])
+            keys = unique_sorted(keys[~seen_key[keys]])
             seen_key[keys] = True
             edges = st.key_edges(keys)
             recs = e_rec[edges[status[edges] == Status.OK]]
-            frontier = np.unique(recs[~in_set[recs]])
+            frontier = unique_sorted(recs[~in_set[recs]])
             in_set[frontier] = True
             parts.append(frontier)
         return np.sort(np.concatenate(parts))
@@ -211,8 +212,8 @@ class IdentityGraph:
         records behind them need not be revisited.
         """
         st = self._store
-        edges = st.record_edges(np.unique(changed))
-        keys = np.unique(st.e_key.a[edges])
+        edges = st.record_edges(unique_sorted(changed))
+        keys = unique_sorted(st.e_key.a[edges])
         keys = keys[keys >= 0]
         if grow_only:
             keys = keys[~st.hub.a[keys]]
@@ -224,10 +225,18 @@ class IdentityGraph:
         st = self._store
         self.last_affected = len(rows)
         sub = self._view(rows)
+        if len(rows) == st.n:
+            sol = solve(sub, self.rules, cannot=self._cannot_map())
+            st.hub.a[:] = False
+            if len(sol.hub_tokens):
+                st.hub.a[st.key_of(sol.hub_tokens)] = True
+            old_ids = st.one_id.a[:n_old].copy()
+            st.one_id.a[:] = sol.one_id
+            return self._delta(old_ids, sol.one_id)
         # hubs with usable links outside the affected set keep their status
         e_key = st.e_key.a[st.record_edges(rows)]
         ok = (sub.e_status == Status.OK) & (e_key >= 0)
-        held = np.unique(e_key[ok])
+        held = unique_sorted(e_key[ok])
         inside = np.bincount(np.searchsorted(held, e_key[ok]), minlength=len(held))
         all_edges = st.key_edges(held[st.hub.a[held]])
         ok_all = all_edges[st.e_status.a[all_edges] == Status.OK]
@@ -270,7 +279,7 @@ class IdentityGraph:
                 for s in gone:
                     if len(new_of.get(s, [])) == 1:
                         self._redirects[s] = b
-        for b in np.unique(new[n_old:]).tolist():
+        for b in unique_sorted(new[n_old:]).tolist():
             if b not in old_of:
                 events.append(Created(int(b)))
         return MergeDelta(tuple(events))
@@ -291,7 +300,7 @@ class IdentityGraph:
         edges = st.key_edges(keys[keys >= 0])
         if ok_only:
             edges = edges[st.e_status.a[edges] == Status.OK]
-        return np.unique(st.e_rec.a[edges])
+        return unique_sorted(st.e_rec.a[edges])
 
     def _set_status(self, rows: npt.NDArray[np.int64], status: int,
                     tokens: npt.NDArray[np.uint64] | None = None) -> None:  # fmt: skip
@@ -338,7 +347,7 @@ class IdentityGraph:
                        tombstones=tomb, **options)  # fmt: skip
         st = self._store
         if st.n:
-            clash = np.flatnonzero(np.isin(prep.rid_token, st.rid_token.a))
+            clash = np.flatnonzero(st.rids.get(prep.rid_token) >= 0)
             if len(clash):
                 raise InvalidInput("record ids already in the graph", field="record_id",
                                    row=clash[:20].tolist(), code="duplicate_record_id")  # fmt: skip

@@ -78,6 +78,7 @@ class EdgeStore:
         self.e_verified = Buffer(np.bool_)
         self.e_key = Buffer(np.int64)
         self.keys = TokenTable()
+        self.rids = TokenTable()
         self.hub = Buffer(np.bool_)
         self._runs: list[tuple[I64, I64]] = []
 
@@ -104,6 +105,7 @@ class EdgeStore:
         e_status, e_verified = e_status[order], e_verified[order]
         self.record_id.append(np.asarray(record_id, dtype=object))
         self.rid_token.append(rid_token)
+        self.rids.add(rid_token)
         self.ts.append(ts)
         self.one_id.append(np.zeros(len(rid_token), dtype=np.int64))
         counts = np.bincount(e_rec, minlength=len(rid_token))

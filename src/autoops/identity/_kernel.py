@@ -152,14 +152,29 @@ def constrained_pass(
     cannot: Mapping[int, frozenset[int]],
     n_nodes: int,
     n_rec: int,
+    windows: Mapping[int, int] | None = None,
+    key_time: I64 | None = None,
 ) -> npt.NDArray[np.bool_]:
     """Union-find over the given edges in ``order``; returns which edges were accepted.
 
     An edge (record, key) is refused when joining the two sets would give a
     set more distinct keys of a type than ``limits[type]``, or put two keys
-    listed in ``cannot`` together. Runs in Python: call it only on the few
-    components that need it.
+    listed in ``cannot`` together. A type listed in *windows* (microseconds)
+    breaks its limit only when more than ``limit`` of its keys have first-seen
+    times (``key_time``) within one window. Runs in Python: call it only on
+    the few components that need it.
     """
+    windows = windows or {}
+
+    def exceeds(t: int, keys: set[int], limit: int) -> bool:
+        if len(keys) <= limit:
+            return False
+        w = windows.get(t)
+        if w is None or key_time is None:
+            return True
+        times = sorted(int(key_time[k - n_rec]) for k in keys)
+        return any(times[i + limit] - times[i] < w for i in range(len(times) - limit))
+
     parent: dict[int, int] = {}
     # per root: {type: set of keys}, all keys of the set
     members: dict[int, dict[int, set[int]]] = {}
@@ -189,7 +204,7 @@ def constrained_pass(
         ok = True
         for t, keys in b.items():
             limit = limits.get(t)
-            if limit is not None and t in a and len(a[t] | keys) > limit:
+            if limit is not None and t in a and exceeds(t, a[t] | keys, limit):
                 ok = False
                 break
         if ok and cannot:

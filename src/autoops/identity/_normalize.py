@@ -51,6 +51,7 @@ class Status:
     LIMIT = 11
     SPLIT = 12
     UNOWNED = 13
+    RECYCLED = 14
 
 
 REASONS: tuple[str, ...] = (
@@ -68,6 +69,7 @@ REASONS: tuple[str, ...] = (
     "limit",
     "split",
     "unowned",
+    "recycled",
 )
 
 

@@ -13,6 +13,7 @@ from autoops._display import html_table, short_repr
 from autoops._masking import mask_value
 from autoops._tabular import Tabular
 from autoops.errors import InvalidInput
+from autoops.identity._factorize import factorize_u64
 from autoops.identity._normalize import REASONS, Status
 from autoops.identity._prepare import NAT, Prepared
 from autoops.identity._rules import MergeRules
@@ -280,6 +281,61 @@ class Resolution(Tabular):
         cols = {"one_id": ids, "records": records, "identifiers": idents, "first_seen": first_ts}
         return Table("clusters", {k: v[order] for k, v in cols.items()})
 
+    def links(self, id_type: str | None = None) -> Table:
+        """Every identifier a One ID holds through a used link, with first and last sighting.
+
+        One row per (One ID, identifier value): the type, the masked value, the
+        first and last time (UTC) a record of that cluster held it, and how
+        many records did. A recycled phone (see
+        ``IdType.recycle_on_verified_conflict``) appears under each holder with
+        that holder's span. Rows are ordered by One ID, type, first sighting.
+
+        Args:
+            id_type: only this identifier type (default: all).
+
+        Examples:
+            >>> from autoops.identity import resolve
+            >>> res = resolve({"phone": ["13812345670", "138 1234 5670"],
+            ...                "ts": ["2025-01-01T00:00Z", "2025-03-01T00:00Z"]})
+            >>> t = res.links("phone")
+            >>> str(t["first_seen"][0]), str(t["last_seen"][0]), t["records"].tolist()
+            ('2025-01-01T00:00:00.000000', '2025-03-01T00:00:00.000000', [2])
+        """
+        sol, p = self._sol, self._prep
+        ok = (sol.e_status == Status.OK) & (sol.e_key >= 0)
+        if id_type is not None:
+            ok &= p.e_type == self.rules.names.index(self.rules[id_type].name)
+        idx = np.flatnonzero(ok)
+        k = np.int64(len(sol.key_tok) + 1)
+        codes, pairs = factorize_u64((sol.label[p.e_rec[idx]] * k + sol.e_key[idx]).view(np.uint64))
+        m = len(pairs)
+        ts = p.ts[p.e_rec[idx]]
+        first = np.full(m, NAT, dtype=np.int64)
+        np.minimum.at(first, codes, ts)
+        last = np.full(m, np.iinfo(np.int64).min, dtype=np.int64)
+        np.maximum.at(last, codes, np.where(ts == NAT, np.iinfo(np.int64).min, ts))
+        rep = np.full(m, len(idx), dtype=np.int64)
+        np.minimum.at(rep, codes, np.arange(len(idx), dtype=np.int64))
+        label = pairs.view(np.int64) // k
+        ids = np.zeros(self.people, dtype=np.int64)
+        ids[sol.label] = self.one_id
+        etype = p.e_type[idx[rep]]
+        order = np.lexsort((first, etype, ids[label]))
+        first_ts = first.astype("datetime64[us]")
+        first_ts[first == NAT] = np.datetime64("NaT")
+        last_ts = last.astype("datetime64[us]")
+        last_ts[last == np.iinfo(np.int64).min] = np.datetime64("NaT")
+        names = np.array(self.rules.names, dtype=object)
+        cols = {
+            "one_id": ids[label],
+            "type": names[etype],
+            "value": np.array([self._masked(int(e)) for e in idx[rep]], dtype=object),
+            "first_seen": first_ts,
+            "last_seen": last_ts,
+            "records": np.bincount(codes, minlength=m).astype(np.int64),
+        }
+        return Table("links", {c: v[order] for c, v in cols.items()})
+
     def rejected(self) -> Table:
         """Every identifier that did not link, with row, type, masked value, reason, detail.
 
@@ -287,7 +343,9 @@ class Resolution(Tabular):
         (placeholder, test or service number), ``staff``, ``kiosk``, ``scope``
         (no app/corp id), ``consent``, ``unverified``, ``forgotten``, ``hub``
         (quarantined shared value), ``limit`` (a ``max_per_person`` cap; detail
-        names the type) and ``split`` (a manual split or unlink).
+        names the type), ``split`` (a manual split or unlink), ``unowned``
+        (a VIN-only record before any owner is known) and ``recycled`` (a
+        former holder's sighting of a phone that was handed on).
 
         Examples:
             >>> from autoops.identity import resolve

@@ -87,6 +87,13 @@ def _check_limit(instance: Any, attribute: Any, value: int | None) -> None:
         )
 
 
+def _check_window(instance: Any, attribute: Any, value: str | None) -> None:
+    if value is not None:
+        from autoops._time import parse_duration
+
+        parse_duration(value, key=attribute.name)
+
+
 def _check_patterns(instance: Any, attribute: Any, value: tuple[str, ...]) -> None:
     for pattern in value:
         try:
@@ -128,6 +135,16 @@ class IdType:
         blocked: exact normalised values that never link.
         blocked_patterns: regular expressions; a matching value never links.
         needs_verification: links need a true ``<column>_verified`` input column.
+        max_per_person_window: with a duration (``"30d"``), ``max_per_person``
+            counts only values first seen within that long of each other: a
+            person may change phones over the years but not hold four new ones
+            in a month. ``None``: over all time.
+        recycle_on_verified_conflict: a value is handed on, not shared (a
+            recycled mobile number): when a record with a true
+            ``<column>_verified`` flag holds the value together with another
+            person's identifiers, the older link ends at that record's time and
+            the value links the new holder from then on. The value's first and
+            last sighting per holder is in :meth:`Resolution.links`.
 
     Raises:
         ConfigError: a field is out of range; the error names the key.
@@ -149,6 +166,8 @@ class IdType:
     default_scope: str | None = None
     priority: int = 50
     max_per_person: int | None = attrs.field(default=None, validator=_check_limit)
+    max_per_person_window: str | None = attrs.field(default=None, validator=_check_window)
+    recycle_on_verified_conflict: bool = False
     max_fanout: int | None = attrs.field(default=None, validator=_check_limit)
     blocked: tuple[str, ...] = attrs.field(default=(), converter=_strs)
     blocked_patterns: tuple[str, ...] = attrs.field(
@@ -205,7 +224,7 @@ def _builtin_types(protected: bool) -> tuple[IdType, ...]:
     return (
         IdType("phone", "person_multi", "phone", priority=90, max_per_person=lim(3),
                max_fanout=lim(5), blocked=BLOCKED_PHONES if protected else (),
-               blocked_patterns=pats),
+               blocked_patterns=pats, recycle_on_verified_conflict=protected),
         IdType("wechat_unionid", "person_unique", "id", priority=100, max_per_person=lim(1),
                max_fanout=lim(3)),
         IdType("wechat_openid", "person_multi", "id", scope="wechat_appid", priority=95,

@@ -21,9 +21,10 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from autoops._time import parse_duration
 from autoops.identity._factorize import factorize_u64
 from autoops.identity._kernel import components, constrained_pass, dense, fanout
-from autoops.identity._normalize import Status, mix64
+from autoops.identity._normalize import Status, combine, mix64
 from autoops.identity._prepare import Prepared
 from autoops.identity._rules import MergeRules
 
@@ -74,6 +75,7 @@ def solve(
     known_hubs: npt.NDArray[np.uint64] | None = None,
 ) -> Solution:
     """Run the pipeline; *cannot* maps a token to tokens it must never join."""
+    prep = recycle(prep, rules)
     n = prep.n
     types = rules.types
     n_types = len(types)
@@ -141,7 +143,13 @@ def solve(
         order = np.lexsort(
             (prep.rid_token[r], prep.ts[r], key_tok[kk], key_first[kk], -prio[key_type[kk]])
         )
-        acc = constrained_pass(r, kk, order, key_type, limits, cannot_keys, n + k, n)
+        windows = {
+            i: int(parse_duration(t.max_per_person_window).total_seconds() * 1_000_000)
+            for i, t in enumerate(types)
+            if t.max_per_person_window is not None
+        }
+        acc = constrained_pass(r, kk, order, key_type, limits, cannot_keys, n + k, n,
+                               windows=windows, key_time=key_first)  # fmt: skip
         accepted[sel] = acc
         refused = s_idx[sel[~acc]]
         e_status[refused] = Status.LIMIT
@@ -184,6 +192,81 @@ def solve(
         limit_type=limit_type,
         hub_tokens=key_tok[hub_key],
     )
+
+
+def recycle(prep: Prepared, rules: MergeRules) -> Prepared:
+    """Split recycled values into holder epochs (``recycle_on_verified_conflict`` types).
+
+    Per value, in time order: the first holder is the person (a component of
+    the other, non-recycled person links, hubs excluded) of its first record
+    that has other person links. A *verified* record whose person differs
+    from the current holder ends the older link: from its time on the value
+    is a new token ``(value, epoch)``. Records with nothing else follow the
+    epoch of their time. Vectorised; a no-op without verified records.
+    """
+    types = rules.types
+    rec_t = np.array([t.recycle_on_verified_conflict for t in types], dtype=bool)
+    ok = prep.e_status == Status.OK
+    if prep.e_verified is None or not rec_t.any():
+        return prep
+    cand = ok & rec_t[prep.e_type]
+    if not (cand & prep.e_verified).any():
+        return prep
+    n = prep.n
+    person_t = np.array([t.is_person_key for t in types], dtype=bool)
+    # the people without the recycled types: components of the other usable person links
+    other = ok & person_t[prep.e_type] & ~rec_t[prep.e_type]
+    inv, toks = factorize_u64(prep.e_tok[other])
+    k = len(toks)
+    max_fan = np.array([t.max_fanout or np.iinfo(np.int64).max for t in types], dtype=np.int64)
+    key_type = np.zeros(k, dtype=np.int64)
+    key_type[inv] = prep.e_type[other]
+    person_types = [i for i, t in enumerate(types) if t.is_person_key]
+    fan = fanout(prep.e_rec[other], inv, prep.e_type[other], len(types), person_types, k,
+                 max_fan[key_type])  # fmt: skip
+    safe = fan[inv] <= max_fan[key_type[inv]]
+    lab = components(n + k, prep.e_rec[other][safe], inv[safe] + n)
+    has_other = np.zeros(n, dtype=bool)
+    has_other[prep.e_rec[other][safe]] = True
+    holder = np.where(has_other, lab[:n], -1)
+
+    idx = np.flatnonzero(cand)
+    rec = prep.e_rec[idx]
+    tok = prep.e_tok[idx]
+    order = np.lexsort((prep.rid_token[rec], prep.ts[rec], tok))
+    idx, rec, tok = idx[order], rec[order], tok[order]
+    m = len(idx)
+    owner = holder[rec]
+    verified = prep.e_verified[idx]
+    start = np.ones(m, dtype=bool)
+    start[1:] = tok[1:] != tok[:-1]
+    group_start = np.maximum.accumulate(np.where(start, np.arange(m), 0))
+    # the first holder of each value: its first record with other person links
+    pos = np.arange(m)
+    first_owned = np.where(owner >= 0, pos, m)
+    first_in_group = np.minimum.reduceat(first_owned, np.flatnonzero(start))
+    init = np.full(m, -1, dtype=np.int64)
+    g = np.cumsum(start) - 1
+    has_init = first_in_group[g] < m
+    init[has_init] = owner[first_in_group[g][has_init]]
+    # the last verified, owned record before each position (within the value)
+    marks = np.where(verified & (owner >= 0), pos, -1)
+    last = np.maximum.accumulate(marks)
+    prev = np.concatenate([[-1], last[:-1]])
+    prev_ok = prev >= group_start
+    current = np.where(prev_ok, owner[np.maximum(prev, 0)], init)
+    change = verified & (owner >= 0) & (current >= 0) & (owner != current)
+    csum = np.cumsum(change)
+    epoch = csum - (csum - change)[group_start]
+    e_tok = prep.e_tok.copy()
+    moved = epoch > 0
+    e_tok[idx[moved]] = combine(tok[moved], (epoch[moved] * 0x2545F491).astype(np.uint64))
+    # a former holder's later sightings of the value are stale: they link nobody
+    holder_now = np.where(change, owner, current)
+    stale = moved & (owner >= 0) & (holder_now >= 0) & (owner != holder_now)
+    e_status = prep.e_status.copy()
+    e_status[idx[stale]] = Status.RECYCLED
+    return attrs.evolve(prep, e_tok=e_tok, e_status=e_status)
 
 
 def asset_spans(a_key: I64, a_lab: I64, a_ts: I64) -> tuple[I64, I64, I64]:
