@@ -38,8 +38,11 @@ WINDOW_US = 30 * 86_400_000_000
 Impl = Callable[[dict[str, Any]], list[int]]
 
 
-def generate(n_events: int, n_units: int, seed: int = 0) -> dict[str, Any]:
-    """Synthetic funnel logs: one year, steps more likely in order, orders per unit."""
+def generate(n_events: int, n_units: int, seed: int = 0, shuffled: bool = False) -> dict[str, Any]:
+    """Synthetic funnel logs: one year, steps more likely in order, orders per unit.
+
+    Rows come in time order, like an append-only event log, unless *shuffled*.
+    """
     rng = np.random.default_rng(seed)
     unit = rng.integers(0, n_units, n_events).astype(np.int64)
     probs = np.array([0.30, 0.20, 0.14, 0.09, 0.07, 0.06, 0.02, 0.07, 0.05])
@@ -50,6 +53,10 @@ def generate(n_events: int, n_units: int, seed: int = 0) -> dict[str, Any]:
     ts = (np.datetime64("2025-01-01", "us") + secs.astype("timedelta64[s]")).astype(
         "datetime64[us]"
     )
+    if not shuffled:
+        by_time = np.argsort(secs, kind="stable")
+        unit, code, secs = unit[by_time], code[by_time], secs[by_time]
+        ts = ts[by_time]
     has_order = (code >= 3) & (code <= 6)
     order = np.where(has_order, unit * 2 + rng.integers(0, 2, n_events), -1).astype(np.float64)
     order[~has_order] = np.nan
@@ -499,6 +506,7 @@ def main() -> None:
     ap.add_argument("--ref-max", type=int, default=2_500_000, help="largest size for duckdb-ref")
     ap.add_argument("--skip", nargs="*", default=[], help="implementations to skip")
     ap.add_argument("--repeat", type=int, default=3, help="runs per implementation (best is kept)")
+    ap.add_argument("--shuffled", action="store_true", help="rows in random order, not time order")
     ap.add_argument("--no-memory", action="store_true", help="skip the traced-memory run")
     ap.add_argument("--only", nargs="*", default=None, help="run only these implementations")
     ap.add_argument("--parts", nargs="*", default=["funnel", "retention", "mau", "twenty"])
@@ -516,7 +524,8 @@ def main() -> None:
         }
 
     for n in sizes:
-        ev = generate(n, max(n // 10, 1))
+        ev = generate(n, max(n // 10, 1), shuffled=args.shuffled)
+        print(f"\n#### {n:,} events, rows {'shuffled' if args.shuffled else 'in time order'}")
         if "funnel" in args.parts:
             funnel: dict[str, Impl] = {
                 "autoops": run_autoops,

@@ -227,10 +227,10 @@ def _categorical(source: Any, name: str) -> tuple[npt.NDArray[np.int64], Arr] | 
 def sort_rows(unit: npt.NDArray[np.int64], ts: Arr, tie: Arr | None) -> npt.NDArray[np.int64]:
     """Order rows by (unit, ts, tie, input position) with stable sorts.
 
-    *unit* holds dense non-negative codes. When unit and relative ts fit in
-    63 bits together, one stable sort of the packed key does it; otherwise
-    16-bit radix passes on ts (skipped when ts is already ascending), then
-    on the unit.
+    *unit* holds dense non-negative codes. Time-ordered input (the usual
+    append-only log) needs only 16-bit radix passes on the unit. Otherwise,
+    when unit and relative ts fit in 63 bits together, one stable sort of the
+    packed key does it; else radix passes on ts, then on the unit.
     """
     n = len(ts)
     order = np.arange(n, dtype=np.int64)
@@ -240,6 +240,9 @@ def sort_rows(unit: npt.NDArray[np.int64], ts: Arr, tie: Arr | None) -> npt.NDAr
     u = unit[order]
     if n == 0:
         return order
+    if n > 1 and bool(np.all(t[1:] >= t[:-1])):
+        # time-ordered logs (the common case): one stable radix pass set on the unit
+        return _radix(order, u)
     t_rel = t - t.min()
     ts_bits = int(t_rel.max()).bit_length()
     unit_bits = int(u.max()).bit_length()
@@ -247,10 +250,8 @@ def sort_rows(unit: npt.NDArray[np.int64], ts: Arr, tie: Arr | None) -> npt.NDAr
         # one stable sort of the packed (unit, ts) key
         key = (u << ts_bits) | t_rel
         return order[np.argsort(key, kind="stable")]
-    if n > 1 and not bool(np.all(t[1:] >= t[:-1])):
-        order = _radix(order, t_rel)
-        u = unit[order]
-    return _radix(order, u)
+    order = _radix(order, t_rel)
+    return _radix(order, unit[order])
 
 
 def _radix(order: npt.NDArray[np.int64], key: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
