@@ -17,7 +17,15 @@ import pytest
 
 from .worker import run
 
-CTX = mp.get_context("fork")
+HAS_FORK = "fork" in mp.get_all_start_methods()
+NO_FORK = (
+    "needs the 'fork' start method (POSIX only); multiprocessing here offers "
+    f"{mp.get_all_start_methods()}"
+)
+needs_fork = pytest.mark.skipif(not HAS_FORK, reason=NO_FORK)
+"""Mark for tests that start workers: they skip with a reason where fork is missing (Windows)."""
+
+CTX: Any = mp.get_context("fork") if HAS_FORK else None
 
 
 def _child(

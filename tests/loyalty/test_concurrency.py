@@ -12,7 +12,9 @@ import pytest
 from autoops.loyalty import Ledger, SQLiteStore
 
 from .conftest import DSN, pg_schema, postgres_unavailable
-from .procs import collect, start
+from .procs import collect, needs_fork, start
+
+pytestmark = needs_fork
 
 PROCS = 8
 

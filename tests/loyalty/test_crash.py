@@ -17,7 +17,9 @@ import pytest
 from autoops.loyalty import Ledger, SQLiteStore
 
 from .conftest import DSN, pg_schema, postgres_unavailable
-from .procs import start
+from .procs import needs_fork, start
+
+pytestmark = needs_fork
 
 ROUNDS = 4
 PARALLEL = 4

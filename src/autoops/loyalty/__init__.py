@@ -32,7 +32,8 @@ from autoops.loyalty._store import LedgerStore, MemoryStore
 if TYPE_CHECKING:
     from autoops.loyalty._postgres import PostgresStore
 
-__all__ = [  # noqa: RUF022 - plain sorted(), pinned by tests/test_public_api.py
+__all__ = [
+    "MAX_POINTS",
     "ActionRule",
     "Campaign",
     "EarnBatch",
@@ -43,7 +44,6 @@ __all__ = [  # noqa: RUF022 - plain sorted(), pinned by tests/test_public_api.py
     "GrowthProgram",
     "Ledger",
     "LedgerStore",
-    "MAX_POINTS",
     "MedalAwards",
     "MedalRule",
     "MedalRules",

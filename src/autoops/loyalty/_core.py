@@ -990,6 +990,3 @@ class Ledger:
             Medal(member_id=m, medal=x, awarded_at=from_us(at), reason=why)
             for m, x, at, why in rows
         ]
-
-
-__test__ = {"Ledger": Ledger}

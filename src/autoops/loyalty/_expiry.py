@@ -137,6 +137,3 @@ class ExpiryPolicy:
             {'kind': 'days', 'days': 30, 'tz': 'Asia/Shanghai'}
         """
         return {"kind": self.kind, "days": self.days, "tz": self.tz}
-
-
-__test__ = {"ExpiryPolicy": ExpiryPolicy}

@@ -364,6 +364,3 @@ class GrowthProgram:
             "required": max(0, threshold - max(counted, 0)),
             "by": from_us(end),
         }
-
-
-__test__ = {"GrowthProgram": GrowthProgram, "TierChanges": TierChanges}

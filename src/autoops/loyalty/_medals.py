@@ -203,6 +203,3 @@ class MedalRules:
                     ]
                 )
         return MedalAwards(member_id=m, medal=medal, awarded_at=at.view("datetime64[us]"), new=new)
-
-
-__test__ = {"MedalAwards": MedalAwards, "MedalRule": MedalRule, "MedalRules": MedalRules}

@@ -149,6 +149,3 @@ class PostgresStore:
 
 def schema_ddl(d: Dialect) -> list[str]:
     return schema(d)
-
-
-__test__ = {"PostgresStore": PostgresStore}

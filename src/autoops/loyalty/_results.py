@@ -138,6 +138,3 @@ class EarnBatch(Tabular):
             [i, s, e or ""] for i, (s, e) in enumerate(zip(self.status, self.error, strict=True))
         ]
         return html_table(repr(self), ["row", "status", "error"], rows)
-
-
-__test__ = {"EarnBatch": EarnBatch, "ExpiryReport": ExpiryReport}

@@ -563,11 +563,3 @@ class EarningRules:
         out_capped = np.empty(len(p), dtype=object)
         out_capped[order] = capped
         return out, out_capped
-
-
-__test__ = {
-    "ActionRule": ActionRule,
-    "Campaign": Campaign,
-    "EarnInstructions": EarnInstructions,
-    "EarningRules": EarningRules,
-}

@@ -110,6 +110,3 @@ class SQLiteStore:
             >>> SQLiteStore(os.path.join(tempfile.mkdtemp(), "l.db")).close()
         """
         self._conn.close()
-
-
-__test__ = {"SQLiteStore": SQLiteStore}

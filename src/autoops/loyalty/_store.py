@@ -355,6 +355,3 @@ class _MemorySession:
                 self.s.tiers[m] = (tier, since, below)
 
         self.pending.append(apply)
-
-
-__test__ = {"MemoryStore": MemoryStore}
