@@ -252,5 +252,8 @@ def _distinct_per(units: Arr, bucket: Arr, n_buckets: int, n_units: int) -> Arr:
         seen = np.zeros(n_units * n_buckets, dtype=bool)
         seen[units * n_buckets + bucket] = True
         return np.asarray(seen.reshape(n_units, n_buckets).sum(axis=0), dtype=np.int64)
-    key = np.unique(units.astype(np.int64) * n_buckets + bucket)
-    return np.bincount(key % n_buckets, minlength=n_buckets).astype(np.int64)
+    # sort-based distinct (numpy's hash-based unique is slow on patterned keys)
+    key = np.sort(units.astype(np.int64) * n_buckets + bucket)
+    first = np.ones(len(key), dtype=bool)
+    first[1:] = key[1:] != key[:-1]
+    return np.bincount(key[first] % n_buckets, minlength=n_buckets).astype(np.int64)

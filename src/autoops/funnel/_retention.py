@@ -82,7 +82,13 @@ def period_index(local: Arr, period: str) -> I64:
     us = np.asarray(local).view(np.int64) if np.asarray(local).dtype.kind == "M" else local
     days = np.floor_divide(np.asarray(us, dtype=np.int64), _DAY)
     if period == "month":
-        return _civil_months(days)
+        if len(days) == 0:
+            return days
+        d0, d1 = int(days.min()), int(days.max())
+        if d1 - d0 > 1_000_000:
+            return _civil_months(days)
+        table = _civil_months(np.arange(d0, d1 + 1, dtype=np.int64))
+        return np.asarray(table[days - d0], dtype=np.int64)
     if period == "week":
         return np.asarray((days + 3) // 7, dtype=np.int64)
     return np.asarray(days, dtype=np.int64)
@@ -412,7 +418,11 @@ def retention(
             uk = np.nonzero(per_key)[0]
             cnt = per_key[uk]
         else:
-            uk, cnt = np.unique(key, return_counts=True)
+            srt = np.sort(key)
+            edge = np.ones(len(srt), dtype=bool)
+            edge[1:] = srt[1:] != srt[:-1]
+            uk = srt[edge]
+            cnt = np.diff(np.append(np.nonzero(edge)[0], len(srt)))
         k_inst, k_b = uk // top, uk % top
         if criterion == "on":
             ok = (cnt >= min_returns) & (k_b >= 1) & (k_b < n_cols)
