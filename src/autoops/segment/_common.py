@@ -428,7 +428,8 @@ class SummaryTable(Tabular):
         headers = list(self.data)
         cells = [[_fmt(v) for v in row] for row in self.rows()]
         widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
-        lines = [self.title, "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
+        head = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
+        lines = [self.title, head.rstrip()]
         for row in cells:
             parts = []
             for i, (value, width) in enumerate(zip(row, widths, strict=True)):

@@ -44,7 +44,7 @@ class IntentWeights:
     favourite 30 (cap 1), test_drive 30 (cap 1), so five clicks and a
     favourite score ``100 * (40 + 30) / 100 = 70``.
 
-    Args:
+    Attributes:
         weights: action name → weight (positive, finite).
         caps: action name → cap (positive, finite); the same keys as *weights*.
         version: a label stored with the results, e.g. ``"2026-03"``.

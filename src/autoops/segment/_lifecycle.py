@@ -56,7 +56,7 @@ def _duration(value: str | timedelta) -> timedelta:
 class LifecycleRules:
     """The configurable rules behind :func:`lifecycle_stages`.
 
-    Args:
+    Attributes:
         owner_events: events that make a person an owner (交车).
         order_events: order events (小定, 大定).
         refund_events: events that cancel one order (a refunded small order).

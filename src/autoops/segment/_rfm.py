@@ -59,7 +59,7 @@ class RFMThresholds:
     first cut point, one less for each cut point exceeded (``days > cut``).
     Frequency and monetary score ``1 + number of cut points <= value``.
 
-    Args:
+    Attributes:
         recency_days: cut points in days (ascending).
         frequency: cut points on the transaction count (ascending).
         monetary: cut points on the amount spent (ascending).
