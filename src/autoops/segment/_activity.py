@@ -45,6 +45,12 @@ class ActivityTiers(Tabular):
         thresholds: the minimum counts of high, medium and low.
         window: the window length.
         as_of: the end of the window (UTC).
+
+    Examples:
+        >>> res = activity_tiers([1, 2, 2], ["2026-01-30T00:00:00+08:00"] * 3,
+        ...                      as_of="2026-02-01T00:00:00+08:00", thresholds=(3, 2, 1))
+        >>> res
+        ActivityTiers(people=2, window=30d, high=0, medium=1, low=1, inactive=0)
     """
 
     person: npt.NDArray[Any]

@@ -107,6 +107,12 @@ class AudienceResult(Tabular):
         as_of: the ``as_of`` used for counts (UTC; NaT when none was needed).
 
     ``len(result)`` is the audience size and ``pid in result`` tests membership.
+
+    Examples:
+        >>> from autoops.segment import attr
+        >>> res = (attr("age") >= 30).evaluate({"person_id": [1, 2], "age": [41, 20]})
+        >>> res, len(res), 1 in res, 2 in res
+        (AudienceResult(people=2, selected=1), 1, True, False)
     """
 
     rule: Audience

@@ -168,6 +168,14 @@ class IntentScores(Tabular):
         half_life: the decay half-life, or ``None``.
         window: the look-back window, or ``None`` for all history.
         as_of: the instant scored (UTC).
+
+    Examples:
+        >>> res = intent_scores([1, 1], ["click", "test_drive"], ["2026-01-30T00:00:00+08:00"] * 2,
+        ...                     as_of="2026-02-01T00:00:00+08:00")
+        >>> res
+        IntentScores(people=1, mean=38.0, version=default-1)
+        >>> res.counts["click"].tolist()
+        [1.0]
     """
 
     person: npt.NDArray[Any]

@@ -107,6 +107,12 @@ class LifecycleStages(Tabular):
             ``as_of`` (UTC; NaT if none).
         rules: the :class:`LifecycleRules` applied.
         as_of: the instant described (UTC).
+
+    Examples:
+        >>> res = lifecycle_stages([1, 2], ["lead", "delivery"], ["2026-01-20T00:00:00+08:00"] * 2,
+        ...                        as_of="2026-02-01T00:00:00+08:00")
+        >>> res
+        LifecycleStages(people=2, owner=1, ordered=0, defeated=0, dormant=0, intent=1, potential=0)
     """
 
     person: npt.NDArray[Any]
@@ -279,6 +285,12 @@ class ValueOrientation(Tabular):
         emotional: views of emotional content (lifestyle, travel, community).
         orientation: ``"rational"``, ``"emotional"``, ``"balanced"`` or ``"unknown"``.
         as_of: the instant described (UTC).
+
+    Examples:
+        >>> res = value_orientation([1, 1], ["spec", "travel"], ["2026-01-20T00:00:00+08:00"] * 2,
+        ...                         as_of="2026-02-01T00:00:00+08:00")
+        >>> res
+        ValueOrientation(people=1, rational=0, emotional=0, balanced=1, unknown=0)
     """
 
     person: npt.NDArray[Any]

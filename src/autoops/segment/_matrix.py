@@ -58,6 +58,15 @@ class IntentMatrix(Tabular):
         counts: people per cell, shape ``(len(intent_labels), len(recency_labels))``.
         strategies: ``"intent/recency"`` → suggested nurturing strategy.
         as_of: the instant described (UTC).
+
+    Examples:
+        >>> import numpy as np
+        >>> seen = np.array(["2026-01-30", "NaT"], dtype="datetime64[us]")
+        >>> m = intent_matrix(np.array([75.0, 5.0]), seen, as_of=np.datetime64("2026-02-01", "us"))
+        >>> m
+        IntentMatrix(people=2, cells=3x4, top_cell=1)
+        >>> m.counts.tolist()
+        [[1, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 1]]
     """
 
     person: npt.NDArray[Any]

@@ -139,6 +139,14 @@ class RFM(Tabular):
             for people without transactions.
         bins: number of score levels.
         as_of: the instant described (UTC).
+
+    Examples:
+        >>> res = rfm([1, 2], ["2026-01-30T00:00:00+08:00", "2025-06-01T00:00:00+08:00"],
+        ...           [900.0, 100.0], as_of="2026-02-01T00:00:00+08:00", bins=2)
+        >>> res
+        RFM(people=2, with_transactions=2, bins=2)
+        >>> res.to_dicts()[0]["segment"], res.recency_days.tolist()
+        ('potential_loyalist', [2.0, 245.0])
     """
 
     person: npt.NDArray[Any]

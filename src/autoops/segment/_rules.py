@@ -88,6 +88,12 @@ class Field:
     numeric_only: ClassVar[bool] = False
 
     def to_dict(self) -> dict[str, Any]:  # pragma: no cover - abstract
+        """The field as a JSON-ready dict.
+
+        Examples:
+            >>> count("click", within="7d").to_dict()
+            {'count': 'click', 'within': '7d'}
+        """
         raise NotImplementedError
 
     def _cmp(self, op: str, value: Any) -> Audience:
@@ -332,6 +338,12 @@ class Audience:
     __slots__ = ()
 
     def to_dict(self) -> dict[str, Any]:  # pragma: no cover - abstract
+        """The rule as a JSON-ready dict (the ``"rule"`` part of :meth:`to_json`).
+
+        Examples:
+            >>> (~tag("vip")).to_dict()
+            {'not': {'tag': 'vip'}}
+        """
         raise NotImplementedError
 
     def children(self) -> tuple[Audience, ...]:
