@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from autoops.errors import InvalidInput
 from autoops.identity import IdentityGraph, Merged, resolve
 
 PHONES = [f"1391234{i:04d}" for i in range(6)]
@@ -109,3 +111,109 @@ def test_split_keeps_oldest_and_forget_survives_replay(tmp_path: Path) -> None:
     loaded.add(replay)
     assert loaded.lookup("phone", PHONES[1]) is None
     assert loaded.lookup("app_user_id", "a9") == loaded.one_id_of("3")
+
+
+# ---- affected-cluster updates: equal to a from-scratch resolve, hubs and consent included --
+
+DEVICES = ["tab-1", "tab-2", "d-a", "d-b", "d-c"]
+mixed_st = st.lists(
+    st.tuples(
+        st.one_of(st.none(), st.integers(0, 5)),  # phone
+        st.one_of(st.none(), st.integers(0, 6)),  # unionid
+        st.one_of(st.none(), st.integers(0, 4)),  # device (a shared tablet becomes a hub)
+        st.one_of(st.none(), st.integers(0, 2)),  # vin
+    ),
+    min_size=1,
+    max_size=40,
+)
+
+
+def _mixed(rows: list[tuple[int, ...]], start: int = 0) -> dict[str, object]:
+    ids = list(range(start, start + len(rows)))
+    return {
+        "record_id": ids,
+        "ts": np.datetime64("2025-01-01", "us")
+        + np.array([(i * 7919) % 300 for i in ids], dtype="timedelta64[D]"),
+        "phone": [None if r[0] is None else PHONES[r[0]] for r in rows],
+        "wechat_unionid": [None if r[1] is None else f"u{r[1]}" for r in rows],
+        "device_id": [None if r[2] is None else DEVICES[r[2]] for r in rows],
+        "vin": [None if r[3] is None else f"LFVB12345678901{r[3]:02d}" for r in rows],
+    }
+
+
+@settings(max_examples=60, deadline=None)
+@given(mixed_st, st.integers(1, 6), st.lists(st.integers(0, 5), max_size=2, unique=True))
+def test_affected_updates_equal_a_full_resolve(rows: list[tuple[int, ...]], batches: int,
+                                               withdrawn: list[int]) -> None:  # fmt: skip
+    g = IdentityGraph()
+    parts = np.array_split(np.arange(len(rows)), batches)
+    for k, part in enumerate(parts):
+        if len(part):
+            g.add(_mixed([rows[i] for i in part], start=int(part[0])))
+        if k == 0:
+            for w in withdrawn:
+                g.withdraw_consent(PHONES[w])
+    consent = {"phone": PHONES, "identity_merge": [i not in withdrawn for i in range(6)]}
+    res = resolve(_mixed(rows), consent=consent)
+    assert g.one_ids()["one_id"].tolist() == res.one_id.tolist()
+
+
+def test_add_touches_only_the_affected_clusters() -> None:
+    g = IdentityGraph()
+    n = 2000
+    g.add({"record_id": list(range(n)), "phone": [f"139{i:08d}" for i in range(n)],
+           "device_id": ["kiosk-9"] * 50 + [None] * (n - 50)})  # fmt: skip
+    assert g.last_affected == n
+    delta = g.add({"record_id": [n, n + 1], "phone": ["13900000007", "13800000001"],
+                   "device_id": ["kiosk-9", None]})  # fmt: skip
+    # the new record joins person 7; the kiosk is a known hub, so its other records stay put
+    assert g.last_affected == 3
+    assert g.one_id_of(n) == g.one_id_of(7)
+    assert len(delta.created) == 1
+    full = resolve({"record_id": list(range(n + 2)),
+                    "phone": [f"139{i:08d}" for i in range(n)] + ["13900000007", "13800000001"],
+                    "device_id": ["kiosk-9"] * 50 + [None] * (n - 50) + ["kiosk-9", None]})  # fmt: skip
+    assert g.one_ids()["one_id"].tolist() == full.one_id.tolist()
+
+
+def test_withdrawing_consent_recomputes_only_that_cluster() -> None:
+    g = IdentityGraph()
+    g.add({"record_id": [1, 2, 3, 4], "phone": [PHONES[0], None, PHONES[1], PHONES[1]],
+           "crm_id": ["C1", "C1", None, None]})  # fmt: skip
+    assert g.one_id_of(1) == g.one_id_of(2)
+    delta = g.withdraw_consent(PHONES[0])
+    assert g.one_id_of(1) != g.one_id_of(2)
+    assert g.last_affected == 2
+    assert [type(e).__name__ for e in delta.events] == ["Split"]
+    # records added later with that phone do not link either
+    g.add({"record_id": [5], "phone": [PHONES[0]], "crm_id": ["C1"]})
+    assert g.one_id_of(5) != g.one_id_of(2)
+    assert g.lookup("phone", PHONES[0]) is None
+
+
+def test_key_rotation_keeps_the_partition(tmp_path: Path) -> None:
+    rows = _records([(i, i % 4, (i * 3) % 5, None if i % 3 else i % 2) for i in range(30)])
+    g = IdentityGraph(secret=b"a" * 32)
+    g.add(rows)
+    g.forget("phone", PHONES[3])
+    g.unlink(("wechat_unionid", "u1"), ("phone", PHONES[1]))
+    before = _state(g)
+    old_tokens = set(g._store.keys.tokens.tolist())
+    g.rotate_secret(b"b" * 32)
+    assert _state(g) == before
+    assert old_tokens.isdisjoint(set(g._store.keys.tokens.tolist()))
+    assert g.lookup("phone", PHONES[3]) is None  # the tombstone followed the rotation
+    uid = g.lookup("wechat_unionid", "u2")
+    assert (uid is not None and uid == g.lookup("crm_id", "C0")) or uid is not None
+    g.save(tmp_path)
+    loaded = IdentityGraph.load(tmp_path, secret=g.secret)
+    assert _state(loaded) == before
+    assert loaded.lookup("wechat_unionid", "u2") == uid
+    # the old key alone no longer finds anything
+    stale = IdentityGraph.load(tmp_path, secret=b"a" * 32)
+    assert stale.lookup("wechat_unionid", "u2") is None
+    # new records hash through the whole chain and join their people
+    loaded.add({"record_id": [100], "wechat_unionid": ["u2"]})
+    assert loaded.one_id_of(100) == uid
+    with pytest.raises(InvalidInput, match="not hashed"):
+        IdentityGraph().rotate_secret(b"c" * 32)

@@ -176,3 +176,66 @@ def test_explain_paths_are_real_evidence(rows: list[tuple[str | None, ...]]) -> 
                 assert col[x.record_id] is not None and col[x.record_id] == col[y.record_id]
             for y, x in zip(path[1:-1:2], path[2::2], strict=True):
                 assert y.record_id == x.record_id
+
+
+def _recycled_table(verified: bool) -> dict[str, object]:
+    # X holds the number in 2023; Y proves it (an OTP login) in 2025; X's CRM still lists it later
+    return {
+        "record_id": [1, 2, 3, 4, 5, 6],
+        "ts": np.array(
+            ["2023-01-01", "2023-06-01", "2025-01-01", "2025-02-01", "2025-03-01", "2025-04-01"],
+            dtype="datetime64[us]",
+        ),
+        "phone": ["13912340001"] * 6,
+        "wechat_unionid": ["uX", "uX", "uY", None, "uX", None],
+        "phone_verified": [False, False, verified, False, False, False],
+    }
+
+
+def test_verified_conflict_on_a_recycled_phone_ends_the_older_link() -> None:
+    res = resolve(_recycled_table(verified=True))
+    ids = res.one_id
+    assert ids[0] == ids[1] == ids[4]  # X, also the stale 2025 CRM row through its unionid
+    assert ids[2] == ids[3] == ids[5]  # Y and the phone-only rows after Y's verified login
+    assert ids[0] != ids[2]
+    assert res.summary()["refused"] == {"recycled": 1}
+    links = res.links("phone")
+    assert len(links) == 2
+    spans = {
+        int(o): (str(f)[:10], str(la)[:10])
+        for o, f, la in zip(links["one_id"], links["first_seen"], links["last_seen"], strict=True)
+    }
+    assert spans == {int(ids[0]): ("2023-01-01", "2023-06-01"),
+                     int(ids[2]): ("2025-01-01", "2025-04-01")}  # fmt: skip
+    # without verification the conflict is an ordinary one: the unionid limit refuses it
+    plain = resolve(_recycled_table(verified=False))
+    assert plain.summary()["refused"] == {"limit": 1}
+    assert plain.one_id[3] == plain.one_id[0]
+    # the rule can be switched off
+    off = MergeRules.automotive_default().replace("phone", recycle_on_verified_conflict=False)
+    assert resolve(_recycled_table(verified=True), off).summary()["refused"] == {"limit": 1}
+
+
+@pytest.mark.parametrize(
+    ("days", "people"),
+    [((0, 150, 700, 704), 1), ((0, 3, 6, 400), 2), ((0, 10, 20, 25), 3)],
+)
+def test_max_per_person_per_time_window(days: tuple[int, ...], people: int) -> None:
+    ts = np.datetime64("2023-01-01", "us") + np.array(days, dtype="timedelta64[D]")
+    table = {"record_id": [1, 2, 3, 4], "ts": ts, "crm_id": ["C1"] * 4,
+             "phone": [f"1391234000{i}" for i in range(4)]}  # fmt: skip
+    rules = MergeRules.automotive_default().replace("phone", max_per_person=2,
+                                                    max_per_person_window="30d")  # fmt: skip
+    res = resolve(table, rules)
+    assert res.people == people
+    assert res.summary()["refused"].get("limit", 0) == people - 1
+    # without a window the same cap refuses every phone after the second
+    flat = resolve(table, MergeRules.automotive_default().replace("phone", max_per_person=2))
+    assert flat.people == 3
+
+
+def test_window_must_be_a_duration() -> None:
+    with pytest.raises(ConfigError, match="max_per_person_window"):
+        IdType("phone", "person_multi", max_per_person=2, max_per_person_window="soon")
+    t = IdType("phone", "person_multi", max_per_person=2, max_per_person_window="30d")
+    assert IdType.from_dict(t.to_dict()) == t

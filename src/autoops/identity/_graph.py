@@ -273,12 +273,12 @@ class IdentityGraph:
                 for t in targets:
                     self._redirects.pop(t, None)
         for b, sources in old_of.items():
-            gone = tuple(sorted(s for s in sources if s != b))
-            if gone and (len(sources) > 1 or b not in sources):
+            # ids that went entirely into b (a split part is reported by its Split)
+            gone = tuple(sorted(s for s in sources if s != b and len(new_of[s]) == 1))
+            if gone:
                 events.append(Merged(gone, b))
                 for s in gone:
-                    if len(new_of.get(s, [])) == 1:
-                        self._redirects[s] = b
+                    self._redirects[s] = b
         for b in unique_sorted(new[n_old:]).tolist():
             if b not in old_of:
                 events.append(Created(int(b)))

@@ -102,12 +102,14 @@ def _fnv(text: npt.NDArray[np.str_], salt: int) -> npt.NDArray[np.uint64]:
     n = len(text)
     h = np.full(n, _FNV_OFFSET ^ np.uint64(salt & 0xFFFFFFFFFFFFFFFF), dtype=np.uint64)
     width = text.dtype.itemsize // 4
+    length = np.strings.str_len(text)
     if width and n:
+        # only each string's own code points: the hash must not depend on the array's width
         cps = np.ascontiguousarray(text.view(np.uint32).reshape(n, width).T)
         for j in range(width):
-            h ^= cps[j].astype(np.uint64)
-            h *= _FNV_PRIME
-    h ^= np.strings.str_len(text).astype(np.uint64) << np.uint64(40)
+            live = length > j
+            h[live] = (h[live] ^ cps[j][live].astype(np.uint64)) * _FNV_PRIME
+    h ^= length.astype(np.uint64) << np.uint64(40)
     h = mix64(h)
     h[h == 0] = np.uint64(1)
     return h
