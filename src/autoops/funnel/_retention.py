@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -49,9 +50,16 @@ def local_us(ts_us: Arr, tz: str) -> I64:
     h0, h1 = int(hours.min()), int(hours.max())
     if h1 - h0 > 2_000_000:
         return np.asarray(local_naive(t.view("datetime64[us]"), tz).view(np.int64))
+    table = _hour_offsets(tz, h0, h1)
+    return np.asarray(t + table[hours - h0], dtype=np.int64)
+
+
+@functools.lru_cache(maxsize=16)
+def _hour_offsets(tz: str, h0: int, h1: int) -> I64:
     grid = (np.arange(h0, h1 + 1, dtype=np.int64) * 3_600_000_000).view("datetime64[us]")
     table = utc_offsets(grid, tz)
-    return np.asarray(t + table[hours - h0], dtype=np.int64)
+    table.setflags(write=False)
+    return table
 
 
 def _civil_months(days: I64) -> I64:
@@ -426,7 +434,7 @@ def retention(
         k_inst, k_b = uk // top, uk % top
         if criterion == "on":
             ok = (cnt >= min_returns) & (k_b >= 1) & (k_b < n_cols)
-            np.add.at(counts, (i_cohort[k_inst[ok]], k_b[ok]), 1)
+            counts += _grid_add(i_cohort[k_inst[ok]], k_b[ok], None, counts.shape).astype(np.int64)
         else:
             # retained at k iff the min_returns-th latest return sits in a bucket >= k
             order2 = np.lexsort((-k_b, k_inst))
@@ -442,8 +450,9 @@ def retention(
             last_k = np.minimum(kb[mth], n_cols - 1)
             coh = i_cohort[ki[mth]]
             add = np.zeros((len(cohorts), n_cols + 1), dtype=np.int64)
-            np.add.at(add, (coh, np.ones(len(coh), dtype=np.int64)), 1)
-            np.add.at(add, (coh, last_k + 1), -1)
+            ones = np.ones(len(coh), dtype=np.int64)
+            add += _grid_add(coh, ones, None, add.shape).astype(np.int64)
+            add -= _grid_add(coh, last_k + 1, None, add.shape).astype(np.int64)
             counts[:, 1:] = np.cumsum(add, axis=1)[:, 1:n_cols]
         if sum_col is not None:
             vals = np.asarray(ev.column(sum_col), dtype=np.float64)[r_rows]
@@ -451,10 +460,10 @@ def retention(
             coh = i_cohort[r_inst]
             if criterion == "on":
                 ok = (bucket >= 1) & (bucket < n_cols)
-                np.add.at(sums, (coh[ok], bucket[ok]), vals[ok])
+                sums += _grid_add(coh[ok], bucket[ok], vals[ok], sums.shape)
             else:
                 per = np.zeros((len(cohorts), top + 1), dtype=np.float64)
-                np.add.at(per, (coh, bucket), vals)
+                per += _grid_add(coh, bucket, vals, per.shape)
                 suffix = np.cumsum(per[:, ::-1], axis=1)[:, ::-1]
                 width = min(n_cols, top)
                 sums[:, 1:width] = suffix[:, 1:width]
@@ -494,6 +503,12 @@ def retention(
         cohort_period=group,
         tz=tz,
     )
+
+
+def _grid_add(rows: I64, cols: I64, weights: Arr | None, shape: tuple[int, ...]) -> Arr:
+    """A (rows × cols) matrix of counts (or weight sums) — ``np.add.at`` via bincount."""
+    flat = np.bincount(rows * shape[1] + cols, weights=weights, minlength=shape[0] * shape[1])
+    return flat.reshape(shape)
 
 
 def _instant(value: Any) -> int:
@@ -552,12 +567,12 @@ def _complete(
     max_t0 = np.full(len(cohorts), np.iinfo(np.int64).min, dtype=np.int64)
     np.maximum.at(max_t0, i_cohort, i_t0)
     as_local = int(local_us(np.array([as_of_us], dtype=np.int64), tz)[0])
+    t_local = local_us(max_t0, tz)
     for k in range(1, n_cols):
         if clock == "rolling":
             end = brackets[k + 1] if brackets is not None else (k + 1) * _LENGTH[name]
             out[:, k] = max_t0 + end <= as_of_us
         else:
-            t_local = local_us(max_t0, tz)
             if brackets is not None:
                 day = period_index(t_local, "day") + brackets[k + 1] // _DAY
                 end_local = _period_start_local(day, "day").view(np.int64)
