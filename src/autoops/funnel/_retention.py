@@ -396,21 +396,25 @@ def retention(
         offs = np.arange(int(reps.sum())) - np.repeat(np.cumsum(reps) - reps, reps)
         r_inst = by_unit[np.repeat(starts, reps) + offs]
         rt_k, r_rows = rt[r_pos], is_r[r_pos]
+    after = np.nonzero(rt_k > i_t0[r_inst])[0]
+    r_inst, rt_k, r_rows = r_inst[after], rt_k[after], r_rows[after]
     t0 = i_t0[r_inst]
-    after = rt_k > t0
-    r_inst, rt_k, r_rows, t0 = r_inst[after], rt_k[after], r_rows[after], t0[after]
-    bucket = _buckets(
-        rt_k,
-        t0,
-        local,
-        r_rows,
-        i_t0,
-        r_inst,
-        inst_local=local[is_c][inst],
-        clock=clock,
-        name=name,
-        brackets=brackets,
-    )
+    if clock == "calendar" and brackets is None and group == name:
+        # the calendar bucket is the difference of period numbers already at hand
+        bucket = gidx[r_rows] - i_group[r_inst]
+    else:
+        bucket = _buckets(
+            rt_k,
+            t0,
+            local,
+            r_rows,
+            i_t0,
+            r_inst,
+            inst_local=local[is_c][inst],
+            clock=clock,
+            name=name,
+            brackets=brackets,
+        )
     if brackets is not None:
         valid = (bucket >= 0) & (bucket < len(brackets) - 1)
         r_inst, bucket, r_rows = r_inst[valid], bucket[valid], r_rows[valid]
