@@ -206,16 +206,23 @@ def recycle(prep: Prepared, rules: MergeRules) -> Prepared:
     """
     types = rules.types
     rec_t = np.array([t.recycle_on_verified_conflict for t in types], dtype=bool)
-    ok = prep.e_status == Status.OK
     if prep.e_verified is None or not rec_t.any():
         return prep
-    cand = ok & rec_t[prep.e_type]
-    if not (cand & prep.e_verified).any():
+    for ti in np.flatnonzero(rec_t).tolist():
+        prep = _recycle_type(prep, rules, ti)
+    return prep
+
+
+def _recycle_type(prep: Prepared, rules: MergeRules, ti: int) -> Prepared:
+    types = rules.types
+    ok = prep.e_status == Status.OK
+    cand = ok & (prep.e_type == ti)
+    if prep.e_verified is None or not (cand & prep.e_verified).any():
         return prep
     n = prep.n
     person_t = np.array([t.is_person_key for t in types], dtype=bool)
-    # the people without the recycled types: components of the other usable person links
-    other = ok & person_t[prep.e_type] & ~rec_t[prep.e_type]
+    # the people without this type: components of the other usable person links
+    other = ok & person_t[prep.e_type] & (prep.e_type != ti)
     inv, toks = factorize_u64(prep.e_tok[other])
     k = len(toks)
     max_fan = np.array([t.max_fanout or np.iinfo(np.int64).max for t in types], dtype=np.int64)
