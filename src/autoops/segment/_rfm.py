@@ -336,7 +336,8 @@ def rfm(
     else:
         buckets = ntile(idx.size, nbins)
         for target, figure in ((r, last[idx]), (f, freq[idx]), (m, cents[idx])):
-            order = np.lexsort((idx, figure))
+            # idx ascends, so a stable sort on the figure breaks ties by person id
+            order = np.argsort(figure, kind="stable")
             target[idx[order]] = buckets
     segment_code = np.full(n, len(RFM_SEGMENTS), dtype=np.int64)
     r5 = _level(r[idx], nbins)
