@@ -11,12 +11,12 @@ import numpy as np
 import numpy.typing as npt
 
 from autoops._masking import mask_id
-from autoops._tabular import factorize
 from autoops._time import DEFAULT_TZ, US, local_naive
 from autoops.errors import ConfigError, InvalidInput
+from autoops.leads._codes import codes_of, sorted_codes
 from autoops.leads._input import read_leads, read_table, utc_scalar
 from autoops.leads._link import phones as parse_phones
-from autoops.leads._result import ResultBase, group_first, is_none, rank_in_group
+from autoops.leads._result import ResultBase, is_none, rank_in_group
 
 __all__ = ["AssignPolicy", "Assignment", "assign_leads", "quota_sequence"]
 
@@ -187,7 +187,7 @@ class Assignment(ResultBase):
             [1]
         """
         assigned = np.flatnonzero(~is_none(self.dealer_id))
-        codes, uniques = factorize(self.dealer_id[assigned])
+        codes, uniques = sorted_codes(self.dealer_id[assigned])
         days = self.day[assigned].astype(np.int64)
         pair = np.unique(np.stack([codes, days]), axis=1, return_counts=True)
         keys, counts = pair
@@ -209,7 +209,8 @@ def quota_sequence(
     to the one with the largest ``share / (count + 1)``; ties to the lower
     entry index. After every prefix of *n* seats each entry holds
     ``floor(n * share)`` or ``ceil(n * share)`` seats (within one of its share).
-    All areas advance together, one seat per step, on the still-active areas only.
+    Each area's sequence is built in verified blocks (see ``_quota_area``), not
+    one seat at a time.
 
     Returns:
         ``(seats, offsets)``: the entry index of every seat, area after area
@@ -230,32 +231,84 @@ def quota_sequence(
     seats = np.full(int(offsets[-1]), -1, dtype=np.int64)
     if e == 0 or offsets[-1] == 0:
         return seats, offsets
-    totals = np.bincount(area_of, weights=weights, minlength=n_areas)
-    share_all = weights / totals[area_of]
-    count_all = np.zeros(e, dtype=np.int64)
-    max_len = int(lengths.max())
-    active_len = -1
-    for n in range(max_len):
-        if active_len < 0 or n >= active_len:
-            # (re)compress to the entries of areas that still need seats
-            live = np.flatnonzero(lengths[area_of] > n)
-            a_live = area_of[live]
-            share = share_all[live]
-            count = count_all[live]
-            starts = np.flatnonzero(group_first(a_live))
-            base = offsets[a_live[starts]]
-            active_len = int(lengths[a_live].min())
-        eligible = count < (n + 1) * share - 1e-9
-        prio = np.where(eligible, share / (count + 1), -1.0)
-        best = np.maximum.reduceat(prio, starts)
-        winner = eligible & (prio >= np.repeat(best, np.diff(np.append(starts, len(live)))) - 1e-15)
-        cand = np.flatnonzero(winner)
-        chosen = cand[group_first(a_live[cand])]
-        count[chosen] += 1
-        seats[base + n] = live[chosen]
-        if n + 1 >= active_len:
-            count_all[live] = count
+    first = np.concatenate(([0], np.cumsum(per_area))).astype(np.int64)
+    for a in np.flatnonzero(lengths > 0).tolist():  # one pass per area, never per seat
+        lo, hi = int(first[a]), int(first[a + 1])
+        local = _quota_area(np.asarray(weights[lo:hi], dtype=np.float64), int(lengths[a]))
+        seats[offsets[a] : offsets[a + 1]] = lo + local
     return seats, offsets
+
+
+def _period(weights: npt.NDArray[np.float64]) -> int:
+    """Σ of the weights scaled to integers (the likely period of the sequence); 0 if none small."""
+    for scale in (1, 2, 4, 5, 10, 20, 100):
+        scaled = weights * scale
+        if np.allclose(scaled, np.round(scaled), rtol=0, atol=1e-9):
+            return int(np.round(scaled).sum())
+    return 0
+
+
+def _quota_area(w: npt.NDArray[np.float64], length: int) -> npt.NDArray[np.int64]:
+    """The quota-method seats of one area, checked block by block.
+
+    A block of seats is *proposed* — the previous period again when the
+    weights are small rationals (the sequence then repeats with period
+    Σ integer weights), else the D'Hondt order ``(count + 1) / weight`` — and
+    *verified* exactly: the counts before every seat of the block form a
+    (block × entries) matrix, each row applies the quota rule (eligible when
+    ``count < n · share``, highest ``share / (count + 1)``, ties to the lower
+    entry), and the block is accepted up to the first seat where the rule
+    disagrees; that seat takes the rule's choice. The result is the rule's
+    sequence whatever the proposal; a good proposal only makes blocks long.
+    """
+    k = len(w)
+    out = np.empty(length, dtype=np.int64)
+    share = w / w.sum()
+    count = np.zeros(k, dtype=np.int64)
+    period = _period(w)
+    done = 0
+    block = 64
+    cols = np.arange(k)
+    while done < length:
+        b = max(1, min(block, length - done, max(1, 2_000_000 // k)))
+        if period and done >= period:
+            src = done - period + np.arange(b)
+            proposal = out[np.where(src < done, src, done - period + (src - done) % period)]
+        else:
+            proposal = _dhondt(w, count, b)
+        onehot = proposal[:, None] == cols[None, :]
+        before = count[None, :] + np.cumsum(onehot, axis=0) - onehot
+        n = done + 1 + np.arange(b)
+        eligible = before < n[:, None] * share[None, :] - 1e-9
+        prio = np.where(eligible, share[None, :] / (before + 1), -1.0)
+        best = prio.max(axis=1)
+        rule = np.argmax(prio >= best[:, None] - 1e-15, axis=1)
+        wrong = np.flatnonzero(rule != proposal)
+        f = int(wrong[0]) if len(wrong) else b
+        take = f + 1 if f < b else b  # the rule's choice at the first disagreement is right
+        chosen = np.concatenate((proposal[:f], rule[f:take]))
+        out[done : done + take] = chosen
+        count += np.bincount(chosen, minlength=k)
+        done += take
+        block = min(block * 2, 1 << 16) if f == b else max(16, 2 * f)
+    return out
+
+
+def _dhondt(
+    w: npt.NDArray[np.float64], count: npt.NDArray[np.int64], b: int
+) -> npt.NDArray[np.int64]:
+    """The next *b* seats in D'Hondt order from *count* (ties to the lower entry)."""
+    k = len(w)
+    # every entry's candidates with (count + 1) / w <= t_max: at least b of them in all
+    t_max = (b + count.sum() + k) / w.sum()
+    hi = np.floor(t_max * w).astype(np.int64) + 1
+    cnt = np.maximum(hi - count, 0)
+    ent = np.repeat(np.arange(k), cnt)
+    start = np.repeat(np.cumsum(cnt) - cnt, cnt)
+    before = count[ent] + np.arange(len(ent)) - start
+    order = np.lexsort((ent, (before + 1) / w[ent]))[:b]
+    proposal: npt.NDArray[np.int64] = ent[order]
+    return proposal
 
 
 def _dealers(dealers: Any) -> dict[str, npt.NDArray[Any]]:
@@ -318,11 +371,17 @@ def _areas(
     for i, extra in enumerate(d.get("service_provinces", np.full(len(d["city"]), None)).tolist()):
         for prov in extra or ():
             serves_prov[str(prov)].append(i)
-    city_s = np.where(is_none(lead_city), "\x00", lead_city).astype(str)
-    prov_s = np.where(is_none(lead_prov), "\x00", lead_prov).astype(str)
-    pairs, inverse = np.unique(np.stack([city_s, prov_s]), axis=1, return_inverse=True)
+    # (city, province) pairs as integer codes; only the distinct pairs are looked at as text
+    c_code, c_names = codes_of(lead_city)
+    p_code, p_names = codes_of(lead_prov)
+    pair = (c_code + 1) * (len(p_names) + 1) + (p_code + 1)
+    pairs, inverse = np.unique(pair, return_inverse=True)
+    c_text = np.concatenate((np.array(["\x00"], dtype=object), c_names.astype(str).astype(object)))
+    p_text = np.concatenate((np.array(["\x00"], dtype=object), p_names.astype(str).astype(object)))
     lists: list[list[int]] = []
-    for city, prov in zip(pairs[0].tolist(), pairs[1].tolist(), strict=True):
+    pair_city = c_text[pairs // (len(p_names) + 1)].tolist()
+    pair_prov = p_text[pairs % (len(p_names) + 1)].tolist()
+    for city, prov in zip(pair_city, pair_prov, strict=True):
         found = sorted(set(serves_city.get(city, [])) | set(serves_prov.get(prov, [])))
         if not found and fallback == "province":
             found = sorted(in_prov.get(prov, []))
@@ -556,7 +615,7 @@ def member_check(
 def _preassigned(
     values: npt.NDArray[Any], id_index: dict[str, int], unknown: str
 ) -> npt.NDArray[np.int64]:
-    codes, uniques = factorize(values.astype(object))
+    codes, uniques = codes_of(values)
     table = np.array([id_index.get(str(u), -1) for u in uniques.tolist()] + [-1], dtype=np.int64)
     out = table[codes]  # code -1 picks the trailing -1
     bad = np.flatnonzero((codes >= 0) & (out < 0))
@@ -597,7 +656,7 @@ def _owner_dealers(
         if e
     }
     lead_e164 = parse_phones(cols["phone"].astype(object)).e164
-    codes, uniques = factorize(lead_e164)
+    codes, uniques = codes_of(lead_e164)
     table_arr = np.array([lookup.get(u, -1) for u in uniques.tolist()] + [-1], dtype=np.int64)
     out_codes: npt.NDArray[np.int64] = table_arr[codes]
     return out_codes

@@ -9,15 +9,15 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from autoops._tabular import factorize
 from autoops._time import parse_duration
 from autoops.errors import ConfigError, InvalidInput
+from autoops.leads._codes import codes_of
 from autoops.leads._input import read_leads
 from autoops.leads._link import phone_codes
 from autoops.leads._link import phones as parse_phones
 from autoops.leads._result import ResultBase, group_first, is_none
 
-__all__ = ["Deduplication", "dedupe_leads", "next_in_group"]
+__all__ = ["Deduplication", "dedupe_leads"]
 
 _SCOPES = ("brand", "dealer", "series")
 _KEYS = ("phone", "one_id")
@@ -148,8 +148,9 @@ def _person_keys(
             )
         batch = parse_phones(cols["phone"])
         codes = phone_codes(batch)
-        status = np.where(batch.valid, "ok", np.where(batch.missing, "missing", "invalid"))
-        return codes, status.astype(object)
+        per_raw = np.where(batch.batch.valid, 0, np.where(batch.batch.missing, 1, 2))
+        status = np.array(["ok", "missing", "invalid"], dtype=object)[per_raw[batch.inverse]]
+        return codes, status
     values = one_id if one_id is not None else cols.get("one_id")
     if values is None:
         raise InvalidInput(
@@ -164,44 +165,25 @@ def _person_keys(
         missing = values < 0
         codes = np.where(missing, -1, np.unique(values, return_inverse=True)[1]).astype(np.int64)
     else:
-        codes, _ = factorize(values.astype(object))
+        codes, _ = codes_of(values)
         missing = codes < 0
     return codes, np.where(missing, "missing", "ok").astype(object)
 
 
-def next_in_group(
-    groups: npt.NDArray[np.int64], times: npt.NDArray[np.int64], gap: int
-) -> npt.NDArray[np.int64]:
-    """For rows sorted by (group, time): the first row of the same group at ``time + gap`` or later.
-
-    Returns the row position, which equals the group's end when there is none.
-    Times are replaced by their rank among all times, so (group, rank) packs
-    into one monotone int64 key and one ``searchsorted`` answers every row:
-    ``t_d >= t + gap`` exactly when ``rank(t_d) >= #(times < t + gap)``.
-    """
-    n = len(groups)
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    sorted_times = np.sort(times)
-    rank = np.searchsorted(sorted_times, times, side="left")
-    target = np.searchsorted(sorted_times, times + gap, side="left")
-    width = n + 1
-    dense = np.unique(groups, return_inverse=True)[1].reshape(-1).astype(np.int64)
-    keys = dense * width + rank
-    found: npt.NDArray[np.int64] = np.searchsorted(keys, dense * width + target, side="left")
-    return found
-
-
 def _cycle_starts(
-    groups: npt.NDArray[np.int64], times: npt.NDArray[np.int64], gap: int
+    groups: npt.NDArray[np.int64], nxt: npt.NDArray[np.int64]
 ) -> npt.NDArray[np.bool_]:
-    """Greedy anchored cycles: a cycle starts at a row and absorbs rows before start + gap."""
+    """Greedy anchored cycles over rows sorted by (group, time).
+
+    A cycle starts at a row and absorbs the rows before ``nxt`` of it (the first
+    row of the group at start + window or later); the loop runs once per cycle
+    *number* (a handful), each pass over all groups at once.
+    """
     n = len(groups)
     first = group_first(groups)
     pos = np.arange(n, dtype=np.int64)
     starts_idx = np.flatnonzero(first)
     group_end = np.repeat(np.append(starts_idx[1:], n), np.diff(np.append(starts_idx, n)))
-    nxt = next_in_group(groups, times, gap)
     is_start = np.zeros(n, dtype=bool)
     current = pos[first]
     while len(current):
@@ -276,8 +258,8 @@ def dedupe_leads(
             raise InvalidInput(
                 f"scope={scope!r} needs a {column} column", field=column, code="missing_column"
             )
-        codes = _combine(codes, factorize(cols[column].astype(object))[0])
-    times = cols["created_at"].astype(np.int64)
+        codes = _combine(codes, codes_of(cols[column])[0])
+    times = cols["created_at"].view(np.int64)
     gap = gap_td // timedelta(microseconds=1)
 
     lead_id = cols["lead_id"]
@@ -286,18 +268,28 @@ def dedupe_leads(
     cycle = np.zeros(n, dtype=np.int64)
     cycle_size = np.ones(n, dtype=np.int64)
     touch = cols.get("touchpoint", np.full(n, None, dtype=object)).astype(object)
-    touch_count = np.where(is_none(touch), 0, 1).astype(np.int64)
+    touch_code = codes_of(touch)[0]
+    touch_count = (touch_code >= 0).astype(np.int64)
 
     keyed = np.flatnonzero(codes >= 0)
     if len(keyed):
-        # one stable argsort over a composite (key, time rank) instead of a 3-key lexsort
-        sorted_times = np.sort(times[keyed])
-        t_rank = np.searchsorted(sorted_times, times[keyed])
-        composite = codes[keyed] * (len(keyed) + 1) + t_rank
-        order = keyed[np.argsort(composite, kind="stable")]
-        g = codes[order]
-        t = times[order]
-        is_start = _cycle_starts(g, t, gap)
+        # one stable argsort over a composite (key, time rank) instead of a 3-key lexsort;
+        # the same ranks answer "first row at time + window or later" by one searchsorted
+        t_keyed = times[keyed]
+        sorted_times = np.sort(t_keyed)
+        width = len(keyed) + 1
+        k_codes = codes[keyed]
+        if int(k_codes.max()) >= (1 << 62) // width:  # sparse scope codes: make them dense
+            k_codes = np.unique(k_codes, return_inverse=True)[1].reshape(-1).astype(np.int64)
+        base = k_codes * width
+        composite = base + np.searchsorted(sorted_times, t_keyed)
+        local = np.argsort(composite, kind="stable")
+        order = keyed[local]
+        g = k_codes[local]
+        keys_sorted = composite[local]
+        target = base[local] + np.searchsorted(sorted_times, t_keyed[local] + gap)
+        nxt = np.searchsorted(keys_sorted, target, side="left")
+        is_start = _cycle_starts(g, nxt)
         m = len(order)
         pos = np.arange(m)
         start_pos = np.maximum.accumulate(np.where(is_start, pos, 0))
@@ -317,9 +309,7 @@ def dedupe_leads(
         cycle_size[order] = sizes[cycle_id]
         # distinct touchpoints only matter in cycles of two or more leads
         multi = sizes[cycle_id] > 1
-        tcode = np.full(m, -1, dtype=np.int64)
-        if multi.any():
-            tcode[multi] = factorize(touch[order[multi]])[0]
+        tcode = np.where(multi, touch_code[order], -1)
         single = ~multi
         ok = tcode >= 0
         pairs = np.unique(cycle_id[ok] * (int(tcode.max()) + 1 if ok.any() else 1) + tcode[ok])

@@ -8,10 +8,13 @@ import numpy as np
 import numpy.typing as npt
 
 from autoops._time import US
+from autoops.leads._codes import codes_of
 from autoops.leads._input import read_table
 from autoops.leads._link import person_codes
 
-__all__ = ["ENGAGEMENT", "EventView", "lex_position", "read_events"]
+__all__ = ["ENGAGEMENT", "EventView", "last_per_code", "lex_position", "read_events"]
+
+_NAT = np.iinfo(np.int64).min
 
 #: engagement feature → (event names, content category or None)
 ENGAGEMENT: dict[str, tuple[tuple[str, ...], str | None]] = {
@@ -25,12 +28,16 @@ ENGAGEMENT: dict[str, tuple[tuple[str, ...], str | None]] = {
 
 
 class EventView:
-    """Events reduced to what lead functions need: person code, time, event name, category."""
+    """Events reduced to integer columns: person code, time (int64 us), event and category codes.
+
+    Every string column is factorised once (hash-based); nothing downstream
+    touches a string again.
+    """
 
     __slots__ = (
-        "category",
+        "category_code",
+        "category_names",
         "code",
-        "event",
         "event_code",
         "event_names",
         "is_price",
@@ -42,38 +49,47 @@ class EventView:
         ev = read_table(
             events, ("ts", "event", "phone"), optional=("category",), what="events", times=("ts",)
         )
-        ts = ev["ts"].astype(US).astype(np.int64)
-        keep = (ts <= as_of_us) & ~np.isnat(ev["ts"].astype(US)) & (ev["phone"] != None)  # noqa: E711
-        lead_code, code = person_codes(leads_phone, ev["phone"][keep])
+        ts = ev["ts"].astype(US).view(np.int64)
+        lead_code, code = person_codes(leads_phone, ev["phone"])
+        keep = np.flatnonzero((ts <= as_of_us) & (ts != _NAT) & (code >= 0))
         self.lead_code = lead_code
-        self.code = code
+        self.code = code[keep]
         self.ts = ts[keep]
-        self.event = ev["event"][keep].astype(object)
+        event_code, names = codes_of(ev["event"])
+        self.event_names = names.astype(str)
+        self.event_code = event_code[keep]
         cat = ev.get("category")
-        self.category = (
-            cat[keep].astype(object)
-            if cat is not None
-            else np.full(len(self.ts), None, dtype=object)
-        )
-        names, codes = np.unique(self.event.astype(str), return_inverse=True)
-        self.event_names = names
-        self.event_code = codes.reshape(-1)
-        self.is_price = np.asarray(self.category == "price", dtype=bool)
+        if cat is None:
+            self.category_code = np.full(len(keep), -1, dtype=np.int64)
+            self.category_names = np.zeros(0, dtype=str)
+        else:
+            cat_code, cat_names = codes_of(cat)
+            self.category_code = cat_code[keep]
+            self.category_names = cat_names.astype(str)
+        self.is_price = self.category_is("price")
+
+    def _lookup(
+        self, names: npt.NDArray[Any], codes: npt.NDArray[np.int64], wanted: tuple[str, ...]
+    ) -> npt.NDArray[np.bool_]:
+        table = np.zeros(len(names) + 1, dtype=bool)  # the last slot is code -1 (None)
+        table[:-1] = np.isin(names, np.array(wanted, dtype=str))
+        result: npt.NDArray[np.bool_] = table[codes]
+        return result
 
     def event_in(self, names: tuple[str, ...]) -> npt.NDArray[np.bool_]:
         """Rows whose event name is one of *names*."""
-        wanted = np.flatnonzero(np.isin(self.event_names, np.array(names, dtype=str)))
-        table = np.zeros(len(self.event_names) + 1, dtype=bool)
-        table[wanted] = True
-        result: npt.NDArray[np.bool_] = table[self.event_code]
-        return result
+        return self._lookup(self.event_names, self.event_code, names)
+
+    def category_is(self, name: str) -> npt.NDArray[np.bool_]:
+        """Rows whose category is *name*."""
+        return self._lookup(self.category_names, self.category_code, (name,))
 
     def feature_mask(self, name: str) -> npt.NDArray[np.bool_]:
         """Rows counted by engagement feature *name* (price content is not also 'content')."""
         events, category = ENGAGEMENT[name]
-        mask = self.event_in(events) & (self.code >= 0)
+        mask = self.event_in(events)
         if category is not None:
-            mask &= self.category == category
+            mask &= self.category_is(category)
         if name == "content":
             mask &= ~(self.event_in(("content_view",)) & self.is_price)
         result: npt.NDArray[np.bool_] = mask
@@ -81,10 +97,21 @@ class EventView:
 
     def last_of(self, names: tuple[str, ...], n_codes: int) -> npt.NDArray[np.int64]:
         """Latest time per person code of events in *names* (int64 min when none)."""
-        out = np.full(n_codes, np.iinfo(np.int64).min, dtype=np.int64)
-        rows = self.event_in(names) & (self.code >= 0)
-        np.maximum.at(out, self.code[rows], self.ts[rows])
-        return out
+        return last_per_code(self.code, self.ts, self.event_in(names), n_codes)
+
+
+def last_per_code(
+    code: npt.NDArray[np.int64],
+    ts: npt.NDArray[np.int64],
+    rows: npt.NDArray[np.bool_] | None,
+    n_codes: int,
+) -> npt.NDArray[np.int64]:
+    """Maximum *ts* per code over the selected rows (int64 min for codes without a row)."""
+    out = np.full(n_codes, _NAT, dtype=np.int64)
+    c = code if rows is None else code[rows]
+    t = ts if rows is None else ts[rows]
+    np.maximum.at(out, c, t)
+    return out
 
 
 def read_events(leads_phone: npt.NDArray[Any], events: Any, as_of_us: int) -> EventView:

@@ -13,7 +13,8 @@ import numpy.typing as npt
 
 from autoops._time import parse_duration
 from autoops.errors import ConfigError
-from autoops.leads._features import read_events
+from autoops.leads._codes import codes_of, in_set
+from autoops.leads._features import last_per_code, read_events
 from autoops.leads._input import read_leads, utc_scalar
 from autoops.leads._profile import GradeProfile
 from autoops.leads._result import ResultBase, is_none
@@ -21,6 +22,18 @@ from autoops.leads._result import ResultBase, is_none
 __all__ = ["Grading", "GradingPolicy", "grade_leads"]
 
 _DAY = 86_400_000_000
+_GRADES = ("H", "A", "B", "C", "N", "O", "D", "T", "F")
+_REASONS = (
+    "delivered",
+    "ordered",
+    "order_cancelled",
+    "defeated",
+    "price_negotiated",
+    "test_drive_done",
+    "stated_horizon",
+    "score",
+    "no_signal",
+)
 _PRIVATE = (
     "app",
     "mini_program",
@@ -270,8 +283,10 @@ def grade_leads(
     **Rules**, first match wins: status ``delivered`` or a ``delivery`` event → D;
     status ``ordered`` or a ``small_order``/``big_order`` event not followed by a
     ``refund`` → O; status ``order_cancelled`` or a refund after the last order →
-    T; status ``defeated`` → F; status ``test_driven`` or a ``test_drive`` event →
-    H (``test_drive_done``); a negotiation event → H; a stated purchase horizon
+    T; status ``defeated`` → F; a negotiation event (``quote``: a price
+    negotiated at the showroom, usually after a test drive) → H
+    (``price_negotiated``); status ``test_driven`` or a ``test_drive`` event →
+    H (``test_drive_done``); a stated purchase horizon
     → the profile's grade for it; otherwise the score: ≥ H/A/B thresholds → H,
     A, B, any other signal → C, nothing at all → N. Funnel events count only
     at or after the lead's ``created_at`` (and at or before *as_of*). An active
@@ -325,17 +340,21 @@ def grade_leads(
     cols = read_leads(leads, ("created_at",), optional=optional)
     n = len(cols["lead_id"])
     none = np.full(n, None, dtype=object)
-    created = cols["created_at"].astype(np.int64)
-    status = cols.get("status", none).astype(object)
+    created = cols["created_at"].view(np.int64)
     horizon = cols.get("stated_horizon_days", np.full(n, -1, dtype=np.int64))
-    touch = cols.get("touchpoint", none).astype(object)
-    phone = cols.get("phone", none).astype(object)
+    phone = cols.get("phone", none)
+    st_code, st_names = codes_of(cols.get("status", none))
+
+    def status_is(name: str) -> npt.NDArray[np.bool_]:
+        hit = np.flatnonzero(st_names == name)
+        found: npt.NDArray[np.bool_] = st_code == (int(hit[0]) if len(hit) else -2)
+        return found
 
     features = tuple(_WEIGHTS)
     values = np.zeros((n, len(features)), dtype=np.float64)
     c_horizon = float(profile.horizons["C"])
     values[:, 0] = np.where(horizon >= 0, 1.0 - np.minimum(horizon, c_horizon) / c_horizon, 0.0)
-    values[:, 1] = np.isin(touch.astype(str), _PRIVATE)
+    values[:, 1] = in_set(cols.get("touchpoint", none), _PRIVATE)
 
     nat = np.iinfo(np.int64).min
     last_event = np.full(n, nat, dtype=np.int64)
@@ -366,9 +385,7 @@ def grade_leads(
         negotiated, _ = since_created(policy.negotiation_events)
         cancelled = ordered_ev & refunded & (last_refund >= last_order)
         ordered = ordered_ev & ~cancelled
-        any_rows = ev.code >= 0
-        per_last = np.full(n_codes, nat, dtype=np.int64)
-        np.maximum.at(per_last, ev.code[any_rows], ev.ts[any_rows])
+        per_last = last_per_code(ev.code, ev.ts, None, n_codes)
         last_event = np.where(has, per_last[code], nat)
 
     weights = np.array([policy.weights[f][0] for f in features])
@@ -376,55 +393,73 @@ def grade_leads(
     contributions = weights * np.minimum(values, caps) / caps
     score = contributions.sum(axis=1)
 
-    suggested = np.full(n, None, dtype=object)
-    reason = np.full(n, None, dtype=object)
+    # grades and reasons as small integer codes; strings only at the very end
+    suggested = np.full(n, -1, dtype=np.int64)
+    reason = np.full(n, -1, dtype=np.int64)
 
-    def rule(mask: npt.NDArray[np.bool_], grade: Any, why: str) -> None:
-        free = mask & is_none(suggested)
-        suggested[free] = grade if not isinstance(grade, np.ndarray) else grade[free]
-        reason[free] = why
+    def rule(mask: npt.NDArray[np.bool_], grade: int | npt.NDArray[np.int64], why: str) -> None:
+        free = mask & (suggested < 0)
+        suggested[free] = grade[free] if isinstance(grade, np.ndarray) else grade
+        reason[free] = _REASONS.index(why)
 
-    rule(status == "delivered", "D", "delivered")
-    rule(delivered, "D", "delivered")
-    rule(status == "ordered", "O", "ordered")
-    rule(ordered, "O", "ordered")
-    rule((status == "order_cancelled") | cancelled, "T", "order_cancelled")
-    rule(status == "defeated", "F", "defeated")
-    rule((status == "test_driven") | drove, "H", "test_drive_done")
-    rule(negotiated, "H", "price_negotiated")
-    rule(horizon >= 0, profile.horizon_grades(horizon), "stated_horizon")
+    g = _GRADES.index
+    rule(status_is("delivered") | delivered, g("D"), "delivered")
+    rule(status_is("ordered") | ordered, g("O"), "ordered")
+    rule(status_is("order_cancelled") | cancelled, g("T"), "order_cancelled")
+    rule(status_is("defeated"), g("F"), "defeated")
+    rule(negotiated, g("H"), "price_negotiated")
+    rule(status_is("test_driven") | drove, g("H"), "test_drive_done")
+    rule(horizon >= 0, _horizon_codes(profile, horizon), "stated_horizon")
     th_h, th_a, th_b = policy.thresholds
     by_score = np.where(
-        score >= th_h, "H", np.where(score >= th_a, "A", np.where(score >= th_b, "B", "C"))
+        score >= th_h,
+        g("H"),
+        np.where(score >= th_a, g("A"), np.where(score >= th_b, g("B"), g("C"))),
     )
     signal = (values[:, 2:].sum(axis=1) > 0) | (horizon >= 0)
-    rule(signal, by_score.astype(object), "score")
-    rule(np.ones(n, dtype=bool), "N", "no_signal")
+    rule(signal, by_score, "score")
+    rule(np.ones(n, dtype=bool), g("N"), "no_signal")
 
     last_contact = cols.get("last_contact_at")
     last_touch = last_event.copy()
     if last_contact is not None:
-        lc = last_contact.astype(np.int64)
+        lc = last_contact.view(np.int64)
         last_touch = np.maximum(last_touch, np.where(np.isnat(last_contact), nat, lc))
     reference = np.where(last_touch == nat, created, np.maximum(last_touch, created))
     stale_us = policy.stale_after // timedelta(microseconds=1)
-    stale = np.isin(suggested.astype(str), ["H", "A", "B"]) & (as_of_us - reference > stale_us)
-    suggested[stale] = "C"
-    reason[stale] = reason[stale] + "+stale"
+    stale = (suggested <= g("B")) & (as_of_us - reference > stale_us)
+    suggested[stale] = g("C")
+    reason[stale] += len(_REASONS)  # the "+stale" variant of the same reason
     idle_days = (as_of_us - reference) / _DAY
 
+    grade_names = np.array(_GRADES, dtype=object)
+    reason_names = np.array(_REASONS + tuple(r + "+stale" for r in _REASONS), dtype=object)
+    suggested_s = grade_names[suggested]
+    e_code, e_names = codes_of(cols.get("grade", none))
     entered = cols.get("grade", none).astype(object)
-    has_entered = ~is_none(entered)
-    final = np.where(has_entered, entered, suggested).astype(object)
+    has_entered = e_code >= 0
+    # an entered grade agrees when it is the suggested one (compared on codes)
+    e_index = np.array([_GRADES.index(x) if x in _GRADES else -2 for x in e_names.tolist()] + [-3])
+    agrees = has_entered & (e_index[e_code] == suggested)
+    final = np.where(has_entered, entered, suggested_s).astype(object)
     return Grading(
         lead_id=cols["lead_id"],
         entered=entered,
-        suggested=suggested,
+        suggested=suggested_s,
         grade=final,
-        agrees=has_entered & (entered == suggested),
-        reason=reason,
+        agrees=agrees,
+        reason=reason_names[reason],
         score=score,
         idle_days=idle_days,
         contributions=contributions,
         features=features,
     )
+
+
+def _horizon_codes(profile: GradeProfile, horizon: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """The profile's grade (as an index into the grade letters) per stated horizon (-1: none)."""
+    days, inverse = np.unique(horizon, return_inverse=True)
+    letters = profile.horizon_grades(days)
+    table = np.array([-1 if x is None else _GRADES.index(x) for x in letters.tolist()])
+    out: npt.NDArray[np.int64] = table[inverse.reshape(-1)].astype(np.int64)
+    return out

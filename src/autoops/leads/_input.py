@@ -11,6 +11,7 @@ import numpy.typing as npt
 from autoops._tabular import as_array, columns
 from autoops._time import US, to_utc_us
 from autoops.errors import InvalidInput
+from autoops.leads._codes import codes_of
 from autoops.leads._result import is_none
 
 __all__ = ["read_leads", "read_table", "to_instant", "utc_scalar"]
@@ -99,11 +100,10 @@ def read_leads(
     missing = np.flatnonzero(is_none(ids))
     if len(missing):
         raise InvalidInput("lead_id is missing", field="lead_id", row=int(missing[0]))
-    text = ids.astype(str)
-    order = np.argsort(text, kind="stable")
-    dup = np.flatnonzero(text[order][1:] == text[order][:-1])
-    if len(dup):
-        rows = sorted(int(r) for r in order[dup[0] : dup[0] + 2])
+    codes, uniq = codes_of(ids)
+    if len(uniq) < len(ids):
+        twice = int(np.flatnonzero(np.bincount(codes) > 1)[0])
+        rows = [int(r) for r in np.flatnonzero(codes == twice)[:2]]
         raise InvalidInput("duplicate lead_id", field="lead_id", row=rows)
     cols["lead_id"] = ids
     if "created_at" in cols:
@@ -118,10 +118,11 @@ def read_leads(
 def _int_column(values: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
     if values.dtype.kind in "iu":
         return values.astype(np.int64)
-    out = np.full(len(values), -1, dtype=np.int64)
-    for i, v in enumerate(values.tolist()):
-        if v is not None and v == v:
-            out[i] = int(v)
+    if values.dtype.kind == "f":
+        return np.where(np.isnan(values), -1, values).astype(np.int64)
+    codes, uniq = codes_of(values)
+    table = np.array([-1 if v != v else int(v) for v in uniq.tolist()] + [-1], dtype=np.int64)
+    out: npt.NDArray[np.int64] = table[codes]
     return out
 
 

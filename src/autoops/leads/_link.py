@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from autoops.leads._codes import codes_of, index_of
 from autoops.models import normalize_phones
 
 __all__ = ["index_of", "link_by_phone", "person_codes", "phone_codes", "phones"]
@@ -27,13 +28,12 @@ class _Phones:
         self.missing = batch.missing[inverse]
 
 
-def _distinct(values: npt.NDArray[Any]) -> tuple[Any, npt.NDArray[np.intp]]:
-    arr = np.asarray(values, dtype=object)
-    filled = np.where(arr == None, "", arr).astype(str)  # noqa: E711
-    uniques, inverse = np.unique(filled, return_inverse=True)
-    raw = uniques.astype(object)
-    raw[uniques == ""] = None
-    return normalize_phones(raw), inverse.reshape(-1)
+def _distinct(values: npt.NDArray[Any]) -> tuple[Any, npt.NDArray[np.int64]]:
+    """Parse each distinct raw value once; rows map to it by a hash-based code (-1: None)."""
+    codes, uniq = codes_of(values)
+    # the trailing slot parses as missing and takes code -1 (None)
+    raw = np.concatenate((uniq, np.array([None], dtype=object)))
+    return normalize_phones(raw), np.where(codes < 0, len(uniq), codes)
 
 
 def phones(values: npt.NDArray[Any]) -> _Phones:
@@ -46,30 +46,18 @@ def phones(values: npt.NDArray[Any]) -> _Phones:
     return _Phones(batch, inverse)
 
 
-def phone_codes(parsed: _Phones) -> npt.NDArray[np.int64]:
-    """Integer person codes of parsed phones (-1 when missing or invalid), via the distinct values."""
-    batch = parsed.batch
+def _e164_codes(batch: Any) -> npt.NDArray[np.int64]:
+    """Code of each distinct raw value's E.164 (-1 when missing or invalid)."""
     per_raw = np.full(len(batch.e164), -1, dtype=np.int64)
     if batch.valid.any():
-        per_raw[batch.valid] = np.unique(batch.e164[batch.valid].astype(str), return_inverse=True)[
-            1
-        ].reshape(-1)
-    codes: npt.NDArray[np.int64] = per_raw[parsed.inverse]
+        per_raw[batch.valid] = codes_of(batch.e164[batch.valid])[0]
+    return per_raw
+
+
+def phone_codes(parsed: _Phones) -> npt.NDArray[np.int64]:
+    """Integer person codes of parsed phones (-1 when missing or invalid), via the distinct values."""
+    codes: npt.NDArray[np.int64] = _e164_codes(parsed.batch)[parsed.inverse]
     return codes
-
-
-def index_of(lead_ids: npt.NDArray[Any], values: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
-    """Row of each value in *lead_ids* (unique), -1 when absent."""
-    keys = lead_ids.astype(str)
-    order = np.argsort(keys, kind="stable")
-    sorted_keys = keys[order]
-    probe = np.where(values == None, "\x00", values).astype(str)  # noqa: E711
-    pos = np.clip(np.searchsorted(sorted_keys, probe), 0, max(len(keys) - 1, 0))
-    out = np.full(len(values), -1, dtype=np.int64)
-    if len(keys):
-        hit = sorted_keys[pos] == probe
-        out[hit] = order[pos[hit]]
-    return out
 
 
 def person_codes(
@@ -78,13 +66,7 @@ def person_codes(
     """Shared integer codes of normalised phones (-1 when missing or invalid)."""
     both = np.concatenate((lead_phone.astype(object), event_phone.astype(object)))
     batch, inverse = _distinct(both)
-    present = batch.valid
-    per_raw = np.full(len(batch.e164), -1, dtype=np.int64)
-    if present.any():
-        per_raw[present] = np.unique(batch.e164[present].astype(str), return_inverse=True)[
-            1
-        ].reshape(-1)
-    codes = per_raw[inverse]
+    codes = _e164_codes(batch)[inverse]
     return codes[: len(lead_phone)], codes[len(lead_phone) :]
 
 

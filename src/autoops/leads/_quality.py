@@ -11,9 +11,9 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from autoops._tabular import factorize
 from autoops._time import parse_duration
 from autoops.errors import ConfigError
+from autoops.leads._codes import codes_of
 from autoops.leads._input import read_leads
 from autoops.leads._link import phones as parse_phones
 from autoops.leads._result import ResultBase, is_none
@@ -264,7 +264,7 @@ def _burst(
     """Rows that lie in some window of ``window_us`` holding >= k rows of the same key."""
     n = len(keys)
     out = np.zeros(n, dtype=bool)
-    codes, _ = factorize(keys)
+    codes, _ = codes_of(keys)
     rows = np.flatnonzero(codes >= 0)
     if len(rows) < k:
         return out
@@ -381,10 +381,10 @@ def lead_quality(leads: Any, *, policy: QualityPolicy | None = None) -> LeadQual
     # one phone under many distinct names
     valid_e164 = e164.copy()
     valid_e164[~batch.valid] = None
-    pcode, _ = factorize(valid_e164)
+    pcode, _ = codes_of(valid_e164)
     name_obj = lowered.astype(object)
     name_obj[lowered == ""] = None
-    ncode, _ = factorize(name_obj)
+    ncode, _ = codes_of(name_obj)
     both = (pcode >= 0) & (ncode >= 0)
     if both.any():
         pair = np.unique(pcode[both] * (int(ncode.max()) + 1) + ncode[both])

@@ -10,9 +10,9 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from autoops._tabular import factorize
 from autoops._time import US, parse_duration
 from autoops.leads._calendar import BusinessCalendar
+from autoops.leads._codes import sorted_codes
 from autoops.leads._input import read_leads, read_table, utc_scalar
 from autoops.leads._link import index_of, link_by_phone, person_codes
 from autoops.leads._result import ResultBase, group_first
@@ -177,7 +177,7 @@ class SlaReport(ResultBase):
             >>> r.per_dealer().contacted.tolist()
             [1, 0]
         """
-        codes, uniques = factorize(self.dealer_id.astype(object))
+        codes, uniques = sorted_codes(self.dealer_id)
         k = len(uniques)
         g = np.where(codes < 0, k, codes)
         size = k + 1
