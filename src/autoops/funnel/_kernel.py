@@ -44,26 +44,31 @@ class Rows:
     steps: list[Bool]
     entry: Bool  # rows whose ts lies in the entry range
     first: I64 = attrs.field(default=None, eq=False, repr=False)  # first row of each row's unit
+    unit_idx: I64 = attrs.field(default=None, eq=False, repr=False)  # 0.. per distinct unit
+    starts: Bool = attrs.field(default=None, eq=False, repr=False)  # first row of a unit
 
     def __attrs_post_init__(self) -> None:
+        if self.starts is None:
+            starts = np.ones(self.n, dtype=bool)
+            if self.n > 1:
+                np.not_equal(self.unit[1:], self.unit[:-1], out=starts[1:])
+            object.__setattr__(self, "starts", starts)
         if self.first is None:
-            starts = self.unit_start()
-            idx = np.where(starts, np.arange(self.n, dtype=np.int64), 0)
+            idx = np.where(self.starts, np.arange(self.n, dtype=np.int64), 0)
             object.__setattr__(self, "first", np.maximum.accumulate(idx) if self.n else idx)
+        if self.unit_idx is None:
+            object.__setattr__(self, "unit_idx", np.cumsum(self.starts, dtype=np.int64) - 1)
 
     @property
     def n(self) -> int:
         return len(self.ts)
 
     def unit_start(self) -> Bool:
-        starts = np.ones(self.n, dtype=bool)
-        if self.n > 1:
-            np.not_equal(self.unit[1:], self.unit[:-1], out=starts[1:])
-        return starts
+        return np.array(self.starts, dtype=bool)
 
     def units(self) -> I64:
         """The distinct unit codes, ascending (rows are sorted by unit)."""
-        return self.unit[self.unit_start()]
+        return self.unit[self.starts]
 
     def unit_first_index(self) -> I64:
         return self.first
@@ -72,6 +77,8 @@ class Rows:
 def _segments(rows: Rows, tr: Transition) -> I64:
     if tr.every_row_breaks:
         return np.arange(rows.n, dtype=np.int64)
+    if tr.breakers is None:
+        return rows.unit_idx
     breaks = rows.unit_start()
     if tr.breakers is not None:
         breaks |= tr.breakers
@@ -279,9 +286,8 @@ def canonical_chains(
     Returns:
         (unit codes present, depth, chain) for every unit with a row.
     """
-    starts = rows.unit_start()
-    units = rows.unit[starts]
-    unit_idx = np.cumsum(starts, dtype=np.int64) - 1
+    units = rows.unit[rows.starts]
+    unit_idx = rows.unit_idx
     k = len(levels)
     depth = np.zeros(len(units), dtype=np.int64)
     final = np.full(len(units), -1, dtype=np.int64)
