@@ -16,10 +16,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from autoops._factorize import factorize_objects
 from autoops._optional import require
 from autoops.errors import InvalidInput
 
-__all__ = ["NULL", "Tabular", "as_array", "columns", "factorize", "present"]
+__all__ = ["NULL", "Tabular", "as_array", "columns", "factorize", "present", "source_columns"]
 
 NULL: npt.NDArray[Any] = np.array(None, dtype=object)
 """A 0-d object array holding ``None``: the typed "missing" for ``np.where`` and ``np.select``."""
@@ -98,7 +99,7 @@ def columns(
         ...
         autoops.errors.InvalidInput: ts: events has no column 'ts'; available: one_id [missing_column]
     """
-    source = _source_columns(table)
+    source = source_columns(table)
     out: dict[str, npt.NDArray[Any]] = {}
     for name in names:
         if name not in source:
@@ -115,7 +116,13 @@ def columns(
     return out
 
 
-def _source_columns(table: Any) -> Mapping[str, Any]:
+def source_columns(table: Any) -> Mapping[str, Any]:
+    """The columns of *table* by name, unconverted (pandas/polars/arrow columns stay as they are).
+
+    Examples:
+        >>> sorted(source_columns({"b": [1], "a": [2]}))
+        ['a', 'b']
+    """
     if isinstance(table, Tabular):
         return table._columns()
     if isinstance(table, Mapping):
@@ -137,22 +144,23 @@ def _source_columns(table: Any) -> Mapping[str, Any]:
 def factorize(values: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
     """Integer codes and the sorted unique values; ``None`` gets code -1.
 
+    Hash-based (see :mod:`autoops._factorize`), then the few distinct values are
+    sorted so that codes follow the values' order.
+
     Examples:
         >>> codes, uniques = factorize(np.array(["b", None, "a", "b"], dtype=object))
         >>> codes.tolist(), uniques.tolist()
         ([1, -1, 0, 1], ['a', 'b'])
     """
-    if values.dtype == object:
-        present_ = present(values)
-        codes = np.full(len(values), -1, dtype=np.int64)
-        if present_.all():
-            uniques, inverse = np.unique(values.astype(str), return_inverse=True)
-            return inverse.astype(np.int64), uniques.astype(object)
-        uniques, inverse = np.unique(values[present_].astype(str), return_inverse=True)
-        codes[present_] = inverse
-        return codes, uniques.astype(object)
-    uniques, inverse = np.unique(values, return_inverse=True)
-    return inverse.astype(np.int64), uniques
+    if values.dtype != object:
+        uniques, inverse = np.unique(values, return_inverse=True)
+        return inverse.astype(np.int64), uniques
+    codes, distinct = factorize_objects(values)
+    order = np.argsort(distinct.astype(str), kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order), dtype=np.int64)
+    sorted_codes = np.where(codes >= 0, rank[np.maximum(codes, 0)], -1)
+    return sorted_codes, distinct[order]
 
 
 class Tabular:

@@ -21,7 +21,7 @@ import numpy.typing as npt
 from autoops._display import html_table
 from autoops._masking import mask_value
 from autoops._optional import require
-from autoops._tabular import Tabular, _source_columns, as_array, columns
+from autoops._tabular import Tabular, as_array, columns, source_columns
 from autoops._time import parse_duration, to_utc_us
 from autoops.errors import InvalidInput
 
@@ -46,7 +46,7 @@ _INT64_MIN = np.iinfo(np.int64).min
 
 def source_columns(table: Any) -> Any:
     """The raw columns of a table (before conversion to numpy)."""
-    return _source_columns(table)
+    return source_columns(table)
 
 
 @attrs.frozen(slots=True)

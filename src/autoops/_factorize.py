@@ -1,0 +1,164 @@
+"""Hash-based factorisation in numpy: no sort, no Python loop per value.
+
+:func:`factorize_u64` assigns dense codes to 64-bit values with a vectorised
+open-addressing hash table (linear probing; every round moves all unresolved
+values one slot on, so the number of rounds is the longest probe sequence,
+small at load ≤ 1/2). :func:`factorize_objects` factorises an object array
+through Python's cached string hash (read by ``map(hash, …)`` in C, never a
+Python-level loop) and checks every value against its representative, so a
+hash collision can never merge two different values. The module is
+shared by every capability that groups strings (identity, leads, segments, funnels).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["factorize_objects", "factorize_u64", "spread", "unique_sorted"]
+
+U64 = npt.NDArray[np.uint64]
+I64 = npt.NDArray[np.int64]
+
+
+def spread(x: U64) -> U64:
+    """A cheap multiplicative bit mix (slot selection only, not a token)."""
+    y: U64 = x * np.uint64(0x9E3779B97F4A7C15)
+    y ^= y >> np.uint64(29)
+    return y
+
+
+def _probe(
+    keys: U64, used: npt.NDArray[np.bool_], values: U64, insert: bool
+) -> npt.NDArray[np.intp]:
+    """Slot of each value in the table (inserting missing ones when *insert*); -1 if absent."""
+    size = len(keys)
+    mask = np.uint64(size - 1)
+    m = len(values)
+    out = np.full(m, -1, dtype=np.intp)
+    slot = (spread(values) >> np.uint64(7) & mask).astype(np.intp)
+    pending = np.arange(m, dtype=np.intp)
+    hv = values
+    while len(pending):
+        s = slot
+        taken = used[s]
+        if insert:
+            free = ~taken
+            if free.any():
+                keys[s[free]] = hv[free]
+                used[s[free]] = True
+                taken = used[s]
+        hit = taken & (keys[s] == hv)
+        out[pending[hit]] = s[hit]
+        more = ~hit if insert else (~hit & taken)
+        pending = pending[more]
+        hv = hv[more]
+        slot = (s[more] + 1) & (size - 1)
+    return out
+
+
+def _size_for(m: int) -> int:
+    return 1 << max(4, (2 * m).bit_length())
+
+
+def factorize_u64(values: U64) -> tuple[I64, U64]:
+    """Dense codes ``0..k-1`` and the distinct values (in table order, not sorted).
+
+    Examples:
+        >>> codes, uniq = factorize_u64(np.array([7, 3, 7, 9], dtype=np.uint64))
+        >>> codes[0] == codes[2], uniq[codes].tolist() == [7, 3, 7, 9], len(uniq)
+        (np.True_, True, 3)
+    """
+    values = np.asarray(values, dtype=np.uint64)
+    size = _size_for(len(values))
+    keys = np.zeros(size, dtype=np.uint64)
+    used = np.zeros(size, dtype=bool)
+    slot = _probe(keys, used, values, insert=True)
+    dense = np.cumsum(used, dtype=np.int64) - 1
+    return dense[slot], keys[used]
+
+
+#: use ``pandas.factorize`` (a C hash table on objects) when pandas is installed
+USE_PANDAS = True
+
+
+def _pandas_factorize(values: npt.NDArray[Any]) -> tuple[I64, npt.NDArray[Any]] | None:
+    if not USE_PANDAS:
+        return None
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - pandas is an optional extra
+        return None
+    codes, uniq = pd.factorize(values, use_na_sentinel=True)
+    uniq = np.asarray(uniq, dtype=object)
+    codes = np.asarray(codes, dtype=np.int64)
+    if len(uniq) == 0:
+        return codes, uniq
+    # pandas treats NaN (and pd.NA / NaT) as missing too; only None is missing here
+    na = np.flatnonzero(codes < 0)
+    if np.not_equal(values[na], None).any():  # type: ignore[call-overload]
+        return None
+    return codes, uniq
+
+
+def factorize_objects(values: npt.NDArray[Any]) -> tuple[I64, npt.NDArray[Any]]:
+    """Codes (``-1`` for ``None``) and distinct values of an object array.
+
+    With pandas installed this is ``pandas.factorize``. Without it, values are
+    grouped by Python ``hash`` and then compared with their group's
+    representative; a value that differs from it (a collision, or NaN) gets a
+    group of its own keyed by ``str(value)``. Either way values that compare
+    equal (``1`` and ``1.0``) share a group.
+
+    Examples:
+        >>> codes, uniq = factorize_objects(np.array(["a", None, "b", "a"], dtype=object))
+        >>> codes.tolist(), uniq[codes[[0, 2]]].tolist()
+        ([0, -1, 1, 0], ['a', 'b'])
+    """
+    values = np.asarray(values, dtype=object)
+    n = len(values)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object)
+    fast = _pandas_factorize(values)
+    if fast is not None:
+        return fast
+    h = np.fromiter(map(hash, values), dtype=np.int64, count=n).view(np.uint64)
+    c, uniq_h = factorize_u64(h)
+    first = np.full(len(uniq_h), n, dtype=np.int64)
+    np.minimum.at(first, c, np.arange(n, dtype=np.int64))
+    uniq = values[first]
+    same = np.asarray(np.equal(values, uniq[c]), dtype=bool)
+    if not same.all():
+        bad = np.flatnonzero(~same)
+        text = values[bad].astype(str)
+        extra, inv = np.unique(text, return_inverse=True)
+        c = c.copy()
+        c[bad] = len(uniq) + inv.reshape(-1)
+        firsts = np.full(len(extra), len(bad), dtype=np.int64)
+        np.minimum.at(firsts, inv.reshape(-1), np.arange(len(bad), dtype=np.int64))
+        uniq = np.concatenate([uniq, values[bad[firsts]]])
+    none = np.flatnonzero(np.equal(uniq, None))  # type: ignore[call-overload]
+    if len(none):
+        # None holds one group: drop it and shift the codes above it
+        g = int(none[0])
+        c = np.where(c == g, -1, c - (c > g))
+        uniq = np.delete(uniq, g)
+    return c, uniq
+
+
+def unique_sorted(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """Sorted distinct values (``np.sort`` plus a neighbour test; faster than ``np.unique``).
+
+    Examples:
+        >>> unique_sorted(np.array([3, 1, 3])).tolist()
+        [1, 3]
+    """
+    s = np.sort(values)
+    if len(s) < 2:
+        return s
+    keep = np.empty(len(s), dtype=bool)
+    keep[0] = True
+    np.not_equal(s[1:], s[:-1], out=keep[1:])
+    return s[keep]
