@@ -94,8 +94,6 @@ def _pandas_factorize(values: npt.NDArray[Any]) -> tuple[I64, npt.NDArray[Any]] 
     codes, uniq = pd.factorize(values, use_na_sentinel=True)
     uniq = np.asarray(uniq, dtype=object)
     codes = np.asarray(codes, dtype=np.int64)
-    if len(uniq) == 0:
-        return codes, uniq
     # pandas treats NaN (and pd.NA / NaT) as missing too; only None is missing here
     na = np.flatnonzero(codes < 0)
     if np.not_equal(values[na], None).any():  # type: ignore[call-overload]
@@ -165,14 +163,15 @@ def unique_sorted(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
 
 
 class TokenTable:
-    """A growable map from 64-bit tokens to dense ids ``0, 1, 2 …`` (in insertion order).
+    """A growable map from 64-bit tokens to dense ids ``0, 1, 2 …``; an id never changes.
 
     Examples:
         >>> t = TokenTable()
-        >>> t.add(np.array([5, 9, 5], dtype=np.uint64)).tolist()
-        [0, 1, 0]
-        >>> t.get(np.array([9, 4], dtype=np.uint64)).tolist()
-        [1, -1]
+        >>> ids = t.add(np.array([5, 9, 5], dtype=np.uint64))
+        >>> sorted(set(ids.tolist())), ids[0] == ids[2]
+        ([0, 1], np.True_)
+        >>> t.get(np.array([9, 4], dtype=np.uint64)).tolist() == [ids[1], -1]
+        True
     """
 
     def __init__(self) -> None:

@@ -1,0 +1,57 @@
+"""Hash-table factorisation against np.unique, with and without pandas."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import autoops.identity._factorize as fac
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(0, 2**64 - 1) | st.integers(0, 5), max_size=200))
+def test_factorize_u64_matches_unique(values: list[int]) -> None:
+    arr = np.array(values, dtype=np.uint64)
+    codes, uniq = fac.factorize_u64(arr)
+    assert np.array_equal(uniq[codes], arr)
+    assert sorted(uniq.tolist()) == np.unique(arr).tolist()
+
+
+objects = st.lists(
+    st.one_of(st.none(), st.text(max_size=4), st.sampled_from([-1, -2, 1.0, float("nan")])),
+    max_size=60,
+)
+
+
+@pytest.mark.parametrize("use_pandas", [True, False])
+@settings(max_examples=100, deadline=None)
+@given(values=objects)
+def test_factorize_objects_groups_equal_values(values: list[object], use_pandas: bool) -> None:
+    old = fac.USE_PANDAS
+    fac.USE_PANDAS = use_pandas
+    try:
+        codes, uniq = fac.factorize_objects(np.array(values, dtype=object))
+    finally:
+        fac.USE_PANDAS = old
+    for v, c in zip(values, codes.tolist(), strict=True):
+        if v is None:
+            assert c == -1
+        else:
+            u = uniq[c]
+            assert u == v or str(u) == str(v)  # NaN groups by its text
+    # -1 and -2 share a Python hash but never a group
+    if -1 in values and -2 in values:
+        assert codes[values.index(-1)] != codes[values.index(-2)]
+
+
+def test_token_table_grows_and_keeps_ids() -> None:
+    t = fac.TokenTable()
+    first = t.add(np.arange(1, 1001, dtype=np.uint64))
+    second = t.add(np.arange(500, 3001, dtype=np.uint64))
+    assert sorted(first.tolist()) == list(range(1000))
+    assert second[:501].tolist() == first[499:].tolist()  # known tokens keep their ids
+    assert sorted(second[501:].tolist()) == list(range(1000, 3000))  # new ones get the next
+    assert len(t) == 3000
+    assert t.get(np.array([3000, 4000], dtype=np.uint64)).tolist() == [second[-1], -1]
