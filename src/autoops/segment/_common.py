@@ -44,11 +44,6 @@ OUTBOUND_EVENTS: tuple[str, ...] = ("push_sent", "message_delivered", "system")
 _INT64_MIN = np.iinfo(np.int64).min
 
 
-def source_columns(table: Any) -> Any:
-    """The raw columns of a table (before conversion to numpy)."""
-    return source_columns(table)
-
-
 @attrs.frozen(slots=True)
 class Coded:
     """A dictionary-encoded text column: integer codes (-1 = missing) into categories.
