@@ -154,26 +154,42 @@ def plan(
     ts_k = ev.ts[keep]
     order = sort_rows(unit_k, ts_k, tie)
     src = keep[order]
-    unit_s = ev.unit[src]
-    ts_s = ev.ts[src]
+    unit_s = unit_k[order]
+    ts_s = ts_k[order]
+    # one gather of packed step/exclusion bits instead of one per mask
+    all_masks = [*masks, *excl]
+    if len(all_masks) <= 63:
+        bits = np.zeros(ev.n, dtype=np.uint64)
+        for i, m in enumerate(all_masks):
+            bits |= m.astype(np.uint64) << np.uint64(i)
+        sorted_bits = bits[src]
+        sorted_masks = [
+            (sorted_bits >> np.uint64(i)) & np.uint64(1) != 0 for i in range(len(all_masks))
+        ]
+    else:
+        sorted_masks = [m[src] for m in all_masks]
+    step_s, excl_s = sorted_masks[: len(masks)], sorted_masks[len(masks) :]
     d0, d1 = _NEG, _POS
     if funnel.entry_range is not None:
         d0 = _instant_us(funnel.entry_range[0], "entry_range")
         d1 = _instant_us(funnel.entry_range[1], "entry_range")
-    entry = (ts_s >= d0) & (ts_s < d1)
+    if funnel.entry_range is None:
+        entry = np.ones(len(ts_s), dtype=bool)
+    else:
+        entry = (ts_s >= d0) & (ts_s < d1)
     if funnel.order == "open":
         hi = d1 if d1 == _POS else d1 + funnel.window_us
         entry = (ts_s >= d0) & (ts_s < hi)
-    rows = Rows(unit=unit_s, ts=ts_s, steps=[m[src] for m in masks], entry=entry)
+    rows = Rows(unit=unit_s, ts=ts_s, steps=step_s, entry=entry)
     hold_codes = {f: _hold_codes(ev, [f])[src] for f in holds}
     transitions: list[Transition] = []
     gaps = funnel.gap_bounds_us()
     for j in range(1, k):
         breakers: npt.NDArray[np.bool_] | None = None
-        for x, m in zip(funnel.exclusions, excl, strict=True):
+        for x, m in zip(funnel.exclusions, excl_s, strict=True):
             before = x.before if x.before is not None else k
             if x.after <= j and j + 1 <= before:
-                breakers = m[src] if breakers is None else breakers | m[src]
+                breakers = m if breakers is None else breakers | m
         every = funnel.order == "strict" and funnel.strict_repeats == "break"
         if funnel.order == "strict" and funnel.strict_repeats == "tolerate":
             not_prev = ~rows.steps[j - 1]
