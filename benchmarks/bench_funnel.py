@@ -63,7 +63,13 @@ def generate(n_events: int, n_units: int, seed: int = 0, shuffled: bool = False)
     import pandas as pd
 
     event = pd.Categorical.from_codes(code, categories=STEPS + NOISE)
-    return {"one_id": unit, "event": event, "codes": code, "ts": ts, "order_id": order}
+    return {
+        "one_id": unit,
+        "event": event,
+        "codes": code.astype(np.int8),
+        "ts": ts,
+        "order_id": order,
+    }
 
 
 # --------------------------------------------------------------------- autoops
