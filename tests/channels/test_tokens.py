@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import anyio
@@ -20,46 +21,26 @@ from autoops.channels import (
 from autoops.channels.emulator import Emulator
 from autoops.channels.wecom import AppText, WeComChannel
 
-from .conftest import FAST_RETRY
-
-
-def _worker(url: str, corp: str, secret: str, directory: str, n: int, out: mp.Queue) -> None:
-    async def main() -> int:
-        ch = WeComChannel(corp, secret, agent_id=1, base_url=url)
-        ok = 0
-        async with AsyncDispatcher(
-            ch, token_store=FileTokenStore(directory), retry=FAST_RETRY
-        ) as d:
-
-            async def one(i: int) -> None:
-                nonlocal ok
-                rep = await d.send(Message(to=[f"u{os.getpid()}-{i}"], content=AppText("x")))
-                ok += rep.summary()["accepted"]
-
-            async with anyio.create_task_group() as tg:
-                for i in range(n):
-                    tg.start_soon(one, i)
-        return ok
-
-    out.put(anyio.run(main))
+_WORKER = Path(__file__).with_name("_token_worker.py")
 
 
 def test_eight_processes_fifty_sends_fetch_one_token(tmp_path: Path) -> None:
+    # Separate interpreters (not multiprocessing: the test modules are not
+    # importable by name under --import-mode=importlib).
     with Emulator(record=False) as emu:
-        ctx = mp.get_context("spawn")
-        out: mp.Queue = ctx.Queue()
+        args = [emu.url, emu.corp_id, emu.corp_secret, str(tmp_path), "50"]
         procs = [
-            ctx.Process(
-                target=_worker, args=(emu.url, emu.corp_id, emu.corp_secret, str(tmp_path), 50, out)
+            subprocess.Popen(
+                [sys.executable, str(_WORKER), *args],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
             )
             for _ in range(8)
         ]
-        for p in procs:
-            p.start()
-        results = [out.get(timeout=120) for _ in procs]
-        for p in procs:
-            p.join(timeout=60)
-        assert results == [50] * 8
+        outputs = [p.communicate(timeout=120) for p in procs]
+        assert [p.returncode for p in procs] == [0] * 8, [err[-500:] for _, err in outputs]
+        assert [int(out) for out, _ in outputs] == [50] * 8
         assert emu.token_fetches == 1
         assert emu.counts["wecom_app"] == 400
 

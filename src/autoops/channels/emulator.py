@@ -1,7 +1,8 @@
 """A loopback emulator of WeCom, WeChat, Tencent Cloud SMS, Aliyun SMS and webhooks.
 
-For tests, docs and benchmarks: a real HTTP server on ``127.0.0.1`` (stdlib
-:class:`http.server.ThreadingHTTPServer`, keep-alive) that checks what real
+For tests, docs and benchmarks: a real HTTP/1.1 server on ``127.0.0.1``
+(an :mod:`asyncio` server with keep-alive whose event loop runs in a daemon
+thread, fast enough to serve the fan-out benchmark) that checks what real
 providers check — access tokens (which expire, and which the legacy
 ``cgi-bin/token`` invalidates on every fetch), TC3 and Aliyun signatures,
 Aliyun nonce reuse, webhook signatures — answers the way they answer, and
@@ -23,54 +24,125 @@ Examples:
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
+import socket
 import threading
 import time
 import uuid
 from collections import Counter, deque
 from collections.abc import Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from autoops.channels._ratelimit import TokenBucket
 from autoops.channels._signing import aliyun_rpc_signature, tc3_signature
 from autoops.channels.webhook import WebhookVerifier
 
 __all__ = ["Emulator"]
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return None
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        status, headers, payload = self.server.emulator.handle(
-            self.command, self.path, dict(self.headers.items()), body
-        )
-        self.send_response(status)
-        for k, v in headers.items():
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    do_GET = _serve  # noqa: N815
-    do_POST = _serve  # noqa: N815
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    411: "Length Required",
+    413: "Payload Too Large",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    501: "Not Implemented",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+}
+_MAX_HEAD = 64 * 1024
+_MAX_BODY = 16 * 1024 * 1024
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 256
-    emulator: Emulator
+async def _serve_connection(
+    emulator: Emulator, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
+    """HTTP/1.1 with keep-alive on one connection; requests answered in order."""
+    try:
+        while True:
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except asyncio.LimitOverrunError:
+                await _reply(writer, 413, {}, b"header too large", close=True)
+                return
+            except asyncio.IncompleteReadError:
+                return  # the client closed the connection between requests
+            lines = head.decode("latin-1").split("\r\n")
+            try:
+                method, target, version = lines[0].split(" ", 2)
+            except ValueError:
+                await _reply(writer, 400, {}, b"bad request line", close=True)
+                return
+            headers: dict[str, str] = {}
+            for line in lines[1:]:
+                if line:
+                    name, _, value = line.partition(":")
+                    headers[name.strip()] = value.strip()
+            lower = {k.lower(): v for k, v in headers.items()}
+            if "chunked" in lower.get("transfer-encoding", "").lower():
+                await _reply(writer, 501, {}, b"chunked bodies are not supported", close=True)
+                return
+            try:
+                length = int(lower.get("content-length") or 0)
+            except ValueError:
+                await _reply(writer, 400, {}, b"bad Content-Length", close=True)
+                return
+            if length > _MAX_BODY:
+                await _reply(writer, 413, {}, b"body too large", close=True)
+                return
+            body = await reader.readexactly(length) if length else b""
+            close = lower.get("connection", "").lower() == "close" or version == "HTTP/1.0"
+            status, out_headers, payload = emulator.handle(method, target, headers, body)
+            await _reply(writer, status, out_headers, payload, close=close)
+            if close:
+                return
+    except (ConnectionError, asyncio.IncompleteReadError):
+        return
+    finally:
+        writer.close()
+
+
+async def _reply(
+    writer: asyncio.StreamWriter,
+    status: int,
+    headers: Mapping[str, str],
+    payload: bytes,
+    *,
+    close: bool,
+) -> None:
+    lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}"]
+    lines.extend(f"{k}: {v}" for k, v in headers.items())
+    lines.append(f"Content-Length: {len(payload)}")
+    lines.append("Connection: close" if close else "Connection: keep-alive")
+    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload)
+    await writer.drain()
+
+
+class _Limit:
+    """A provider's limit: a token bucket that refuses (without debt) when empty."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        if not rate > 0 or burst < 1:
+            raise ValueError("rate must be positive and burst at least 1")
+        self.rate, self.burst = float(rate), float(burst)
+        self._tokens = self.burst
+        self._stamp: float | None = None
+        self._lock = threading.Lock()
+
+    def take(self, now: float) -> bool:
+        with self._lock:
+            elapsed = 0.0 if self._stamp is None else max(now - self._stamp, 0.0)
+            self._stamp = now if self._stamp is None else max(now, self._stamp)
+            self._tokens = min(self.burst, self._tokens + elapsed * self.rate)
+            if self._tokens >= 1.0:
+                self._tokens -= 1.0
+                return True
+            return False
 
 
 def _json(status: int, body: Mapping[str, Any]) -> tuple[int, dict[str, str], bytes]:
@@ -85,6 +157,8 @@ class Emulator:
         token_ttl: seconds a fetched access token lives.
         rate_limit: requests per second the message APIs accept before
             answering 45009 / ``RequestLimitExceeded`` (None: no limit).
+        rate_burst: how many requests above the sustained rate it tolerates
+            at once (a token bucket of this size; default 1, i.e. strict).
         record: keep every received message (turn off for benchmarks).
 
     Attributes:
@@ -112,14 +186,19 @@ class Emulator:
     webhook_secret = "emu-webhook-secret"
 
     def __init__(
-        self, *, token_ttl: float = 7200.0, rate_limit: float | None = None, record: bool = True
+        self,
+        *,
+        token_ttl: float = 7200.0,
+        rate_limit: float | None = None,
+        rate_burst: float = 1.0,
+        record: bool = True,
     ) -> None:
         self.token_ttl = token_ttl
         self.record = record
         self._lock = threading.Lock()
         self._tokens: dict[str, tuple[str, float]] = {}
         self._faults: dict[str, deque[tuple[int, Any]]] = {}
-        self._limiter = None if rate_limit is None else TokenBucket(rate_limit, burst=1)
+        self._limiter = None if rate_limit is None else _Limit(rate_limit, rate_burst)
         self.refuse: set[str] = set()
         self.no_quota: set[str] = set()
         self.received: list[tuple[str, Any]] = []
@@ -127,8 +206,10 @@ class Emulator:
         self.token_fetches = 0
         self._nonces: set[str] = set()
         self._verifier = WebhookVerifier(self.webhook_secret)
-        self._server: _Server | None = None
+        self._port: int | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
 
     # -- lifecycle ------------------------------------------------------------
 
@@ -141,38 +222,80 @@ class Emulator:
             ...     emu.url.count(":")
             2
         """
-        if self._server is None:
+        if self._port is None:
             raise RuntimeError("the emulator is not running; call start()")
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return f"http://127.0.0.1:{self._port}"
 
     def start(self) -> Emulator:
-        """Listen on a free loopback port in a daemon thread.
+        """Listen on a free loopback port; the event loop runs in a daemon thread.
 
         Examples:
             >>> Emulator().start().stop()
         """
-        server = _Server(("127.0.0.1", 0), _Handler)
-        server.emulator = self
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            name="autoops-emulator",
-            daemon=True,
-            kwargs={"poll_interval": 0.05},
-        )
+        if self._port is not None:
+            raise RuntimeError("the emulator is already running")
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        loop = asyncio.new_event_loop()
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            transport_sock = writer.get_extra_info("socket")
+            if transport_sock is not None:
+                transport_sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self._writers.add(writer)
+            try:
+                await _serve_connection(self, reader, writer)
+            finally:
+                self._writers.discard(writer)
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            try:
+                server = loop.run_until_complete(
+                    asyncio.start_server(connection, sock=sock, backlog=1024, limit=_MAX_HEAD)
+                )
+            except BaseException as exc:  # pragma: no cover - bind/listen failures
+                failure.append(exc)
+                ready.set()
+                return
+            ready.set()
+            try:
+                loop.run_forever()
+            finally:
+                server.close()
+                for writer in list(self._writers):
+                    writer.close()
+                loop.run_until_complete(server.wait_closed())
+                pending = asyncio.all_tasks(loop)
+                for task in pending:
+                    task.cancel()
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+                loop.close()
+
+        self._loop = loop
+        self._thread = threading.Thread(target=run, name="autoops-emulator", daemon=True)
         self._thread.start()
+        ready.wait()
+        if failure:  # pragma: no cover
+            raise failure[0]
+        self._port = sock.getsockname()[1]
         return self
 
     def stop(self) -> None:
-        """Stop serving and close the socket.
+        """Stop serving, close every connection and the listening socket.
 
         Examples:
             >>> Emulator().start().stop()
         """
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        loop, thread = self._loop, self._thread
+        self._port = None
+        self._loop = self._thread = None
+        if loop is not None and thread is not None:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout=10)
 
     def __enter__(self) -> Emulator:
         return self.start()
@@ -245,7 +368,7 @@ class Emulator:
     def _limited(self) -> bool:
         if self._limiter is None:
             return False
-        return self._limiter.reserve(now=time.monotonic()) > 0.0
+        return not self._limiter.take(time.monotonic())
 
     def _note(self, what: str, payload: Any) -> None:
         with self._lock:
@@ -491,5 +614,5 @@ class Emulator:
         return 200, {"X-Request-Id": uuid.uuid4().hex[:12]}, b"ok"
 
     def __repr__(self) -> str:
-        state = "running" if self._server is not None else "stopped"
+        state = "running" if self._port is not None else "stopped"
         return f"Emulator({state}, received={sum(self.counts.values())})"
