@@ -11,6 +11,7 @@ is promised.
 
 from __future__ import annotations
 
+import ctypes
 from collections.abc import Iterable
 from typing import Any
 
@@ -18,19 +19,60 @@ import numpy as np
 import numpy.typing as npt
 
 # the lead engineer will move this into a shared module; import it from one place
-from autoops.identity._factorize import factorize_objects
+from autoops.identity._factorize import factorize_objects, factorize_u64
 
 __all__ = ["codes_of", "in_set", "index_of", "sorted_codes"]
 
 I64 = npt.NDArray[np.int64]
 
 
+def _references(arr: npt.NDArray[Any]) -> npt.NDArray[np.uint64]:
+    """The object references of a C-contiguous object array, as integers (read, not copied)."""
+    buf = (ctypes.c_uint64 * len(arr)).from_address(arr.ctypes.data)
+    refs: npt.NDArray[np.uint64] = np.ctypeslib.as_array(buf).view(np.uint64)
+    return refs
+
+
 def codes_of(values: Any) -> tuple[I64, npt.NDArray[Any]]:
-    """Dense codes (``-1`` for ``None``) and the distinct values, in first-seen order."""
-    arr = np.asarray(values, dtype=object)
-    if arr.ndim != 1:
-        arr = arr.reshape(-1)
+    """Dense codes (``-1`` for ``None``) and the distinct values, in first-seen order.
+
+    Low-cardinality columns (event names, statuses, touchpoints) usually hold
+    a few string objects repeated by reference; then the references are
+    factorised as integers first (one row referring to the same object as
+    another has the same value) and only the distinct objects are compared by
+    value. Otherwise the values are factorised directly.
+    """
+    arr = np.ascontiguousarray(np.asarray(values, dtype=object).reshape(-1))
+    n = len(arr)
+    if n >= 4096 and np.dtype(np.uintp).itemsize == 8:
+        refs = _references(arr)
+        sample = refs[: 1 << 14]
+        if len(np.unique(sample)) * 16 < len(sample):  # few distinct objects
+            ref_codes, first = _factorize_refs(refs)
+            codes, uniq = factorize_objects(arr[first])
+            out: I64 = codes[ref_codes]
+            return out, uniq
     return factorize_objects(arr)
+
+
+def _factorize_refs(refs: npt.NDArray[np.uint64]) -> tuple[I64, npt.NDArray[np.int64]]:
+    """Codes of integer references and the first row of each (hash-based)."""
+    try:
+        import pandas as pd
+
+        raw_codes, _ = pd.factorize(refs)
+        codes = np.asarray(raw_codes, dtype=np.int64)
+        # pandas numbers values in order of first appearance: firsts are where the running max grows
+        grows = np.empty(len(codes), dtype=bool)
+        grows[0] = True
+        running = np.maximum.accumulate(codes)
+        np.greater(running[1:], running[:-1], out=grows[1:])
+        return codes, np.flatnonzero(grows)
+    except ImportError:  # pragma: no cover - pandas is an optional extra
+        codes, uniq = factorize_u64(refs)
+    first = np.full(len(uniq), len(refs), dtype=np.int64)
+    np.minimum.at(first, codes, np.arange(len(refs), dtype=np.int64))
+    return codes, first
 
 
 def sorted_codes(values: Any) -> tuple[I64, npt.NDArray[Any]]:

@@ -235,16 +235,17 @@ def _nearest_rank(
 def _first_after(
     lead_idx: npt.NDArray[np.int64], ts: npt.NDArray[np.int64], floor: npt.NDArray[np.int64], n: int
 ) -> npt.NDArray[np.int64]:
-    """Earliest ts per lead among rows with ts >= floor[lead]; int64 min when none."""
+    """Earliest ts per lead among rows with ts >= floor[lead]; int64 min when none.
+
+    One unbuffered ``np.minimum.at`` (a scatter-min on integer codes), no sort.
+    """
     nat = np.iinfo(np.int64).min
-    out = np.full(n, nat, dtype=np.int64)
+    big = np.iinfo(np.int64).max
+    out = np.full(n, big, dtype=np.int64)
     ok = (lead_idx >= 0) & (ts != nat)
     ok[ok] &= ts[ok] >= floor[lead_idx[ok]]
-    rows = np.flatnonzero(ok)
-    if len(rows):
-        order = rows[np.lexsort((ts[rows], lead_idx[rows]))]
-        first = group_first(lead_idx[order])
-        out[lead_idx[order[first]]] = ts[order[first]]
+    np.minimum.at(out, lead_idx[ok], ts[ok])
+    out[out == big] = nat
     return out
 
 
@@ -323,12 +324,12 @@ def sla_report(
         )
     cols = read_leads(leads, ("created_at", "dealer_id"), optional=("phone",))
     n = len(cols["lead_id"])
-    created = cols["created_at"].astype(np.int64)
+    created = cols["created_at"].view(np.int64)
     ct = read_table(
         contacts, ("lead_id", "ts"), optional=("after_test_drive",), what="contacts", times=("ts",)
     )
     c_lead = index_of(cols["lead_id"], ct["lead_id"].astype(object))
-    c_ts = ct["ts"].astype(US).astype(np.int64)
+    c_ts = ct["ts"].astype(US).view(np.int64)
     unknown = int((c_lead < 0).sum())
     known = c_lead >= 0
     early = int((c_ts[known] < created[c_lead[known]]).sum())

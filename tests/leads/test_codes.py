@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from autoops.leads._codes import codes_of, in_set, index_of, sorted_codes
+
+WORDS = ["visit", "login", "click", None, "价格", ""]
+
+
+def _check(values: np.ndarray) -> None:
+    codes, uniq = codes_of(values)
+    # same value <=> same code; None <=> -1; uniques are distinct and in first-seen order
+    seen: dict[object, int] = {}
+    for v, c in zip(values.tolist(), codes.tolist(), strict=True):
+        if v is None:
+            assert c == -1
+            continue
+        assert uniq[c] == v
+        assert seen.setdefault(v, c) == c
+    assert len(uniq) == len(seen) == len(set(uniq.tolist()))
+    assert uniq.tolist() == list(seen)
+
+
+@settings(max_examples=60, deadline=None)
+@given(picks=st.lists(st.integers(0, len(WORDS) - 1), max_size=60), big=st.booleans())
+def test_codes_match_a_dictionary(picks: list[int], big: bool) -> None:
+    pool = np.array(WORDS, dtype=object)
+    values = pool[np.array(picks, dtype=np.int64)] if picks else np.zeros(0, dtype=object)
+    if big and picks:
+        # large enough for the by-reference path; equal values held by distinct objects too
+        values = np.tile(values, 5000 // len(values) + 1)
+        values[::7] = np.array(["vis" + "it"] * len(values[::7]), dtype=object)
+    _check(values)
+
+
+def test_sorted_codes_in_set_and_index_of() -> None:
+    values = np.array(["b", None, "a", "b"], dtype=object)
+    codes, uniq = sorted_codes(values)
+    assert codes.tolist() == [1, -1, 0, 1] and uniq.tolist() == ["a", "b"]
+    assert in_set(values, ["b"]).tolist() == [True, False, False, True]
+    keys = np.array(["L1", "L2", "L3"], dtype=object)
+    probe = np.array(["L3", None, "L9", "L1"], dtype=object)
+    assert index_of(keys, probe).tolist() == [2, -1, -1, 0]
