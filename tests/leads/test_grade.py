@@ -24,6 +24,7 @@ EVENTS = [
     "refund",
     "delivery",
     "click",
+    "quote",
 ]
 STATUSES = [
     "new",
@@ -87,7 +88,10 @@ def reference(
             name: max((e["ts"] for e in after if e["event"] in names), default=None)
             for name, names in {"order": {"small_order", "big_order"}, "refund": {"refund"}}.items()
         }
-        has = {n: any(e["event"] == n for e in after) for n in ("delivery", "test_drive")}
+        has = {
+            n: any(e["event"] == n for e in after)
+            for n in ("delivery", "test_drive", *policy.negotiation_events)
+        }
         cancelled = (
             last["order"] is not None
             and last["refund"] is not None
@@ -102,6 +106,8 @@ def reference(
             g = "T"
         elif status == "defeated":
             g = "F"
+        elif any(has[n] for n in policy.negotiation_events):
+            g = "H"  # a price negotiated (quote) comes before the test-drive rule
         elif status == "test_driven" or has["test_drive"]:
             g = "H"
         elif h >= 0:  # type: ignore[operator]

@@ -10,6 +10,7 @@ import pytest
 
 from autoops._time import to_datetime
 from autoops.leads import (
+    GradingPolicy,
     assign_leads,
     dedupe_leads,
     grade_leads,
@@ -87,6 +88,42 @@ def test_grading_matches_reference(data: Any, monkeypatch: pytest.MonkeyPatch) -
     np.testing.assert_allclose(
         g.score[has], [e[1] for e, h in zip(expected, has, strict=True) if h], atol=1e-9
     )
+
+
+def test_quotes_grade_as_price_negotiated(data: Any) -> None:
+    """The dataset's quote events (a price negotiated after a test drive) fire the rule."""
+    ev = data.events
+    as_of = _as_of(data)
+    g = grade_leads(data.leads, ev, as_of=as_of)
+    reason = g.reason.astype(str)
+    negotiated = np.isin(reason, ["price_negotiated", "price_negotiated+stale"])
+    assert (reason == "price_negotiated").sum() > 0
+    assert set(g.suggested[reason == "price_negotiated"].tolist()) == {"H"}
+    # every such lead's person has a quote at or after the lead's capture, up to as_of
+    e164 = normalize_phones(ev.phone).e164
+    quote_at: dict[str, list[int]] = {}
+    cutoff = np.datetime64(as_of.replace(tzinfo=None), "us").astype(np.int64)
+    for p, t, name in zip(
+        e164.tolist(), ev.ts.astype(np.int64).tolist(), ev.event.tolist(), strict=True
+    ):
+        if name == "quote" and p is not None and t <= cutoff:
+            quote_at.setdefault(p, []).append(t)
+    lead_e164 = normalize_phones(data.leads.phone).e164
+    created = data.leads.created_at.astype(np.int64)
+    expected = np.array(
+        [
+            p is not None and any(t >= c for t in quote_at.get(p, []))
+            for p, c in zip(lead_e164.tolist(), created.tolist(), strict=True)
+        ]
+    )
+    closed = np.isin(reason, ["delivered", "ordered", "order_cancelled", "defeated"])
+    # exactly the leads with a quote since capture that no closing rule took first
+    assert (negotiated == (expected & ~closed)).all()
+    # without the rule the same leads would only show the test drive
+    no_quote = grade_leads(
+        data.leads, ev, as_of=as_of, policy=GradingPolicy(negotiation_events=("none",))
+    )
+    assert set(no_quote.reason[negotiated].tolist()) <= {"test_drive_done", "test_drive_done+stale"}
 
 
 def test_reactivation_matches_reference(data: Any, monkeypatch: pytest.MonkeyPatch) -> None:
