@@ -91,3 +91,60 @@ def test_growth_account_and_bad_columns(ledger: Ledger) -> None:
     assert info.value.field == "points"
     with pytest.raises(InvalidInput):
         ledger.earn_many({"member_id": [M], "points": [1], "key": ["x"]})  # no reason
+
+
+def test_bulk_rows_match_single_earns(ledger: Ledger, clock: Any) -> None:
+    """A bulk row stores what earn() stores, and each replays the other by key."""
+    odd = "tab\there, back\\slash,\nnew line"
+    at, lock = T0 - timedelta(hours=3), T0 + timedelta(days=7)
+    rows = {"member_id": [M, "member-0002", M], "points": [5, 6, 7], "key": ["b1", "b2", "b3"],
+            "reason": [odd, "plain", "plain"], "occurred_at": [at, at, T0],
+            "locked_until": np.array([lock, None, None], dtype=object)}  # fmt: skip
+    batch = ledger.earn_many(rows, policy="30d")
+    assert batch.status.tolist() == ["earned"] * 3
+    single = ledger.earn(
+        M, 5, reason=odd, key="b1", occurred_at=at, locked_until=lock, policy="30d"
+    )
+    assert single.id == batch.transaction_id[0]
+    assert single.reason == odd and single.unlock_at == lock and single.occurred_at == at
+    assert single.expires_at is not None and single.expires_at > lock
+    plain = ledger.earn("member-0002", 6, reason="plain", key="b2", occurred_at=at, policy="30d")
+    assert plain.id == batch.transaction_id[1] and plain.unlock_at is None
+    # the other way round: a single earn replayed through earn_many is a duplicate
+    one = ledger.earn(M, 9, reason="x", key="s1")
+    again = ledger.earn_many([{"member_id": M, "points": 9, "key": "s1", "reason": "x"}])
+    assert again.status.tolist() == ["duplicate"] and again.transaction_id[0] == one.id
+    b = ledger.balance(M)
+    assert (b.available, b.locked) == (7 + 9, 5)
+    assert ledger.verify() == []
+
+
+def test_repeats_share_their_first_rows_outcome(ledger: Ledger) -> None:
+    ledger.earn(M, 10, reason="x", key="taken")
+    rows = [{"member_id": M, "points": 3, "key": "taken"},  # conflicts with the ledger
+            {"member_id": M, "points": 3, "key": "taken"},  # repeats row 0: fails with it
+            {"member_id": M, "points": 4, "key": "new"},
+            {"member_id": M, "points": 4, "key": "new"}]  # fmt: skip
+    batch = ledger.earn_many(rows, reason="x")
+    assert batch.status.tolist() == ["failed", "failed", "earned", "duplicate"]
+    assert batch.error[0] == batch.error[1] == "key: already used with a different payload"
+    assert batch.transaction_id[3] == batch.transaction_id[2] is not None
+    assert ledger.balance(M).available == 14 and ledger.verify() == []
+
+
+def test_large_batch_replays_and_half_new(ledger: Ledger) -> None:
+    n = 3000
+    members = np.array([f"member-{i % 97:04d}" for i in range(n)], dtype=object)
+    rows = {"member_id": members, "points": np.arange(1, n + 1), "key": [f"k{i}" for i in range(n)]}
+    first = ledger.earn_many(rows, reason="x")
+    assert (first.status == "earned").all() and len(set(first.transaction_id)) == n
+    rows2 = {"member_id": members, "points": np.arange(1, n + 1),
+             "key": [f"k{i}" if i % 2 else f"n{i}" for i in range(n)]}  # fmt: skip
+    second = ledger.earn_many(rows2, reason="x")
+    odd = np.arange(n) % 2 == 1
+    assert (second.status[odd] == "duplicate").all() and (second.status[~odd] == "earned").all()
+    assert (second.transaction_id[odd] == first.transaction_id[odd]).all()
+    total = sum(ledger.balance(f"member-{m:04d}").available for m in range(97))
+    assert total == n * (n + 1) // 2 + int(np.arange(1, n + 1)[~odd].sum())
+    assert ledger.redeem("member-0000", 5, reason="x", key="r").delta == -5  # a known member
+    assert ledger.verify() == []

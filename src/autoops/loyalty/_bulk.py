@@ -1,7 +1,17 @@
-"""``Ledger.earn_many()``: many earns in one store transaction, per-row failures reported."""
+"""``Ledger.earn_many()``: many earns in one store transaction, per-row failures reported.
+
+The batch is handled as columns: validation, expiry instants, idempotency
+payloads and in-batch duplicate keys are computed for all rows at once; one
+query finds the keys already in the ledger and one the indebted members; the
+rows that settle nothing are written with one bulk statement per table
+(``executemany`` on SQLite, ``COPY`` on PostgreSQL). Only rows of members who
+owe debt (rare) go through the per-member decision logic, which repays the
+debt from the new points.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -13,13 +23,15 @@ from autoops._time import to_utc_us
 from autoops.errors import InvalidInput
 from autoops.loyalty._ledger import Work
 from autoops.loyalty._results import EarnBatch
-from autoops.loyalty._rows import IdSource, LotRow, TxRow, isnone, payload_hash
+from autoops.loyalty._rows import EarnRows, IdSource, LotRow, TxRow, isnone
 from autoops.loyalty._store import KeyRace
 
 if TYPE_CHECKING:
     from autoops.loyalty._core import Ledger
 
-__all__ = ["earn_many"]
+__all__ = ["earn_many", "earn_payloads"]
+
+_NAT = np.iinfo(np.int64).min
 
 
 def _records_to_columns(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
@@ -32,9 +44,14 @@ def _records_to_columns(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any
 
 
 def _text_ok(values: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
-    return np.array(
-        [isinstance(v, str) and bool(v.strip()) and len(v) <= 200 for v in values], dtype=bool
-    )
+    """Non-empty (not blank) strings of at most 200 characters."""
+    n = len(values)
+    ok = np.fromiter((isinstance(v, str) for v in values), dtype=bool, count=n)
+    text = values[ok]
+    size = np.fromiter(map(len, text), dtype=np.int64, count=len(text))
+    blank = np.fromiter(map(str.isspace, text), dtype=bool, count=len(text))
+    ok[ok] = (size > 0) & (size <= 200) & ~blank
+    return ok
 
 
 def _points(
@@ -49,18 +66,46 @@ def _points(
         err[~whole] = "points: must be a whole number of points"
         pts = np.where(whole, values, 0).astype(np.int64)
     else:
-        ok = np.array(
-            [isinstance(v, int | np.integer) and not isinstance(v, bool) for v in values],
+        ok = np.fromiter(
+            (isinstance(v, int | np.integer) and not isinstance(v, bool) for v in values),
             dtype=bool,
+            count=n,
         )
         err[~ok] = "points: must be a whole number of points"
-        pts = np.array(
-            [int(v) if k else 0 for v, k in zip(values, ok, strict=True)], dtype=np.int64
-        )
+        pts = np.zeros(n, dtype=np.int64)
+        pts[ok] = np.array([int(v) for v in values[ok]], dtype=np.int64)
     none = isnone(err)
     err[none & (pts <= 0)] = "points: must be positive"
     err[none & (pts > maximum)] = f"points: must be at most {maximum}"
     return pts, err
+
+
+def earn_payloads(
+    account: str,
+    member: Sequence[str],
+    points: Sequence[int],
+    reason: Sequence[str],
+    occurred: Sequence[str],
+    policy: str | None,
+    unlock: Sequence[str],
+) -> list[str]:
+    """The idempotency payload of each earn, equal to the one ``Ledger.earn()`` computes.
+
+    *occurred* and *unlock* are the given instants as decimal text, ``""`` when
+    not given (the same fields ``payload_hash`` joins; no explicit expiry).
+    """
+    pol = "" if policy is None else policy
+    sha = hashlib.sha256
+    return [
+        sha(
+            f"earn\x1f{account}\x1f{m}\x1f{p}\x1f{r}\x1f{o}\x1f\x1f{pol}\x1f{u}".encode()
+        ).hexdigest()[:32]
+        for m, p, r, o, u in zip(member, points, reason, occurred, unlock, strict=True)
+    ]
+
+
+def _instants_text(values: npt.NDArray[np.int64], given: npt.NDArray[np.bool_]) -> list[str]:
+    return np.where(given, values.astype(str), "").tolist()  # type: ignore[no-any-return]
 
 
 def earn_many(
@@ -88,6 +133,7 @@ def earn_many(
         raise InvalidInput("give a reason column or reason=", field="reason")
     if reason is not None:
         check_text(reason, field="reason")
+    who = ledger.actor if actor is None else check_text(actor, field="actor")
     n = len(cols["member_id"])
     now = ledger._now()
     member = cols["member_id"].astype(object)
@@ -99,132 +145,129 @@ def earn_many(
     for name, arr in (("member_id", member), ("key", key), ("reason", reasons)):
         bad = ~_text_ok(arr) & isnone(err)
         err[bad] = f"{name}: must be a non-empty string of at most 200 characters"
-    given = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
+    given = np.full(n, _NAT, dtype=np.int64)
     if "occurred_at" in cols:
         given = to_utc_us(cols["occurred_at"], field="occurred_at").astype(np.int64)
-    nat = np.iinfo(np.int64).min
-    has_occ = given != nat
+    has_occ = given != _NAT
     occ = np.where(has_occ, given, now)
-    lock = np.full(n, nat, dtype=np.int64)
+    lock = np.full(n, _NAT, dtype=np.int64)
     if "locked_until" in cols and account == "points":
         lock = to_utc_us(cols["locked_until"], field="locked_until").astype(np.int64)
-    has_lock = lock != nat
+    has_lock = lock != _NAT
     unlock = np.where(has_lock, np.maximum(lock, occ), occ)
     rule = ledger.expiry if policy is None else ExpiryPolicy.parse(policy, tz=ledger.tz)
     exp = np.full(n, NEVER, dtype=np.int64) if account == "growth" else rule.expires_at_us(unlock)
-    pol = None if policy is None else rule.to_json()
-    rows_in = zip(member, pts, reasons, given, has_occ, unlock, has_lock, strict=True)
-    payload = np.array(
-        [
-            payload_hash(
-                "earn",
-                account,
-                m,
-                int(p),
-                r,
-                int(o) if h else None,
-                None,
-                pol,
-                int(u) if k else None,
-            )
-            for m, p, r, o, h, u, k in rows_in
-        ],
-        dtype=object,
-    )
+
     status = np.full(n, "failed", dtype=object)
     tx_ids = np.full(n, None, dtype=object)
     ok = isnone(err)
+    valid = np.flatnonzero(ok)
+    payload = np.full(n, None, dtype=object)
+    payload[valid] = earn_payloads(
+        account,
+        member[valid].tolist(),
+        pts[valid].tolist(),
+        reasons[valid].tolist(),
+        _instants_text(given[valid], has_occ[valid]),
+        None if policy is None else str(rule.to_json()),
+        _instants_text(unlock[valid], has_lock[valid]),
+    )
+
     # duplicates inside the batch: the first row of each key stands for the rest
-    first: dict[str, int] = {}
-    for i in np.flatnonzero(ok):
-        k = key[i]
-        j = first.setdefault(k, int(i))
-        if j != i:
-            ok[i] = False
-            if payload[i] != payload[j]:
-                err[i] = f"key: repeats row {j} with a different payload"
-                continue
-            status[i] = f"same:{j}"
+    first = valid
+    if len(valid):
+        _, first_pos, inverse = np.unique(
+            key[valid].astype(str), return_index=True, return_inverse=True
+        )
+        first = valid[first_pos[inverse]]
+    repeat = first != valid
+    copies, sources = valid[repeat], first[repeat]
+    differs = payload[copies] != payload[sources]
+    for row, src in zip(copies[differs].tolist(), sources[differs].tolist(), strict=True):
+        err[row] = f"key: repeats row {src} with a different payload"
+    ok[copies] = False
+
     todo = np.flatnonzero(ok)
+    t_member = member[todo].astype(str)
+    t_key = key[todo].tolist()
+    members = np.unique(t_member).tolist()
+    occ_t, exp_t, unlock_t, pts_t = occ[todo], exp[todo], unlock[todo], pts[todo]
     for _ in range(20):
         try:
             status[todo], tx_ids[todo], err[todo] = "failed", None, None
             with ledger.store.session() as s:
-                s.lock(sorted({str(m) for m in member[todo]}))
-                found = s.find_keys([str(k) for k in key[todo]])
-                debts = s.debts(sorted({str(m) for m in member[todo]}))
-                ids = IdSource("tx")
-                txs: list[TxRow] = []
-                lots: list[LotRow] = []
-                works: dict[str, Work] = {}
-                written = {}
-                for i in todo:
-                    k, m = str(key[i]), str(member[i])
-                    hit = found.get(k)
-                    if hit is not None:
-                        if hit.payload == payload[i]:
-                            status[i], tx_ids[i] = "duplicate", hit.id
-                        else:
-                            status[i], err[i] = (
-                                "failed",
-                                "key: already used with a different payload",
-                            )
-                        continue
-                    tx_id = ids.next()
-                    p, o, e, u = int(pts[i]), int(occ[i]), int(exp[i]), int(unlock[i])
-                    if debts.get(m, 0) > 0 or m in works:
-                        w = works.get(m)
-                        if w is None:
-                            w = works[m] = ledger._work(s, m, now, actor)
-                        w.earn(
-                            p,
-                            reason=str(reasons[i]),
-                            key=k,
-                            payload=str(payload[i]),
-                            occurred_at=o,
-                            expires_at=e,
-                            unlock_at=u,
-                            tx_id=tx_id,
-                            account=account,
-                        )
+                s.lock(members)
+                hits = s.key_hits(t_key)
+                debts = s.debts(set(members)) if len(todo) else {}
+                write = np.ones(len(todo), dtype=bool)
+                for j in [j for j, k in enumerate(t_key) if k in hits] if hits else []:
+                    hit_id, hit_payload = hits[t_key[j]]
+                    row = int(todo[j])
+                    write[j] = False
+                    if hit_payload == payload[row]:
+                        status[row], tx_ids[row] = "duplicate", hit_id
                     else:
-                        lots.append(LotRow(tx_id, m, account, o, u, e, p, p, 0))
-                        txs.append(
-                            TxRow(
-                                tx_id,
-                                m,
-                                account,
-                                "earn",
-                                p,
-                                p,
-                                str(reasons[i]),
-                                actor or ledger.actor,
-                                now,
-                                o,
-                                key=k,
-                                payload=str(payload[i]),
-                                expires_at=e,
-                                unlock_at=u if u > o else None,
-                                moves=[(tx_id, p, 0)],
-                            )
-                        )
-                    status[i], tx_ids[i] = "earned", tx_id
-                    written[m] = 0
-                for w in works.values():
-                    w.settle()
-                    txs.extend(w.txs)
-                    lots.extend(w.changed_lots())
-                debts_out = {m: debts.get(m, 0) for m in written}
-                debts_out.update({m: w.debt for m, w in works.items()})
-                holds = [h for w in works.values() for h in w.changed_holds()]
-                s.write(txs, lots, holds, debts_out)
+                        err[row] = "key: already used with a different payload"
+                owing = np.isin(t_member, list(debts)) if debts else np.zeros(len(todo), bool)
+                fast = np.flatnonzero(write & ~owing)
+                slow = np.flatnonzero(write & owing)
+                ids = IdSource("tx")
+                fast_ids = ids.take(len(fast))
+                tx_unlock = unlock_t[fast].astype(object)
+                tx_unlock[unlock_t[fast] <= occ_t[fast]] = None
+                s.write_earns(
+                    EarnRows(
+                        id=fast_ids,
+                        member_id=t_member[fast].tolist(),
+                        account=account,
+                        points=pts_t[fast].tolist(),
+                        reason=[str(r) for r in reasons[todo[fast]]],
+                        actor=who,
+                        key=[t_key[j] for j in fast.tolist()],
+                        payload=payload[todo[fast]].tolist(),
+                        created_at=now,
+                        occurred_at=occ_t[fast].tolist(),
+                        expires_at=exp_t[fast].tolist(),
+                        unlock_at=unlock_t[fast].tolist(),
+                        tx_unlock_at=tx_unlock.tolist(),
+                    )
+                )
+                status[todo[fast]] = "earned"
+                tx_ids[todo[fast]] = fast_ids
+                works: dict[str, Work] = {}
+                for j in slow.tolist():  # members repaying debt: the per-member logic
+                    row, m = int(todo[j]), str(t_member[j])
+                    w = works.get(m)
+                    if w is None:
+                        w = works[m] = ledger._work(s, m, now, actor)
+                    tx = w.earn(
+                        int(pts_t[j]),
+                        reason=str(reasons[row]),
+                        key=t_key[j],
+                        payload=str(payload[row]),
+                        occurred_at=int(occ_t[j]),
+                        expires_at=int(exp_t[j]),
+                        unlock_at=int(unlock_t[j]),
+                        tx_id=ids.next(),
+                        account=account,
+                    )
+                    status[row], tx_ids[row] = "earned", tx.id
+                if works:
+                    txs: list[TxRow] = []
+                    lots: list[LotRow] = []
+                    for w in works.values():
+                        w.settle()
+                        txs.extend(w.txs)
+                        lots.extend(w.changed_lots())
+                    holds = [h for w in works.values() for h in w.changed_holds()]
+                    s.write(txs, lots, holds, {m: w.debt for m, w in works.items()})
             break
         except KeyRace:
             continue
-    for row in range(n):
-        st = status[row]
-        if isinstance(st, str) and st.startswith("same:"):
-            src = int(st[5:])
-            status[row] = "duplicate"
-            tx_ids[row] = tx_ids[src]
+    # repeats of a key inside the batch share their first row's outcome
+    status[copies[~differs]] = np.where(
+        status[sources[~differs]] == "failed", "failed", "duplicate"
+    )
+    tx_ids[copies[~differs]] = tx_ids[sources[~differs]]
+    err[copies[~differs]] = err[sources[~differs]]
     return EarnBatch(transaction_id=tx_ids, status=status, error=err)

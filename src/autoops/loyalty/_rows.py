@@ -9,8 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -28,6 +30,7 @@ from autoops.models._loyalty import (
 
 __all__ = [
     "NEVER",
+    "EarnRows",
     "HoldRow",
     "IdSource",
     "LotRow",
@@ -45,7 +48,7 @@ _US = timedelta(microseconds=1)
 
 def isnone(values: Any) -> npt.NDArray[np.bool_]:
     """Element-wise ``value is None`` over an object array."""
-    return np.array([v is None for v in values], dtype=bool)
+    return np.fromiter((v is None for v in values), dtype=bool, count=len(values))
 
 
 def to_us(value: datetime) -> int:
@@ -79,6 +82,12 @@ class IdSource:
     def next(self) -> str:
         self.n += 1
         return f"{self.base}{self.n:012x}"
+
+    def take(self, count: int) -> list[str]:
+        """The next *count* ids at once."""
+        base, start = self.base, self.n + 1
+        self.n += count
+        return [f"{base}{i:012x}" for i in range(start, start + count)]
 
 
 @dataclass(slots=True)
@@ -194,3 +203,72 @@ class TxRow:
         if not text:
             return []
         return [(str(a), int(b), int(c)) for a, b, c in json.loads(text)]
+
+
+@dataclass(slots=True)
+class EarnRows:
+    """Earns that settle nothing (no debt to repay), as columns: the bulk write path.
+
+    Each row is one ``earn`` transaction and its lot (same id). Lists hold
+    plain Python values so database drivers bind them without conversion.
+    ``tx_unlock_at`` is the transaction's ``unlock_at`` (``None`` unless the
+    points are locked past ``occurred_at``); ``unlock_at`` is the lot's.
+    """
+
+    id: list[str]
+    member_id: list[str]
+    account: str
+    points: list[int]
+    reason: list[str]
+    actor: str
+    key: list[str]
+    payload: list[str]
+    created_at: int
+    occurred_at: list[int]
+    expires_at: list[int]
+    unlock_at: list[int]
+    tx_unlock_at: list[int | None]
+
+    def __len__(self) -> int:
+        return len(self.id)
+
+    def moves(self) -> list[str]:
+        """The ``moves`` column as stored: each earn fills its own lot."""
+        return [f'[["{i}",{p},0]]' for i, p in zip(self.id, self.points, strict=True)]
+
+    def tx_tuples(self) -> Iterator[tuple[Any, ...]]:
+        """Rows in ``TX_COLUMNS`` order."""
+        return zip(
+            self.id, self.member_id, repeat(self.account), repeat("earn"), self.points,
+            self.points, repeat(0), repeat(0), self.reason, repeat(self.actor), self.key,
+            self.payload, repeat(self.created_at), self.occurred_at, self.expires_at,
+            self.tx_unlock_at, repeat(None), repeat(None), self.moves(),
+        )  # fmt: skip
+
+    def lot_tuples(self) -> Iterator[tuple[Any, ...]]:
+        """Rows in the lot table's column order (open = original, nothing held)."""
+        return zip(
+            self.id, self.member_id, repeat(self.account), self.occurred_at, self.unlock_at,
+            self.expires_at, self.points, self.points, repeat(0),
+        )  # fmt: skip
+
+    def tx_rows(self) -> list[TxRow]:
+        """The same rows as :class:`TxRow` objects (memory store, fault hooks)."""
+        return [
+            TxRow(i, m, self.account, "earn", p, p, r, self.actor, self.created_at, o, key=k,
+                  payload=pl, expires_at=e, unlock_at=u, moves=[(i, p, 0)])
+            for i, m, p, r, k, pl, o, e, u in zip(
+                self.id, self.member_id, self.points, self.reason, self.key, self.payload,
+                self.occurred_at, self.expires_at, self.tx_unlock_at, strict=True,
+            )
+        ]  # fmt: skip
+
+    def lot_rows(self) -> list[LotRow]:
+        """The lots as :class:`LotRow` objects."""
+        return [
+            LotRow(i, m, self.account, o, u, e, p, p, 0)
+            for i, m, o, u, e, p in zip(
+                self.id, self.member_id, self.occurred_at, self.unlock_at, self.expires_at,
+                self.points, strict=True,
+            )
+        ]  # fmt: skip

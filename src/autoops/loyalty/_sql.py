@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
-from autoops.loyalty._rows import HoldRow, LotRow, TxRow
+from autoops.loyalty._rows import EarnRows, HoldRow, LotRow, TxRow
 from autoops.loyalty._store import KeyRace
 
-__all__ = ["TX_COLUMNS", "Dialect", "SQLSession", "schema"]
+__all__ = ["LOT_COLUMNS", "TX_COLUMNS", "Dialect", "SQLSession", "schema"]
 
 TX_COLUMNS = (
     "id, member_id, account, kind, points, delta, debt_change, shortfall, reason, actor, key, "
     "payload, created_at, occurred_at, expires_at, unlock_at, reverses, hold_id, moves"
 )
-_LOT_COLUMNS = "id, member_id, account, earned_at, unlock_at, expires_at, original, open, held"
+LOT_COLUMNS = "id, member_id, account, earned_at, unlock_at, expires_at, original, open, held"
 _HOLD_COLUMNS = (
     "id, member_id, points, created_at, expires_at, state, captured, key, settled_by, allocations"
 )
@@ -163,7 +163,7 @@ class SQLSession:
 
     def member_state(self, member_id: str) -> tuple[list[LotRow], list[HoldRow], int]:
         lots = self._all(
-            f"SELECT {_LOT_COLUMNS} FROM lot WHERE member_id = ? AND (open > 0 OR held > 0)",
+            f"SELECT {LOT_COLUMNS} FROM lot WHERE member_id = ? AND (open > 0 OR held > 0)",
             (member_id,),
         )
         holds = self._all(
@@ -177,17 +177,19 @@ class SQLSession:
             int(debt[0][0]) if debt else 0,
         )
 
-    def debts(self, member_ids: Sequence[str]) -> dict[str, int]:
-        out: dict[str, int] = {}
-        ids = list(member_ids)
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            for m, debt in self._all(
-                f"SELECT member_id, debt FROM member WHERE member_id IN ({marks})", chunk
-            ):
-                out[m] = int(debt)
-        return out
+    def debts(self, member_ids: Collection[str]) -> dict[str, int]:
+        # the partial index member_debt holds only indebted members: one short read
+        rows = self._all("SELECT member_id, debt FROM member WHERE debt > 0")
+        return {m: int(d) for m, d in rows if m in member_ids}
+
+    def key_hits(self, keys: Sequence[str]) -> dict[str, tuple[str, str | None]]:
+        if not keys:
+            return {}
+        rows = self._all(
+            "SELECT t.key, t.id, t.payload FROM json_each(?) AS j JOIN tx AS t ON t.key = j.value",
+            (json.dumps(list(keys)),),
+        )
+        return {k: (i, pl) for k, i, pl in rows}
 
     def known(self, member_id: str) -> bool:
         return bool(self._all("SELECT 1 FROM tx WHERE member_id = ? LIMIT 1", (member_id,)))
@@ -211,12 +213,12 @@ class SQLSession:
         marks = ",".join("?" * len(ids))
         return [
             _lot_row(r)
-            for r in self._all(f"SELECT {_LOT_COLUMNS} FROM lot WHERE id IN ({marks})", ids)
+            for r in self._all(f"SELECT {LOT_COLUMNS} FROM lot WHERE id IN ({marks})", ids)
         ]
 
     def due_lots(self, as_of: int) -> list[LotRow]:
         rows = self._all(
-            f"SELECT {_LOT_COLUMNS} FROM lot WHERE open > 0 AND expires_at <= ? "
+            f"SELECT {LOT_COLUMNS} FROM lot WHERE open > 0 AND expires_at <= ? "
             "AND account = 'points' ORDER BY member_id, expires_at, earned_at, id",
             (as_of,),
         )
@@ -240,13 +242,29 @@ class SQLSession:
         return [_tx_row(r) for r in rows]
 
     def all_lots(self) -> list[LotRow]:
-        return [_lot_row(r) for r in self._all(f"SELECT {_LOT_COLUMNS} FROM lot")]
+        return [_lot_row(r) for r in self._all(f"SELECT {LOT_COLUMNS} FROM lot")]
 
     def all_holds(self) -> list[HoldRow]:
         return [_hold_row(r) for r in self._all(f"SELECT {_HOLD_COLUMNS} FROM hold")]
 
     def all_debts(self) -> dict[str, int]:
         return {m: int(d) for m, d in self._all("SELECT member_id, debt FROM member")}
+
+    def write_earns(self, rows: EarnRows) -> None:
+        insert = f"INSERT INTO tx ({TX_COLUMNS}) VALUES ({','.join('?' * 19)})"
+        try:
+            if self.fault is None:
+                self.cur.executemany(self.d.q(insert), rows.tx_tuples())
+            else:
+                for t in rows.tx_tuples():
+                    self.cur.execute(self.d.q(insert), t)
+                    self.fault(_tx_row(t))
+        except Exception as exc:
+            if self.is_unique_violation(exc):
+                raise KeyRace(str(exc)) from exc
+            raise
+        lots = f"INSERT INTO lot ({LOT_COLUMNS}) VALUES ({','.join('?' * 9)})"
+        self.cur.executemany(self.d.q(lots), rows.lot_tuples())
 
     def write(
         self,
@@ -269,7 +287,7 @@ class SQLSession:
                 raise KeyRace(str(exc)) from exc
             raise
         self._many(
-            f"INSERT INTO lot ({_LOT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?) "
+            f"INSERT INTO lot ({LOT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?) "
             "ON CONFLICT (id) DO UPDATE SET open = excluded.open, held = excluded.held",
             [
                 (

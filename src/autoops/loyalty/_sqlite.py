@@ -15,6 +15,7 @@ from autoops.loyalty._sql import Dialect, SQLSession, schema
 __all__ = ["SQLiteStore"]
 
 _SYNC = {"full": "FULL", "normal": "NORMAL", "extra": "EXTRA"}
+_CACHE_KIB = 64 * 1024  # page cache per connection, allocated only as pages are used
 
 
 def _unique(exc: BaseException) -> bool:
@@ -60,9 +61,15 @@ class SQLiteStore:
         self._conn = sqlite3.connect(
             self.path, timeout=timeout, isolation_level=None, check_same_thread=False
         )
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute(f"PRAGMA synchronous={_SYNC[durability]}")
-        self._conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+        self._pragmas = [
+            "PRAGMA journal_mode=WAL",
+            f"PRAGMA synchronous={_SYNC[durability]}",
+            f"PRAGMA busy_timeout={int(timeout * 1000)}",
+            # room for a large batch's index pages, so they are not spilled mid-transaction
+            f"PRAGMA cache_size={-_CACHE_KIB}",
+        ]
+        for pragma in self._pragmas:
+            self._conn.execute(pragma)
         self._dialect = Dialect()
         with self._lock:
             cur = self._conn.cursor()

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol, runtime_checkable
 
-from autoops.loyalty._rows import HoldRow, LotRow, TxRow
+from autoops.loyalty._rows import EarnRows, HoldRow, LotRow, TxRow
 
 __all__ = ["KeyRace", "LedgerSession", "LedgerStore", "MemoryStore"]
 
@@ -30,7 +30,9 @@ class LedgerSession(Protocol):
     def lock(self, member_ids: Sequence[str]) -> None: ...
     def find_keys(self, keys: Sequence[str]) -> dict[str, TxRow]: ...
     def member_state(self, member_id: str) -> tuple[list[LotRow], list[HoldRow], int]: ...
-    def debts(self, member_ids: Sequence[str]) -> dict[str, int]: ...
+    def debts(self, member_ids: Collection[str]) -> dict[str, int]: ...
+    def key_hits(self, keys: Sequence[str]) -> dict[str, tuple[str, str | None]]: ...
+    def write_earns(self, rows: EarnRows) -> None: ...
     def known(self, member_id: str) -> bool: ...
     def tx(self, tx_id: str) -> TxRow | None: ...
     def reversals(self, tx_id: str) -> list[TxRow]: ...
@@ -215,8 +217,20 @@ class _MemorySession:
             self.s.members.get(member_id, 0),
         )
 
-    def debts(self, member_ids: Sequence[str]) -> dict[str, int]:
-        return {m: self.s.members[m] for m in member_ids if m in self.s.members}
+    def debts(self, member_ids: Collection[str]) -> dict[str, int]:
+        return {m: d for m, d in self.s.members.items() if d > 0 and m in member_ids}
+
+    def key_hits(self, keys: Sequence[str]) -> dict[str, tuple[str, str | None]]:
+        out = {}
+        for key in keys:
+            tx_id = self.s.keys.get(key)
+            if tx_id is not None:
+                out[key] = (tx_id, self.s.txs[self.s.tx_index[tx_id]].payload)
+        return out
+
+    def write_earns(self, rows: EarnRows) -> None:
+        # members known to the memory store are the keys of its debt map (fast rows owe nothing)
+        self.write(rows.tx_rows(), rows.lot_rows(), [], dict.fromkeys(rows.member_id, 0))
 
     def known(self, member_id: str) -> bool:
         return member_id in self.s.members
