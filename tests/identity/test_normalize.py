@@ -8,7 +8,12 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autoops.identity._normalize import _VECTOR_PATTERNS, hash_strings, search_many
+from autoops.identity._normalize import (
+    _VECTOR_PATTERNS,
+    canonical_mobiles,
+    hash_strings,
+    search_many,
+)
 
 texts = st.lists(
     st.one_of(
@@ -44,3 +49,30 @@ def test_hash_is_per_value_not_per_batch(values: list[str | None]) -> None:
     alone = np.array([hash_strings(np.array([v], dtype=object))[0] for v in values])
     assert whole.tolist() == alone.tolist()
     assert [(h == 0) for h in whole.tolist()] == [v is None for v in values]
+
+
+digit = st.sampled_from("0123456789")
+shapes = st.builds(
+    lambda prefix, first, rest, sep, pad: (
+        prefix + sep.join([first + rest[:2], rest[2:6], rest[6:]]) + pad
+    ),
+    st.sampled_from(["", "+86", "+86 ", "0086", "86", "86 ", "(+86)", "+1 ", "0"]),
+    st.sampled_from(["1", "2", "0", "１"]),
+    st.text(alphabet="0123456789", min_size=8, max_size=11),
+    st.sampled_from(["", " ", "-", ") "]),
+    st.sampled_from(["", " ", "x"]),
+)
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.lists(shapes, min_size=1, max_size=20))
+def test_canonical_mobiles_read_like_the_raw_value(values: list[str]) -> None:
+    from autoops.models import normalize_phones
+
+    raw = np.array(values, dtype=object)
+    canon = canonical_mobiles(raw)
+    a, b = normalize_phones(raw), normalize_phones(canon)
+    assert a.e164.tolist() == b.e164.tolist()
+    assert a.kind.tolist() == b.kind.tolist()
+    assert a.valid.tolist() == b.valid.tolist()
+    assert a.reason.tolist() == b.reason.tolist()

@@ -119,18 +119,21 @@ def fanout(
     held_rec = np.flatnonzero(rec_no >= 0)
     rec_no[held_rec] = np.arange(len(held_rec))
     o_edge = np.flatnonzero(rec_no[rec] >= 0)
-    cols = [int(t) for t in person_types]
+    present_types = np.zeros(n_types, dtype=bool)
+    present_types[edge_type[o_edge]] = True
+    cols = [int(t) for t in person_types if present_types[t]]
     col_of = np.full(n_types, -1, dtype=np.int64)
     col_of[cols] = np.arange(len(cols))
     o_edge = o_edge[col_of[edge_type[o_edge]] >= 0]
     matrix = np.full((len(held_rec), max(len(cols), 1)), -1, dtype=np.int64)
     matrix[rec_no[rec[o_edge]], col_of[edge_type[o_edge]]] = key[o_edge]
+    col_type = np.array(cols if cols else [-1], dtype=np.int64)
     pairs_parts = []
     for lo in range(0, len(c_edge), _CHUNK):
         ce = c_edge[lo : lo + _CHUNK]
         owner = key[ce]
         other = matrix[rec_no[rec[ce]]]  # (edges, person types)
-        keep = (other >= 0) & (key_type[np.maximum(other, 0)] != key_type[owner][:, None])
+        keep = (other >= 0) & (col_type[None, :] != key_type[owner][:, None])
         own = np.broadcast_to(owner[:, None], other.shape)[keep]
         pairs_parts.append(own * np.int64(n_keys) + other[keep])
     pairs = np.concatenate(pairs_parts)

@@ -10,7 +10,7 @@ and only the *distinct* raw values are normalised. Phone numbers go through
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -21,6 +21,7 @@ from autoops.identity._rules import BLOCKED_PHONES, DEFAULT_BLOCKED, IdType
 __all__ = [
     "REASONS",
     "Status",
+    "canonical_mobiles",
     "combine",
     "hash_strings",
     "mix64",
@@ -206,6 +207,45 @@ def _as_text(values: npt.NDArray[Any]) -> npt.NDArray[np.str_]:
     return np.strings.strip(values.astype(str), _STRIP)
 
 
+class _Batch(NamedTuple):
+    e164: npt.NDArray[Any]
+    kind: npt.NDArray[Any]
+    reason: npt.NDArray[Any]
+    valid: npt.NDArray[np.bool_]
+    missing: npt.NDArray[np.bool_]
+
+
+_MOBILE_PREFIXES = (("+86", 14), ("0086", 15), ("86", 13), ("", 11))
+
+
+def canonical_mobiles(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """Raw phones with spaces, dashes and brackets removed and a ``+86``/``0086``/``86``
+    prefix dropped, *when* what is left is 11 ASCII digits starting with 1; other
+    values are returned unchanged. ``normalize_phones`` reads both alike (tested).
+    """
+    out = np.array(values, dtype=object, copy=True)
+    rows = np.flatnonzero(present(out))
+    if len(rows) == 0:
+        return out
+    text = out[rows].astype(str)
+    for ch in (" ", "-", "(", ")"):
+        text = np.strings.replace(text, ch, "")
+    length = np.strings.str_len(text)
+    digits = np.full(len(rows), "", dtype="<U11")
+    found = np.zeros(len(rows), dtype=bool)
+    for prefix, size in _MOBILE_PREFIXES:
+        hit = ~found & (length == size)
+        if prefix:
+            hit &= np.strings.startswith(text, prefix)
+        if hit.any():
+            digits[hit] = np.strings.slice(text[hit], len(prefix), size)
+            found |= hit
+    cps = digits.view(np.uint32).reshape(len(rows), 11)
+    ok = found & (cps[:, 0] == ord("1")) & ((cps >= ord("0")) & (cps <= ord("9"))).all(axis=1)
+    out[rows[ok]] = digits[ok].astype(object)
+    return out
+
+
 def normalize_values(
     idtype: IdType, uniques: npt.NDArray[Any], *, block_defaults: bool
 ) -> tuple[npt.NDArray[Any], npt.NDArray[np.int8], npt.NDArray[Any]]:
@@ -225,7 +265,23 @@ def normalize_values(
     if idtype.normalizer == "phone":
         from autoops.models import normalize_phones
 
-        batch = normalize_phones(uniques)
+        # many raw shapes of one mobile ("+86 138…", "138-…", "0086138…") collapse to
+        # its 11 digits first, so normalize_phones runs once per distinct number
+        canon = canonical_mobiles(uniques)
+        codes, distinct = factorize_objects(canon)
+        has = codes >= 0
+        small = normalize_phones(distinct)
+        batch_e164 = np.full(m, None, dtype=object)
+        batch_kind = np.full(m, None, dtype=object)
+        batch_reason = np.full(m, None, dtype=object)
+        batch_valid = np.zeros(m, dtype=bool)
+        batch_missing = ~has
+        batch_e164[has] = small.e164[codes[has]]
+        batch_kind[has] = small.kind[codes[has]]
+        batch_reason[has] = small.reason[codes[has]]
+        batch_valid[has] = small.valid[codes[has]]
+        batch_missing[has] = small.missing[codes[has]]
+        batch = _Batch(batch_e164, batch_kind, batch_reason, batch_valid, batch_missing)
         norm[:] = batch.e164
         status[batch.missing] = Status.ABSENT
         bad = ~batch.valid & ~batch.missing
