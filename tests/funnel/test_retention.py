@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from autoops.errors import ConfigError
 from autoops.funnel import retention
-from autoops.funnel._retention import period_index
+from autoops.funnel._calendar import period_index
 
 from .retention_reference import retention_sql, run
 

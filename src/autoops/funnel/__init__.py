@@ -20,9 +20,10 @@ from __future__ import annotations
 
 from autoops.funnel._active import OUTBOUND_EVENTS, PRIVATE_TOUCHPOINTS, ActiveUsers, active_users
 from autoops.funnel._compute import compute
-from autoops.funnel._result import FunnelResult, TrendTable, wilson
+from autoops.funnel._result import FunnelResult, wilson
 from autoops.funnel._retention import RetentionTable, retention
 from autoops.funnel._spec import Condition, Exclusion, Funnel, Step
+from autoops.funnel._trends import TrendTable
 
 __all__ = [
     "OUTBOUND_EVENTS",

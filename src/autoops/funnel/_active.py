@@ -13,15 +13,15 @@ from autoops._display import html_table, short_repr
 from autoops._tabular import Tabular
 from autoops._time import DEFAULT_TZ
 from autoops.errors import ConfigError
-from autoops.funnel._columns import column_mask, read_events, step_mask
-from autoops.funnel._result import local_to_utc, period_labels
-from autoops.funnel._retention import (
-    _as_step,
-    _instant,
-    _period_start_local,
+from autoops.funnel._calendar import (
+    local_to_utc,
     local_us,
     period_index,
+    period_labels,
+    period_start_local,
 )
+from autoops.funnel._columns import column_mask, read_events, step_mask
+from autoops.funnel._retention import _as_step, _instant
 
 __all__ = ["OUTBOUND_EVENTS", "PRIVATE_TOUCHPOINTS", "ActiveUsers", "active_users"]
 
@@ -228,8 +228,8 @@ def active_users(
     active = _distinct_per(u, pidx - p0, len(plist), len(ev.unit_values))
     d0 = int(day.min())
     dau = _distinct_per(u, day - d0, int(day.max()) - d0 + 1, len(ev.unit_values))
-    start_local = _period_start_local(plist, period)
-    end_local = _period_start_local(plist + 1, period)
+    start_local = period_start_local(plist, period)
+    end_local = period_start_local(plist + 1, period)
     as_local = int(local_us(np.array([as_of_us], dtype=np.int64), tz)[0])
     day_us = 86_400_000_000
     # days of each period, clipped to the days that have begun by as_of

@@ -10,17 +10,17 @@ import numpy as np
 import numpy.typing as npt
 
 from autoops._display import html_table, short_repr
-from autoops._masking import mask_id
 from autoops._optional import require
 from autoops._tabular import Tabular
-from autoops._time import DEFAULT_TZ, local_naive, utc_offsets
+from autoops._time import DEFAULT_TZ
 from autoops.errors import ConfigError
 from autoops.funnel._spec import Funnel
 
 if TYPE_CHECKING:
     from autoops.funnel._compute import Plan
+    from autoops.funnel._trends import TrendTable
 
-__all__ = ["FunnelResult", "TrendTable", "period_labels", "wilson"]
+__all__ = ["FunnelResult", "wilson"]
 
 Arr = npt.NDArray[Any]
 Z95 = 1.959963984540054
@@ -49,102 +49,6 @@ def wilson(successes: Arr, trials: Arr, z: float = Z95) -> tuple[Arr, Arr, Arr]:
     lo = np.where(n > 0, np.maximum(center - half, 0.0), np.nan)
     hi = np.where(n > 0, np.minimum(center + half, 1.0), np.nan)
     return p, lo, hi
-
-
-def _period_start(local: Arr, interval: str) -> Arr:
-    if interval == "month":
-        return np.asarray(local.astype("datetime64[M]").astype("datetime64[us]"))
-    if interval == "week":
-        days = local.astype("datetime64[D]")
-        # 1970-01-01 was a Thursday: Monday-based weeks
-        dow = (days.astype(np.int64) + 3) % 7
-        return np.asarray((days - dow.astype("timedelta64[D]")).astype("datetime64[us]"))
-    if interval == "day":
-        return local.astype("datetime64[D]").astype("datetime64[us]")
-    raise ConfigError("use 'day', 'week' or 'month'", key="interval")
-
-
-def _next_start(start: Arr, interval: str) -> Arr:
-    if interval == "month":
-        return np.asarray((start.astype("datetime64[M]") + 1).astype("datetime64[us]"))
-    step = 7 if interval == "week" else 1
-    return np.asarray(start + np.timedelta64(step, "D").astype("timedelta64[us]"))
-
-
-def period_labels(starts_utc: Arr, period: str, tz: str) -> list[str]:
-    """Calendar labels of period starts stored in UTC: ``2026-01`` or ``2026-01-05``.
-
-    Examples:
-        >>> import numpy as np
-        >>> period_labels(np.array(["2025-12-31T16:00"], "datetime64[us]"), "month", "Asia/Shanghai")
-        ['2026-01']
-    """
-    local = local_naive(np.asarray(starts_utc, dtype="datetime64[us]"), tz)
-    unit = "M" if period == "month" else "D"
-    return [str(x) for x in local.astype(f"datetime64[{unit}]")]
-
-
-def local_to_utc(local: Arr, tz: str) -> Arr:
-    """Wall-clock naive ``datetime64[us]`` in *tz* back to UTC (two offset passes)."""
-    guess = local.astype(np.int64) - utc_offsets(local, tz)
-    fixed = local.astype(np.int64) - utc_offsets(guess.view("datetime64[us]"), tz)
-    return fixed.view("datetime64[us]")
-
-
-@attrs.frozen(slots=True)
-class TrendTable(Tabular):
-    """Conversion by entry period: entered, converted, rate, interval, completeness.
-
-    Examples:
-        >>> import numpy as np
-        >>> from autoops.funnel import Funnel
-        >>> ev = {"one_id": [1, 1], "event": ["a", "b"],
-        ...       "ts": np.array(["2026-01-05", "2026-01-06"], dtype="datetime64[us]")}
-        >>> t = Funnel(steps=["a", "b"], window="7d").compute(ev).trends("week")
-        >>> t.entered.tolist(), t.converted.tolist(), t.complete.tolist()
-        ([1], [1], [False])
-    """
-
-    period: Arr
-    entered: Arr
-    converted: Arr
-    rate: Arr
-    rate_low: Arr
-    rate_high: Arr
-    complete: Arr
-    interval: str = "week"
-    tz: str = DEFAULT_TZ
-
-    def _columns(self) -> dict[str, Arr]:
-        return {
-            "period": self.period,
-            "entered": self.entered,
-            "converted": self.converted,
-            "rate": self.rate,
-            "rate_low": self.rate_low,
-            "rate_high": self.rate_high,
-            "complete": self.complete,
-        }
-
-    def __repr__(self) -> str:
-        return short_repr(
-            "TrendTable", periods=len(self.period), incomplete=int((~self.complete).sum())
-        )
-
-    def _repr_html_(self) -> str:
-        labels = period_labels(self.period, self.interval, self.tz)
-        rows = [
-            [p, e, c, r, "yes" if ok else "incomplete"]
-            for p, e, c, r, ok in zip(
-                labels, self.entered, self.converted, self.rate, self.complete, strict=True
-            )
-        ]
-        return html_table(
-            "Conversion trend",
-            ["period", "entered", "converted", "rate", "complete"],
-            rows,
-            limit=60,
-        )
 
 
 @attrs.frozen(slots=True)
@@ -416,39 +320,9 @@ class FunnelResult(Tabular):
             >>> Funnel(steps=["a", "b"], window="1d").compute(ev).trends("month").converted.tolist()
             [1, 0]
         """
-        if self.funnel.order not in ("ordered", "strict") or self.plan is None:
-            raise ConfigError("trends need an ordered or strict funnel", key="order")
-        from autoops.funnel._kernel import ordered_dp
+        from autoops.funnel._trends import funnel_trends
 
-        p = self.plan
-        rows = p.rows
-        start_local = _period_start(local_naive(rows.ts.view("datetime64[us]"), tz), interval)
-        entry_rows = rows.steps[0] & rows.entry
-        periods = np.unique(start_local[entry_rows])
-        entered = np.zeros(len(periods), dtype=np.int64)
-        converted = np.zeros(len(periods), dtype=np.int64)
-        k = len(self.funnel.steps)
-        w = self.funnel.window_us
-        if self.funnel.entry == "first":
-            has = self.reached[:, 0]
-            first_ts = self.chain_ts[has, 0]
-            per = _period_start(local_naive(first_ts, tz), interval)
-            idx = np.searchsorted(periods, per)
-            entered = np.bincount(idx, minlength=len(periods)).astype(np.int64)
-            full = self.reached[has, k - 1]
-            converted = np.bincount(idx[full], minlength=len(periods)).astype(np.int64)
-        else:
-            for i, per_start in enumerate(periods):
-                entry = rows.entry & (start_local == per_start)
-                sub = attrs.evolve(rows, entry=entry)
-                levels = ordered_dp(sub, p.transitions, w, False)
-                entered[i] = len(np.unique(rows.unit[levels[0][0]]))
-                converted[i] = len(np.unique(rows.unit[levels[-1][0]]))
-        ends_utc = local_to_utc(_next_start(periods, interval), tz).astype(np.int64)
-        complete = ends_utc + w <= self.as_of.astype("datetime64[us]").astype(np.int64)
-        rate, lo, hi = wilson(converted, entered)
-        starts = local_to_utc(periods, tz)
-        return TrendTable(starts, entered, converted, rate, lo, hi, complete, interval, tz)
+        return funnel_trends(self, interval, tz)
 
     # ----------------------------------------------------------------- display
     def _columns(self) -> dict[str, Arr]:
@@ -567,7 +441,3 @@ class FunnelResult(Tabular):
         ax.set_xticks([])
         ax.set_title(f"Funnel ({self.funnel.order}, window {self.funnel.window})")
         return ax
-
-
-def _masked_units(units: Arr, limit: int = 5) -> list[str]:
-    return [mask_id(str(u)) for u in units[:limit]]

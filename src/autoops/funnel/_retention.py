@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -14,10 +13,16 @@ import numpy.typing as npt
 from autoops._display import html_table, short_repr
 from autoops._optional import require
 from autoops._tabular import Tabular
-from autoops._time import DEFAULT_TZ, local_naive, parse_duration, utc_offsets
+from autoops._time import DEFAULT_TZ, parse_duration
 from autoops.errors import ConfigError
+from autoops.funnel._calendar import (
+    local_to_utc,
+    local_us,
+    period_index,
+    period_labels,
+    period_start_local,
+)
 from autoops.funnel._columns import read_events, sort_rows, step_mask
-from autoops.funnel._result import local_to_utc, period_labels
 from autoops.funnel._spec import Step
 
 __all__ = ["RetentionTable", "retention"]
@@ -38,76 +43,6 @@ def _as_step(spec: Any, key: str) -> Step | None:
     if isinstance(spec, list | tuple) and spec and all(isinstance(s, str) for s in spec):
         return Step(event=list(spec))
     raise ConfigError("use an event name, a list of names, a Step or None (any event)", key=key)
-
-
-def local_us(ts_us: Arr, tz: str) -> I64:
-    """Wall-clock µs in *tz* for UTC µs: one zone lookup per hour spanned, no sort."""
-    t = np.asarray(ts_us).view(np.int64) if np.asarray(ts_us).dtype.kind == "M" else ts_us
-    t = np.asarray(t, dtype=np.int64)
-    if len(t) == 0:
-        return t
-    hours = t // 3_600_000_000
-    h0, h1 = int(hours.min()), int(hours.max())
-    if h1 - h0 > 2_000_000:
-        return np.asarray(local_naive(t.view("datetime64[us]"), tz).view(np.int64))
-    table = _hour_offsets(tz, h0, h1)
-    return np.asarray(t + table[hours - h0], dtype=np.int64)
-
-
-@functools.lru_cache(maxsize=16)
-def _hour_offsets(tz: str, h0: int, h1: int) -> I64:
-    grid = (np.arange(h0, h1 + 1, dtype=np.int64) * 3_600_000_000).view("datetime64[us]")
-    table = utc_offsets(grid, tz)
-    table.setflags(write=False)
-    return table
-
-
-def _civil_months(days: I64) -> I64:
-    """Months since 1970-01 of days since 1970-01-01 (proleptic Gregorian, integer maths)."""
-    z = days + 719_468
-    era = np.floor_divide(z, 146_097)
-    doe = z - era * 146_097
-    yoe = (doe - doe // 1460 + doe // 36_524 - doe // 146_096) // 365
-    y = yoe + era * 400
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    m = np.where(mp < 10, mp + 3, mp - 9)
-    y = np.where(m <= 2, y + 1, y)
-    return np.asarray((y - 1970) * 12 + (m - 1), dtype=np.int64)
-
-
-def period_index(local: Arr, period: str) -> I64:
-    """Calendar period number of wall-clock times (days, Monday weeks or months).
-
-    *local* is naive wall-clock ``datetime64`` (or int64 µs).
-
-    Examples:
-        >>> import numpy as np
-        >>> local = np.array(["2026-01-05T20:00", "2026-01-06T06:00"], "datetime64[us]")
-        >>> period_index(local, "day").tolist(), period_index(local, "month").tolist()
-        ([20458, 20459], [672, 672])
-    """
-    us = np.asarray(local).view(np.int64) if np.asarray(local).dtype.kind == "M" else local
-    days = np.floor_divide(np.asarray(us, dtype=np.int64), _DAY)
-    if period == "month":
-        if len(days) == 0:
-            return days
-        d0, d1 = int(days.min()), int(days.max())
-        if d1 - d0 > 1_000_000:
-            return _civil_months(days)
-        table = _civil_months(np.arange(d0, d1 + 1, dtype=np.int64))
-        return np.asarray(table[days - d0], dtype=np.int64)
-    if period == "week":
-        return np.asarray((days + 3) // 7, dtype=np.int64)
-    return np.asarray(days, dtype=np.int64)
-
-
-def _period_start_local(index: I64, period: str) -> Arr:
-    if period == "month":
-        return index.astype("datetime64[M]").astype("datetime64[us]")
-    if period == "week":
-        return (index * 7 - 3).astype("datetime64[D]").astype("datetime64[us]")
-    return index.astype("datetime64[D]").astype("datetime64[us]")
 
 
 @attrs.frozen(slots=True)
@@ -493,7 +428,7 @@ def retention(
         denom = size[ok].sum()
         if denom > 0:
             wm[k] = retained[ok, k].sum() / denom
-    starts_utc = local_to_utc(_period_start_local(cohorts, group), tz)
+    starts_utc = local_to_utc(period_start_local(cohorts, group), tz)
     return RetentionTable(
         cohort=starts_utc,
         size=size,
@@ -579,9 +514,9 @@ def _complete(
         else:
             if brackets is not None:
                 day = period_index(t_local, "day") + brackets[k + 1] // _DAY
-                end_local = _period_start_local(day, "day").view(np.int64)
+                end_local = period_start_local(day, "day").view(np.int64)
             else:
                 idx = period_index(t_local, name) + k + 1
-                end_local = _period_start_local(idx, name).view(np.int64)
+                end_local = period_start_local(idx, name).view(np.int64)
             out[:, k] = end_local <= as_local
     return out
