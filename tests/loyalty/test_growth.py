@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
-from autoops.errors import ConfigError
+from autoops.errors import ConfigError, InvalidInput
 from autoops.loyalty import ActionRule, EarningRules, GrowthProgram, Ledger
 from autoops.models import Tier
 
@@ -122,3 +123,30 @@ def test_config_errors() -> None:
     with pytest.raises(ConfigError) as info:
         GrowthProgram(TIERS, downgrade="sometimes")
     assert info.value.key == "downgrade"
+
+
+def test_bound_program_matches_the_explicit_form(open_store: Any, clock: Any) -> None:
+    """evaluate(as_of) on a program holding its ledger decides as evaluate(ledger, as_of)."""
+    ledger = Ledger(open_store(), clock=clock)
+    explicit = GrowthProgram(TIERS, window="30d", downgrade="one_down")
+    bound = GrowthProgram(TIERS, window="30d", downgrade="one_down", ledger=ledger)
+    assert bound == explicit and explicit.bind(ledger).ledger is ledger
+    ledger.grow(A, 350, reason="referral", key="a", occurred_at=day(0))
+    ledger.grow(B, 120, reason="post", key="b", occurred_at=day(0))
+    first = bound.evaluate(day(1))
+    assert dict(zip(first.member_id, first.to_tier, strict=True)) == {A: "platinum", B: "gold"}
+    assert len(explicit.evaluate(ledger, day(1))) == 0  # the same stored state
+    assert bound.values(day(1)) == explicit.values(ledger, day(1)) == {A: 350, B: 120}
+    assert bound.current() == explicit.current(ledger) == {A: "platinum", B: "gold"}
+    assert bound.distribution() == {"silver": 0, "gold": 1, "platinum": 1}
+    assert bound.multipliers() == explicit.multipliers(ledger)
+    keep = bound.required_to_keep(A, day(1))
+    assert keep == explicit.required_to_keep(ledger, A, day(1)) and keep["tier"] == "platinum"
+    clock.now = day(40)  # as_of defaults to the ledger's clock
+    assert bound.required_to_keep(A)["required"] == 300
+    assert bound.evaluate().to_tier.tolist() == ["gold", "silver"]
+    with pytest.raises(ConfigError) as info:
+        explicit.evaluate(day(1))
+    assert info.value.key == "ledger"
+    with pytest.raises(InvalidInput):
+        bound.evaluate(day(1).replace(tzinfo=None))

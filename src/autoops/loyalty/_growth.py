@@ -15,8 +15,8 @@ import numpy.typing as npt
 from autoops._display import html_table, short_repr
 from autoops._masking import mask_id
 from autoops._tabular import Tabular
-from autoops._time import DEFAULT_TZ, local_naive
-from autoops.errors import ConfigError
+from autoops._time import DEFAULT_TZ, aware, local_naive
+from autoops.errors import ConfigError, InvalidInput
 from autoops.loyalty._rows import from_us, to_us
 from autoops.models._loyalty import Tier
 
@@ -113,6 +113,13 @@ class GrowthProgram:
     Tier state is stored in the ledger's store; evaluating again at the same
     instant changes nothing.
 
+    The program works on the ledger given to each method
+    (``program.evaluate(ledger, as_of)``) or on the one it holds: pass
+    ``ledger=`` on construction or call :meth:`bind`, then write
+    ``program.evaluate(as_of)``, ``program.required_to_keep(member_id)``,
+    ``program.distribution()`` and so on. An explicit ledger argument always
+    wins over the held one.
+
     Raises:
         ConfigError: no tiers, thresholds not strictly increasing from 0,
             duplicate names, an unknown window or downgrade policy.
@@ -123,6 +130,10 @@ class GrowthProgram:
         ...                   window="365d", downgrade="one_down")
         >>> p.window_days
         365
+        >>> from autoops.loyalty import Ledger
+        >>> bound = GrowthProgram([Tier(name="silver", threshold=0)], ledger=Ledger())
+        >>> bound.distribution()
+        {'silver': 0}
     """
 
     tiers: tuple[Tier, ...] = attrs.field(converter=_tier_tuple)
@@ -130,6 +141,7 @@ class GrowthProgram:
     downgrade: str = "none"
     grace_days: int = 30
     tz: str = DEFAULT_TZ
+    ledger: Any = attrs.field(default=None, kw_only=True, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if not self.tiers:
@@ -158,6 +170,46 @@ class GrowthProgram:
         match = _ROLLING.match(self.window)
         return int(match.group(1)) if match else None
 
+    def bind(self, ledger: Any) -> GrowthProgram:
+        """The same program holding *ledger*, so methods need no ledger argument.
+
+        Examples:
+            >>> from datetime import datetime, timezone
+            >>> from autoops.loyalty import Ledger
+            >>> from autoops.models import Tier
+            >>> ledger = Ledger(clock=lambda: datetime(2026, 1, 2, tzinfo=timezone.utc))
+            >>> _ = ledger.grow("member-0001", 150, reason="referral", key="g")
+            >>> p = GrowthProgram([Tier(name="silver", threshold=0),
+            ...                    Tier(name="gold", threshold=100)]).bind(ledger)
+            >>> p.evaluate(datetime(2026, 1, 3, tzinfo=timezone.utc)).to_tier.tolist()
+            ['gold']
+            >>> p.required_to_keep("member-0001")["tier"]
+            'gold'
+        """
+        return attrs.evolve(self, ledger=ledger)
+
+    def _ledger(self, ledger: Any) -> Any:
+        found = self.ledger if ledger is None else ledger
+        if found is None:
+            msg = (
+                "give a ledger: GrowthProgram(..., ledger=...), program.bind(ledger) or an argument"
+            )
+            raise ConfigError(msg, key="ledger")
+        return found
+
+    def _ledger_and_instant(self, ledger: Any, as_of: datetime | None) -> tuple[Any, datetime]:
+        if isinstance(ledger, datetime):  # the bound form: evaluate(as_of)
+            if as_of is not None:
+                raise InvalidInput("give as_of once", field="as_of")
+            ledger, as_of = None, ledger
+        found = self._ledger(ledger)
+        when = found.clock() if as_of is None else as_of
+        if not isinstance(when, datetime):
+            raise InvalidInput(
+                f"expected an aware datetime, got {type(when).__name__}", field="as_of"
+            )
+        return found, aware(when, field="as_of")
+
     def _in_window(self, ts: npt.NDArray[np.int64], as_of: int) -> npt.NDArray[np.bool_]:
         inside = ts <= as_of
         days = self.window_days
@@ -169,8 +221,11 @@ class GrowthProgram:
             inside &= years == year.astype("datetime64[Y]")[0]
         return inside
 
-    def values(self, ledger: Any, as_of: datetime) -> dict[str, int]:
+    def values(self, ledger: Any = None, as_of: datetime | None = None) -> dict[str, int]:
         """Growth value in the window at *as_of*, per member with any growth.
+
+        *ledger* may be left out when the program holds one (then
+        ``values(as_of)``); *as_of* defaults to the ledger's now.
 
         Examples:
             >>> from datetime import datetime, timezone
@@ -183,6 +238,7 @@ class GrowthProgram:
             ...     ledger, datetime(2026, 2, 1, tzinfo=timezone.utc))
             {'member-0001': 30}
         """
+        ledger, as_of = self._ledger_and_instant(ledger, as_of)
         members, values = self._values(ledger, to_us(as_of))
         return dict(zip(members.tolist(), values.tolist(), strict=True))
 
@@ -203,8 +259,16 @@ class GrowthProgram:
         thresholds = np.array([t.threshold for t in self.tiers], dtype=np.int64)
         return (np.searchsorted(thresholds, values, side="right") - 1).astype(np.int64)
 
-    def evaluate(self, ledger: Any, as_of: datetime) -> TierChanges:
+    def evaluate(self, ledger: Any = None, as_of: datetime | None = None) -> TierChanges:
         """Decide and store every member's tier at *as_of*; return the changes.
+
+        Two forms: ``evaluate(ledger, as_of)``, and ``evaluate(as_of)`` on a
+        program that holds its ledger (``ledger=`` or :meth:`bind`); *as_of*
+        defaults to the ledger's now and must be timezone-aware.
+
+        Raises:
+            ConfigError: no ledger given and none held.
+            InvalidInput: *as_of* naive or not a datetime.
 
         Examples:
             >>> from datetime import datetime, timezone
@@ -218,6 +282,7 @@ class GrowthProgram:
             >>> len(p.evaluate(ledger, datetime(2026, 1, 3, tzinfo=timezone.utc)))
             0
         """
+        ledger, as_of = self._ledger_and_instant(ledger, as_of)
         at = to_us(as_of)
         members, values = self._values(ledger, at)
         with ledger.store.session(write=False) as s:
@@ -273,7 +338,7 @@ class GrowthProgram:
             as_of=as_of,
         )
 
-    def current(self, ledger: Any) -> dict[str, str]:
+    def current(self, ledger: Any = None) -> dict[str, str]:
         """Each member's stored tier (as of the last evaluation).
 
         Examples:
@@ -282,10 +347,10 @@ class GrowthProgram:
             >>> GrowthProgram([Tier(name="base", threshold=0)]).current(Ledger())
             {}
         """
-        with ledger.store.session(write=False) as s:
+        with self._ledger(ledger).store.session(write=False) as s:
             return {m: t for m, (t, _, _) in s.tier_states().items() if t is not None}
 
-    def distribution(self, ledger: Any) -> dict[str, int]:
+    def distribution(self, ledger: Any = None) -> dict[str, int]:
         """Members per tier (every tier listed, lowest first).
 
         Examples:
@@ -295,12 +360,12 @@ class GrowthProgram:
             {'base': 0}
         """
         counts = dict.fromkeys((t.name for t in self.tiers), 0)
-        for tier in self.current(ledger).values():
+        for tier in self.current(self._ledger(ledger)).values():
             if tier in counts:
                 counts[tier] += 1
         return counts
 
-    def multipliers(self, ledger: Any) -> dict[str, float]:
+    def multipliers(self, ledger: Any = None) -> dict[str, float]:
         """Member → the points multiplier of their tier (feed to ``EarningRules.apply``).
 
         Examples:
@@ -310,12 +375,22 @@ class GrowthProgram:
             {}
         """
         factor = {t.name: t.multiplier for t in self.tiers}
-        return {m: factor[t] for m, t in self.current(ledger).items() if t in factor}
+        return {m: factor[t] for m, t in self.current(self._ledger(ledger)).items() if t in factor}
 
     def required_to_keep(
-        self, ledger: Any, member_id: str, as_of: datetime, *, by: datetime | None = None
+        self,
+        ledger: Any,
+        member_id: str | datetime | None = None,
+        as_of: datetime | None = None,
+        *,
+        by: datetime | None = None,
     ) -> dict[str, Any]:
         """Preview what a member needs to keep their current tier.
+
+        Two forms: ``required_to_keep(ledger, member_id, as_of)`` and, on a
+        program holding its ledger, ``required_to_keep(member_id, as_of)``
+        (the issue's ``required_to_keep(member_id)``); *as_of* defaults to the
+        ledger's now.
 
         Counts the growth already earned (up to *as_of*) that will still be in
         the window at *by* — the end of the calendar year for
@@ -337,6 +412,13 @@ class GrowthProgram:
             >>> p.required_to_keep(ledger, "member-0001", datetime(2026, 1, 3, tzinfo=timezone.utc))["required"]
             100
         """
+        if isinstance(ledger, str):  # the bound form: required_to_keep(member_id, as_of)
+            if as_of is not None:
+                raise InvalidInput("too many arguments for the bound form", field="as_of")
+            ledger, member_id, as_of = None, ledger, member_id  # type: ignore[assignment]
+        if not isinstance(member_id, str):
+            raise InvalidInput("must be a member id string", field="member_id")
+        ledger, as_of = self._ledger_and_instant(ledger, as_of)
         at = to_us(as_of)
         if by is None:
             if self.window == "calendar_year":
