@@ -20,10 +20,11 @@ from autoops.segment._common import (
     count_table,
     display_id,
     duration_us,
-    group_people,
-    isin_text,
+    person_codes,
     private_touchpoints,
     read_columns,
+    text_groups,
+    time_rows,
     ts_us,
 )
 
@@ -216,10 +217,12 @@ def activity_tiers(
     cutoff = as_of_us(as_of)
     times = ts_us(ts_arr, field="ts")
     universe = None if people is None else read_columns(None, "people", people=people)["people"]
-    ids, (codes, _) = group_people(person_arr, universe, fields=("person", "people"))
-    assert codes is not None
-    # cheap time filter first; text filters only look at the rows left
-    keep = np.flatnonzero((times <= cutoff) & (times >= cutoff - window_us))
+    ids, codes_of = person_codes(person_arr, universe, fields=("person", "people"))
+    # time first (one streaming pass); each text column is then encoded once, on the
+    # rows left, and matched on its few distinct values
+    keep = time_rows(times, cutoff, cutoff - window_us)
+    if keep is None:
+        keep = np.arange(len(times), dtype=np.int64)
     tp = cols["touchpoint"]
     if tp is not None and touchpoints is not None:
         wanted = (
@@ -227,12 +230,12 @@ def activity_tiers(
             if touchpoints == "private"
             else _names(touchpoints, "touchpoints")
         )
-        keep = keep[isin_text(tp[keep], wanted)]
+        keep = keep[text_groups(tp, [wanted], keep) == 0]
     ev = cols["event"]
     excluded = _names(exclude_events, "exclude_events")
     if ev is not None and excluded:
-        keep = keep[~isin_text(ev[keep], excluded)]
-    counts = np.bincount(codes[keep], minlength=len(ids)).astype(np.int64)
+        keep = keep[text_groups(ev, [excluded], keep) != 0]
+    counts = np.bincount(codes_of(keep), minlength=len(ids)).astype(np.int64)
     tier_code = np.full(len(ids), 3, dtype=np.int64)
     tier_code[counts >= limits["low"]] = 2
     tier_code[counts >= limits["medium"]] = 1

@@ -10,7 +10,8 @@ tables.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import ctypes
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from autoops._display import html_table
+from autoops._factorize import factorize_objects
 from autoops._masking import mask_value
 from autoops._optional import require
 from autoops._tabular import Tabular, as_array, columns, source_columns
@@ -33,8 +35,12 @@ __all__ = [
     "display_id",
     "duration_us",
     "group_people",
+    "person_codes",
     "private_touchpoints",
     "read_columns",
+    "text_codes",
+    "text_groups",
+    "time_rows",
     "ts_us",
 ]
 
@@ -173,7 +179,7 @@ def ts_us(
         arr = values.view(np.int64)  # read-only use: no copy
     else:
         arr = to_utc_us(values, field=field).astype(np.int64)
-    if not allow_nat:
+    if not allow_nat and arr.size and arr.min() == _INT64_MIN:  # NaT is the int64 minimum
         nat = arr == _INT64_MIN
         if nat.any():
             bad = np.flatnonzero(nat)
@@ -269,6 +275,51 @@ def _group_ints(
     return uniques.astype(np.int64), _split(inverse.astype(np.int64), [len(a) for a in ints])
 
 
+def person_codes(
+    person: npt.NDArray[Any], universe: npt.NDArray[Any] | None, fields: Sequence[str]
+) -> tuple[npt.NDArray[Any], Callable[[npt.NDArray[np.int64] | None], npt.NDArray[np.int64]]]:
+    """Sorted distinct ids of *person* and *universe*, and a function giving codes of rows.
+
+    The same grouping as :func:`group_people`, but codes are only computed for
+    the rows a caller asks for (``None`` = all): integer ids in a compact
+    range are found by one scatter into a presence table, and only the rows
+    that survive the filters are then looked up.
+    """
+    arrays = [a for a in (person, universe) if a is not None]
+    if arrays and all(a.dtype.kind in "iub" for a in arrays):
+        ints = [a if a.dtype == np.int64 else a.astype(np.int64) for a in arrays]
+        nonempty = [a for a in ints if a.size]
+        if nonempty:
+            lo = min(int(a.min()) for a in nonempty)
+            hi = max(int(a.max()) for a in nonempty)
+            total = sum(a.size for a in ints)
+            below = max(0, -lo)  # negative ids live at the end (numpy's negative indexing)
+            size = max(hi, -1) + 1 + below
+            if size <= 4 * total + 1024 and lo >= -1024:
+                seen = np.zeros(size, dtype=bool)
+                for arr in nonempty:
+                    seen[arr] = True
+                ordered = np.concatenate([seen[size - below :], seen[: size - below]])
+                rank_sorted = np.cumsum(ordered, dtype=np.int64) - 1
+                ids = np.flatnonzero(ordered).astype(np.int64) - below
+                rank = np.concatenate([rank_sorted[below:], rank_sorted[:below]])
+                column = ints[0]
+
+                def lookup(rows: npt.NDArray[np.int64] | None) -> npt.NDArray[np.int64]:
+                    out: npt.NDArray[np.int64] = rank[column if rows is None else column[rows]]
+                    return out
+
+                return ids, lookup
+    ids, (codes, _) = group_people(person, universe, fields=fields)
+    assert codes is not None
+    all_codes = codes
+
+    def given(rows: npt.NDArray[np.int64] | None) -> npt.NDArray[np.int64]:
+        return all_codes if rows is None else all_codes[rows]
+
+    return ids, given
+
+
 class RowMap:
     """Maps person ids to rows of a table of distinct ids (-1 when absent).
 
@@ -286,6 +337,17 @@ class RowMap:
                 self.lo = lo
                 self.table = np.full(hi - lo + 1, -1, dtype=np.int64)
                 self.table[ids - lo] = np.arange(ids.size, dtype=np.int64)
+
+    def distinct(self, ids: npt.NDArray[Any]) -> bool:
+        """Whether *ids* (the ids the map was built from) are all different.
+
+        ``True`` is certain; ``False`` means "check": without a lookup table
+        nothing was learnt.
+        """
+        if self.table is None or not len(ids):
+            return self.table is not None
+        back = self.table[ids.astype(np.int64, copy=False) - self.lo]
+        return bool(np.array_equal(back, np.arange(ids.size, dtype=np.int64)))
 
     def rows(self, person: npt.NDArray[Any], field: str) -> npt.NDArray[np.int64]:
         """The row of each id in *person* (-1 for ids not in the table)."""
@@ -310,19 +372,29 @@ def private_touchpoints() -> tuple[str, ...]:
     return tuple(kind.value for kind in TouchpointKind if kind.domain is Domain.PRIVATE)
 
 
+def not_none(values: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
+    """Per row: the value is not ``None`` (an identity test; NaN counts as present)."""
+    addr = _addresses(values)
+    if addr is not None:
+        found: npt.NDArray[np.bool_] = addr != np.uint64(id(None))
+        return found
+    return np.asarray(values != None, dtype=bool)  # noqa: E711 - elementwise, not identity
+
+
 def isin_text(values: npt.NDArray[Any] | Coded, wanted: Iterable[str]) -> npt.NDArray[np.bool_]:
     """Vectorised membership of a text column in a few strings.
 
-    One comparison pass per wanted string over an object array; one lookup
-    per category for a :class:`Coded` column.
+    One lookup per category for a :class:`Coded` column; a long object column
+    is dictionary-encoded first (:func:`text_codes`), so each row costs an
+    integer lookup, not a string comparison per wanted name.
     """
     names = list(wanted)
+    if not isinstance(values, Coded) and len(values) >= 4096:
+        enc = _identity_codes(values, None)
+        if enc is not None:
+            values = enc
     if isinstance(values, Coded):
-        lut = np.zeros(len(values.categories) + 1, dtype=bool)
-        for item in names:
-            lut[:-1] |= values.categories == item
-        hit: npt.NDArray[np.bool_] = lut[values.codes]
-        return hit
+        return category_lut(values, [names])[values.codes] >= 0
     if len(names) >= 2 and len(values) >= 100_000 and _plain_strings(values):
         pd = _pandas()
         if pd is not None:  # one hash lookup per row instead of one comparison per name
@@ -334,6 +406,20 @@ def isin_text(values: npt.NDArray[Any] | Coded, wanted: Iterable[str]) -> npt.ND
     for item in names:
         out |= values == item
     return out
+
+
+def category_lut(enc: Coded, groups: Sequence[Sequence[str]]) -> npt.NDArray[np.int64]:
+    """Per category (plus a trailing slot for code -1): the first group naming it, else -1.
+
+    ``category_lut(enc, groups)[enc.codes]`` is then each row's group.
+    """
+    lut = np.full(len(enc.categories) + 1, -1, dtype=np.int64)
+    for j in range(len(groups) - 1, -1, -1):
+        hit = np.zeros(len(enc.categories), dtype=bool)
+        for item in groups[j]:
+            hit |= np.asarray(enc.categories == item, dtype=bool)
+        lut[:-1][hit] = j
+    return lut
 
 
 def _pandas() -> Any:
@@ -353,17 +439,223 @@ def _plain_strings(values: npt.NDArray[Any]) -> bool:
     return all(type(v) is str or v is None for v in values[::step].tolist())
 
 
+#: the most distinct objects the identity pass keeps before handing over to hashing
+_SMALL_VOCABULARY = 1024
+_SAMPLE = 4096
+
+
+def _addresses(values: npt.NDArray[Any]) -> npt.NDArray[np.uint64] | None:
+    """The object pointers of a contiguous object array, as a read-only uint64 view.
+
+    Only identity is read from them: equal addresses mean the same object, so
+    the same value. The view borrows *values*' buffer; callers keep *values*
+    alive while they use it.
+    """
+    if (
+        not isinstance(values, np.ndarray)
+        or values.dtype != object
+        or not values.flags.c_contiguous
+        or len(values) == 0
+        or ctypes.sizeof(ctypes.c_void_p) != 8
+    ):
+        return None
+    buf = (ctypes.c_uint64 * len(values)).from_address(values.ctypes.data)
+    view: npt.NDArray[np.uint64] = np.frombuffer(memoryview(buf).cast("B"), dtype=np.uint64)
+    view.flags.writeable = False
+    return view
+
+
+_MULTIPLIERS = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93)
+
+
+def _perfect_hash(keys: npt.NDArray[np.uint64]) -> tuple[np.uint64, np.uint64, int] | None:
+    """(multiplier, shift, bits): ``(key * multiplier) >> shift`` is distinct for every key."""
+    for bits in range(max(1, (len(keys) - 1).bit_length()) + 1, 17):
+        shift = np.uint64(64 - bits)
+        for mult in _MULTIPLIERS:
+            m = np.uint64(mult)
+            if len(np.unique((keys * m) >> shift)) == len(keys):
+                return m, shift, bits
+    return None
+
+
+def _identity_lookup(
+    values: npt.NDArray[Any],
+    rows: npt.NDArray[np.int64] | None,
+    groups: Sequence[Sequence[str]] | None,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]] | None:
+    """Codes (or, with *groups*, group numbers) of ``values[rows]`` from object identity.
+
+    Text columns built from a vocabulary (``vocab[codes]``, a categorical read
+    as objects, strings interned by a parser) hold few distinct objects. The
+    distinct addresses of a sample get a collision-free multiplicative hash
+    into a small table; every row is then looked up in cache-sized blocks,
+    and its address checked against the table, so no object is dereferenced
+    per row. Only the distinct objects are factorised by value (with
+    :func:`autoops._factorize.factorize_objects`), so equal strings held by
+    different objects still share a code; addresses the sample missed are
+    found by the check and coded after the loop. ``None`` when the column
+    holds many distinct objects (then hashing each value is the better way).
+    """
+    addr = _addresses(values)
+    if addr is None:
+        return None
+    m = len(addr) if rows is None else len(rows)
+    if m == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object)
+    step = max(1, m // _SAMPLE)
+    sample_rows = np.arange(0, m, step, dtype=np.int64)
+    sample = addr[sample_rows] if rows is None else addr[rows[sample_rows]]
+    uniq, first = np.unique(sample, return_index=True)
+    if len(uniq) > _SMALL_VOCABULARY:
+        return None
+    found = _perfect_hash(uniq)
+    if found is None:  # pragma: no cover - four multipliers and up to 16 bits always suffice
+        return None
+    mult, shift, bits = found
+    rep = sample_rows[first]
+    objects = values[rep] if rows is None else values[rows[rep]]
+    value_codes, categories = factorize_objects(objects)
+    out_of_code = _group_table(categories, groups)
+    slots = (uniq * mult) >> shift
+    keys = np.zeros(1 << bits, dtype=np.uint64)  # no object lives at address 0
+    keys[slots] = uniq
+    table = np.full(1 << bits, -1, dtype=np.int64)
+    table[slots] = out_of_code[value_codes]
+    out = np.empty(m, dtype=np.int64)
+    tmp = np.empty(min(m, _BLOCK), dtype=np.uint64)
+    misses: list[npt.NDArray[np.int64]] = []
+    for s in range(0, m, _BLOCK):
+        block = addr[s : s + _BLOCK] if rows is None else addr[rows[s : s + _BLOCK]]
+        slot = tmp[: len(block)]
+        np.multiply(block, mult, out=slot)
+        np.right_shift(slot, shift, out=slot)
+        index = slot.view(np.int64)
+        bad = keys.take(index) != block
+        table.take(index, out=out[s : s + len(block)])
+        if bad.any():
+            misses.append(np.flatnonzero(bad) + s)
+    if not misses:
+        return out, categories
+    miss = np.concatenate(misses)
+    if miss.size > max(_SAMPLE, m // 8):
+        return None
+    at = miss if rows is None else rows[miss]
+    extra, first, inverse = np.unique(addr[at], return_index=True, return_inverse=True)
+    if len(uniq) + len(extra) > _SMALL_VOCABULARY:
+        return None
+    # the new objects may equal known values: factorise known values and new objects together
+    both, merged = factorize_objects(np.concatenate([categories, values[at[first]]]))
+    known = both[: len(categories)]
+    if not np.array_equal(known, np.arange(len(categories))):  # pragma: no cover - codes keep order
+        return None
+    new_out = _group_table(merged, groups)[both[len(categories) :]]
+    out[miss] = new_out[inverse.reshape(-1)]
+    return out, merged
+
+
+def _group_table(
+    categories: npt.NDArray[Any], groups: Sequence[Sequence[str]] | None
+) -> npt.NDArray[np.int64]:
+    """Output per category code, with ``[-1]`` (None) last: the code itself or its group."""
+    if groups is None:
+        return np.append(np.arange(len(categories), dtype=np.int64), -1)
+    return category_lut(Coded(np.zeros(0, dtype=np.int64), categories), groups)
+
+
+def _identity_codes(values: npt.NDArray[Any], rows: npt.NDArray[np.int64] | None) -> Coded | None:
+    """:func:`_identity_lookup` as a :class:`Coded` column."""
+    found = _identity_lookup(values, rows, None)
+    return None if found is None else Coded(*found)
+
+
+def text_codes(
+    values: npt.NDArray[Any] | Coded, rows: npt.NDArray[np.int64] | None = None
+) -> Coded:
+    """Dictionary-encode ``values[rows]`` (all rows when *rows* is ``None``) once.
+
+    A :class:`Coded` column is sliced; an object column with few distinct
+    objects is grouped by identity (:func:`_identity_lookup`); anything else
+    is hashed by :func:`autoops._factorize.factorize_objects`. Codes are
+    ``-1`` for ``None``; values that compare equal share a code.
+    """
+    if isinstance(values, Coded):
+        return values if rows is None else values[rows]
+    fast = _identity_codes(values, rows)
+    if fast is not None:
+        return fast
+    sub = values if rows is None else values[rows]
+    codes, categories = factorize_objects(np.asarray(sub, dtype=object))
+    return Coded(codes, categories)
+
+
+def text_groups(
+    values: npt.NDArray[Any] | Coded,
+    groups: Sequence[Sequence[str]],
+    rows: npt.NDArray[np.int64] | None = None,
+) -> npt.NDArray[np.int64]:
+    """Per row of ``values[rows]``: the index of the first group holding its value, else -1.
+
+    The column is encoded once (:func:`text_codes`) and the groups are matched
+    on its distinct values only.
+    """
+    if not isinstance(values, Coded):
+        fast = _identity_lookup(values, rows, groups)
+        if fast is not None:
+            return fast[0]
+    enc = text_codes(values, rows)
+    out: npt.NDArray[np.int64] = category_lut(enc, groups)[enc.codes]
+    return out
+
+
 def factorize_text(values: npt.NDArray[Any] | Coded) -> Coded | None:
-    """Dictionary-encode an object column of strings with pandas when available."""
+    """Dictionary-encode a text column (``None`` when it does not hold strings)."""
     if isinstance(values, Coded):
         return values
+    if values.dtype.kind in "US":
+        return text_codes(values.astype(object))
     if not _plain_strings(values):
         return None
-    pd = _pandas()
-    if pd is None:
+    return text_codes(values)
+
+
+_BLOCK = 1 << 16
+
+
+def time_rows(
+    times: npt.NDArray[np.int64], hi: int, lo: int | None = None
+) -> npt.NDArray[np.int64] | None:
+    """Rows with ``lo <= times <= hi`` (``lo=None``: no lower edge); ``None`` if every row.
+
+    Scans in cache-sized blocks with one unsigned comparison per row
+    (``times - lo`` as uint64 is at most ``hi - lo`` exactly inside the
+    window), so only *times* itself streams from memory.
+    """
+    n = len(times)
+    if hi < (lo if lo is not None else hi):
+        return np.zeros(0, dtype=np.int64)
+    start = lo if lo is not None else np.iinfo(np.int64).min
+    span = np.uint64(hi - start)
+    base = np.int64(start)
+    parts: list[npt.NDArray[np.int64]] = []
+    every = True
+    tmp = np.empty(min(n, _BLOCK), dtype=np.int64)
+    for s in range(0, n, _BLOCK):
+        block = times[s : s + _BLOCK]
+        d = tmp[: len(block)]
+        np.subtract(block, base, out=d)
+        inside = d.view(np.uint64) <= span
+        if every and inside.all():
+            continue
+        if every:  # the first block with a gap: earlier blocks were full
+            parts = [np.arange(s, dtype=np.int64)]
+            every = False
+        hit = np.flatnonzero(inside)
+        hit += s
+        parts.append(hit)
+    if every:
         return None
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    return Coded(np.asarray(codes, dtype=np.int64), np.asarray(uniques, dtype=object))
+    return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
 
 def present_names(values: npt.NDArray[Any] | Coded) -> list[str]:

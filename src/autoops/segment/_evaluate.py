@@ -23,8 +23,11 @@ from autoops.segment._common import (
     factorize_text,
     group_people,
     isin_text,
+    not_none,
     present_names,
     read_columns,
+    text_groups,
+    time_rows,
     ts_us,
 )
 from autoops.segment._rules import (
@@ -264,18 +267,20 @@ class _Context:
             names.append(tags_column)
         cols = columns(people, list(dict.fromkeys(names)), what="people")
         self.ids = cols[id_column]
-        uniques, (codes,) = group_people(self.ids, fields=(id_column,))
-        assert codes is not None
-        if len(uniques) < len(self.ids):
-            counts = np.bincount(codes)
-            dup_rows = np.flatnonzero(counts[codes] > 1)[:5].tolist()
-            raise InvalidInput(
-                "duplicate person ids in the people table",
-                field=id_column,
-                row=dup_rows,
-                code="duplicate_person",
-            )
         self.n = len(self.ids)
+        self.mapper = RowMap(self.ids)
+        if not self.mapper.distinct(self.ids):
+            uniques, (codes,) = group_people(self.ids, fields=(id_column,))
+            assert codes is not None
+            if len(uniques) < len(self.ids):
+                counts = np.bincount(codes)
+                dup_rows = np.flatnonzero(counts[codes] > 1)[:5].tolist()
+                raise InvalidInput(
+                    "duplicate person ids in the people table",
+                    field=id_column,
+                    row=dup_rows,
+                    code="duplicate_person",
+                )
         self.values: dict[str, tuple[str, npt.NDArray[Any]]] = {}
         for name in attr_names:
             self.values[repr(Attr(name))] = (name, cols[name])
@@ -313,16 +318,17 @@ class _Context:
             raise InvalidInput(
                 f"score {name!r}: {len(ids)} ids but {len(vals)} values", field=name, code="ragged"
             )
-        uniques, (pcodes, scodes) = group_people(self.ids, ids, fields=("person_id", name))
-        assert pcodes is not None and scodes is not None
-        if np.bincount(scodes, minlength=len(uniques)).max(initial=0) > 1:
+        rows = self.mapper.rows(ids, name)
+        hit = rows >= 0
+        outside = np.flatnonzero(~hit)
+        twice = np.bincount(rows[hit], minlength=self.n).max(initial=0) > 1
+        if not twice and outside.size > 1:
+            others, _ = group_people(ids[outside], fields=(name,))
+            twice = len(others) < outside.size
+        if twice:
             raise InvalidInput(
                 f"score {name!r} lists a person twice", field=name, code="duplicate_person"
             )
-        row_of = np.full(len(uniques), -1, dtype=np.int64)
-        row_of[pcodes] = np.arange(self.n)
-        rows = row_of[scodes]
-        hit = rows >= 0
         if vals.dtype.kind in "iufb":
             out: npt.NDArray[Any] = np.full(self.n, np.nan)
         elif vals.dtype.kind == "M":
@@ -363,18 +369,18 @@ class _Context:
         cutoff = as_of_us(as_of)
         self.as_of = np.datetime64(cutoff, "us")  # type: ignore[assignment]
         times = ts_us(cols["ts"], field=mapping["ts"])
-        mapper = RowMap(self.ids)
-        base = times <= cutoff
+        mapper = self.mapper
         event_arr = cols["event"]
         for field in fields:
             key = repr(field)
             if key in self.values:
                 continue
-            window = base
-            if field.within is not None:
-                window = base & (times >= cutoff - duration_us(field.within, key="within"))
-            keep = np.flatnonzero(window)  # time first; text only on the rows left
-            keep = keep[isin_text(event_arr[keep], (field.event,))]
+            lo = None if field.within is None else cutoff - duration_us(field.within, key="within")
+            # time first (one streaming pass); the event text only on the rows left,
+            # encoded once and matched on its distinct values
+            window = time_rows(times, cutoff, lo)
+            hit = np.flatnonzero(text_groups(event_arr, [(field.event,)], window) == 0)
+            keep = hit if window is None else window[hit]
             if keep.size == 0 and not isin_text(event_arr, (field.event,)).any():
                 present = present_names(event_arr)
                 msg = (
@@ -382,7 +388,7 @@ class _Context:
                 )
                 raise InvalidInput(msg, field=mapping["event"], code="unknown_event")
             if field.touchpoints is not None:
-                keep = keep[isin_text(cols["touchpoint"][keep], field.touchpoints)]
+                keep = keep[text_groups(cols["touchpoint"], [field.touchpoints], keep) == 0]
             rows = mapper.rows(cols["person"][keep], mapping["person"])
             counted = np.bincount(rows[rows >= 0], minlength=self.n).astype(np.int64)
             self.values[key] = (f"count {field.event}", counted)
@@ -395,9 +401,9 @@ class _TagIndex:
     """Answers "has tag t" per person: tokens are split on commas, spaces stripped."""
 
     def __init__(self, values: npt.NDArray[Any], column: str) -> None:
-        items = values.tolist()
-        first = next((v for v in items if v is not None), "")
+        first = _first_present(values, "")
         if isinstance(first, list | tuple | np.ndarray):
+            items = values.tolist()
             joined = [",".join(str(t) for t in v) if v is not None else "" for v in items]
             arr = np.array(joined, dtype=object)
         elif isinstance(first, str):
@@ -433,6 +439,16 @@ class _TagIndex:
         return found
 
 
+def _first_present(arr: npt.NDArray[Any], default: Any) -> Any:
+    """The first value that is not ``None`` (*default* when there is none)."""
+    if arr.dtype != object:
+        return arr[0] if len(arr) else default
+    where = np.flatnonzero(not_none(arr)[:1024])
+    if not where.size:
+        where = np.flatnonzero(not_none(arr))
+    return arr[where[0]] if where.size else default
+
+
 def _kind(arr: npt.NDArray[Any]) -> str:
     if arr.dtype.kind == "b":
         return "bool"
@@ -442,7 +458,7 @@ def _kind(arr: npt.NDArray[Any]) -> str:
         return "datetime"
     if arr.dtype.kind in "US":
         return "string"
-    first = next((v for v in arr.tolist() if v is not None), None)
+    first = _first_present(arr, None)
     if isinstance(first, bool):
         return "bool_object"
     if isinstance(first, int | float):
@@ -498,11 +514,7 @@ def _prepare(
         raise InvalidInput(
             f"{what}: {label} holds strings; got {values!r}", field=label, code="wrong_type"
         )
-    present = (
-        np.asarray(arr != None, dtype=bool)  # noqa: E711 - elementwise, not identity
-        if arr.dtype == object
-        else np.ones(len(arr), dtype=bool)
-    )
+    present = not_none(arr) if arr.dtype == object else np.ones(len(arr), dtype=bool)
     return arr, present, values
 
 
@@ -512,7 +524,8 @@ def _compare(
     if col.dtype == object:
         out = np.zeros(len(col), dtype=bool)
         if op in ("==", "!="):
-            eq = col == value
+            # long columns: encoded once, compared on their distinct values
+            eq = text_groups(col, [(value,)]) == 0 if len(col) >= 4096 else col == value
             out = (eq if op == "==" else ~eq) & present
             return np.asarray(out, dtype=bool)
         idx = np.flatnonzero(present)

@@ -19,9 +19,10 @@ from autoops.segment._common import (
     as_of_us,
     display_id,
     duration_us,
-    group_people,
-    isin_text,
+    person_codes,
     read_columns,
+    text_groups,
+    time_rows,
     ts_us,
 )
 
@@ -311,36 +312,30 @@ def intent_scores(
     cutoff = as_of_us(as_of)
     times = ts_us(ts_arr, field="ts")
     universe = None if people is None else read_columns(None, "people", people=people)["people"]
-    ids, (codes, _) = group_people(person_arr, universe, fields=("person", "people"))
-    assert codes is not None
+    ids, codes_of = person_codes(person_arr, universe, fields=("person", "people"))
     n = len(ids)
-    in_time = times <= cutoff
-    if window_us is not None:
-        in_time &= times >= cutoff - window_us
-    total = np.zeros(n, dtype=np.float64)
+    k = len(config.actions)
+    # time first (one streaming pass); the text column is then encoded once, on the
+    # rows left, and every action is matched on its few distinct values
+    rows = time_rows(times, cutoff, None if window_us is None else cutoff - window_us)
+    which = text_groups(action_arr, [(name,) for name in config.actions], rows)
+    hit = np.flatnonzero(which >= 0)
+    chosen = hit if rows is None else rows[hit]
+    person_k = codes_of(chosen)
+    key = person_k * k + which[hit]
+    table: npt.NDArray[np.float64]
+    if half_us is None:
+        table = np.bincount(key, minlength=n * k).astype(np.float64)
+    else:
+        decay = np.exp2(-(cutoff - times[chosen]) / half_us)
+        table = np.bincount(key, weights=decay, minlength=n * k).astype(np.float64, copy=False)
+    table = table.reshape(n, k)
     last = np.full(n, _NAT, dtype=np.int64)
+    np.maximum.at(last, person_k, times[chosen])
+    total = np.zeros(n, dtype=np.float64)
     counts: dict[str, npt.NDArray[np.float64]] = {}
-    # time first; the per-action text comparisons only see the rows left
-    everything = bool(in_time.all())
-    candidates = None if everything else np.flatnonzero(in_time)
-    if len(config.actions) > 1 and len(times) >= 100_000:
-        # one hash pass for all actions (pandas, when present), then per action on those rows
-        some = isin_text(
-            action_arr if candidates is None else action_arr[candidates], config.actions
-        )
-        candidates = np.flatnonzero(some) if candidates is None else candidates[some]
-    chosen = action_arr if candidates is None else action_arr[candidates]
-    for name in config.actions:
-        hit = np.flatnonzero(isin_text(chosen, (name,)))
-        rows = hit if candidates is None else candidates[hit]
-        if half_us is None:
-            count: npt.NDArray[np.float64] = np.bincount(codes[rows], minlength=n).astype(
-                np.float64
-            )
-        else:
-            decay = np.exp2(-(cutoff - times[rows]) / half_us)
-            count = np.bincount(codes[rows], weights=decay, minlength=n).astype(np.float64)
-        np.maximum.at(last, codes[rows], times[rows])
+    for j, name in enumerate(config.actions):
+        count = np.ascontiguousarray(table[:, j])
         w, cap = config.weights[name], config.caps[name]
         total += w * np.minimum(count, cap) / cap
         counts[name] = count

@@ -17,8 +17,9 @@ from autoops.segment._common import (
     as_of_us,
     count_table,
     display_id,
-    group_people,
+    person_codes,
     read_columns,
+    time_rows,
     ts_us,
 )
 
@@ -122,6 +123,34 @@ def ntile(n: int, bins: int) -> npt.NDArray[np.int64]:
     big = r * (q + 1)
     rest = r + (i - big) // max(q, 1)
     return np.where(i < big, i // (q + 1), rest) + 1
+
+
+def ntile_ranks(values: npt.NDArray[Any], bins: int) -> npt.NDArray[np.int64]:
+    """The :func:`ntile` bucket of each value when rows are ordered by (value, position).
+
+    No sort: the bucket edges are ranks ``b * q + min(b, r)``; the value at each
+    edge comes from ``np.partition`` (linear time) and, among equal values, the
+    position from the rows holding that value. A row's bucket is then one plus
+    the number of edges at or before it, compared as (value, position) pairs.
+    """
+    n = len(values)
+    out = np.ones(n, dtype=np.int64)
+    if n == 0:
+        return out
+    q, r = divmod(n, bins)
+    starts = sorted({b * q + min(b, r) for b in range(1, bins)} - {n})
+    if not starts:
+        return out
+    kth = np.partition(values, starts)
+    position = np.arange(n, dtype=np.int64)
+    for start in starts:
+        edge = kth[start]
+        below = int(np.count_nonzero(values < edge))
+        # the (start - below)-th row holding the edge value sits exactly at rank start
+        at = int(np.flatnonzero(values == edge)[start - below])
+        out += values > edge
+        out += (values == edge) & (position >= at)
+    return out
 
 
 @attrs.frozen(slots=True, repr=False)
@@ -308,16 +337,16 @@ def rfm(
         if people is None
         else np.asarray(read_columns(None, "people", people=people)["people"])
     )
-    ids, (codes, _) = group_people(person_arr, universe, fields=("person", "people"))
-    assert codes is not None
+    ids, codes_of = person_codes(person_arr, universe, fields=("person", "people"))
     n = len(ids)
-    keep = times <= cutoff
-    codes_k = codes[keep]
+    keep = time_rows(times, cutoff)
+    codes_k = codes_of(keep)
     freq = np.bincount(codes_k, minlength=n).astype(np.int64)
-    cents = np.bincount(codes_k, weights=np.rint(money[keep] * 100.0), minlength=n)
+    kept_money = money if keep is None else money[keep]
+    cents = np.bincount(codes_k, weights=np.rint(kept_money * 100.0), minlength=n)
     monetary = cents / 100.0
     last = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
-    np.maximum.at(last, codes_k, times[keep])
+    np.maximum.at(last, codes_k, times if keep is None else times[keep])
     has = freq > 0
     r = np.zeros(n, dtype=np.int64)
     f = np.zeros(n, dtype=np.int64)
@@ -334,11 +363,9 @@ def rfm(
             np.asarray(method.monetary, dtype=np.float64), cents[idx] / 100.0, side="right"
         )
     else:
-        buckets = ntile(idx.size, nbins)
         for target, figure in ((r, last[idx]), (f, freq[idx]), (m, cents[idx])):
-            # idx ascends, so a stable sort on the figure breaks ties by person id
-            order = np.argsort(figure, kind="stable")
-            target[idx[order]] = buckets
+            # idx ascends, so ties broken by position are ties broken by person id
+            target[idx] = ntile_ranks(figure, nbins)
     segment_code = np.full(n, len(RFM_SEGMENTS), dtype=np.int64)
     r5 = _level(r[idx], nbins)
     fm5 = (_level(f[idx], nbins) + _level(m[idx], nbins) + 1) // 2
