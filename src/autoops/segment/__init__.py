@@ -64,24 +64,8 @@ __all__ = [
 ]
 
 
-def _method_doctests() -> dict[str, object]:
-    # doctest skips methods whose __globals__ are not this module's once the
-    # class's __module__ is rewritten; list them so --doctest-modules runs them.
-    found: dict[str, object] = {}
-    for name in __all__:
-        obj = globals()[name]
-        if not isinstance(obj, type):
-            continue
-        for key, member in vars(obj).items():
-            func = getattr(member, "__func__", member)
-            if callable(func) and ">>>" in (getattr(func, "__doc__", None) or ""):
-                found[f"{name}.{key}"] = func
-    return found
-
-
 for _name in __all__:
     _obj = globals()[_name]
     if isinstance(_obj, type) or callable(_obj):
         _obj.__module__ = __name__
 del _name, _obj
-__test__ = _method_doctests()
