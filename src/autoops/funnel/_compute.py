@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -24,11 +25,12 @@ from autoops.funnel._kernel import (
     Rows,
     Transition,
     canonical_chains,
+    depth_of,
     open_reached,
     ordered_dp,
     unordered_depth,
 )
-from autoops.funnel._result import FunnelResult
+from autoops.funnel._result import FunnelResult, LazyChains
 from autoops.funnel._spec import Funnel, Step
 
 __all__ = ["Plan", "compute", "plan"]
@@ -213,21 +215,26 @@ def _has(ev: EventColumns, event: str, name: str) -> bool:
     return bool(np.any(names == name))
 
 
-def depth_and_chains(p: Plan) -> tuple[I64, I64, npt.NDArray[np.bool_], I64]:
-    """(unit codes, depth, reached matrix, chain rows in sorted order) for any order."""
+def depth_and_chains(p: Plan) -> tuple[I64, I64, npt.NDArray[np.bool_], Callable[[], I64]]:
+    """(unit codes, depth, reached matrix, a thunk giving chain rows in sorted order).
+
+    The canonical chains of ordered funnels (a backward pass per step) are
+    only computed when asked for: counts and persons need the depth alone.
+    """
     f = p.funnel
     k = len(f.steps)
     if f.order in ("ordered", "strict"):
         levels = ordered_dp(p.rows, p.transitions, f.window_us, f.entry == "first")
-        units, depth, chain = canonical_chains(p.rows, p.transitions, levels)
+        units, depth = depth_of(p.rows, levels)
         reached = depth[:, None] >= np.arange(1, k + 1)[None, :]
-    elif f.order == "unordered":
+        return units, depth, reached, lambda: canonical_chains(p.rows, p.transitions, levels)[2]
+    if f.order == "unordered":
         units, depth, chain = unordered_depth(p.rows, f.window_us, p.rows.entry)
         reached = depth[:, None] >= np.arange(1, k + 1)[None, :]
     else:
         units, reached, chain = open_reached(p.rows, p.rows.entry)
         depth = reached.sum(axis=1).astype(np.int64)
-    return units, depth, reached, chain
+    return units, depth, reached, lambda: chain
 
 
 def compute(
@@ -276,15 +283,21 @@ def compute(
         [2, 1]
     """
     p = plan(funnel, events, unit=unit, event=event, ts=ts, seq=seq)
-    units, depth, reached, chain = depth_and_chains(p)
-    chain_src = np.where(chain >= 0, p.source_row[np.maximum(chain, 0)], -1)
-    chain_ts = np.where(chain >= 0, p.rows.ts[np.maximum(chain, 0)], _NEG)
+    units, depth, reached, chain_thunk = depth_and_chains(p)
+
+    def chains() -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
+        chain = chain_thunk()
+        chain_src = np.where(chain >= 0, p.source_row[np.maximum(chain, 0)], -1)
+        chain_ts = np.where(chain >= 0, p.rows.ts[np.maximum(chain, 0)], _NEG)
+        return chain_src, chain_ts.view("datetime64[us]")
+
     if as_of is None:
         as_of_us = int(p.rows.ts.max()) if p.rows.n else 0
     else:
         as_of_us = _instant_us(as_of, "as_of")
     attribution: npt.NDArray[Any] | None = None
     if p.breakdown is not None:
+        chain = chain_thunk()
         pos = funnel.attribution_step
         if pos == -1:
             if funnel.order == "open":
@@ -302,9 +315,8 @@ def compute(
         units=p.unit_values[units],
         depth=depth,
         reached=reached,
-        chain_row=chain_src,
-        chain_ts=chain_ts.view("datetime64[us]"),
         attribution=attribution,
         as_of=np.datetime64(as_of_us, "us"),
         plan=p,
+        chains=LazyChains(chains),
     )

@@ -18,7 +18,14 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Rows", "Transition", "canonical_chains", "ordered_dp", "unordered_depth"]
+__all__ = [
+    "Rows",
+    "Transition",
+    "canonical_chains",
+    "depth_of",
+    "ordered_dp",
+    "unordered_depth",
+]
 
 I64 = npt.NDArray[np.int64]
 Bool = npt.NDArray[np.bool_]
@@ -273,6 +280,15 @@ def ordered_dp(
         valid[valid] = rows.ts[r_idx[valid]] - rows.ts[b[valid]] <= window
         levels.append((r_idx[valid], b[valid]))
     return levels
+
+
+def depth_of(rows: Rows, levels: list[tuple[I64, I64]]) -> tuple[I64, I64]:
+    """(unit codes, depth): the last step at which each unit has a valid row."""
+    units = rows.unit[rows.starts]
+    depth = np.zeros(len(units), dtype=np.int64)
+    for j, (idx, _) in enumerate(levels):
+        depth[rows.unit_idx[idx]] = j + 1
+    return units, depth
 
 
 def canonical_chains(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from autoops.funnel._compute import Plan
     from autoops.funnel._trends import TrendTable
 
-__all__ = ["FunnelResult", "wilson"]
+__all__ = ["FunnelResult", "LazyChains", "wilson"]
 
 Arr = npt.NDArray[Any]
 Z95 = 1.959963984540054
@@ -51,6 +52,23 @@ def wilson(successes: Arr, trials: Arr, z: float = Z95) -> tuple[Arr, Arr, Arr]:
     return p, lo, hi
 
 
+class LazyChains:
+    """Computes the canonical chains once, on first use (internal)."""
+
+    __slots__ = ("_fn", "_value")
+
+    def __init__(self, fn: Callable[[], tuple[Arr, Arr]]) -> None:
+        self._fn: Callable[[], tuple[Arr, Arr]] | None = fn
+        self._value: tuple[Arr, Arr] | None = None
+
+    def get(self) -> tuple[Arr, Arr]:
+        if self._value is None:
+            assert self._fn is not None
+            self._value = self._fn()
+            self._fn = None
+        return self._value
+
+
 @attrs.frozen(slots=True)
 class FunnelResult(Tabular):
     """The outcome of a funnel: per-unit depth and canonical chain, step tables.
@@ -78,11 +96,42 @@ class FunnelResult(Tabular):
     units: Arr
     depth: Arr
     reached: Arr
-    chain_row: Arr
-    chain_ts: Arr
     attribution: Arr | None
     as_of: np.datetime64
     plan: Plan | None = attrs.field(default=None, repr=False, eq=False)
+    chains: LazyChains | None = attrs.field(default=None, repr=False, eq=False)
+
+    @property
+    def chain_row(self) -> Arr:
+        """Input row index of each unit's canonical chain row per step (−1: none).
+
+        Computed on first use (a backward pass per step) and kept.
+
+        Examples:
+            >>> import numpy as np
+            >>> from autoops.funnel import Funnel
+            >>> ev = {"one_id": [1, 1, 1], "event": ["a", "a", "b"],
+            ...       "ts": np.array(["2026-01-01", "2026-01-02", "2026-01-03"], "datetime64[us]")}
+            >>> Funnel(steps=["a", "b"]).compute(ev).chain_row.tolist()  # the latest start
+            [[1, 2]]
+        """
+        assert self.chains is not None
+        return self.chains.get()[0]
+
+    @property
+    def chain_ts(self) -> Arr:
+        """Time (UTC ``datetime64[us]``) of each canonical chain row per step (NaT: none).
+
+        Examples:
+            >>> import numpy as np
+            >>> from autoops.funnel import Funnel
+            >>> ev = {"one_id": [1, 1], "event": ["a", "b"],
+            ...       "ts": np.array(["2026-01-01", "2026-01-03"], "datetime64[us]")}
+            >>> str(Funnel(steps=["a", "b"]).compute(ev).chain_ts[0, 1])
+            '2026-01-03T00:00:00.000000'
+        """
+        assert self.chains is not None
+        return self.chains.get()[1]
 
     # ------------------------------------------------------------------ counts
     @property
