@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
+from itertools import repeat
+from operator import methodcaller
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -46,6 +48,10 @@ def _records_to_columns(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any
 def _text_ok(values: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
     """Non-empty (not blank) strings of at most 200 characters."""
     n = len(values)
+    if n and set(map(type, values)) == {str}:  # all plain strings: numpy string kernels
+        text = np.array(values.tolist(), dtype=str)
+        size = np.strings.str_len(text)
+        return (size > 0) & (size <= 200) & ~np.strings.isspace(text)
     ok = np.fromiter((isinstance(v, str) for v in values), dtype=bool, count=n)
     text = values[ok]
     size = np.fromiter(map(len, text), dtype=np.int64, count=len(text))
@@ -94,14 +100,22 @@ def earn_payloads(
     *occurred* and *unlock* are the given instants as decimal text, ``""`` when
     not given (the same fields ``payload_hash`` joins; no explicit expiry).
     """
-    pol = "" if policy is None else policy
-    sha = hashlib.sha256
-    return [
-        sha(
-            f"earn\x1f{account}\x1f{m}\x1f{p}\x1f{r}\x1f{o}\x1f\x1f{pol}\x1f{u}".encode()
-        ).hexdigest()[:32]
-        for m, p, r, o, u in zip(member, points, reason, occurred, unlock, strict=True)
-    ]
+    texts = map(
+        "\x1f".join,
+        zip(repeat("earn"), repeat(account), member, map(str, points), reason, occurred,
+            repeat(""), repeat("" if policy is None else policy), unlock, strict=False),
+    )  # fmt: skip
+    digests = map(methodcaller("hexdigest"), map(hashlib.sha256, map(str.encode, texts)))
+    return [d[:32] for d in digests]
+
+
+def _plain(values: list[Any]) -> list[str]:
+    """Validated text values as plain ``str`` (numpy or pandas string scalars converted)."""
+    return values if set(map(type, values)) <= {str} else list(map(str, values))
+
+
+def _pick(values: list[Any], idx: npt.NDArray[np.intp]) -> list[Any]:
+    return values if len(idx) == len(values) else [values[j] for j in idx.tolist()]
 
 
 def _instants_text(values: npt.NDArray[np.int64], given: npt.NDArray[np.bool_]) -> list[str]:
@@ -142,9 +156,14 @@ def earn_many(
         cols["reason"].astype(object) if "reason" in cols else np.full(n, reason, dtype=object)
     )
     pts, err = _points(cols["points"], MAX_POINTS)
-    for name, arr in (("member_id", member), ("key", key), ("reason", reasons)):
-        bad = ~_text_ok(arr) & isnone(err)
+    ok = isnone(err)
+    checks = [("member_id", member), ("key", key)] + (
+        [("reason", reasons)] if reason is None else []
+    )
+    for name, arr in checks:
+        bad = ok & ~_text_ok(arr)
         err[bad] = f"{name}: must be a non-empty string of at most 200 characters"
+        ok &= ~bad
     given = np.full(n, _NAT, dtype=np.int64)
     if "occurred_at" in cols:
         given = to_utc_us(cols["occurred_at"], field="occurred_at").astype(np.int64)
@@ -160,7 +179,6 @@ def earn_many(
 
     status = np.full(n, "failed", dtype=object)
     tx_ids = np.full(n, None, dtype=object)
-    ok = isnone(err)
     valid = np.flatnonzero(ok)
     payload = np.full(n, None, dtype=object)
     payload[valid] = earn_payloads(
@@ -175,22 +193,24 @@ def earn_many(
 
     # duplicates inside the batch: the first row of each key stands for the rest
     first = valid
-    if len(valid):
+    valid_keys = key[valid].tolist()
+    if len(set(valid_keys)) < len(valid_keys):
         _, first_pos, inverse = np.unique(
             key[valid].astype(str), return_index=True, return_inverse=True
         )
         first = valid[first_pos[inverse]]
-    repeat = first != valid
-    copies, sources = valid[repeat], first[repeat]
+    again = first != valid
+    copies, sources = valid[again], first[again]
     differs = payload[copies] != payload[sources]
     for row, src in zip(copies[differs].tolist(), sources[differs].tolist(), strict=True):
         err[row] = f"key: repeats row {src} with a different payload"
     ok[copies] = False
 
     todo = np.flatnonzero(ok)
-    t_member = member[todo].astype(str)
-    t_key = key[todo].tolist()
-    members = np.unique(t_member).tolist()
+    t_member = _plain(member[todo].tolist())
+    t_key = _plain(key[todo].tolist())
+    t_reason = [reason] * len(todo) if reason is not None else _plain(reasons[todo].tolist())
+    members = sorted(set(t_member))
     occ_t, exp_t, unlock_t, pts_t = occ[todo], exp[todo], unlock[todo], pts[todo]
     for _ in range(20):
         try:
@@ -208,7 +228,9 @@ def earn_many(
                         status[row], tx_ids[row] = "duplicate", hit_id
                     else:
                         err[row] = "key: already used with a different payload"
-                owing = np.isin(t_member, list(debts)) if debts else np.zeros(len(todo), bool)
+                owing = np.zeros(len(todo), dtype=bool)
+                if debts:
+                    owing = np.fromiter((m in debts for m in t_member), dtype=bool, count=len(todo))
                 fast = np.flatnonzero(write & ~owing)
                 slow = np.flatnonzero(write & owing)
                 ids = IdSource("tx")
@@ -218,12 +240,12 @@ def earn_many(
                 s.write_earns(
                     EarnRows(
                         id=fast_ids,
-                        member_id=t_member[fast].tolist(),
+                        member_id=_pick(t_member, fast),
                         account=account,
                         points=pts_t[fast].tolist(),
-                        reason=[str(r) for r in reasons[todo[fast]]],
+                        reason=_pick(t_reason, fast),
                         actor=who,
-                        key=[t_key[j] for j in fast.tolist()],
+                        key=_pick(t_key, fast),
                         payload=payload[todo[fast]].tolist(),
                         created_at=now,
                         occurred_at=occ_t[fast].tolist(),
@@ -236,13 +258,13 @@ def earn_many(
                 tx_ids[todo[fast]] = fast_ids
                 works: dict[str, Work] = {}
                 for j in slow.tolist():  # members repaying debt: the per-member logic
-                    row, m = int(todo[j]), str(t_member[j])
+                    row, m = int(todo[j]), t_member[j]
                     w = works.get(m)
                     if w is None:
                         w = works[m] = ledger._work(s, m, now, actor)
                     tx = w.earn(
                         int(pts_t[j]),
-                        reason=str(reasons[row]),
+                        reason=t_reason[j],
                         key=t_key[j],
                         payload=str(payload[row]),
                         occurred_at=int(occ_t[j]),

@@ -85,9 +85,9 @@ class IdSource:
 
     def take(self, count: int) -> list[str]:
         """The next *count* ids at once."""
-        base, start = self.base, self.n + 1
+        start = self.n + 1
         self.n += count
-        return [f"{base}{i:012x}" for i in range(start, start + count)]
+        return list(map(f"{self.base}{{:012x}}".format, range(start, start + count)))
 
 
 @dataclass(slots=True)
@@ -234,7 +234,7 @@ class EarnRows:
 
     def moves(self) -> list[str]:
         """The ``moves`` column as stored: each earn fills its own lot."""
-        return [f'[["{i}",{p},0]]' for i, p in zip(self.id, self.points, strict=True)]
+        return list(map('[["{}",{},0]]'.format, self.id, self.points))
 
     def tx_tuples(self) -> Iterator[tuple[Any, ...]]:
         """Rows in ``TX_COLUMNS`` order."""
