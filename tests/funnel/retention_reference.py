@@ -78,3 +78,29 @@ def run(con: Any, sql: str, frame: Any) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in con.execute(sql).fetchall()]
     finally:
         con.unregister("ev")
+
+
+def retention_sum_sql(
+    *, period: str, clock: str, criterion: str, periods: int, as_of: int, tz: str = "Asia/Shanghai"
+) -> str:
+    """(cohort label, k, sum of amount) for first-time cohorts; k = 0 gives the size."""
+    cmp = "b.k = kk" if criterion == "on" else "b.k >= kk"
+    return f"""
+    WITH e AS (
+        SELECT one_id, event, ts, amount,
+               timezone('{tz}', make_timestamp(ts)::TIMESTAMPTZ) AS lt
+        FROM ev WHERE ts <= {as_of}),
+    c AS (
+        SELECT one_id, ts AS t0, lt AS l0, date_trunc('{period}', lt) AS cohort FROM e
+        WHERE event = 'a'
+        QUALIFY row_number() OVER (PARTITION BY one_id ORDER BY ts) = 1),
+    r AS (
+        SELECT c.one_id, c.t0, c.l0, c.cohort, e.ts, e.lt, e.amount FROM c JOIN e
+        ON e.one_id = c.one_id AND e.ts > c.t0 AND e.event = 'b'),
+    b AS (SELECT b.cohort, b.amount, {_bucket(period, clock)} AS k FROM r b)
+    SELECT cohort, 0 AS k, count(*) AS n FROM c GROUP BY cohort
+    UNION ALL
+    SELECT b.cohort, kk AS k, sum(b.amount) FROM b JOIN range(1, {periods} + 1) t(kk) ON {cmp}
+    GROUP BY b.cohort, kk
+    ORDER BY cohort, k
+    """

@@ -14,7 +14,7 @@ from autoops.errors import ConfigError
 from autoops.funnel import retention
 from autoops.funnel._calendar import period_index
 
-from .retention_reference import retention_sql, run
+from .retention_reference import retention_sql, retention_sum_sql, run
 
 duckdb = pytest.importorskip("duckdb")
 pd = pytest.importorskip("pandas")
@@ -175,3 +175,46 @@ def test_display() -> None:
     assert repr(t).startswith("RetentionTable(cohorts=1, units=1")
     assert "<table>" in t._repr_html_()
     assert list(t.to_pandas().columns)[:3] == ["cohort", "size", "p1"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    ev=retention_logs(),
+    data=st.data(),
+    period=st.sampled_from(["day", "week", "month"]),
+    clock=st.sampled_from(["rolling", "calendar"]),
+    criterion=st.sampled_from(["on", "on_or_after"]),
+)
+def test_revenue_retention_matches_duckdb(
+    con: Any, ev: dict[str, Any], data: Any, period: str, clock: str, criterion: str
+) -> None:
+    n = len(ev["event"])
+    ev = dict(
+        ev,
+        amount=np.asarray(
+            data.draw(st.lists(st.integers(0, 500), min_size=n, max_size=n)), dtype=np.float64
+        ),
+    )
+    periods = 4
+    as_of = int((START + np.timedelta64(120, "D")).astype("datetime64[us]").astype(np.int64))
+    t = retention(
+        ev,
+        cohort="a",
+        returning="b",
+        period=period,
+        clock=clock,
+        criterion=criterion,
+        periods=periods,
+        measure="amount",
+        as_of=np.datetime64(as_of, "us"),
+    )
+    frame = pd.DataFrame({**ev, "ts": ev["ts"].astype(np.int64)})
+    sql = retention_sum_sql(
+        period=period, clock=clock, criterion=criterion, periods=periods, as_of=as_of
+    )
+    rows = run(con, sql, frame)
+    labels = sorted({r[0] for r in rows})
+    want = np.zeros((len(labels), periods + 1))
+    for label, k, value in rows:
+        want[labels.index(label), int(k)] = value
+    assert t.values.tolist() == want.tolist()
