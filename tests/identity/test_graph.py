@@ -122,6 +122,7 @@ mixed_st = st.lists(
         st.one_of(st.none(), st.integers(0, 6)),  # unionid
         st.one_of(st.none(), st.integers(0, 4)),  # device (a shared tablet becomes a hub)
         st.one_of(st.none(), st.integers(0, 2)),  # vin
+        st.booleans(),  # phone verified (a recycled number changes hands)
     ),
     min_size=1,
     max_size=40,
@@ -138,6 +139,7 @@ def _mixed(rows: list[tuple[int, ...]], start: int = 0) -> dict[str, object]:
         "wechat_unionid": [None if r[1] is None else f"u{r[1]}" for r in rows],
         "device_id": [None if r[2] is None else DEVICES[r[2]] for r in rows],
         "vin": [None if r[3] is None else f"LFVB12345678901{r[3]:02d}" for r in rows],
+        "phone_verified": [bool(r[4]) for r in rows],
     }
 
 

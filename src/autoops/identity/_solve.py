@@ -75,7 +75,7 @@ def solve(
     known_hubs: npt.NDArray[np.uint64] | None = None,
 ) -> Solution:
     """Run the pipeline; *cannot* maps a token to tokens it must never join."""
-    prep = recycle(prep, rules)
+    prep = recycle(prep, rules, known_hubs)
     n = prep.n
     types = rules.types
     n_types = len(types)
@@ -194,7 +194,9 @@ def solve(
     )
 
 
-def recycle(prep: Prepared, rules: MergeRules) -> Prepared:
+def recycle(
+    prep: Prepared, rules: MergeRules, known_hubs: npt.NDArray[np.uint64] | None = None
+) -> Prepared:
     """Split recycled values into holder epochs (``recycle_on_verified_conflict`` types).
 
     Per value, in time order: the first holder is the person (a component of
@@ -209,11 +211,13 @@ def recycle(prep: Prepared, rules: MergeRules) -> Prepared:
     if prep.e_verified is None or not rec_t.any():
         return prep
     for ti in np.flatnonzero(rec_t).tolist():
-        prep = _recycle_type(prep, rules, ti)
+        prep = _recycle_type(prep, rules, ti, known_hubs)
     return prep
 
 
-def _recycle_type(prep: Prepared, rules: MergeRules, ti: int) -> Prepared:
+def _recycle_type(
+    prep: Prepared, rules: MergeRules, ti: int, known_hubs: npt.NDArray[np.uint64] | None
+) -> Prepared:
     types = rules.types
     ok = prep.e_status == Status.OK
     cand = ok & (prep.e_type == ti)
@@ -232,6 +236,8 @@ def _recycle_type(prep: Prepared, rules: MergeRules, ti: int) -> Prepared:
     fan = fanout(prep.e_rec[other], inv, prep.e_type[other], len(types), person_types, k,
                  max_fan[key_type])  # fmt: skip
     safe = fan[inv] <= max_fan[key_type[inv]]
+    if known_hubs is not None and len(known_hubs):
+        safe &= ~np.isin(toks, known_hubs)[inv]
     lab = components(n + k, prep.e_rec[other][safe], inv[safe] + n)
     has_other = np.zeros(n, dtype=bool)
     has_other[prep.e_rec[other][safe]] = True
