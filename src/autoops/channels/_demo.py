@@ -24,6 +24,9 @@ def step(ctx: DemoContext) -> None:
         member = np.flatnonzero(people.member)
         audience = people.person_id[member[:2000]]
     audience = np.asarray(audience, dtype=np.int64)
+    if len(audience) == 0:
+        ctx.line("No one is in the campaign audience: nothing to send.")
+        return
     phone = people.true_phone[audience]
     policy = ContactPolicy.from_columns(
         data.consent, keys=["true_person_id"], frequency_caps={"*": (1, "1d")}
@@ -38,6 +41,8 @@ def step(ctx: DemoContext) -> None:
     rows = []
     with ctx.progress("sending"):
         for name, pick in halves.items():
+            if not pick.any():
+                continue
             channel = OutboxChannel(outbox / f"{name}.jsonl", channel=name)
             with Dispatcher(channel, policy=policy, clock=lambda: send_at) as d:
                 message = Message(
@@ -70,7 +75,8 @@ def step(ctx: DemoContext) -> None:
         ["channel", "recipients", "sent", "skipped", "skip reasons", "failed", "repeat replayed"],
         rows,
     )
-    first = (outbox / "sms.jsonl").read_text(encoding="utf-8").splitlines()[:1]
+    sent = sorted(outbox.glob("*.jsonl"))
+    first = sent[0].read_text(encoding="utf-8").splitlines()[:1] if sent else []
     sample = [mask_phone(str(p)) for p in phone[:3]]
     ctx.line(f"Outbox: {outbox} (masked); first recipients {', '.join(sample)}.")
     if first:
