@@ -21,7 +21,7 @@ import numpy.typing as npt
 # the lead engineer will move this into a shared module; import it from one place
 from autoops.identity._factorize import factorize_objects, factorize_u64
 
-__all__ = ["codes_of", "in_set", "index_of", "sorted_codes"]
+__all__ = ["codes_of", "in_set", "index_of", "int_codes", "sorted_codes"]
 
 I64 = npt.NDArray[np.int64]
 
@@ -73,6 +73,15 @@ def _factorize_refs(refs: npt.NDArray[np.uint64]) -> tuple[I64, npt.NDArray[np.i
     first = np.full(len(uniq), len(refs), dtype=np.int64)
     np.minimum.at(first, codes, np.arange(len(refs), dtype=np.int64))
     return codes, first
+
+
+def int_codes(values: npt.NDArray[np.int64]) -> I64:
+    """Dense codes of an integer array (hash-based with pandas, else by ``np.unique``)."""
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - pandas is an optional extra
+        return np.unique(values, return_inverse=True)[1].reshape(-1).astype(np.int64)
+    return np.asarray(pd.factorize(values)[0], dtype=np.int64)
 
 
 def sorted_codes(values: Any) -> tuple[I64, npt.NDArray[Any]]:

@@ -263,7 +263,7 @@ def dedupe_leads(
     gap = gap_td // timedelta(microseconds=1)
 
     lead_id = cols["lead_id"]
-    kept_id = lead_id.copy()
+    kept_row = np.arange(n, dtype=np.int64)
     previous_id = np.full(n, None, dtype=object)
     cycle = np.zeros(n, dtype=np.int64)
     cycle_size = np.ones(n, dtype=np.int64)
@@ -273,27 +273,32 @@ def dedupe_leads(
 
     keyed = np.flatnonzero(codes >= 0)
     if len(keyed):
-        # one stable argsort over a composite (key, time rank) instead of a 3-key lexsort;
-        # the same ranks answer "first row at time + window or later" by one searchsorted
+        # rows ranked by (time, input order) once; a composite (key, rank) is then unique,
+        # so one plain argsort orders the rows, and "the first row of the group at
+        # time + window or later" is one searchsorted of monotone queries
         t_keyed = times[keyed]
-        sorted_times = np.sort(t_keyed)
-        width = len(keyed) + 1
+        t_order = np.argsort(t_keyed, kind="stable")
+        sorted_times = t_keyed[t_order]
+        m = len(keyed)
+        rank = np.empty(m, dtype=np.int64)
+        rank[t_order] = np.arange(m, dtype=np.int64)
+        target_rank = np.empty(m, dtype=np.int64)  # rows with time < time + window
+        target_rank[t_order] = np.searchsorted(sorted_times, sorted_times + gap, side="left")
+        width = m + 1
         k_codes = codes[keyed]
         if int(k_codes.max()) >= (1 << 62) // width:  # sparse scope codes: make them dense
             k_codes = np.unique(k_codes, return_inverse=True)[1].reshape(-1).astype(np.int64)
         base = k_codes * width
-        composite = base + np.searchsorted(sorted_times, t_keyed)
-        local = np.argsort(composite, kind="stable")
+        composite = base + rank
+        local = np.argsort(composite)
         order = keyed[local]
         g = k_codes[local]
         keys_sorted = composite[local]
-        target = base[local] + np.searchsorted(sorted_times, t_keyed[local] + gap)
-        nxt = np.searchsorted(keys_sorted, target, side="left")
+        nxt = np.searchsorted(keys_sorted, base[local] + target_rank[local], side="left")
         is_start = _cycle_starts(g, nxt)
-        m = len(order)
         pos = np.arange(m)
         start_pos = np.maximum.accumulate(np.where(is_start, pos, 0))
-        kept_id[order] = lead_id[order[start_pos]]
+        kept_row[order] = order[start_pos]
         first = group_first(g)
         cum = np.cumsum(is_start)
         group_base = np.maximum.accumulate(np.where(first, cum - 1, 0))
@@ -318,8 +323,8 @@ def dedupe_leads(
         touch_count[order] = np.where(single, touch_count[order], distinct[cycle_id])
     return Deduplication(
         lead_id=lead_id,
-        kept_id=kept_id,
-        is_duplicate=kept_id != lead_id,
+        kept_id=lead_id[kept_row],
+        is_duplicate=kept_row != np.arange(n),
         cycle=cycle,
         previous_id=previous_id,
         cycle_size=cycle_size,

@@ -7,25 +7,49 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from autoops.leads._codes import codes_of, index_of
+from autoops.leads._codes import codes_of, index_of, int_codes
 from autoops.models import normalize_phones
 
 __all__ = ["index_of", "link_by_phone", "person_codes", "phone_codes", "phones"]
 
 
 class _Phones:
-    """Normalised phones aligned with the input (like ``PhoneBatch``)."""
+    """Normalised phones aligned with the input (like ``PhoneBatch``).
 
-    __slots__ = ("batch", "e164", "inverse", "kind", "missing", "reason", "valid")
+    Holds the parse of the distinct raw values (``batch``) and each row's
+    index into it (``inverse``); the per-row columns are built on access.
+    """
+
+    __slots__ = ("batch", "inverse")
 
     def __init__(self, batch: Any, inverse: npt.NDArray[np.intp]) -> None:
         self.batch = batch
         self.inverse = inverse
-        self.e164 = batch.e164[inverse]
-        self.kind = batch.kind[inverse]
-        self.reason = batch.reason[inverse]
-        self.valid = batch.valid[inverse]
-        self.missing = batch.missing[inverse]
+
+    @property
+    def e164(self) -> npt.NDArray[Any]:
+        out: npt.NDArray[Any] = self.batch.e164[self.inverse]
+        return out
+
+    @property
+    def kind(self) -> npt.NDArray[Any]:
+        out: npt.NDArray[Any] = self.batch.kind[self.inverse]
+        return out
+
+    @property
+    def reason(self) -> npt.NDArray[Any]:
+        out: npt.NDArray[Any] = self.batch.reason[self.inverse]
+        return out
+
+    @property
+    def valid(self) -> npt.NDArray[np.bool_]:
+        out: npt.NDArray[np.bool_] = self.batch.valid[self.inverse]
+        return out
+
+    @property
+    def missing(self) -> npt.NDArray[np.bool_]:
+        out: npt.NDArray[np.bool_] = self.batch.missing[self.inverse]
+        return out
 
 
 def _distinct(values: npt.NDArray[Any]) -> tuple[Any, npt.NDArray[np.int64]]:
@@ -50,7 +74,13 @@ def _e164_codes(batch: Any) -> npt.NDArray[np.int64]:
     """Code of each distinct raw value's E.164 (-1 when missing or invalid)."""
     per_raw = np.full(len(batch.e164), -1, dtype=np.int64)
     if batch.valid.any():
-        per_raw[batch.valid] = codes_of(batch.e164[batch.valid])[0]
+        e164 = batch.e164[batch.valid]
+        try:  # "+8613800138000" → 8613800138000: at most 15 digits, one int64 per number
+            numbers = e164.astype(np.int64)
+        except (ValueError, OverflowError):  # pragma: no cover - E.164 is "+" and digits
+            per_raw[batch.valid] = codes_of(e164)[0]
+        else:
+            per_raw[batch.valid] = int_codes(numbers)
     return per_raw
 
 
