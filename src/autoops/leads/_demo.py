@@ -57,6 +57,15 @@ def step(ctx: DemoContext) -> None:
     ctx.table(["grade", "entered", "suggested", "final", "meaning"], rows)
     summary = grading.summary()
     ctx.line(f"consultants and rules agree on {summary['agreement']:.0%} of graded leads")
+    base = np.char.partition(grading.reason.astype(str), "+")[:, 0]
+    why, counts = np.unique(base, return_counts=True)
+    stale = int(np.char.endswith(grading.reason.astype(str), "+stale").sum())
+    top = sorted(zip(counts.tolist(), why.tolist(), strict=True), reverse=True)[:6]
+    ctx.line(
+        "why (suggestion): "
+        + ", ".join(f"{w.replace('_', ' ')} {c:,}" for c, w in top)
+        + f"; {stale:,} capped at C as stale"
+    )
 
     ctx.section("Leads: de-duplication (phone, brand, 30 days) and quality")
     ds = dedup.summary()

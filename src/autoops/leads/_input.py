@@ -14,7 +14,7 @@ from autoops.errors import InvalidInput
 from autoops.leads._codes import codes_of
 from autoops.leads._result import is_none
 
-__all__ = ["read_leads", "read_table", "to_instant", "utc_scalar"]
+__all__ = ["read_leads", "read_leads_indexed", "read_table", "to_instant", "utc_scalar"]
 
 _LEAD_FIELDS = (
     "lead_id",
@@ -89,6 +89,21 @@ def read_leads(
     leads: Any, names: Sequence[str], *, optional: Sequence[str] = ()
 ) -> dict[str, npt.NDArray[Any]]:
     """Lead columns with ``lead_id`` checked (present, unique) and times in UTC."""
+    return read_leads_indexed(leads, names, optional=optional)[0]
+
+
+def read_leads_indexed(
+    leads: Any,
+    names: Sequence[str],
+    *,
+    optional: Sequence[str] = (),
+    probes: Sequence[npt.NDArray[Any]] = (),
+) -> tuple[dict[str, npt.NDArray[Any]], list[npt.NDArray[np.int64]]]:
+    """:func:`read_leads`, plus the lead row of every value in each of *probes* (-1: none).
+
+    The lead ids and all probe values are factorised together once: the same
+    codes check that the ids are unique and look the probes up.
+    """
     cols = read_table(
         leads,
         ("lead_id", *names),
@@ -97,14 +112,25 @@ def read_leads(
         times=("created_at", "last_contact_at", "defeated_at"),
     )
     ids = cols["lead_id"].astype(object)
+    n = len(ids)
     missing = np.flatnonzero(is_none(ids))
     if len(missing):
         raise InvalidInput("lead_id is missing", field="lead_id", row=int(missing[0]))
-    codes, uniq = codes_of(ids)
-    if len(uniq) < len(ids):
-        twice = int(np.flatnonzero(np.bincount(codes) > 1)[0])
-        rows = [int(r) for r in np.flatnonzero(codes == twice)[:2]]
+    probe_arrays = [np.asarray(p, dtype=object) for p in probes]
+    codes, uniq = codes_of(np.concatenate([ids, *probe_arrays]) if probe_arrays else ids)
+    id_codes = codes[:n]
+    per_code = np.bincount(id_codes, minlength=len(uniq))
+    if (per_code > 1).any():
+        twice = int(np.flatnonzero(per_code > 1)[0])
+        rows = [int(r) for r in np.flatnonzero(id_codes == twice)[:2]]
         raise InvalidInput("duplicate lead_id", field="lead_id", row=rows)
+    row_of = np.full(len(uniq) + 1, -1, dtype=np.int64)  # the last slot answers code -1
+    row_of[id_codes] = np.arange(n, dtype=np.int64)
+    found: list[npt.NDArray[np.int64]] = []
+    start = n
+    for p in probe_arrays:
+        found.append(row_of[codes[start : start + len(p)]])
+        start += len(p)
     cols["lead_id"] = ids
     if "created_at" in cols:
         nat = np.flatnonzero(np.isnat(cols["created_at"]))
@@ -112,7 +138,7 @@ def read_leads(
             raise InvalidInput("created_at is missing", field="created_at", row=int(nat[0]))
     if "stated_horizon_days" in cols:
         cols["stated_horizon_days"] = _int_column(cols["stated_horizon_days"])
-    return cols
+    return cols, found
 
 
 def _int_column(values: npt.NDArray[Any]) -> npt.NDArray[np.int64]:

@@ -13,8 +13,8 @@ import numpy.typing as npt
 from autoops._time import US, parse_duration
 from autoops.leads._calendar import BusinessCalendar
 from autoops.leads._codes import sorted_codes
-from autoops.leads._input import read_leads, read_table, utc_scalar
-from autoops.leads._link import index_of, link_by_phone, person_codes
+from autoops.leads._input import read_leads_indexed, read_table, utc_scalar
+from autoops.leads._link import link_by_phone, person_codes
 from autoops.leads._result import ResultBase, group_first
 
 __all__ = ["DealerSla", "SlaReport", "sla_report"]
@@ -322,13 +322,22 @@ def sla_report(
         calendar = BusinessCalendar(
             open=business_hours[0], close=business_hours[1], holidays=holidays
         )
-    cols = read_leads(leads, ("created_at", "dealer_id"), optional=("phone",))
-    n = len(cols["lead_id"])
-    created = cols["created_at"].view(np.int64)
     ct = read_table(
         contacts, ("lead_id", "ts"), optional=("after_test_drive",), what="contacts", times=("ts",)
     )
-    c_lead = index_of(cols["lead_id"], ct["lead_id"].astype(object))
+    td = None
+    if test_drives is not None:
+        td = read_table(test_drives, ("lead_id", "ts"), what="test_drives", times=("ts",))
+    # lead ids, contact lead ids (and test-drive lead ids) factorised together, once
+    cols, found = read_leads_indexed(
+        leads,
+        ("created_at", "dealer_id"),
+        optional=("phone",),
+        probes=[ct["lead_id"]] + ([td["lead_id"]] if td is not None else []),
+    )
+    n = len(cols["lead_id"])
+    created = cols["created_at"].view(np.int64)
+    c_lead = found[0]
     c_ts = ct["ts"].astype(US).view(np.int64)
     unknown = int((c_lead < 0).sum())
     known = c_lead >= 0
@@ -353,9 +362,8 @@ def sla_report(
     pending = ~has_first & ~breached
 
     drive = np.full(n, nat, dtype=np.int64)
-    if test_drives is not None:
-        td = read_table(test_drives, ("lead_id", "ts"), what="test_drives", times=("ts",))
-        t_lead = index_of(cols["lead_id"], td["lead_id"].astype(object))
+    if td is not None:
+        t_lead = found[1]
         drive = _first_after(t_lead, td["ts"].astype(US).astype(np.int64), np.full(n, nat + 1), n)
     elif events is not None and "phone" in cols:
         ev = read_table(events, ("ts", "event", "phone"), what="events", times=("ts",))
