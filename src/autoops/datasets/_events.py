@@ -56,8 +56,14 @@ class Funnel:
 
 @attrs.define
 class EventColumns:
-    """Blocks of events collected before one concatenation and sort (internal)."""
+    """Blocks of events inside [start, end) collected before one concatenation (internal).
 
+    Rows drawn past the period end (follow-ups that have not happened yet) are
+    dropped per block, where only the block's own columns need filtering.
+    """
+
+    start_us: int
+    end_us: int
     blocks: list[dict[str, Array]] = attrs.field(factory=list)
 
     def add(
@@ -68,8 +74,12 @@ class EventColumns:
         event: Any,
         **cols: Any,
     ) -> None:
-        n = len(person)
-        if n == 0:
+        inside = (ts >= self.start_us) & (ts < self.end_us)
+        if not inside.all():
+            person, ts = person[inside], ts[inside]
+            touchpoint, event = _keep(touchpoint, inside), _keep(event, inside)
+            cols = {name: _keep(value, inside) for name, value in cols.items()}
+        if len(person) == 0:
             return
         block: dict[str, Array] = {
             "true_person_id": person.astype(np.int64),
@@ -111,6 +121,10 @@ class EventColumns:
         return out
 
 
+def _keep(value: Any, rows: npt.NDArray[np.bool_]) -> Any:
+    return value[rows] if isinstance(value, np.ndarray) else value
+
+
 def _choose_rows(
     rng: np.random.Generator, weights: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.int64]:
@@ -132,7 +146,7 @@ def make_events(
     hotline_share: float,
 ) -> tuple[dict[str, Array], Funnel, dict[str, list[str]], dict[str, Array]]:
     """All events, grouped by source (not sorted by time); also funnel outcomes, traps, VIN spans."""
-    cols = EventColumns()
+    cols = EventColumns(start_us, end_us)
     funnel = _funnel(rng, pop, dealers, start_us, end_us, cols)
     vin_spans = _owners(rng, pop, dealers, funnel, start_us, end_us, cols)
     _engagement(rng, pop, start_us, end_us, events_per_month, cols)
@@ -140,9 +154,6 @@ def make_events(
     _outbound(rng, pop, start_us, end_us, cols)
     traps = _traps(rng, pop, dealers, start_us, end_us, tablet_share, hotline_share, cols)
     data = cols.concat()
-    inside = (data["ts"] >= start_us) & (data["ts"] < end_us)
-    if not inside.all():  # follow-ups drawn past the period end did not happen yet
-        data = {name: column[inside] for name, column in data.items()}
     data["ts"] = data["ts"].view("datetime64[us]")
     data["true_fake"] = data["true_person_id"] < 0
     return data, funnel, traps, vin_spans
@@ -326,7 +337,9 @@ def _owners(
     until = np.full(len(owner), -1, dtype=np.int64)
     # resale: 3% of cars change hands to a person who owns no car
     sold = np.flatnonzero(rng.random(len(owner)) < 0.03)
-    not_owner = np.setdiff1d(np.arange(pop.n), owner)
+    owns = np.zeros(pop.n, dtype=bool)
+    owns[owner] = True
+    not_owner = np.flatnonzero(~owns)
     buyers = rng.choice(not_owner, size=min(len(sold), len(not_owner)), replace=False)
     sold = sold[: len(buyers)]
     sale_us = np.maximum(since[sold], start_us) + (
