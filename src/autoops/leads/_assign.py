@@ -11,8 +11,9 @@ import numpy as np
 import numpy.typing as npt
 
 from autoops._masking import mask_id
-from autoops._time import DEFAULT_TZ, US, local_naive
+from autoops._time import DEFAULT_TZ, US
 from autoops.errors import ConfigError, InvalidInput
+from autoops.leads._calendar import local_us
 from autoops.leads._codes import codes_of, sorted_codes
 from autoops.leads._input import read_leads, read_table, utc_scalar
 from autoops.leads._link import phones as parse_phones
@@ -503,7 +504,7 @@ def assign_leads(
 
     # days
     stamp = np.full(n, as_of_ts, dtype=US) if policy.capacity_day == "as_of" else created
-    local_day = local_naive(stamp, policy.tz).astype("datetime64[D]").astype(np.int64)
+    local_day = local_us(stamp.astype(US), policy.tz) // 86_400_000_000  # floor: local date
     day0 = int(local_day.min()) if n else 0
     day = local_day - day0
     n_days = int(day.max()) + 1 if n else 1
@@ -519,7 +520,11 @@ def assign_leads(
     # first choice per lead: pre-assigned, returning owner, strategy pick
     first = np.full(n, -1, dtype=np.int64)
     reason_first = np.full(n, strategy, dtype=object)
-    pick = _strategy_pick(strategy, lists, d, tie, area, day, created, n)
+    created_us = created.astype(np.int64)
+    # each lead's rank by (created_at, input order): one sort, reused by every ordering below
+    lead_rank = np.empty(n, dtype=np.int64)
+    lead_rank[np.argsort(created_us, kind="stable")] = np.arange(n, dtype=np.int64)
+    pick = _strategy_pick(strategy, lists, d, tie, area, day, lead_rank, n)
     first[:] = pick
     member = _membership(lists, n_dealers)
     owner_dealer = _owner_dealers(owners, cols, id_index, n)
@@ -542,7 +547,6 @@ def assign_leads(
     pending = np.flatnonzero(~no_area & ((lengths > 0) | has_first))
     pointer = np.zeros(n, dtype=np.int64)  # next index into the area list
     step = np.zeros(n, dtype=np.int64)  # choices tried so far
-    created_us = created.astype(np.int64)
     for _ in range(policy.max_choices + 1):
         if not len(pending):
             break
@@ -561,7 +565,8 @@ def assign_leads(
         )
         pointer[pending] += np.where(use_first, 0, 1)
         slot = proposal * n_days + day[pending]
-        order = np.lexsort((pending, created_us[pending], slot))
+        # one argsort of a unique (slot, time rank) key instead of a 3-key lexsort
+        order = np.argsort(slot * max(n, 1) + lead_rank[pending])
         s_sorted = slot[order]
         rank = rank_in_group(s_sorted)
         accept_sorted = used[s_sorted] + rank < cap[proposal[order]]
@@ -570,7 +575,7 @@ def assign_leads(
         choice[accepted] = step[accepted]
         np.add.at(used, s_sorted[accept_sorted], 1)
         step[pending] += 1
-        pending = np.setdiff1d(pending, accepted, assume_unique=True)
+        pending = pending[result[pending] < 0]
         pending = pending[step[pending] <= policy.max_choices]
 
     dealer_out = np.full(n, None, dtype=object)
@@ -702,16 +707,18 @@ def _strategy_pick(
     tie: npt.NDArray[np.int64],
     area: npt.NDArray[np.int64],
     day: npt.NDArray[np.int64],
-    created: npt.NDArray[Any],
+    lead_rank: npt.NDArray[np.int64],
     n: int,
 ) -> npt.NDArray[np.int64]:
-    """The strategy's first choice per lead (-1: use the area order)."""
+    """The strategy's first choice per lead (-1: use the area order).
+
+    *lead_rank* is each lead's rank by (``created_at``, input order).
+    """
     pick = np.full(n, -1, dtype=np.int64)
     if strategy == "nearest" or n == 0:
         return pick
-    created_us = created.astype(np.int64)
     if strategy in ("round_robin", "performance"):
-        order = np.lexsort((np.arange(n), created_us, area))
+        order = np.argsort(area * n + lead_rank)
         rank = np.empty(n, dtype=np.int64)
         rank[order] = rank_in_group(area[order])
         lengths = np.bincount(area, minlength=len(lists))
@@ -727,13 +734,14 @@ def _strategy_pick(
         has = lengths[area] > 0
         pick[has] = members[flat[offsets[area[has]] + rank[has]]]
         return pick
-    # capacity: least-loaded slots per (area, day)
+    # capacity: least-loaded slots per (area, day); leads sorted by (area, day, rank) once
+    n_days = int(day.max()) + 1
+    by_area = np.argsort((area * n_days + day) * n + lead_rank)
+    bounds = np.searchsorted(area[by_area], np.arange(len(lists) + 1))
     for a, area_members in enumerate(lists):
-        if not area_members:
+        if not area_members or bounds[a] == bounds[a + 1]:
             continue
-        rows = np.flatnonzero(area == a)
-        if not len(rows):
-            continue
+        order = by_area[bounds[a] : bounds[a + 1]]
         m = np.array(area_members, dtype=np.int64)
         caps = d["daily_capacity"][m]
         slot_dealer = np.repeat(m, caps)
@@ -743,7 +751,6 @@ def _strategy_pick(
         slot_frac = slot_j / np.repeat(np.maximum(caps, 1), caps)
         slot_order = np.lexsort((tie[slot_dealer], slot_frac))
         seq = slot_dealer[slot_order]
-        order = rows[np.lexsort((rows, created_us[rows], day[rows]))]
         rank = rank_in_group(day[order])
         ok = rank < len(seq)
         pick[order[ok]] = seq[rank[ok]]

@@ -24,7 +24,7 @@ import numpy.typing as npt
 from autoops._time import DEFAULT_TZ, US, parse_duration, utc_offsets
 from autoops.errors import ConfigError
 
-__all__ = ["BusinessCalendar"]
+__all__ = ["BusinessCalendar", "local_us"]
 
 _DAY_US = 86_400_000_000
 _EPOCH_DAY = date(1970, 1, 1)
@@ -68,7 +68,7 @@ def _hour_table(tz: str, lo: int, hi: int) -> tuple[int, npt.NDArray[np.int64]]:
     return entry
 
 
-def _local_us(ts: npt.NDArray[Any], tz: str) -> npt.NDArray[np.int64]:
+def local_us(ts: npt.NDArray[Any], tz: str) -> npt.NDArray[np.int64]:
     """Local wall-clock microseconds of UTC ``datetime64[us]`` instants (no NaT)."""
     us = ts.view(np.int64)
     out: npt.NDArray[np.int64] = us + _offsets(us, tz)
@@ -262,8 +262,8 @@ class BusinessCalendar:
         out = np.full(len(start), -1, dtype=np.int64)
         if not ok.any():
             return out
-        a = _local_us(start[ok], self.tz)
-        b = _local_us(end[ok], self.tz)
+        a = local_us(start[ok], self.tz)
+        b = local_us(end[ok], self.tz)
         both = np.concatenate((a, b))
         first, last = self._span(both, 0)
         flags = self._workday_table(first, last)
@@ -292,7 +292,7 @@ class BusinessCalendar:
         ok = ~np.isnat(start)
         if not ok.any():
             return out
-        local = _local_us(start[ok], self.tz)
+        local = local_us(start[ok], self.tz)
         length = _time_us(self.close) - _time_us(self.open)
         # generous horizon: the working days needed plus a year of closures
         need = int(dur // length) + 2
