@@ -49,6 +49,25 @@ def test_matches_brute_force(rows: list[tuple[int, int, int]], window_h: int, sc
     assert result.previous_id.tolist() == previous
 
 
+@settings(max_examples=40, deadline=None)
+@given(rows=rows_st, window_h=st.integers(1, 24 * 40), scope=st.sampled_from(["brand", "dealer"]))
+def test_matches_duckdb_sql(rows: list[tuple[int, int, int]], window_h: int, scope: str) -> None:
+    pytest.importorskip("duckdb")
+    pytest.importorskip("pandas")
+    from .duck import dedupe_duckdb
+
+    leads = _leads(rows)
+    result = dedupe_leads(leads, window=f"{window_h}h", scope=scope)
+    e164 = normalize_phones(np.array(leads["phone"], dtype=object)).e164.tolist()
+    keys = [
+        None if p is None else f"{p}|{d if scope == 'dealer' else ''}"
+        for p, d in zip(e164, leads["dealer_id"], strict=True)  # type: ignore[call-overload]
+    ]
+    times = [h * 3_600_000_000 for h, _, _ in rows]
+    kept = dedupe_duckdb(keys, times, window_h * 3_600_000_000)
+    assert result.kept_id.tolist() == [leads["lead_id"][k] for k in kept]  # type: ignore[index]
+
+
 @settings(max_examples=100, deadline=None)
 @given(rows=rows_st, window_h=st.integers(1, 24 * 40))
 def test_idempotent(rows: list[tuple[int, int, int]], window_h: int) -> None:

@@ -45,6 +45,18 @@ def test_dedupe_matches_reference(data: Any) -> None:
     assert r.summary()["duplicates"] > 0
 
 
+def test_dedupe_matches_duckdb(data: Any) -> None:
+    pytest.importorskip("duckdb")
+    pytest.importorskip("pandas")
+    from .duck import dedupe_duckdb
+
+    leads = data.leads
+    r = dedupe_leads(leads, window="30d")
+    keys = normalize_phones(leads.phone).e164.tolist()
+    kept = dedupe_duckdb(keys, leads.created_at.astype(np.int64).tolist(), 30 * 86_400_000_000)
+    assert r.kept_id.tolist() == leads.lead_id[kept].tolist()
+
+
 def test_grading_matches_reference(data: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     from . import test_grade
 
