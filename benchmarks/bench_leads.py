@@ -14,8 +14,13 @@ extra memory (VmHWM reset before each call) of every engine.
   array steps (one step per cycle number, not per lead), ``ffill``; DuckDB: an
   ASOF join for the next start, a recursive CTE for the chain, a window ``max``
   for the kept lead.
-* assignment: autoops only (propose-and-cap rounds over per-area preference
-  lists have no direct pandas/DuckDB form; not written).
+* assignment, nearest strategy with daily capacity: pandas builds the
+  per-area preference lists (city dealers, else province dealers, by distance
+  from their centre, seeded tie-break, 20 choices) with merges and a grouped
+  cumcount, then runs the capped rounds with merge/sort/cumcount; DuckDB the
+  same with window functions, one SQL statement per round. round_robin and
+  capacity are timed for autoops only (their quota and least-loaded sequences
+  have no short pandas/SQL form).
 * SLA: business-hours deadline (09:00-18:00 every day, Asia/Shanghai), first
   contact per lead, breach flag. pandas: the business-clock arithmetic on
   int64 Series plus merge/groupby-min (CustomBusinessHour is also checked on a
@@ -275,9 +280,152 @@ def dedup_duckdb(con: Any) -> np.ndarray:
     SELECT k.rn, d.rn AS kept FROM k JOIN d ON d.pos = k.start_pos
     """
     out = con.execute(sql).fetchnumpy()
-    kept = np.arange(con.execute("SELECT count(*) FROM leads").fetchone()[0])
+    kept = np.arange(con.execute("SELECT count(*) FROM leads").fetchall()[0][0])
     kept[np.asarray(out["rn"], dtype=np.int64)] = np.asarray(out["kept"], dtype=np.int64)
     return kept
+
+
+# --- assignment (nearest) ---------------------------------------------------------------
+
+MAX_CHOICES = 20
+
+
+def _tie(n_dealers: int, seed: int = 0) -> np.ndarray:
+    """The documented tie-break: a permutation of the dealers drawn from the seed."""
+    tie = np.empty(n_dealers, dtype=np.int64)
+    tie[np.random.default_rng(seed).permutation(n_dealers)] = np.arange(n_dealers)
+    return tie
+
+
+def assign_nearest_pandas(data: dict[str, Any]) -> np.ndarray:
+    """Nearest strategy with daily capacity, in pandas: preference lists, then capped rounds.
+
+    Area = the lead's (city, province); its dealers are those in the city, else
+    those in the province; ordered by distance from the area's dealers' centre,
+    ties by the seeded permutation; at most 20 choices. Round k: every pending
+    lead proposes its k-th choice; per (dealer, local day) the earliest leads
+    (created_at, then row) are accepted while capacity lasts.
+    """
+    import pandas as pd
+
+    d = pd.DataFrame({k: data["dealers"][k] for k in ("city", "province", "lat", "lon")})
+    d["idx"] = np.arange(len(d))
+    d["tie"] = _tie(len(d))
+    cap = data["dealers"]["daily_capacity"]
+    leads = pd.DataFrame({"city": data["leads"]["city"], "province": data["leads"]["province"]})
+    created = data["leads"]["created_at"].view(np.int64)
+    leads["day"] = (created + 8 * 3_600_000_000) // US_DAY  # Asia/Shanghai, no DST
+    leads["row"] = np.arange(len(leads))
+    areas = leads[["city", "province"]].drop_duplicates()
+    by_city = areas.merge(d[["city", "idx"]], on="city")
+    served = by_city[["city", "province"]].drop_duplicates()
+    rest = areas.merge(served, how="left", indicator=True)
+    rest = rest[rest["_merge"] == "left_only"].drop(columns="_merge")
+    by_prov = rest.merge(d[["province", "idx"]], on="province")
+    m = pd.concat([by_city, by_prov], ignore_index=True).merge(
+        d[["idx", "lat", "lon", "tie"]], on="idx"
+    )
+    centre = m.groupby(["city", "province"])[["lat", "lon"]].transform("mean")
+    p1, p2 = np.radians(centre["lat"]), np.radians(m["lat"])
+    dp, dl = p2 - p1, np.radians(m["lon"]) - np.radians(centre["lon"])
+    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    m["dist"] = 2 * 6371.0 * np.arcsin(np.sqrt(a))
+    m = m.sort_values(["city", "province", "dist", "tie"], kind="stable")
+    m["k"] = m.groupby(["city", "province"]).cumcount()
+    m = m[m["k"] < MAX_CHOICES]
+    result = np.full(len(leads), -1, dtype=np.int64)
+    empty = pd.MultiIndex.from_arrays([[], []], names=["idx", "day"])
+    used = pd.Series(np.zeros(0, dtype=np.int64), index=empty)
+    pending = leads
+    for k in range(MAX_CHOICES):
+        prop = pending.merge(
+            m.loc[m["k"] == k, ["city", "province", "idx"]], on=["city", "province"]
+        )
+        if prop.empty:
+            break
+        prop["created"] = created[prop["row"].to_numpy()]
+        prop = prop.sort_values(["idx", "day", "created", "row"], kind="stable")
+        rank = prop.groupby(["idx", "day"]).cumcount().to_numpy()
+        key = pd.MultiIndex.from_arrays([prop["idx"], prop["day"]], names=["idx", "day"])
+        before = used.reindex(key).fillna(0).to_numpy()
+        ok = before + rank < cap[prop["idx"].to_numpy()]
+        acc = prop[ok]
+        result[acc["row"].to_numpy()] = acc["idx"].to_numpy()
+        used = used.add(acc.groupby(["idx", "day"]).size(), fill_value=0)
+        pending = pending[result[pending["row"].to_numpy()] < 0]
+    return result
+
+
+def assign_nearest_duckdb(con: Any, data: dict[str, Any]) -> np.ndarray:
+    """The same nearest-with-capacity rounds in DuckDB SQL (one statement per round)."""
+    import pandas as pd
+
+    d = pd.DataFrame({k: data["dealers"][k] for k in ("city", "province", "lat", "lon")})
+    d["idx"] = np.arange(len(d))
+    d["tie"] = _tie(len(d))
+    d["cap"] = data["dealers"]["daily_capacity"]
+    con.register("dealers_df", d)
+    con.execute("CREATE OR REPLACE TEMP TABLE dealers AS SELECT * FROM dealers_df")
+    con.unregister("dealers_df")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE pref AS
+        WITH areas AS (SELECT DISTINCT city, province FROM leads),
+        by_city AS (SELECT a.city, a.province, d.idx FROM areas a JOIN dealers d ON d.city = a.city),
+        by_prov AS (
+            SELECT a.city, a.province, d.idx FROM areas a JOIN dealers d ON d.province = a.province
+            WHERE NOT EXISTS (
+                SELECT 1 FROM by_city b WHERE b.city = a.city AND b.province = a.province)
+        ),
+        m AS (
+            SELECT m.city, m.province, d.idx, d.tie, d.lat, d.lon,
+                avg(d.lat) OVER (PARTITION BY m.city, m.province) AS clat,
+                avg(d.lon) OVER (PARTITION BY m.city, m.province) AS clon
+            FROM (SELECT * FROM by_city UNION ALL SELECT * FROM by_prov) m JOIN dealers d USING (idx)
+        ),
+        dist AS (
+            SELECT *, 2 * 6371.0 * asin(sqrt(
+                pow(sin((radians(lat) - radians(clat)) / 2), 2)
+                + cos(radians(clat)) * cos(radians(lat))
+                  * pow(sin((radians(lon) - radians(clon)) / 2), 2))) AS dist
+            FROM m
+        )
+        SELECT city, province, idx,
+            row_number() OVER (PARTITION BY city, province ORDER BY dist, tie) - 1 AS k
+        FROM dist QUALIFY k < {MAX_CHOICES}
+    """)
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE pending AS
+        SELECT rn, city, province, epoch_us(created_at) AS created,
+            (epoch_us(created_at) + 28800000000) // 86400000000 AS day FROM leads
+    """)
+    con.execute("CREATE OR REPLACE TEMP TABLE used (idx BIGINT, day BIGINT, n BIGINT)")
+    con.execute("CREATE OR REPLACE TEMP TABLE result (rn BIGINT, idx BIGINT)")
+    for k in range(MAX_CHOICES):
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE acc AS
+            WITH prop AS (
+                SELECT p.rn, f.idx, p.day, p.created FROM pending p
+                JOIN pref f ON f.city = p.city AND f.province = p.province AND f.k = {k}
+            ), ranked AS (
+                SELECT *, row_number() OVER (PARTITION BY idx, day ORDER BY created, rn) - 1 AS r
+                FROM prop
+            )
+            SELECT r.rn, r.idx, r.day FROM ranked r JOIN dealers d USING (idx)
+            LEFT JOIN used u ON u.idx = r.idx AND u.day = r.day
+            WHERE coalesce(u.n, 0) + r.r < d.cap
+        """)
+        con.execute("INSERT INTO result SELECT rn, idx FROM acc")
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE used AS
+            SELECT idx, day, sum(n) AS n FROM (
+                SELECT idx, day, n FROM used UNION ALL SELECT idx, day, count(*) FROM acc GROUP BY ALL
+            ) GROUP BY idx, day
+        """)
+        con.execute("DELETE FROM pending WHERE rn IN (SELECT rn FROM acc)")
+    out = con.execute("SELECT rn, idx FROM result").fetchnumpy()
+    result = np.full(len(data["leads"]["city"]), -1, dtype=np.int64)
+    result[np.asarray(out["rn"], dtype=np.int64)] = np.asarray(out["idx"], dtype=np.int64)
+    return result
 
 
 # --- SLA --------------------------------------------------------------------------------
@@ -470,7 +618,16 @@ def main() -> None:
 
     # assignment
     unassigned = {**data["leads"], "dealer_id": np.full(n, None, dtype=object)}
-    for strategy in ("nearest", "round_robin", "capacity"):
+    t_o, m_o, near = measured(
+        lambda: assign_leads(unassigned, data["dealers"], strategy="nearest", as_of=as_of)
+    )
+    t_p, m_p, near_pd = measured(lambda: assign_nearest_pandas(data))
+    t_d, m_d, near_dd = measured(lambda: assign_nearest_duckdb(con, data))
+    ids = np.concatenate((data["dealers"]["dealer_id"], np.array([None], dtype=object)))
+    assert (ids[near_pd] == near.dealer_id).all(), "assignment: pandas disagrees"
+    assert (ids[near_dd] == near.dealer_id).all(), "assignment: duckdb disagrees"
+    row("assign_leads (nearest)", (t_o, m_o), (t_p, m_p), (t_d, m_d))
+    for strategy in ("round_robin", "capacity"):
         t_o, m_o, _ = measured(
             lambda s=strategy: assign_leads(unassigned, data["dealers"], strategy=s, as_of=as_of)  # type: ignore[misc]
         )
