@@ -57,7 +57,7 @@ shapes = st.builds(
         prefix + sep.join([first + rest[:2], rest[2:6], rest[6:]]) + pad
     ),
     st.sampled_from(["", "+86", "+86 ", "0086", "86", "86 ", "(+86)", "+1 ", "0"]),
-    st.sampled_from(["1", "2", "0", "１"]),
+    st.sampled_from(["1", "13", "15", "19", "12", "2", "0", "１"]),
     st.text(alphabet="0123456789", min_size=8, max_size=11),
     st.sampled_from(["", " ", "-", ") "]),
     st.sampled_from(["", " ", "x"]),

@@ -23,6 +23,7 @@ __all__ = [
     "Status",
     "canonical_mobiles",
     "combine",
+    "fnv_strings",
     "hash_strings",
     "mix64",
     "normalize_values",
@@ -113,6 +114,14 @@ def _fnv(text: npt.NDArray[np.str_], salt: int) -> npt.NDArray[np.uint64]:
     h = mix64(h)
     h[h == 0] = np.uint64(1)
     return h
+
+
+def fnv_strings(text: npt.NDArray[np.str_]) -> npt.NDArray[np.uint64]:
+    """:func:`hash_strings` of a unicode array without factorising it first (same values)."""
+    out = np.empty(len(text), dtype=np.uint64)
+    for lo in range(0, len(text), _CHUNK):
+        out[lo : lo + _CHUNK] = _fnv(text[lo : lo + _CHUNK], 0)
+    return out
 
 
 def hash_strings(values: npt.NDArray[Any], salt: int = 0) -> npt.NDArray[np.uint64]:
@@ -220,8 +229,8 @@ _MOBILE_PREFIXES = (("+86", 14), ("0086", 15), ("86", 13), ("", 11))
 
 def canonical_mobiles(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """Raw phones with spaces, dashes and brackets removed and a ``+86``/``0086``/``86``
-    prefix dropped, *when* what is left is 11 ASCII digits starting with 1; other
-    values are returned unchanged. ``normalize_phones`` reads both alike (tested).
+    prefix dropped, *when* what is left is 11 ASCII digits starting with 13-19 (a
+    mobile); other values are returned unchanged. ``normalize_phones`` reads both alike (tested).
     """
     out = np.array(values, dtype=object, copy=True)
     rows = np.flatnonzero(present(out))
@@ -241,7 +250,8 @@ def canonical_mobiles(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
             digits[hit] = np.strings.slice(text[hit], len(prefix), size)
             found |= hit
     cps = digits.view(np.uint32).reshape(len(rows), 11)
-    ok = found & (cps[:, 0] == ord("1")) & ((cps >= ord("0")) & (cps <= ord("9"))).all(axis=1)
+    ok = found & (cps[:, 0] == ord("1")) & (cps[:, 1] >= ord("3"))
+    ok &= ((cps >= ord("0")) & (cps <= ord("9"))).all(axis=1)
     out[rows[ok]] = digits[ok].astype(object)
     return out
 

@@ -24,6 +24,7 @@ from autoops.identity._factorize import factorize_objects, factorize_u64
 from autoops.identity._normalize import (
     Status,
     combine,
+    fnv_strings,
     hash_strings,
     mix64,
     normalize_values,
@@ -114,8 +115,10 @@ def _value_tokens(
     *,
     block_defaults: bool,
     secret: Secret | None,
-) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int8], npt.NDArray[Any]]:
-    """Per row: value token (0 if none), status, detail (for non-OK).
+) -> tuple[
+    npt.NDArray[np.uint64], npt.NDArray[np.int8], tuple[npt.NDArray[np.int32], tuple[str, ...]]
+]:
+    """Per row: value token (0 if none), status, and (detail code per row or -1, detail names).
 
     Raw values are factorised first; normalisation, blocking and hashing run
     once per distinct raw value.
@@ -128,10 +131,16 @@ def _value_tokens(
         if secret is not None:
             tok_u[:-1][norm_present] = _hmac_tokens(secret, idtype, norm[norm_present])
         else:
-            tok_u[:-1][norm_present] = combine(hash_strings(norm[norm_present]), _salt(idtype))
+            # normalised values of distinct raw values are (nearly) distinct: hash them as is
+            text = norm[norm_present].astype(str)
+            tok_u[:-1][norm_present] = combine(fnv_strings(text), _salt(idtype))
     status_x = np.append(status_u, np.int8(Status.ABSENT)).astype(np.int8)
-    detail_x = np.concatenate([detail_u, np.full(1, None, dtype=object)])
-    return tok_u[codes], status_x[codes], detail_x[codes]
+    # details as small integer codes: no object array per record
+    has = present(detail_u)
+    names, inv = np.unique(detail_u[has].astype(str), return_inverse=True)
+    local = np.full(len(detail_u) + 1, -1, dtype=np.int32)
+    local[:-1][has] = inv.reshape(-1)
+    return tok_u[codes], status_x[codes], (local[codes], tuple(names.tolist()))
 
 
 def token_of(idtype: IdType, value: Any, scope: Any = None, *, secret: Secret | None = None) -> int:
@@ -286,7 +295,8 @@ def prepare(
     e_type: list[npt.NDArray[np.int16]] = []
     e_tok: list[npt.NDArray[np.uint64]] = []
     e_status: list[npt.NDArray[np.int8]] = []
-    e_det: list[npt.NDArray[Any]] = []
+    e_det: list[npt.NDArray[np.int16]] = []
+    details: dict[str, int] = {}
     e_ver: list[npt.NDArray[np.bool_]] = []
     raw_cols: dict[str, npt.NDArray[Any]] = {}
     for ti in present_types:
@@ -298,7 +308,10 @@ def prepare(
             idtype, raw, block_defaults=rules.block_defaults, secret=secret
         )
         rows = np.flatnonzero(status != Status.ABSENT)
-        vtok, status, detail = vtok[rows], status[rows].copy(), detail[rows]
+        codes_d, names_d = detail
+        gmap = np.array([details.setdefault(d, len(details)) for d in names_d] + [-1],
+                        dtype=np.int16)  # fmt: skip
+        vtok, status, detail_rows = vtok[rows], status[rows].copy(), gmap[codes_d[rows]]
         ok = status == Status.OK
         if ti in staff_tok:
             status[ok & np.isin(vtok, staff_tok[ti])] = Status.STAFF
@@ -321,22 +334,18 @@ def prepare(
         e_type.append(np.full(len(rows), ti, dtype=np.int16))
         e_tok.append(tok)
         e_status.append(status)
-        e_det.append(detail)
+        e_det.append(detail_rows)
         e_ver.append(verified)
     rec = np.concatenate(e_rec)
     etype = np.concatenate(e_type)
     etok = np.concatenate(e_tok)
     estatus = np.concatenate(e_status)
-    det = np.concatenate(e_det)
+    e_detail = np.concatenate(e_det)
     if consent is not None:
         _apply_consent(consent, rules, rec, etype, etok, estatus, secret=secret)
     etok = chain_tokens(etok, secret)
     if tombstones is not None and len(tombstones):
         estatus[(estatus == Status.OK) & np.isin(etok, tombstones)] = Status.FORGOTTEN
-    det_present = present(det)
-    details, det_idx = np.unique(det[det_present].astype(str), return_inverse=True)
-    e_detail = np.full(len(rec), -1, dtype=np.int16)
-    e_detail[det_present] = det_idx
     has_any = np.zeros(n, dtype=bool)
     has_any[rec] = True
     issues = []
@@ -353,7 +362,7 @@ def prepare(
         e_tok=etok,
         e_status=estatus,
         e_detail=e_detail,
-        details=tuple(details.tolist()),
+        details=tuple(details),
         raw=raw_cols,
         issues=tuple(issues),
         e_verified=np.concatenate(e_ver),
