@@ -23,9 +23,8 @@ from autoops.segment._common import (
     person_codes,
     private_touchpoints,
     read_columns,
-    text_groups,
-    time_rows,
     ts_us,
+    window_groups,
 )
 
 __all__ = ["TIERS", "ActivityTiers", "activity_tiers"]
@@ -215,26 +214,32 @@ def activity_tiers(
     person_arr, ts_arr = cols["person"], cols["ts"]
     assert person_arr is not None and ts_arr is not None
     cutoff = as_of_us(as_of)
-    times = ts_us(ts_arr, field="ts")
+    times = ts_us(ts_arr, field="ts", allow_nat=True)  # window_groups checks
     universe = None if people is None else read_columns(None, "people", people=people)["people"]
     ids, codes_of = person_codes(person_arr, universe, fields=("person", "people"))
     # time first (one streaming pass); each text column is then encoded once, on the
     # rows left, and matched on its few distinct values
-    keep = time_rows(times, cutoff, cutoff - window_us)
-    if keep is None:
-        keep = np.arange(len(times), dtype=np.int64)
-    tp = cols["touchpoint"]
+    tp, ev = cols["touchpoint"], cols["event"]
+    texts: list[tuple[Any, list[tuple[str, ...]]]] = []
+    wants_tp = False
     if tp is not None and touchpoints is not None:
+        wants_tp = True
         wanted = (
             private_touchpoints()
             if touchpoints == "private"
             else _names(touchpoints, "touchpoints")
         )
-        keep = keep[text_groups(tp, [wanted], keep) == 0]
-    ev = cols["event"]
+        texts.append((tp, [wanted]))
     excluded = _names(exclude_events, "exclude_events")
     if ev is not None and excluded:
-        keep = keep[text_groups(ev, [excluded], keep) != 0]
+        texts.append((ev, [excluded]))
+    # one fused pass: the time window, then each text column looked up on the rows kept
+    keep, groups = window_groups(times, cutoff, cutoff - window_us, texts, field="ts")
+    mask = np.ones(len(keep), dtype=bool)
+    for j, group in enumerate(groups):
+        # the touchpoint column (first, when filtered) must match; events must not
+        mask &= (group == 0) if wants_tp and j == 0 else (group != 0)
+    keep = keep[mask]
     counts = np.bincount(codes_of(keep), minlength=len(ids)).astype(np.int64)
     tier_code = np.full(len(ids), 3, dtype=np.int64)
     tier_code[counts >= limits["low"]] = 2

@@ -11,9 +11,11 @@ tables.
 from __future__ import annotations
 
 import ctypes
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 import numpy as np
@@ -32,6 +34,7 @@ __all__ = [
     "Coded",
     "SummaryTable",
     "as_of_us",
+    "background",
     "display_id",
     "duration_us",
     "group_people",
@@ -42,12 +45,14 @@ __all__ = [
     "text_groups",
     "time_rows",
     "ts_us",
+    "window_groups",
 ]
 
 #: Outbound or system events: never person-initiated, never counted as activity.
 OUTBOUND_EVENTS: tuple[str, ...] = ("push_sent", "message_delivered", "system")
 
 _INT64_MIN = np.iinfo(np.int64).min
+T = TypeVar("T")
 
 
 @attrs.frozen(slots=True)
@@ -173,7 +178,7 @@ def as_of_us(value: Any) -> int:
 
 def ts_us(
     values: npt.NDArray[Any], *, field: str = "ts", allow_nat: bool = False
-) -> npt.NDArray[np.int64]:
+) -> npt.NDArray[np.int64]:  # allow_nat=True also when the caller checks (window_groups)
     """Timestamps as int64 µs UTC; NaT is an error naming the first row unless allowed."""
     if isinstance(values, np.ndarray) and values.dtype == np.dtype("datetime64[us]"):
         arr = values.view(np.int64)  # read-only use: no copy
@@ -352,10 +357,22 @@ class RowMap:
     def rows(self, person: npt.NDArray[Any], field: str) -> npt.NDArray[np.int64]:
         """The row of each id in *person* (-1 for ids not in the table)."""
         if self.table is not None and person.dtype.kind in "iu":
+            inside_all = (
+                person.dtype.kind == "i"
+                and person.size
+                and int(person.min()) >= self.lo
+                and int(person.max()) - self.lo < self.table.size
+            )
+            if inside_all:  # every id inside the table: one lookup per row
+                found: npt.NDArray[np.int64] = (
+                    self.table[person] if self.lo == 0 else self.table[person - self.lo]
+                )
+                return found
             local = person.astype(np.int64, copy=False) - self.lo
-            inside = (local >= 0) & (local < self.table.size)
-            out = np.full(person.size, -1, dtype=np.int64)
-            out[inside] = self.table[local[inside]]
+            inside = local.view(np.uint64) < self.table.size  # negatives wrap to huge
+            out: npt.NDArray[np.int64] = np.where(
+                inside, self.table.take(local, mode="clip"), np.int64(-1)
+            )
             return out
         uniques, (pcodes, ecodes) = group_people(self.ids, person, fields=("person_id", field))
         assert pcodes is not None and ecodes is not None
@@ -483,7 +500,7 @@ def _identity_lookup(
     values: npt.NDArray[Any],
     rows: npt.NDArray[np.int64] | None,
     groups: Sequence[Sequence[str]] | None,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]] | None:
+) -> tuple[npt.NDArray[np.integer[Any]], npt.NDArray[Any]] | None:
     """Codes (or, with *groups*, group numbers) of ``values[rows]`` from object identity.
 
     Text columns built from a vocabulary (``vocab[codes]``, a categorical read
@@ -520,21 +537,30 @@ def _identity_lookup(
     slots = (uniq * mult) >> shift
     keys = np.zeros(1 << bits, dtype=np.uint64)  # no object lives at address 0
     keys[slots] = uniq
-    table = np.full(1 << bits, -1, dtype=np.int64)
+    # group numbers are few: one byte per row keeps the output (and what reads it) small
+    small = groups is not None and len(groups) < 127
+    kind = np.int8 if small else np.int64
+    table = np.full(1 << bits, -1, dtype=kind)
     table[slots] = out_of_code[value_codes]
-    out = np.empty(m, dtype=np.int64)
-    tmp = np.empty(min(m, _BLOCK), dtype=np.uint64)
-    misses: list[npt.NDArray[np.int64]] = []
-    for s in range(0, m, _BLOCK):
-        block = addr[s : s + _BLOCK] if rows is None else addr[rows[s : s + _BLOCK]]
-        slot = tmp[: len(block)]
-        np.multiply(block, mult, out=slot)
-        np.right_shift(slot, shift, out=slot)
-        index = slot.view(np.int64)
-        bad = keys.take(index) != block
-        table.take(index, out=out[s : s + len(block)])
-        if bad.any():
-            misses.append(np.flatnonzero(bad) + s)
+    out = np.empty(m, dtype=kind)
+
+    def scan(a: int, b: int) -> list[npt.NDArray[np.int64]]:
+        tmp = np.empty(min(b - a, _BLOCK), dtype=np.uint64)
+        found: list[npt.NDArray[np.int64]] = []
+        for s in range(a, b, _BLOCK):
+            e = min(s + _BLOCK, b)
+            block = addr[s:e] if rows is None else addr[rows[s:e]]
+            slot = tmp[: e - s]
+            np.multiply(block, mult, out=slot)
+            np.right_shift(slot, shift, out=slot)
+            index = slot.view(np.int64)
+            bad = keys.take(index) != block
+            table.take(index, out=out[s:e])
+            if bad.any():
+                found.append(np.flatnonzero(bad) + s)
+        return found
+
+    misses = [part for found in run_ranges(m, scan) for part in found]
     if not misses:
         return out, categories
     miss = np.concatenate(misses)
@@ -554,6 +580,135 @@ def _identity_lookup(
     return out, merged
 
 
+class _IdentityTable:
+    """The identity lookup of one object column: sampled addresses → group number.
+
+    Built from a strided sample of the column; :meth:`lookup` maps a block of
+    addresses to group numbers (int8) and flags the addresses the sample did
+    not see, which the caller resolves by value afterwards.
+    """
+
+    def __init__(self, values: npt.NDArray[Any], groups: Sequence[Sequence[str]]) -> None:
+        self.ok = False
+        addr = _addresses(values)
+        if addr is None or len(groups) >= 127:
+            return
+        self.values, self.addr, self.groups = values, addr, groups
+        step = max(1, len(addr) // _SAMPLE)
+        uniq, first = np.unique(addr[::step], return_index=True)
+        found = _perfect_hash(uniq) if len(uniq) <= _SMALL_VOCABULARY else None
+        if found is None:
+            return
+        self.mult, self.shift, bits = found
+        value_codes, categories = factorize_objects(values[first * step])
+        slots = (uniq * self.mult) >> self.shift
+        self.keys = np.zeros(1 << bits, dtype=np.uint64)  # no object lives at address 0
+        self.keys[slots] = uniq
+        self.table = np.full(1 << bits, -1, dtype=np.int8)
+        self.table[slots] = _group_table(categories, groups)[value_codes]
+        self.ok = True
+
+    def lookup(
+        self, block: npt.NDArray[np.uint64], tmp: npt.NDArray[np.uint64]
+    ) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.bool_]]:
+        """Group numbers of a block of addresses, and which addresses were unknown."""
+        slot = tmp[: len(block)]
+        np.multiply(block, self.mult, out=slot)
+        np.right_shift(slot, self.shift, out=slot)
+        index = slot.view(np.int64)
+        bad: npt.NDArray[np.bool_] = self.keys.take(index) != block
+        out: npt.NDArray[np.int8] = self.table.take(index)
+        return out, bad
+
+    def by_value(self, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int8]:
+        """Group numbers of *rows* found by value (for the addresses the sample missed)."""
+        codes, categories = factorize_objects(self.values[rows])
+        lut = category_lut(Coded(codes, categories), self.groups).astype(np.int8)
+        found: npt.NDArray[np.int8] = lut[codes]
+        return found
+
+
+#: rows kept in one block, their group numbers per text column, and unknown addresses
+_Part = tuple[npt.NDArray[np.int64], list[npt.NDArray[np.int8]], list[npt.NDArray[np.int64]]]
+
+
+def window_groups(
+    times: npt.NDArray[np.int64],
+    hi: int,
+    lo: int | None,
+    texts: Sequence[tuple[npt.NDArray[Any] | Coded, Sequence[Sequence[str]]]],
+    *,
+    field: str = "ts",
+) -> tuple[npt.NDArray[np.int64], list[npt.NDArray[np.integer[Any]]]]:
+    """Rows with ``lo <= times <= hi`` and, per text column, their group numbers.
+
+    One fused pass: each cache-sized block of *times* is filtered and the
+    text columns are looked up (by identity, :class:`_IdentityTable`) only at
+    the rows kept, split between threads for long inputs. ``NaT`` is an
+    error naming the first such row. Columns that cannot be looked up by
+    identity are encoded after the time filter with :func:`text_groups`.
+    """
+    tables = [_IdentityTable(v, g) if not isinstance(v, Coded) else None for v, g in texts]
+    if not all(t is not None and t.ok for t in tables):
+        _check_nat(times, field)
+        rows = time_rows(times, hi, lo)
+        if rows is None:
+            rows = np.arange(len(times), dtype=np.int64)
+        return rows, [text_groups(v, g, rows) for v, g in texts]
+    ready = [t for t in tables if t is not None]
+    n = len(times)
+    start = lo if lo is not None else np.iinfo(np.int64).min
+    if hi < start:
+        return np.zeros(0, dtype=np.int64), [np.zeros(0, dtype=np.int8) for _ in texts]
+    span = np.uint64(hi - start)
+    base = np.int64(start)
+
+    def scan(a: int, b: int) -> list[_Part] | int:
+        parts: list[_Part] = []
+        tmp = np.empty(min(b - a, _BLOCK), dtype=np.int64)
+        slots = np.empty(min(b - a, _BLOCK), dtype=np.uint64)
+        for s in range(a, b, _BLOCK):
+            block = times[s : min(s + _BLOCK, b)]
+            if block.min() == _INT64_MIN:
+                return s + int(np.flatnonzero(block == _INT64_MIN)[0])
+            d = tmp[: len(block)]
+            np.subtract(block, base, out=d)
+            idx = np.flatnonzero(d.view(np.uint64) <= span)
+            groups, misses = [], []
+            for t in ready:
+                g, bad = t.lookup(t.addr[s : s + len(block)][idx], slots)
+                groups.append(g)
+                misses.append(np.flatnonzero(bad))
+            idx += s
+            parts.append((idx, groups, misses))
+        return parts
+
+    results = run_ranges(n, scan)
+    nat = [r for r in results if isinstance(r, int)]
+    if nat:
+        raise InvalidInput("missing timestamp (NaT)", field=field, row=min(nat), code="nat")
+    parts = [p for r in results if not isinstance(r, int) for p in r]
+    if not parts:
+        return np.zeros(0, dtype=np.int64), [np.zeros(0, dtype=np.int8) for _ in texts]
+    rows = np.concatenate([p[0] for p in parts])
+    offsets = np.cumsum([0] + [len(p[0]) for p in parts])
+    out: list[npt.NDArray[np.integer[Any]]] = []
+    for j, t in enumerate(ready):
+        col = np.concatenate([p[1][j] for p in parts])
+        miss = [p[2][j] + offsets[i] for i, p in enumerate(parts) if p[2][j].size]
+        if miss:
+            at = np.concatenate(miss)
+            col[at] = t.by_value(rows[at])
+        out.append(col)
+    return rows, out
+
+
+def _check_nat(times: npt.NDArray[np.int64], field: str) -> None:
+    if times.size and times.min() == _INT64_MIN:
+        row = int(np.flatnonzero(times == _INT64_MIN)[0])
+        raise InvalidInput("missing timestamp (NaT)", field=field, row=row, code="nat")
+
+
 def _group_table(
     categories: npt.NDArray[Any], groups: Sequence[Sequence[str]] | None
 ) -> npt.NDArray[np.int64]:
@@ -566,7 +721,10 @@ def _group_table(
 def _identity_codes(values: npt.NDArray[Any], rows: npt.NDArray[np.int64] | None) -> Coded | None:
     """:func:`_identity_lookup` as a :class:`Coded` column."""
     found = _identity_lookup(values, rows, None)
-    return None if found is None else Coded(*found)
+    if found is None:
+        return None
+    codes, categories = found
+    return Coded(codes.astype(np.int64, copy=False), categories)
 
 
 def text_codes(
@@ -593,18 +751,22 @@ def text_groups(
     values: npt.NDArray[Any] | Coded,
     groups: Sequence[Sequence[str]],
     rows: npt.NDArray[np.int64] | None = None,
-) -> npt.NDArray[np.int64]:
+) -> npt.NDArray[np.integer[Any]]:
     """Per row of ``values[rows]``: the index of the first group holding its value, else -1.
 
     The column is encoded once (:func:`text_codes`) and the groups are matched
-    on its distinct values only.
+    on its distinct values only. The result is a small integer type (int8
+    for fewer than 127 groups).
     """
     if not isinstance(values, Coded):
         fast = _identity_lookup(values, rows, groups)
         if fast is not None:
             return fast[0]
     enc = text_codes(values, rows)
-    out: npt.NDArray[np.int64] = category_lut(enc, groups)[enc.codes]
+    lut = category_lut(enc, groups)
+    if len(groups) < 127:
+        lut = lut.astype(np.int8)
+    out: npt.NDArray[np.integer[Any]] = lut[enc.codes]
     return out
 
 
@@ -637,25 +799,87 @@ def time_rows(
     start = lo if lo is not None else np.iinfo(np.int64).min
     span = np.uint64(hi - start)
     base = np.int64(start)
-    parts: list[npt.NDArray[np.int64]] = []
-    every = True
-    tmp = np.empty(min(n, _BLOCK), dtype=np.int64)
-    for s in range(0, n, _BLOCK):
-        block = times[s : s + _BLOCK]
-        d = tmp[: len(block)]
-        np.subtract(block, base, out=d)
-        inside = d.view(np.uint64) <= span
-        if every and inside.all():
-            continue
-        if every:  # the first block with a gap: earlier blocks were full
-            parts = [np.arange(s, dtype=np.int64)]
-            every = False
-        hit = np.flatnonzero(inside)
-        hit += s
-        parts.append(hit)
-    if every:
+
+    def scan(a: int, b: int) -> list[npt.NDArray[np.int64]] | None:
+        parts: list[npt.NDArray[np.int64]] = []
+        every = True
+        tmp = np.empty(min(b - a, _BLOCK), dtype=np.int64)
+        for s in range(a, b, _BLOCK):
+            block = times[s : min(s + _BLOCK, b)]
+            d = tmp[: len(block)]
+            np.subtract(block, base, out=d)
+            inside = d.view(np.uint64) <= span
+            if every and inside.all():
+                continue
+            if every:  # the first block with a gap: earlier blocks were full
+                parts = [np.arange(a, s, dtype=np.int64)]
+                every = False
+            hit = np.flatnonzero(inside)
+            hit += s
+            parts.append(hit)
+        return None if every else parts
+
+    ranges = split_ranges(n)
+    results = run_ranges(n, scan, ranges)
+    if all(found is None for found in results):
         return None
-    return np.concatenate(parts) if len(parts) > 1 else parts[0]
+    pieces: list[npt.NDArray[np.int64]] = []
+    for found, (a, b) in zip(results, ranges, strict=True):
+        pieces.extend([np.arange(a, b, dtype=np.int64)] if found is None else found)
+    return np.concatenate(pieces) if len(pieces) > 1 else pieces[0]
+
+
+#: scans of at least this many rows are split between threads (numpy releases the GIL)
+PARALLEL_MIN = 1 << 20
+_POOL: list[ThreadPoolExecutor] = []
+
+
+def _threads() -> int:
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 4))
+
+
+def split_ranges(n: int) -> list[tuple[int, int]]:
+    """``[start, stop)`` ranges, whole blocks each, one per thread for long scans."""
+    threads = _threads() if n >= PARALLEL_MIN else 1
+    if threads == 1:
+        return [(0, n)]
+    blocks = -(-n // _BLOCK)
+    cuts = [min(n, (blocks * i // threads) * _BLOCK) for i in range(threads + 1)]
+    return [(cuts[i], cuts[i + 1]) for i in range(threads) if cuts[i] < cuts[i + 1]]
+
+
+def _pool() -> ThreadPoolExecutor:
+    if not _POOL:
+        _POOL.append(ThreadPoolExecutor(max_workers=3, thread_name_prefix="autoops-segment"))
+    return _POOL[0]
+
+
+def background(work: Callable[..., T], *args: Any) -> Future[T]:
+    """Run ``work(*args)`` on the worker threads (inline when there is one core)."""
+    if _threads() > 1:
+        return _pool().submit(work, *args)
+    done: Future[T] = Future()
+    try:
+        done.set_result(work(*args))
+    except Exception as exc:  # delivered through the future, as from a thread
+        done.set_exception(exc)
+    return done
+
+
+def run_ranges(
+    n: int, work: Callable[[int, int], T], ranges: list[tuple[int, int]] | None = None
+) -> list[T]:
+    """``work(start, stop)`` over :func:`split_ranges`, the first range on this thread."""
+    ranges = split_ranges(n) if ranges is None else ranges
+    if len(ranges) == 1:
+        return [work(*ranges[0])]
+    later = [_pool().submit(work, a, b) for a, b in ranges[1:]]
+    first = work(*ranges[0])
+    return [first, *(f.result() for f in later)]
 
 
 def present_names(values: npt.NDArray[Any] | Coded) -> list[str]:

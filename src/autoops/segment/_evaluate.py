@@ -18,6 +18,7 @@ from autoops.segment._common import (
     RowMap,
     SummaryTable,
     as_of_us,
+    background,
     display_id,
     duration_us,
     factorize_text,
@@ -27,8 +28,8 @@ from autoops.segment._common import (
     present_names,
     read_columns,
     text_groups,
-    time_rows,
     ts_us,
+    window_groups,
 )
 from autoops.segment._rules import (
     AllOf,
@@ -282,18 +283,29 @@ class _Context:
                     code="duplicate_person",
                 )
         self.values: dict[str, tuple[str, npt.NDArray[Any]]] = {}
-        for name in attr_names:
-            self.values[repr(Attr(name))] = (name, cols[name])
-        if needs_tags:
-            self.values["tags"] = (tags_column, cols[tags_column])
-            self.tags = _TagIndex(cols[tags_column], tags_column)
-        score_names = sorted({f.name for f in fields if isinstance(f, Score)})
-        for name in score_names:
-            self.values[repr(Score(name))] = (name, self._score(scores, name))
         counts_fields = [f for f in fields if isinstance(f, Count)]
         self.as_of = np.datetime64("NaT", "us")
-        if counts_fields:
-            self._counts(counts_fields, events, as_of, event_columns)
+        # the event counts (the long scan) run beside the per-person fields
+        counting = (
+            background(self._counts, counts_fields, events, as_of, event_columns)
+            if counts_fields
+            else None
+        )
+        try:
+            for name in attr_names:
+                self.values[repr(Attr(name))] = (name, cols[name])
+            if needs_tags:
+                self.values["tags"] = (tags_column, cols[tags_column])
+                self.tags = _TagIndex(cols[tags_column], tags_column)
+            score_names = sorted({f.name for f in fields if isinstance(f, Score)})
+            for name in score_names:
+                self.values[repr(Score(name))] = (name, self._score(scores, name))
+        except BaseException:
+            if counting is not None:
+                counting.exception()  # wait for it; the first error is the one reported
+            raise
+        if counting is not None:
+            counting.result()
 
     def _score(self, scores: Any, name: str) -> npt.NDArray[Any]:
         available = sorted(scores) if isinstance(scores, Mapping) else []
@@ -321,8 +333,10 @@ class _Context:
         rows = self.mapper.rows(ids, name)
         hit = rows >= 0
         outside = np.flatnonzero(~hit)
-        twice = np.bincount(rows[hit], minlength=self.n).max(initial=0) > 1
-        if not twice and outside.size > 1:
+        # ids in increasing order (as every autoops result holds them) are distinct
+        ascending = ids.dtype.kind in "iu" and bool(np.all(ids[1:] > ids[:-1]))
+        twice = not ascending and np.bincount(rows[hit], minlength=self.n).max(initial=0) > 1
+        if not twice and not ascending and outside.size > 1:
             others, _ = group_people(ids[outside], fields=(name,))
             twice = len(others) < outside.size
         if twice:
@@ -368,7 +382,7 @@ class _Context:
         )
         cutoff = as_of_us(as_of)
         self.as_of = np.datetime64(cutoff, "us")  # type: ignore[assignment]
-        times = ts_us(cols["ts"], field=mapping["ts"])
+        times = ts_us(cols["ts"], field=mapping["ts"], allow_nat=True)  # window_groups checks
         mapper = self.mapper
         event_arr = cols["event"]
         for field in fields:
@@ -378,9 +392,10 @@ class _Context:
             lo = None if field.within is None else cutoff - duration_us(field.within, key="within")
             # time first (one streaming pass); the event text only on the rows left,
             # encoded once and matched on its distinct values
-            window = time_rows(times, cutoff, lo)
-            hit = np.flatnonzero(text_groups(event_arr, [(field.event,)], window) == 0)
-            keep = hit if window is None else window[hit]
+            window, (group,) = window_groups(
+                times, cutoff, lo, [(event_arr, [(field.event,)])], field=mapping["ts"]
+            )
+            keep = window[group == 0]
             if keep.size == 0 and not isin_text(event_arr, (field.event,)).any():
                 present = present_names(event_arr)
                 msg = (

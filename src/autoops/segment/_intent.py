@@ -21,9 +21,8 @@ from autoops.segment._common import (
     duration_us,
     person_codes,
     read_columns,
-    text_groups,
-    time_rows,
     ts_us,
+    window_groups,
 )
 
 __all__ = ["IntentScores", "IntentWeights", "intent_scores"]
@@ -310,17 +309,19 @@ def intent_scores(
     person_arr, action_arr, ts_arr = cols["person"], cols["action"], cols["ts"]
     assert person_arr is not None and action_arr is not None and ts_arr is not None
     cutoff = as_of_us(as_of)
-    times = ts_us(ts_arr, field="ts")
+    times = ts_us(ts_arr, field="ts", allow_nat=True)  # window_groups checks
     universe = None if people is None else read_columns(None, "people", people=people)["people"]
     ids, codes_of = person_codes(person_arr, universe, fields=("person", "people"))
     n = len(ids)
     k = len(config.actions)
     # time first (one streaming pass); the text column is then encoded once, on the
     # rows left, and every action is matched on its few distinct values
-    rows = time_rows(times, cutoff, None if window_us is None else cutoff - window_us)
-    which = text_groups(action_arr, [(name,) for name in config.actions], rows)
+    lo = None if window_us is None else cutoff - window_us
+    rows, (which,) = window_groups(
+        times, cutoff, lo, [(action_arr, [(name,) for name in config.actions])], field="ts"
+    )
     hit = np.flatnonzero(which >= 0)
-    chosen = hit if rows is None else rows[hit]
+    chosen = rows[hit]
     person_k = codes_of(chosen)
     key = person_k * k + which[hit]
     table: npt.NDArray[np.float64]
