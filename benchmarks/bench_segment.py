@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import resource
 import time
 import tracemalloc
@@ -219,6 +220,7 @@ def main() -> None:
     args = parser.parse_args()
     n_people = args.people or (50_000 if args.quick else 1_000_000)
 
+    print(f"load average at start (1, 5, 15 min): {os.getloadavg()}", flush=True)
     t0 = time.perf_counter()
     ev, people, as_of = build(n_people, args.events_per_month)
     spend = ~np.isnan(ev["amount"])
@@ -288,6 +290,8 @@ def main() -> None:
         f"\npeak MiB: numpy allocations of the autoops call (tracemalloc); process peak RSS {peak_rss:,.0f} MiB"
     )
     print(f"audience size: {len(results['audience']):,}")
+    print("results checked equal: autoops = pandas = DuckDB for every computation")
+    print(f"load average at end (1, 5, 15 min): {os.getloadavg()}")
 
 
 def run_categorical(pd: Any, ev: Any, as_of: Any, results: Any, timings: Any, repeat: int) -> None:
@@ -340,9 +344,12 @@ def run_pandas(
     timings["audience (5 predicates)"]["pandas"] = t
     r = results["rfm"]
     has = r.frequency > 0
-    assert p_rfm["r"].tolist() == r.r[has].tolist() and p_rfm["ms"].tolist() == r.m[has].tolist()
+    assert p_rfm["person"].tolist() == r.person[has].tolist()
+    for col, ours_col in (("r", r.r), ("fs", r.f), ("ms", r.m), ("f", r.frequency)):
+        assert p_rfm[col].tolist() == ours_col[has].tolist(), col
     active = results["activity_tiers"].interactions > 0
     assert p_tiers.index.tolist() == results["activity_tiers"].person[active].tolist()
+    assert p_tiers.astype(str).tolist() == results["activity_tiers"].tier[active].tolist()
     assert np.allclose(p_intent.to_numpy(), scores.score[np.isin(scores.person, p_intent.index)])
     assert p_aud.tolist() == results["audience"].ids.tolist()
     return p_intent
@@ -402,7 +409,11 @@ def run_duckdb(
         t, out[key] = best(lambda key=key: con.sql(q[key]).fetchnumpy(), repeat)
         timings[label]["duckdb"] = t
     r = results["rfm"]
-    assert out["rfm"]["segment"].tolist() == r.segment[r.frequency > 0].tolist()
+    has = r.frequency > 0
+    assert out["rfm"]["person"].tolist() == r.person[has].tolist()
+    assert out["rfm"]["segment"].tolist() == r.segment[has].tolist()
+    for col, ours_col in (("r", r.r), ("fs", r.f), ("ms", r.m), ("f", r.frequency)):
+        assert np.asarray(out["rfm"][col]).tolist() == ours_col[has].tolist(), col
     active = results["activity_tiers"].interactions > 0
     assert out["tiers"]["tier"].tolist() == results["activity_tiers"].tier[active].tolist()
     assert out["audience"]["person_id"].tolist() == results["audience"].ids.tolist()

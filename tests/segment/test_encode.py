@@ -133,3 +133,33 @@ def test_ntile_ranks_match_a_stable_sort(values, bins, as_float):  # type: ignor
     expected = np.empty(len(arr), dtype=np.int64)
     expected[order] = ntile(len(arr), bins)
     assert ntile_ranks(arr, bins).tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize("threads", [False, True])
+def test_window_groups_match_a_mask_and_value_comparisons(
+    monkeypatch: pytest.MonkeyPatch, threads: bool
+) -> None:
+    monkeypatch.setattr(common, "_BLOCK", 64)
+    if threads:
+        monkeypatch.setattr(common, "PARALLEL_MIN", 100)
+    rng = np.random.default_rng(11)
+    n = 9000
+    times = rng.integers(0, 1000, n).astype(np.int64)
+    events = _column(rng, n)
+    touch = np.array(["app", "wecom", None], dtype=object)[rng.integers(0, 3, n)]
+    groups_e = [("click",), ("rare", "login")]
+    groups_t = [("wecom",)]
+    for lo in (None, 300):
+        rows, (ge, gt) = common.window_groups(
+            times, 700, lo, [(events, groups_e), (touch, groups_t)], field="ts"
+        )
+        expected = np.flatnonzero((times <= 700) & (times >= (lo if lo is not None else -1)))
+        assert rows.tolist() == expected.tolist()
+        assert ge.tolist() == _brute(events[rows], groups_e)
+        assert gt.tolist() == _brute(touch[rows], groups_t)
+    coded = Coded(np.zeros(n, dtype=np.int64), np.array(["click"], dtype=object))
+    rows, (gc,) = common.window_groups(times, 10, 0, [(coded, groups_e)])
+    assert rows.tolist() == np.flatnonzero(times <= 10).tolist() and set(gc.tolist()) <= {0}
+    times[5000] = np.iinfo(np.int64).min
+    with pytest.raises(common.InvalidInput, match=r"when \(row 5000\): missing timestamp"):
+        common.window_groups(times, 700, 300, [(events, groups_e)], field="when")
