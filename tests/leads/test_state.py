@@ -98,3 +98,13 @@ def test_random_walks_only_make_legal_moves(moves: list[str]) -> None:
     assert status is lc.status
     assert lc.cycle == 1 + sum(c.action == "reactivate" for c in lc.history)
     assert isinstance(lc.deal, bool)
+
+
+def test_rejected_defeat_after_reactivation_returns_to_reactivated() -> None:
+    lc = LeadLifecycle.start("L1", at=T0)
+    t = [T0 + timedelta(hours=h) for h in range(1, 6)]
+    lc = lc.request_defeat("other", at=t[0]).approve_defeat(at=t[1]).reactivate(at=t[2])
+    lc = lc.request_defeat("other", at=t[3]).reject_defeat(at=t[4])
+    assert lc.status is S.REACTIVATED
+    assert can_transition(S.DEFEAT_REQUESTED, S.REACTIVATED)
+    assert check_transitions(["defeat_requested"], ["reactivated"]).tolist() == [True]

@@ -14,7 +14,7 @@ from autoops._masking import mask_id
 from autoops._time import DEFAULT_TZ, US
 from autoops.errors import ConfigError, InvalidInput
 from autoops.leads._calendar import local_us
-from autoops.leads._codes import codes_of, sorted_codes
+from autoops.leads._codes import codes_of, int_codes, sorted_codes
 from autoops.leads._input import read_leads, read_table, utc_scalar
 from autoops.leads._link import phones as parse_phones
 from autoops.leads._result import ResultBase, is_none, rank_in_group
@@ -22,6 +22,15 @@ from autoops.leads._result import ResultBase, is_none, rank_in_group
 __all__ = ["AssignPolicy", "Assignment", "assign_leads", "quota_sequence"]
 
 STRATEGIES = ("nearest", "round_robin", "capacity", "performance")
+_REASONS = (
+    "<strategy>",
+    "returning_owner",
+    "preassigned",
+    "next_choice",
+    "capacity_exhausted",
+    "no_dealer_in_area",
+    "no_area",
+)
 
 
 def _choice(allowed: tuple[str, ...]) -> Any:
@@ -376,7 +385,9 @@ def _areas(
     c_code, c_names = codes_of(lead_city)
     p_code, p_names = codes_of(lead_prov)
     pair = (c_code + 1) * (len(p_names) + 1) + (p_code + 1)
-    pairs, inverse = np.unique(pair, return_inverse=True)
+    inverse = int_codes(pair)  # hash-based: no sort of the million pair codes
+    pairs = np.empty(int(inverse.max()) + 1 if len(inverse) else 0, dtype=np.int64)
+    pairs[inverse] = pair
     c_text = np.concatenate((np.array(["\x00"], dtype=object), c_names.astype(str).astype(object)))
     p_text = np.concatenate((np.array(["\x00"], dtype=object), p_names.astype(str).astype(object)))
     lists: list[list[int]] = []
@@ -519,7 +530,8 @@ def assign_leads(
 
     # first choice per lead: pre-assigned, returning owner, strategy pick
     first = np.full(n, -1, dtype=np.int64)
-    reason_first = np.full(n, strategy, dtype=object)
+    # reasons as small integer codes into _REASONS (the strategy is code 0); text at the end
+    reason_first = np.zeros(n, dtype=np.int8)
     created_us = created.astype(np.int64)
     # each lead's rank by (created_at, input order): one sort, reused by every ordering below
     lead_rank = np.empty(n, dtype=np.int64)
@@ -530,12 +542,12 @@ def assign_leads(
     owner_dealer = _owner_dealers(owners, cols, id_index, n)
     ok_owner = (owner_dealer >= 0) & member_check(member, area, owner_dealer)
     first[ok_owner] = owner_dealer[ok_owner]
-    reason_first[ok_owner] = "returning_owner"
+    reason_first[ok_owner] = _REASONS.index("returning_owner")
     if policy.preassigned == "keep" and "dealer_id" in cols:
         pre = _preassigned(cols["dealer_id"], id_index, policy.unknown_dealer)
         ok_pre = (pre >= 0) & member_check(member, area, pre)
         first[ok_pre] = pre[ok_pre]
-        reason_first[ok_pre] = "preassigned"
+        reason_first[ok_pre] = _REASONS.index("preassigned")
 
     # propose-and-cap rounds
     cap = d["daily_capacity"]
@@ -578,15 +590,16 @@ def assign_leads(
         pending = pending[result[pending] < 0]
         pending = pending[step[pending] <= policy.max_choices]
 
-    dealer_out = np.full(n, None, dtype=object)
     got = result >= 0
-    dealer_out[got] = dealer_ids[result[got]]
-    reason = np.full(n, "capacity_exhausted", dtype=object)
-    reason[got & (choice == 0)] = reason_first[got & (choice == 0)]
-    reason[got & (choice == 0) & ~has_first] = strategy
-    reason[got & (choice > 0)] = "next_choice"
-    reason[~got & (lengths == 0) & ~has_first] = "no_dealer_in_area"
-    reason[no_area] = "no_area"
+    dealer_out = np.concatenate((dealer_ids, np.array([None], dtype=object)))[result]
+    r = _REASONS.index
+    reason_code = np.full(n, r("capacity_exhausted"), dtype=np.int8)
+    reason_code[got & (choice == 0)] = reason_first[got & (choice == 0)]
+    reason_code[got & (choice == 0) & ~has_first] = 0
+    reason_code[got & (choice > 0)] = r("next_choice")
+    reason_code[~got & (lengths == 0) & ~has_first] = r("no_dealer_in_area")
+    reason_code[no_area] = r("no_area")
+    reason = np.array((strategy, *_REASONS[1:]), dtype=object)[reason_code]
     staff_out = _staff(staff, result, created_us, dealer_ids, n)
     return Assignment(
         lead_id=cols["lead_id"],

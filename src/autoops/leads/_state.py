@@ -47,7 +47,10 @@ TRANSITIONS: Mapping[LeadStatus, frozenset[LeadStatus]] = {
     S.ORDER_CANCELLED: frozenset(
         {S.CONTACTED, S.VISITED, S.TEST_DRIVEN, S.ORDERED, S.DEFEAT_REQUESTED}
     ),
-    S.DEFEAT_REQUESTED: frozenset({S.DEFEATED, *_FUNNEL[:-1], S.ORDER_CANCELLED, S.NEW}),
+    # a rejected request returns to the status it was made from (reactivated included)
+    S.DEFEAT_REQUESTED: frozenset(
+        {S.DEFEATED, *_FUNNEL[:-1], S.ORDER_CANCELLED, S.NEW, S.REACTIVATED}
+    ),
     S.DEFEATED: frozenset({S.REACTIVATED}),
     S.REACTIVATED: frozenset(
         {S.ASSIGNED, S.CONTACTED, S.VISITED, S.TEST_DRIVEN, S.ORDERED, S.DEFEAT_REQUESTED}
