@@ -17,8 +17,10 @@ from autoops.channels.wecom import (
     RobotText,
     WeComChannel,
     WeComRobotChannel,
+    groupmsg_cancel_request,
+    groupmsg_remind_request,
 )
-from autoops.errors import InvalidInput
+from autoops.errors import InvalidInput, InvalidRequest, RateLimited
 
 from .conftest import Driver
 
@@ -146,6 +148,32 @@ def test_wecom_customer_message_and_local_checks(driver: Driver, emulator: Emula
         ch.validate(
             Message(to=["c1"], content=CustomerMessage(attachments=[Attachment("gif", {})]))
         )
+    driver.close(d)
+
+
+def test_wecom_task_remind_and_cancel(driver: Driver, emulator: Emulator) -> None:
+    ch = WeComChannel(emulator.corp_id, emulator.corp_secret, base_url=emulator.url)
+    d = driver.make(ch)
+    rep = driver.send(d, Message(to=["wm1", "wm2"], content=CustomerMessage(text="车主沙龙")))
+    msgid = rep[0].provider_message_id
+    assert rep.ok and msgid is not None and msgid in emulator.tasks
+    for _ in range(3):
+        body = driver.call(d, lambda token: groupmsg_remind_request(ch, msgid, token))
+        assert body["errcode"] == 0
+    with pytest.raises(RateLimited) as limited:  # a 4th reminder within 24 h
+        driver.call(d, lambda token: groupmsg_remind_request(ch, msgid, token))
+    assert limited.value.provider_code == "45009"
+    emulator.expire_tokens()  # the follow-ups refresh the token like any send
+    assert driver.call(d, lambda token: groupmsg_cancel_request(ch, msgid, token))["errcode"] == 0
+    with pytest.raises(InvalidRequest, match="40058"):  # cancelled: nothing left to remind
+        driver.call(d, lambda token: groupmsg_remind_request(ch, msgid, token))
+    with pytest.raises(InvalidRequest, match="40058"):
+        driver.call(d, lambda token: groupmsg_cancel_request(ch, "no-such-task", token))
+    sent = [(what, body["msgid"]) for what, body in emulator.received if what.endswith("_send")]
+    assert sent == [("remind_groupmsg_send", msgid)] * 3 + [("cancel_groupmsg_send", msgid)]
+    assert emulator.tasks[msgid]["cancelled"] and len(emulator.tasks[msgid]["reminders"]) == 3
+    with pytest.raises(InvalidInput, match="msgid"):
+        groupmsg_remind_request(ch, "", "T")
     driver.close(d)
 
 

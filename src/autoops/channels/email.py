@@ -5,9 +5,10 @@ builds one :class:`email.message.EmailMessage` per recipient (each person is
 addressed alone), and :meth:`EmailChannel.deliver` sends a batch over one
 SMTP connection, returning the server's answer per recipient: ``250`` is
 accepted, ``5xx`` refused or invalid, ``4xx`` retryable. The async
-dispatcher runs :meth:`EmailChannel.deliver` in a worker thread
-(:func:`anyio.to_thread.run_sync`), the one place it uses a thread, because
-:mod:`smtplib` is blocking.
+dispatcher calls :meth:`EmailChannel.adeliver` instead: the same
+conversation (EHLO, STARTTLS on the same connection, AUTH, MAIL/RCPT/DATA)
+spoken by a small SMTP client over anyio byte streams — no worker thread, no
+extra dependency, asyncio or trio.
 """
 
 from __future__ import annotations
@@ -199,15 +200,39 @@ class EmailChannel(Channel):
         return answers
 
     async def adeliver(self, call: Call, *, timeout: float) -> list[tuple[int, str]]:
-        """:meth:`deliver` in a worker thread, for the async dispatcher.
+        """:meth:`deliver` for the async dispatcher, over async streams (no thread).
+
+        Same answers and errors as :meth:`deliver`: ``(smtp code, text)`` per
+        e-mail; network failures and timeouts raise :class:`OSError`; a
+        refused login raises :class:`~autoops.errors.ChannelAuthError`; a
+        server without STARTTLS raises :class:`~autoops.errors.ConfigError`.
 
         Examples:
-            >>> EmailChannel.adeliver.__name__
-            'adeliver'
+            >>> import anyio
+            >>> ch = EmailChannel("127.0.0.1", 9, sender="crm@example.com", starttls=False)
+            >>> async def main():
+            ...     try:
+            ...         await ch.adeliver(Call((), (), "smtp"), timeout=2)
+            ...     except OSError:
+            ...         return "unreachable"
+            >>> anyio.run(main)
+            'unreachable'
         """
-        import anyio.to_thread
+        from autoops.channels._smtp import smtp_send
 
-        return await anyio.to_thread.run_sync(lambda: self.deliver(call, timeout=timeout))
+        return await smtp_send(
+            host=self.host,
+            port=self.port,
+            sender=self.sender,
+            mails=call.request,
+            timeout=timeout,
+            starttls=self.starttls,
+            use_ssl=self.use_ssl,
+            context=self.ssl_context or ssl.create_default_context(),
+            username=self.username,
+            password=None if self.password is None else self.password.get(),
+            channel=self.name,
+        )
 
     def parse_response(self, call: Call, response: Any) -> list[Outcome]:
         """SMTP codes → outcomes: 2xx accepted, 4xx retryable, 550/551/553 refused, 5xx invalid.

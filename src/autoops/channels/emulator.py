@@ -167,6 +167,11 @@ class Emulator:
         secret_id, secret_key: the Tencent Cloud key it verifies with.
         access_key_id, access_key_secret: the Aliyun key.
         webhook_secret: the secret its ``/hook/<name>`` receiver verifies.
+        tasks: customer group-message tasks by msgid (``cancelled``,
+            ``reminders``): ``remind_groupmsg_send`` allows three reminders
+            per task in 24 h (then 45009); both remind and cancel answer
+            40058 for an unknown or cancelled task (codes chosen by the
+            emulator; WeCom does not document them).
 
     Examples:
         >>> emu = Emulator().start()
@@ -205,6 +210,7 @@ class Emulator:
         self.counts: Counter[str] = Counter()
         self.token_fetches = 0
         self._nonces: set[str] = set()
+        self.tasks: dict[str, dict[str, Any]] = {}
         self._verifier = WebhookVerifier(self.webhook_secret)
         self._port: int | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -455,6 +461,8 @@ class Emulator:
             if len(data.get("attachments") or []) > 9:
                 return _json(200, {"errcode": 41063, "errmsg": "too many attachments"})
             self._note("wecom_customer", data)
+            with self._lock:
+                self.tasks[msgid] = {"cancelled": False, "reminders": []}
             targets = data.get("external_userid") or data.get("chat_id_list") or []
             return _json(
                 200,
@@ -476,6 +484,11 @@ class Emulator:
                     ],
                 },
             )
+        if path in (
+            "/cgi-bin/externalcontact/remind_groupmsg_send",
+            "/cgi-bin/externalcontact/cancel_groupmsg_send",
+        ):
+            return self._task_action(path.rsplit("/", 1)[1], data)
         if path == "/cgi-bin/externalcontact/get_groupmsg_send_result":
             return _json(
                 200,
@@ -500,6 +513,29 @@ class Emulator:
                 return _json(200, {"errcode": 43101, "errmsg": "user refuse to accept the msg"})
             return _json(200, {"errcode": 0, "errmsg": "ok", "msgid": int(msgid[:8], 16)})
         return _json(404, {"errcode": 404, "errmsg": "not found"})
+
+    def _task_action(
+        self, action: str, data: Mapping[str, Any]
+    ) -> tuple[int, dict[str, str], bytes]:
+        """Remind (≤ 3 per task in 24 h) or cancel a customer group-message task."""
+        now = time.time()
+        with self._lock:
+            task = self.tasks.get(str(data.get("msgid", "")))
+            if task is None:
+                return _json(200, {"errcode": 40058, "errmsg": "invalid msgid"})
+            if task["cancelled"]:
+                return _json(200, {"errcode": 40058, "errmsg": "task already cancelled"})
+            if action == "cancel_groupmsg_send":
+                task["cancelled"] = True
+            else:
+                recent = [t for t in task["reminders"] if t > now - 86_400]
+                if len(recent) >= 3:
+                    return _json(
+                        200, {"errcode": 45009, "errmsg": "at most 3 reminders per task per day"}
+                    )
+                task["reminders"] = [*recent, now]
+        self._note(action, dict(data))
+        return _json(200, {"errcode": 0, "errmsg": "ok"})
 
     def _tencent(self, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
         rid = uuid.uuid4().hex

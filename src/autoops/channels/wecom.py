@@ -11,7 +11,9 @@ does the I/O.
   ``group`` to chat ids (sender required, ≤ 2,000 chats), optional tag
   filter, ≤ 9 attachments. "Accepted" means the task was created; staff
   still confirm it. Follow it up with :func:`groupmsg_task_request` and
-  :func:`groupmsg_send_result_request` through :meth:`Dispatcher.call`.
+  :func:`groupmsg_send_result_request`, remind the staff with
+  :func:`groupmsg_remind_request` or stop it with :func:`groupmsg_cancel_request`,
+  all through :meth:`Dispatcher.call`.
 * :class:`WeComRobotChannel` with :class:`RobotText` — group robot webhooks
   (recipients are robot keys); no token.
 
@@ -43,6 +45,8 @@ __all__ = [
     "RobotText",
     "WeComChannel",
     "WeComRobotChannel",
+    "groupmsg_cancel_request",
+    "groupmsg_remind_request",
     "groupmsg_send_result_request",
     "groupmsg_task_request",
 ]
@@ -360,6 +364,62 @@ def groupmsg_send_result_request(
         f"{channel.base_url}/cgi-bin/externalcontact/get_groupmsg_send_result",
         params={"access_token": token},
         json={"msgid": msgid, "userid": userid, "limit": 1000},
+    )
+
+
+def _msgid(msgid: str) -> str:
+    if not isinstance(msgid, str) or not msgid.strip():
+        raise InvalidInput("empty; pass the msgid add_msg_template returned", field="msgid")
+    return msgid
+
+
+def groupmsg_remind_request(channel: WeComChannel, msgid: str, token: str) -> httpx.Request:
+    """``externalcontact/remind_groupmsg_send``: notify the staff again to confirm task *msgid*.
+
+    WeCom allows at most three reminders per task within 24 hours; a fourth
+    is refused (the emulator answers 45009, which :meth:`Dispatcher.call`
+    raises as :class:`~autoops.errors.RateLimited`). Use with
+    :meth:`Dispatcher.call` / :meth:`AsyncDispatcher.call`:
+    ``d.call(lambda t: groupmsg_remind_request(ch, msgid, t))``.
+
+    Raises:
+        InvalidInput: an empty *msgid* (before any request).
+
+    Examples:
+        >>> r = groupmsg_remind_request(WeComChannel("c", "s"), "msgGCAAA", "T")
+        >>> r.method, r.url.path, r.content
+        ('POST', '/cgi-bin/externalcontact/remind_groupmsg_send', b'{"msgid":"msgGCAAA"}')
+    """
+    return httpx.Request(
+        "POST",
+        f"{channel.base_url}/cgi-bin/externalcontact/remind_groupmsg_send",
+        params={"access_token": token},
+        json={"msgid": _msgid(msgid)},
+    )
+
+
+def groupmsg_cancel_request(channel: WeComChannel, msgid: str, token: str) -> httpx.Request:
+    """``externalcontact/cancel_groupmsg_send``: stop task *msgid* for staff who have not sent it.
+
+    Messages already sent to customers are not recalled. Use with
+    :meth:`Dispatcher.call` / :meth:`AsyncDispatcher.call`.
+
+    Raises:
+        InvalidInput: an empty *msgid* (before any request).
+
+    Examples:
+        >>> groupmsg_cancel_request(WeComChannel("c", "s"), "msgGCAAA", "T").url.path
+        '/cgi-bin/externalcontact/cancel_groupmsg_send'
+        >>> groupmsg_cancel_request(WeComChannel("c", "s"), " ", "T")
+        Traceback (most recent call last):
+        ...
+        autoops.errors.InvalidInput: msgid: empty; pass the msgid add_msg_template returned [invalid_input]
+    """
+    return httpx.Request(
+        "POST",
+        f"{channel.base_url}/cgi-bin/externalcontact/cancel_groupmsg_send",
+        params={"access_token": token},
+        json={"msgid": _msgid(msgid)},
     )
 
 
