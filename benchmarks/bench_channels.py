@@ -1,6 +1,6 @@
 """Fan-out benchmark: AsyncDispatcher against the loopback emulator.
 
-    python benchmarks/bench_channels.py              # 100,000 messages at --limit (default 200/s)
+    python benchmarks/bench_channels.py              # 100,000 messages at --limit (default 120/s)
     python benchmarks/bench_channels.py --quick      # 5,000 messages
     python benchmarks/bench_channels.py --probe      # only the unlimited runs: pick a limit
 
@@ -247,7 +247,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="5,000 messages")
     ap.add_argument("--probe", action="store_true", help="only the unlimited runs")
-    ap.add_argument("--limit", type=float, default=200.0, help="provider limit, requests/s")
+    ap.add_argument("--limit", type=float, default=120.0, help="provider limit, requests/s")
     ap.add_argument("--workers", type=int, default=16, help="concurrent senders")
     ap.add_argument("-n", type=int, default=None, help="messages in the limited run")
     args = ap.parse_args()
