@@ -7,8 +7,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from autoops.errors import InvalidInput
+from autoops.errors import IdempotencyConflict, InvalidInput
 from autoops.loyalty import Ledger
 
 from .conftest import T0
@@ -119,7 +121,7 @@ def test_bulk_rows_match_single_earns(ledger: Ledger, clock: Any) -> None:
     assert ledger.verify() == []
 
 
-def test_repeats_share_their_first_rows_outcome(ledger: Ledger) -> None:
+def test_repeats_are_judged_against_what_the_key_holds(ledger: Ledger) -> None:
     ledger.earn(M, 10, reason="x", key="taken")
     rows = [{"member_id": M, "points": 3, "key": "taken"},  # conflicts with the ledger
             {"member_id": M, "points": 3, "key": "taken"},  # repeats row 0: fails with it
@@ -148,3 +150,62 @@ def test_large_batch_replays_and_half_new(ledger: Ledger) -> None:
     assert total == n * (n + 1) // 2 + int(np.arange(1, n + 1)[~odd].sum())
     assert ledger.redeem("member-0000", 5, reason="x", key="r").delta == -5  # a known member
     assert ledger.verify() == []
+
+
+def test_empty_batch_and_keys_repeated_far_apart(ledger: Ledger) -> None:
+    empty = ledger.earn_many({"member_id": [], "points": [], "key": []}, reason="x")
+    assert len(empty.status) == 0 and ledger.verify() == []
+    keys = ["a", "b", "a", "c", "b", "a"]
+    batch = ledger.earn_many({"member_id": [M] * 6, "points": [1, 2, 1, 3, 9, 1], "key": keys},
+                             reason="x")  # fmt: skip
+    assert batch.status.tolist() == ["earned", "earned", "duplicate", "earned", "failed",
+                                     "duplicate"]  # fmt: skip
+    assert batch.error[4] == "key: repeats row 1 with a different payload"
+    assert batch.transaction_id[2] == batch.transaction_id[5] == batch.transaction_id[0]
+    assert ledger.balance(M).available == 6
+
+
+ROW = st.fixed_dictionaries({
+    "member_id": st.sampled_from([M, "member-0002", "member-0003", "", None]),
+    "points": st.sampled_from([1, 2, 3, 5, 0, -1, 2.5]),
+    "key": st.sampled_from(["k0", "k1", "k2", "k3", "k4"]),
+})  # fmt: skip
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=st.lists(ROW, max_size=12), debt=st.booleans())
+def test_a_batch_equals_the_same_earns_one_by_one(rows: list[dict[str, Any]], debt: bool) -> None:
+    """Reference: earn() row by row, in order, on a second ledger with the same history."""
+    bulk, single = Ledger(clock=lambda: T0), Ledger(clock=lambda: T0)
+    for ledger in (bulk, single):
+        ledger.earn(M, 2, reason="x", key="k0")  # an existing key: replays and conflicts
+        if debt:  # M owes 3: the batch's points repay it first
+            e = ledger.earn(M, 3, reason="x", key="d")
+            ledger.redeem(M, 5, reason="x", key="r")
+            ledger.reverse(e.id, key="rev", policy="debt")
+    batch = bulk.earn_many(rows, reason="x")
+    expected, ids = [], []
+    for row in rows:
+        try:
+            tx = single.earn(row["member_id"], row["points"], reason="x", key=row["key"])
+        except (InvalidInput, IdempotencyConflict):
+            expected.append("failed")
+            ids.append(None)
+            continue
+        seen = tx.id in ids or tx.key == "k0"
+        expected.append("duplicate" if seen else "earned")
+        ids.append(tx.id)
+    assert batch.status.tolist() == expected
+    first = {}  # the same transaction for the same rows, in both ledgers
+    for got, want in zip(batch.transaction_id.tolist(), ids, strict=True):
+        assert (got is None) == (want is None)
+        if want is not None:
+            assert first.setdefault(want, got) == got
+    for m in (M, "member-0002", "member-0003"):
+        assert bulk.balance(m) == single.balance(m)
+        earns = [
+            [(t.kind, t.points) for t in x.history(m) if t.kind != "repay"] for x in (bulk, single)
+        ]
+        assert earns[0] == earns[1]  # a batch repays debt once per member, after its earns
+        assert sum(t.delta for t in bulk.history(m)) == sum(t.delta for t in single.history(m))
+    assert bulk.verify() == [] and single.verify() == []

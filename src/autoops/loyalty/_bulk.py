@@ -37,7 +37,7 @@ _NAT = np.iinfo(np.int64).min
 
 
 def _records_to_columns(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
-    names: list[str] = []
+    names: list[str] = ["member_id", "points", "key"] if not rows else []  # [] is an empty batch
     for row in rows:
         for name in row:
             if name not in names:
@@ -48,11 +48,10 @@ def _records_to_columns(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any
 def _text_ok(values: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
     """Non-empty (not blank) strings of at most 200 characters."""
     n = len(values)
-    if n and set(map(type, values)) == {str}:  # all plain strings: numpy string kernels
-        text = np.array(values.tolist(), dtype=str)
-        size = np.strings.str_len(text)
-        return (size > 0) & (size <= 200) & ~np.strings.isspace(text)
-    ok = np.fromiter((isinstance(v, str) for v in values), dtype=bool, count=n)
+    if set(map(type, values)) == {str}:  # all plain strings: no per-value type test
+        ok = np.ones(n, dtype=bool)
+    else:
+        ok = np.fromiter((isinstance(v, str) for v in values), dtype=bool, count=n)
     text = values[ok]
     size = np.fromiter(map(len, text), dtype=np.int64, count=len(text))
     blank = np.fromiter(map(str.isspace, text), dtype=bool, count=len(text))
@@ -191,24 +190,21 @@ def earn_many(
         _instants_text(unlock[valid], has_lock[valid]),
     )
 
-    # duplicates inside the batch: the first row of each key stands for the rest
-    first = valid
-    valid_keys = key[valid].tolist()
-    if len(set(valid_keys)) < len(valid_keys):
-        _, first_pos, inverse = np.unique(
-            key[valid].astype(str), return_index=True, return_inverse=True
-        )
-        first = valid[first_pos[inverse]]
-    again = first != valid
-    copies, sources = valid[again], first[again]
-    differs = payload[copies] != payload[sources]
-    for row, src in zip(copies[differs].tolist(), sources[differs].tolist(), strict=True):
-        err[row] = f"key: repeats row {src} with a different payload"
-    ok[copies] = False
+    # repeats of a key inside the batch: only its first valid row (the lead) may be written;
+    # the others are judged against what the key ends up holding (see the end)
+    valid_keys = _plain(key[valid].tolist())
+    first_at = dict(zip(reversed(valid_keys), range(len(valid_keys) - 1, -1, -1), strict=True))
+    lead = np.arange(len(valid))
+    if len(first_at) < len(valid_keys):
+        lead = np.fromiter(map(first_at.__getitem__, valid_keys), np.intp, len(valid_keys))
+    is_lead = lead == np.arange(len(valid))
+    followers, their_lead = valid[~is_lead], valid[lead[~is_lead]]
+    ok[followers] = False
 
     todo = np.flatnonzero(ok)
     t_member = _plain(member[todo].tolist())
-    t_key = _plain(key[todo].tolist())
+    t_key = _pick(valid_keys, np.flatnonzero(is_lead))
+    hits: dict[str, tuple[str, str | None]] = {}
     t_reason = [reason] * len(todo) if reason is not None else _plain(reasons[todo].tolist())
     members = sorted(set(t_member))
     occ_t, exp_t, unlock_t, pts_t = occ[todo], exp[todo], unlock[todo], pts[todo]
@@ -286,10 +282,15 @@ def earn_many(
             break
         except KeyRace:
             continue
-    # repeats of a key inside the batch share their first row's outcome
-    status[copies[~differs]] = np.where(
-        status[sources[~differs]] == "failed", "failed", "duplicate"
-    )
-    tx_ids[copies[~differs]] = tx_ids[sources[~differs]]
-    err[copies[~differs]] = err[sources[~differs]]
+    # a repeat is a duplicate of what its key holds now (the ledger's transaction, or the one
+    # its lead row wrote) when the payloads agree, and fails otherwise, as earn() row by row
+    for row, src in zip(followers.tolist(), their_lead.tolist(), strict=True):
+        hit = hits.get(str(key[row]))
+        held, held_id = (payload[src], tx_ids[src]) if hit is None else (hit[1], hit[0])
+        if payload[row] == held:
+            status[row], tx_ids[row] = "duplicate", held_id
+        elif hit is None:
+            err[row] = f"key: repeats row {src} with a different payload"
+        else:
+            err[row] = "key: already used with a different payload"
     return EarnBatch(transaction_id=tx_ids, status=status, error=err)
