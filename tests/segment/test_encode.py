@@ -80,7 +80,7 @@ def test_unseen_objects_equal_to_known_values_share_their_code() -> None:
     assert enc.codes[7777] == enc.codes[0] and enc.codes[8889] == -1
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(
     st.lists(st.integers(-50, 50), max_size=40),
     st.integers(-60, 60),
@@ -104,7 +104,7 @@ def test_time_rows_match_a_mask(times, hi, span, block):  # type: ignore[no-unty
         assert got.tolist() == expected.tolist()
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(
     st.lists(st.integers(-3, 2000), min_size=1, max_size=40),
     st.one_of(st.none(), st.lists(st.integers(-3, 2000), max_size=10)),
@@ -121,7 +121,7 @@ def test_person_codes_match_group_people(person, universe, huge):  # type: ignor
     assert codes_of(rows).tolist() == codes[rows].tolist()
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(
     st.lists(st.integers(0, 6), max_size=60),
     st.integers(2, 10),

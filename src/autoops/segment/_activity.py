@@ -234,12 +234,17 @@ def activity_tiers(
     if ev is not None and excluded:
         texts.append((ev, [excluded]))
     # one fused pass: the time window, then each text column looked up on the rows kept
-    keep, groups = window_groups(times, cutoff, cutoff - window_us, texts, field="ts")
-    mask = np.ones(len(keep), dtype=bool)
-    for j, group in enumerate(groups):
-        # the touchpoint column (first, when filtered) must match; events must not
-        mask &= (group == 0) if wants_tp and j == 0 else (group != 0)
-    keep = keep[mask]
+
+    def counted(groups: list[npt.NDArray[np.integer[Any]]]) -> npt.NDArray[np.bool_]:
+        mask = np.ones(len(groups[0]), dtype=bool)
+        for j, group in enumerate(groups):
+            # the touchpoint column (first, when filtered) must match; events must not
+            mask &= (group == 0) if wants_tp and j == 0 else (group != 0)
+        return mask
+
+    keep, _ = window_groups(
+        times, cutoff, cutoff - window_us, texts, field="ts", select=counted if texts else None
+    )
     counts = np.bincount(codes_of(keep), minlength=len(ids)).astype(np.int64)
     tier_code = np.full(len(ids), 3, dtype=np.int64)
     tier_code[counts >= limits["low"]] = 2

@@ -628,8 +628,8 @@ class _IdentityTable:
         return found
 
 
-#: rows kept in one block, their group numbers per text column, and unknown addresses
-_Part = tuple[npt.NDArray[np.int64], list[npt.NDArray[np.int8]], list[npt.NDArray[np.int64]]]
+#: rows kept in one block and their group numbers per text column
+_Part = tuple[npt.NDArray[np.int64], list[npt.NDArray[np.integer[Any]]]]
 
 
 def window_groups(
@@ -639,14 +639,17 @@ def window_groups(
     texts: Sequence[tuple[npt.NDArray[Any] | Coded, Sequence[Sequence[str]]]],
     *,
     field: str = "ts",
+    select: Callable[[list[npt.NDArray[np.integer[Any]]]], npt.NDArray[np.bool_]] | None = None,
 ) -> tuple[npt.NDArray[np.int64], list[npt.NDArray[np.integer[Any]]]]:
     """Rows with ``lo <= times <= hi`` and, per text column, their group numbers.
 
     One fused pass: each cache-sized block of *times* is filtered and the
     text columns are looked up (by identity, :class:`_IdentityTable`) only at
-    the rows kept, split between threads for long inputs. ``NaT`` is an
-    error naming the first such row. Columns that cannot be looked up by
-    identity are encoded after the time filter with :func:`text_groups`.
+    the rows kept, split between threads for long inputs. With *select*
+    (group arrays → mask) only the rows it accepts are returned, decided block
+    by block. ``NaT`` is an error naming the first such row. Columns that
+    cannot be looked up by identity are encoded after the time filter with
+    :func:`text_groups`.
     """
     tables = [_IdentityTable(v, g) if not isinstance(v, Coded) else None for v, g in texts]
     if not all(t is not None and t.ok for t in tables):
@@ -654,7 +657,11 @@ def window_groups(
         rows = time_rows(times, hi, lo)
         if rows is None:
             rows = np.arange(len(times), dtype=np.int64)
-        return rows, [text_groups(v, g, rows) for v, g in texts]
+        found = [text_groups(v, g, rows) for v, g in texts]
+        if select is None:
+            return rows, found
+        mask = select(found)
+        return rows[mask], [g[mask] for g in found]
     ready = [t for t in tables if t is not None]
     n = len(times)
     start = lo if lo is not None else np.iinfo(np.int64).min
@@ -673,14 +680,23 @@ def window_groups(
                 return s + int(np.flatnonzero(block == _INT64_MIN)[0])
             d = tmp[: len(block)]
             np.subtract(block, base, out=d)
-            idx = np.flatnonzero(d.view(np.uint64) <= span)
-            groups, misses = [], []
+            inside = d.view(np.uint64) <= span
+            whole = bool(inside.all())  # every row in the window: slices, not gathers
+            idx = None if whole else np.flatnonzero(inside) + s
+            groups: list[npt.NDArray[np.integer[Any]]] = []
             for t in ready:
-                g, bad = t.lookup(t.addr[s : s + len(block)][idx], slots)
+                g, bad = t.lookup(t.addr[s : s + len(block)] if idx is None else t.addr[idx], slots)
+                if bad.any():  # objects the sample missed: by value
+                    at = np.flatnonzero(bad)
+                    g[at] = t.by_value(at + s if idx is None else idx[at])
                 groups.append(g)
-                misses.append(np.flatnonzero(bad))
-            idx += s
-            parts.append((idx, groups, misses))
+            if select is not None:
+                keep = select(groups)
+                idx = np.flatnonzero(keep) + s if idx is None else idx[keep]
+                groups = [g[keep] for g in groups]
+            elif idx is None:
+                idx = np.arange(s, s + len(block), dtype=np.int64)
+            parts.append((idx, groups))
         return parts
 
     results = run_ranges(n, scan)
@@ -691,16 +707,7 @@ def window_groups(
     if not parts:
         return np.zeros(0, dtype=np.int64), [np.zeros(0, dtype=np.int8) for _ in texts]
     rows = np.concatenate([p[0] for p in parts])
-    offsets = np.cumsum([0] + [len(p[0]) for p in parts])
-    out: list[npt.NDArray[np.integer[Any]]] = []
-    for j, t in enumerate(ready):
-        col = np.concatenate([p[1][j] for p in parts])
-        miss = [p[2][j] + offsets[i] for i, p in enumerate(parts) if p[2][j].size]
-        if miss:
-            at = np.concatenate(miss)
-            col[at] = t.by_value(rows[at])
-        out.append(col)
-    return rows, out
+    return rows, [np.concatenate([p[1][j] for p in parts]) for j in range(len(ready))]
 
 
 def _check_nat(times: npt.NDArray[np.int64], field: str) -> None:

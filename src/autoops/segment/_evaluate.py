@@ -392,10 +392,14 @@ class _Context:
             lo = None if field.within is None else cutoff - duration_us(field.within, key="within")
             # time first (one streaming pass); the event text only on the rows left,
             # encoded once and matched on its distinct values
-            window, (group,) = window_groups(
-                times, cutoff, lo, [(event_arr, [(field.event,)])], field=mapping["ts"]
+            keep, _ = window_groups(
+                times,
+                cutoff,
+                lo,
+                [(event_arr, [(field.event,)])],
+                field=mapping["ts"],
+                select=_first_group,
             )
-            keep = window[group == 0]
             if keep.size == 0 and not isin_text(event_arr, (field.event,)).any():
                 present = present_names(event_arr)
                 msg = (
@@ -410,6 +414,11 @@ class _Context:
 
     def field_values(self, field: Field) -> tuple[str, npt.NDArray[Any]]:
         return self.values[repr(field)]
+
+
+def _first_group(groups: list[npt.NDArray[np.integer[Any]]]) -> npt.NDArray[np.bool_]:
+    found: npt.NDArray[np.bool_] = groups[0] == 0
+    return found
 
 
 class _TagIndex:

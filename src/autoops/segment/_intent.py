@@ -317,13 +317,16 @@ def intent_scores(
     # time first (one streaming pass); the text column is then encoded once, on the
     # rows left, and every action is matched on its few distinct values
     lo = None if window_us is None else cutoff - window_us
-    rows, (which,) = window_groups(
-        times, cutoff, lo, [(action_arr, [(name,) for name in config.actions])], field="ts"
+    chosen, (which,) = window_groups(
+        times,
+        cutoff,
+        lo,
+        [(action_arr, [(name,) for name in config.actions])],
+        field="ts",
+        select=_any_action,
     )
-    hit = np.flatnonzero(which >= 0)
-    chosen = rows[hit]
     person_k = codes_of(chosen)
-    key = person_k * k + which[hit]
+    key = person_k * k + which
     table: npt.NDArray[np.float64]
     if half_us is None:
         table = np.bincount(key, minlength=n * k).astype(np.float64)
@@ -351,6 +354,10 @@ def intent_scores(
         window=None if window_us is None else timedelta(microseconds=window_us),
         as_of=np.datetime64(cutoff, "us"),
     )
+
+
+def _any_action(groups: list[npt.NDArray[np.integer[Any]]]) -> npt.NDArray[np.bool_]:
+    return groups[0] >= 0
 
 
 def _missing_weights() -> IntentWeights:
