@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from autoops._tabular import columns
 from autoops._time import to_utc_us
-from autoops.errors import InvalidInput
+from autoops.errors import InvalidInput, LedgerError
 from autoops.loyalty._ledger import Work
 from autoops.loyalty._results import EarnBatch
 from autoops.loyalty._rows import EarnRows, IdSource, LotRow, TxRow, isnone
@@ -282,6 +282,8 @@ def earn_many(
             break
         except KeyRace:
             continue
+    else:  # pragma: no cover - twenty lost races in a row
+        raise LedgerError("could not commit the batch: its idempotency keys kept racing")
     # a repeat is a duplicate of what its key holds now (the ledger's transaction, or the one
     # its lead row wrote) when the payloads agree, and fails otherwise, as earn() row by row
     for row, src in zip(followers.tolist(), their_lead.tolist(), strict=True):
