@@ -43,3 +43,15 @@ def test_sorted_codes_in_set_and_index_of() -> None:
     keys = np.array(["L1", "L2", "L3"], dtype=object)
     probe = np.array(["L3", None, "L9", "L1"], dtype=object)
     assert index_of(keys, probe).tolist() == [2, -1, -1, 0]
+
+
+def test_unique_check_by_hash_compares_colliding_values() -> None:
+    import pytest
+
+    from autoops.errors import InvalidInput
+    from autoops.leads._input import _check_unique
+
+    assert hash(-1) == hash(-2)  # CPython: a real collision between different ids
+    _check_unique(np.array([-1, -2, 5], dtype=object))  # distinct: no error
+    with pytest.raises(InvalidInput, match=r"rows \[1, 3\]"):
+        _check_unique(np.array(["x", "b", -1, "b", -2], dtype=object))

@@ -117,7 +117,10 @@ def read_leads_indexed(
     if len(missing):
         raise InvalidInput("lead_id is missing", field="lead_id", row=int(missing[0]))
     probe_arrays = [np.asarray(p, dtype=object) for p in probes]
-    codes, uniq = codes_of(np.concatenate([ids, *probe_arrays]) if probe_arrays else ids)
+    if not probe_arrays:
+        _check_unique(ids)
+        return _finish(cols, ids), []
+    codes, uniq = codes_of(np.concatenate([ids, *probe_arrays]))
     id_codes = codes[:n]
     per_code = np.bincount(id_codes, minlength=len(uniq))
     if (per_code > 1).any():
@@ -131,6 +134,33 @@ def read_leads_indexed(
     for p in probe_arrays:
         found.append(row_of[codes[start : start + len(p)]])
         start += len(p)
+    return _finish(cols, ids), found
+
+
+def _check_unique(ids: npt.NDArray[Any]) -> None:
+    """Raise on a repeated lead id, naming the first repeated id's first two rows.
+
+    Distinct Python hashes prove distinct values, so only rows whose hash
+    repeats (real duplicates, or a rare collision) are compared by value.
+    """
+    hashes = np.fromiter(map(hash, ids), dtype=np.int64, count=len(ids))
+    ordered = np.sort(hashes)
+    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+    if not len(repeated):
+        return
+    rows = np.flatnonzero(np.isin(hashes, repeated))
+    codes, uniq = codes_of(ids[rows])
+    if len(uniq) == len(rows):
+        return  # hash collisions only
+    per_code = np.bincount(codes, minlength=len(uniq))
+    twice = int(np.flatnonzero(per_code > 1)[0])
+    pair = [int(r) for r in rows[np.flatnonzero(codes == twice)[:2]]]
+    raise InvalidInput("duplicate lead_id", field="lead_id", row=pair)
+
+
+def _finish(
+    cols: dict[str, npt.NDArray[Any]], ids: npt.NDArray[Any]
+) -> dict[str, npt.NDArray[Any]]:
     cols["lead_id"] = ids
     if "created_at" in cols:
         nat = np.flatnonzero(np.isnat(cols["created_at"]))
@@ -138,7 +168,7 @@ def read_leads_indexed(
             raise InvalidInput("created_at is missing", field="created_at", row=int(nat[0]))
     if "stated_horizon_days" in cols:
         cols["stated_horizon_days"] = _int_column(cols["stated_horizon_days"])
-    return cols, found
+    return cols
 
 
 def _int_column(values: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
