@@ -3,7 +3,7 @@
 Every lead function turns its string columns (phones, lead ids, dealer ids,
 event names, cities) into dense ``int64`` codes here and works on integers
 afterwards. Factorisation is hash-based
-(:func:`autoops.identity._factorize.factorize_objects`: ``pandas.factorize``
+(:func:`autoops._factorize.factorize_objects`: ``pandas.factorize``
 when pandas is installed, else a numpy hash table), so no string column is
 ever sorted; only the (few) distinct values are sorted where an output order
 is promised.
@@ -18,8 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-# the lead engineer will move this into a shared module; import it from one place
-from autoops.identity._factorize import factorize_objects, factorize_u64
+from autoops._factorize import factorize_objects, factorize_u64
 
 __all__ = ["codes_of", "in_set", "index_of", "int_codes", "sorted_codes"]
 
