@@ -63,7 +63,7 @@ class EventColumns:
         if name not in self.cols and name in self.coded:
             codes, cats = self.coded[name]
             full = np.concatenate([np.asarray(cats, dtype=object), np.array([None], dtype=object)])
-            self.cols[name] = full[np.where(codes >= 0, codes, len(cats))]
+            self.cols[name] = full[codes]  # code -1 (null) picks the trailing None
         if name not in self.cols:
             available = ", ".join(sorted(self.cols)) or "(none)"
             msg = f"events have no column {name!r}; available: {available}"
@@ -162,7 +162,7 @@ def read_events(
     raw_ts = cols[ts]
     if raw_ts.dtype.kind != "M":
         raw_ts = to_utc_us(raw_ts, field=ts, assume_tz=assume_tz)
-    ts_arr = raw_ts.astype("datetime64[us]")
+    ts_arr = raw_ts.astype("datetime64[us]", copy=False)
     bad = np.isnat(ts_arr)
     if bad.any():
         msg = f"{int(bad.sum())} missing timestamps; fill or drop them first"
@@ -200,7 +200,7 @@ def _categorical(source: Any, name: str) -> tuple[npt.NDArray[np.int64], Arr] | 
         if str(getattr(col, "dtype", "")) != "category":
             return None
         values = col if cat is None else col.cat
-        codes = np.asarray(values.codes, dtype=np.int64)
+        codes = np.asarray(values.codes)  # native width; -1 is null
         return codes, np.asarray(values.categories, dtype=object)
     if kind == "polars":
         import polars as pl
@@ -356,7 +356,7 @@ def column_mask(ev: EventColumns, name: str, op: str, value: Any) -> npt.NDArray
         on_cats = condition_mask(np.asarray(cats, dtype=object), op, value)
         null_hit = op == "is_null"
         lut = np.append(on_cats, null_hit)
-        return np.asarray(lut[np.where(codes >= 0, codes, len(cats))], dtype=bool)
+        return np.asarray(lut[codes], dtype=bool)  # code -1 picks the null slot
     return condition_mask(ev.column(name), op, value)
 
 
@@ -371,7 +371,7 @@ def step_mask(
     if events and event_col in ev.coded:
         codes, cats = ev.coded[event_col]
         lut = np.append(np.isin(cats, list(events)), False)
-        mask = lut[np.where(codes >= 0, codes, len(cats))]
+        mask = lut[codes]
     elif events:
         names = ev.column(event_col)
         mask = np.zeros(ev.n, dtype=bool)

@@ -117,28 +117,12 @@ def plan(
     if seq:
         needed.add(seq)
     ev = read_events(events, unit=unit, ts=ts, needed=sorted(needed - {ts}))
-    by_name: dict[str, npt.NDArray[np.bool_]] = {}
-    for st in [*funnel.steps, *(x.step for x in funnel.exclusions)]:
-        for name in st.events:
-            if name not in by_name:
-                by_name[name] = column_mask(ev, event, "==", name)
-    for st in funnel.steps:
-        for name in st.events:
-            known_event_check(ev, event, name, bool(by_name[name].any()) or _has(ev, event, name))
-
-    def match(st: Step) -> npt.NDArray[np.bool_]:
-        m = np.ones(ev.n, dtype=bool) if not st.events else np.zeros(ev.n, dtype=bool)
-        for name in st.events:
-            m |= by_name[name]
-        for cond in st.where:
-            m &= column_mask(ev, cond.column, cond.op, cond.value)
-        return m
-
-    masks = [match(st) for st in funnel.steps]
-    excl = [match(x.step) for x in funnel.exclusions]
+    specs = [*funnel.steps, *(x.step for x in funnel.exclusions)]
+    n_steps = len(funnel.steps)
+    bits = _match_bits(ev, event, funnel, specs)
     if funnel.order == "unordered":
-        stacked = np.sum(masks, axis=0) if masks else np.zeros(ev.n)
-        overlap = stacked > 1
+        step_bits = bits & np.uint64((1 << n_steps) - 1)
+        overlap = (step_bits & (step_bits - np.uint64(1))) != 0  # two or more step bits
         if overlap.any():
             msg = (
                 "unordered funnels need steps whose predicates never overlap; rows match two steps"
@@ -147,10 +131,7 @@ def plan(
     if funnel.order == "strict":
         keep = np.arange(ev.n, dtype=np.int64)
     else:
-        any_row = np.zeros(ev.n, dtype=bool)
-        for m in [*masks, *excl]:
-            any_row |= m
-        keep = np.nonzero(any_row)[0].astype(np.int64)
+        keep = np.nonzero(bits)[0].astype(np.int64)
     tie = ev.column(seq)[keep] if seq else None
     unit_k = ev.unit[keep]
     ts_k = ev.ts[keep]
@@ -158,19 +139,12 @@ def plan(
     src = keep[order]
     unit_s = unit_k[order]
     ts_s = ts_k[order]
-    # one gather of packed step/exclusion bits instead of one per mask
-    all_masks = [*masks, *excl]
-    if len(all_masks) <= 63:
-        bits = np.zeros(ev.n, dtype=np.uint64)
-        for i, m in enumerate(all_masks):
-            bits |= m.astype(np.uint64) << np.uint64(i)
-        sorted_bits = bits[src]
-        sorted_masks = [
-            (sorted_bits >> np.uint64(i)) & np.uint64(1) != 0 for i in range(len(all_masks))
-        ]
-    else:
-        sorted_masks = [m[src] for m in all_masks]
-    step_s, excl_s = sorted_masks[: len(masks)], sorted_masks[len(masks) :]
+    del keep, unit_k, ts_k, order, tie  # free the large temporaries early
+    # one gather of the packed step/exclusion bits, then one bit test per mask
+    sorted_bits = bits[src]
+    del bits
+    sorted_masks = [(sorted_bits >> np.uint64(i)) & np.uint64(1) != 0 for i in range(len(specs))]
+    step_s, excl_s = sorted_masks[:n_steps], sorted_masks[n_steps:]
     d0, d1 = _NEG, _POS
     if funnel.entry_range is not None:
         d0 = _instant_us(funnel.entry_range[0], "entry_range")
@@ -206,6 +180,42 @@ def plan(
         transitions.append(Transition(breakers, every, hold, lo, hi_gap))
     bd = ev.column(funnel.breakdown)[src] if funnel.breakdown else None
     return Plan(funnel, rows, transitions, src, ev.unit_values, bd, (d0, d1))
+
+
+def _match_bits(
+    ev: EventColumns, event: str, funnel: Funnel, specs: list[Step]
+) -> npt.NDArray[np.uint64]:
+    """Bit i of row r is set when row r matches ``specs[i]`` (steps, then exclusions).
+
+    A categorical event column without property conditions costs one table
+    lookup per row for all steps together; otherwise each event name is
+    compared once and each condition evaluated once per step.
+    """
+    names = list(dict.fromkeys(n for st in specs for n in st.events))
+    if event in ev.coded and all(st.events and not st.where for st in specs):
+        codes, cats = ev.coded[event]
+        present = set(cats.tolist())
+        for st in funnel.steps:
+            for name in st.events:
+                known_event_check(ev, event, name, name in present)
+        table = np.zeros(len(cats) + 1, dtype=np.uint64)  # last slot: null code -1
+        for i, st in enumerate(specs):
+            hit = np.isin(cats, list(st.events)).astype(np.uint64)
+            table[:-1] |= hit << np.uint64(i)
+        return np.asarray(table[codes], dtype=np.uint64)
+    by_name = {name: column_mask(ev, event, "==", name) for name in names}
+    for st in funnel.steps:
+        for name in st.events:
+            known_event_check(ev, event, name, bool(by_name[name].any()) or _has(ev, event, name))
+    bits = np.zeros(ev.n, dtype=np.uint64)
+    for i, st in enumerate(specs):
+        m = np.ones(ev.n, dtype=bool) if not st.events else np.zeros(ev.n, dtype=bool)
+        for name in st.events:
+            m |= by_name[name]
+        for cond in st.where:
+            m &= column_mask(ev, cond.column, cond.op, cond.value)
+        bits |= m.astype(np.uint64) << np.uint64(i)
+    return bits
 
 
 def _has(ev: EventColumns, event: str, name: str) -> bool:

@@ -260,6 +260,8 @@ class Funnel(_Spec):
     @model_validator(mode="after")
     def _check(self) -> Self:
         k = len(self.steps)
+        if k + len(self.exclusions) > 63:
+            raise ConfigError("at most 63 steps and exclusions together", key="steps")
         for key in ("step_windows", "min_gaps"):
             gaps = getattr(self, key)
             if gaps is None:
