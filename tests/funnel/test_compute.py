@@ -214,3 +214,19 @@ def test_unordered_overlap_is_refused() -> None:
 def test_unordered_refuses_exclusions() -> None:
     with pytest.raises(ConfigError, match="exclusions"):
         Funnel(steps=["a", "b"], order="unordered", exclusions=[Exclusion(step=Step(event="x"))])
+
+
+@_S
+@given(ev=logs(), f=funnels(), data=st.data())
+def test_categorical_event_column_agrees(ev: dict[str, Any], f: Funnel, data: Any) -> None:
+    pd = pytest.importorskip("pandas")
+    names = ev["event"].copy()
+    # some missing event names: code -1 in the categorical, None in the object column
+    drop = np.asarray(data.draw(st.lists(st.booleans(), min_size=len(names), max_size=len(names))))
+    drop[ev["one_id"] == 999] = False
+    names[drop] = None
+    obj = dict(ev, event=names)
+    coded = dict(ev, event=pd.Categorical(names))
+    a, b = compute(f, obj), compute(f, coded)
+    assert a.units.tolist() == b.units.tolist() and a.depth.tolist() == b.depth.tolist()
+    assert a.chain_row.tolist() == b.chain_row.tolist()
