@@ -7,17 +7,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import autoops.segment._common as common
-from autoops.segment._common import (
-    Coded,
-    group_people,
-    not_none,
-    person_codes,
-    text_codes,
-    text_groups,
-    time_rows,
-)
+import autoops.segment._scan as scan
+from autoops.errors import InvalidInput
+from autoops.segment._common import group_people, person_codes
 from autoops.segment._rfm import ntile, ntile_ranks
+from autoops.segment._scan import Coded, not_none, text_codes, text_groups, time_rows
 
 
 def _fresh(text: str) -> str:
@@ -61,11 +55,11 @@ def test_identity_groups_match_value_comparisons(n: int) -> None:
 
 def test_many_distinct_and_strided_columns_fall_back_to_hashing() -> None:
     values = np.array([f"id{i % 3000}" for i in range(12_000)], dtype=object)
-    assert common._identity_lookup(values, None, None) is None
+    assert scan._identity_lookup(values, None, None) is None
     enc = text_codes(values)
     assert enc.categories[enc.codes].tolist() == values.tolist()
     strided = _column(np.random.default_rng(3), 9000)[::2]
-    assert common._addresses(strided) is None
+    assert scan._addresses(strided) is None
     assert text_groups(strided, [("click",)]).tolist() == _brute(strided, [("click",)])
     coded = Coded(np.array([1, -1, 0]), np.array(["a", "b"], dtype=object))
     assert text_groups(coded, [("b",), ("a",)], np.array([0, 2])).tolist() == [0, 1]
@@ -90,12 +84,12 @@ def test_unseen_objects_equal_to_known_values_share_their_code() -> None:
 def test_time_rows_match_a_mask(times, hi, span, block):  # type: ignore[no-untyped-def]
     arr = np.array(times, dtype=np.int64)
     lo = None if span is None else hi - span
-    old = common._BLOCK
-    common._BLOCK = block
+    old = scan._BLOCK
+    scan._BLOCK = block
     try:
         got = time_rows(arr, hi, lo)
     finally:
-        common._BLOCK = old
+        scan._BLOCK = old
     mask = (arr <= hi) & (arr >= (lo if lo is not None else np.iinfo(np.int64).min))
     expected = np.flatnonzero(mask)
     if got is None:
@@ -139,9 +133,9 @@ def test_ntile_ranks_match_a_stable_sort(values, bins, as_float):  # type: ignor
 def test_window_groups_match_a_mask_and_value_comparisons(
     monkeypatch: pytest.MonkeyPatch, threads: bool
 ) -> None:
-    monkeypatch.setattr(common, "_BLOCK", 64)
+    monkeypatch.setattr(scan, "_BLOCK", 64)
     if threads:
-        monkeypatch.setattr(common, "PARALLEL_MIN", 100)
+        monkeypatch.setattr(scan, "PARALLEL_MIN", 100)
     rng = np.random.default_rng(11)
     n = 9000
     times = rng.integers(0, 1000, n).astype(np.int64)
@@ -150,7 +144,7 @@ def test_window_groups_match_a_mask_and_value_comparisons(
     groups_e = [("click",), ("rare", "login")]
     groups_t = [("wecom",)]
     for lo in (None, 300):
-        rows, (ge, gt) = common.window_groups(
+        rows, (ge, gt) = scan.window_groups(
             times, 700, lo, [(events, groups_e), (touch, groups_t)], field="ts"
         )
         expected = np.flatnonzero((times <= 700) & (times >= (lo if lo is not None else -1)))
@@ -158,8 +152,8 @@ def test_window_groups_match_a_mask_and_value_comparisons(
         assert ge.tolist() == _brute(events[rows], groups_e)
         assert gt.tolist() == _brute(touch[rows], groups_t)
     coded = Coded(np.zeros(n, dtype=np.int64), np.array(["click"], dtype=object))
-    rows, (gc,) = common.window_groups(times, 10, 0, [(coded, groups_e)])
+    rows, (gc,) = scan.window_groups(times, 10, 0, [(coded, groups_e)])
     assert rows.tolist() == np.flatnonzero(times <= 10).tolist() and set(gc.tolist()) <= {0}
     times[5000] = np.iinfo(np.int64).min
-    with pytest.raises(common.InvalidInput, match=r"when \(row 5000\): missing timestamp"):
-        common.window_groups(times, 700, 300, [(events, groups_e)], field="when")
+    with pytest.raises(InvalidInput, match=r"when \(row 5000\): missing timestamp"):
+        scan.window_groups(times, 700, 300, [(events, groups_e)], field="when")

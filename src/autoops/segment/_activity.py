@@ -24,8 +24,8 @@ from autoops.segment._common import (
     private_touchpoints,
     read_columns,
     ts_us,
-    window_groups,
 )
+from autoops.segment._scan import window_groups
 
 __all__ = ["TIERS", "ActivityTiers", "activity_tiers"]
 

@@ -18,18 +18,14 @@ from autoops.segment._common import (
     RowMap,
     SummaryTable,
     as_of_us,
-    background,
     display_id,
     duration_us,
     factorize_text,
     group_people,
     isin_text,
-    not_none,
     present_names,
     read_columns,
-    text_groups,
     ts_us,
-    window_groups,
 )
 from autoops.segment._rules import (
     AllOf,
@@ -46,6 +42,7 @@ from autoops.segment._rules import (
     Not,
     Score,
 )
+from autoops.segment._scan import background, not_none, text_groups, window_groups
 
 __all__ = ["AudienceResult", "Explanation", "evaluate"]
 
@@ -304,8 +301,13 @@ class _Context:
             if counting is not None:
                 counting.exception()  # wait for it; the first error is the one reported
             raise
-        if counting is not None:
-            counting.result()
+        self.counting = counting
+
+    def wait(self) -> None:
+        """Wait for the event counts (raising their error, if any)."""
+        if self.counting is not None:
+            self.counting.result()
+            self.counting = None
 
     def _score(self, scores: Any, name: str) -> npt.NDArray[Any]:
         available = sorted(scores) if isinstance(scores, Mapping) else []
@@ -583,6 +585,19 @@ def evaluate(
     """Evaluate *rule* over *people* (see :meth:`Audience.evaluate`)."""
     ctx = _Context(rule, people, events, as_of, scores, id_column, tags_column, event_columns)
     masks: dict[int, npt.NDArray[np.bool_]] = {}
+    ready: dict[int, npt.NDArray[np.bool_]] = {}
+    try:  # the per-person leaves while the event counts finish
+        for node in _walk(rule):
+            if isinstance(node, HasTag):
+                ready[id(node)] = ctx.tags.has(node.name)
+            elif not node.children() and not isinstance(node.field, Count):  # type: ignore[attr-defined]
+                ready[id(node)] = _leaf(node, ctx)
+    except BaseException:
+        if ctx.counting is not None:
+            ctx.counting.exception()  # wait; an error of the counts is reported first
+        ctx.wait()
+        raise
+    ctx.wait()
 
     def run(node: Audience) -> npt.NDArray[np.bool_]:
         out: npt.NDArray[np.bool_]
@@ -598,6 +613,8 @@ def evaluate(
                 out |= part
         elif isinstance(node, Not):
             out = ~run(node.item)
+        elif id(node) in ready:
+            out = ready[id(node)]
         elif isinstance(node, HasTag):
             out = ctx.tags.has(node.name)
         else:

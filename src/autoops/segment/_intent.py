@@ -22,8 +22,8 @@ from autoops.segment._common import (
     person_codes,
     read_columns,
     ts_us,
-    window_groups,
 )
+from autoops.segment._scan import window_groups
 
 __all__ = ["IntentScores", "IntentWeights", "intent_scores"]
 

@@ -19,9 +19,9 @@ from autoops.segment._common import (
     display_id,
     person_codes,
     read_columns,
-    time_rows,
     ts_us,
 )
+from autoops.segment._scan import time_rows
 
 __all__ = ["RFM", "RFM_SEGMENTS", "RFMThresholds", "ntile", "rfm"]
 
