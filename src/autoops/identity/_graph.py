@@ -33,7 +33,12 @@ __all__ = ["Created", "IdentityGraph", "MergeDelta", "Merged", "Split"]
 
 @attrs.frozen(slots=True)
 class Merged:
-    """Clusters ``old`` joined ``new`` (the oldest id survives; ``old`` ids redirect)."""
+    """Clusters ``old`` joined ``new`` (the oldest id survives; ``old`` ids redirect).
+
+    Examples:
+        >>> Merged((5,), 3).new
+        3
+    """
 
     old: tuple[int, ...]
     new: int
@@ -41,7 +46,12 @@ class Merged:
 
 @attrs.frozen(slots=True)
 class Split:
-    """Cluster ``old`` broke into ``parts`` (the part with the oldest record keeps ``old``)."""
+    """Cluster ``old`` broke into ``parts`` (the part with the oldest record keeps ``old``).
+
+    Examples:
+        >>> Split(3, (3, 8)).parts
+        (3, 8)
+    """
 
     old: int
     parts: tuple[int, ...]
@@ -49,7 +59,12 @@ class Split:
 
 @attrs.frozen(slots=True)
 class Created:
-    """A new One ID made of new records only."""
+    """A new One ID made of new records only.
+
+    Examples:
+        >>> Created(7).one_id
+        7
+    """
 
     one_id: int
 

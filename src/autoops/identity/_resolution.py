@@ -69,6 +69,12 @@ class Evidence:
         value: the identifier, masked.
         ts: the record's time (UTC), or ``None``.
         status: ``ok`` for a link that was used, else the reason it was refused.
+
+    Examples:
+        >>> from autoops.identity import resolve
+        >>> res = resolve({"record_id": [1, 2], "crm_id": ["C1", "C1"]})
+        >>> [e.id_type for e in res.explain(1, 2).path]
+        ['crm_id', 'crm_id']
     """
 
     record_id: Any
@@ -89,6 +95,11 @@ class Explanation:
         rule: for records kept apart, the reason of the first refused link on
             the shortest path joining them (``hub``, ``limit``, ``staff`` …), or
             ``"no shared identifier"``.
+
+    Examples:
+        >>> from autoops.identity import resolve
+        >>> resolve({"record_id": [1, 2], "crm_id": ["C1", "C2"]}).explain(1, 2).same
+        False
     """
 
     same: bool
@@ -112,6 +123,13 @@ class Evaluation:
         people: true people evaluated.
         connectable: people whose records the (non-hub, valid) identifiers connect.
         split: connectable people whose records got more than one One ID.
+
+    Examples:
+        >>> import numpy as np
+        >>> from autoops.identity import resolve
+        >>> res = resolve({"crm_id": ["C1", "C1", "C2"]})
+        >>> res.evaluate(np.array([0, 0, 1])).precision
+        1.0
     """
 
     precision: float
@@ -145,6 +163,11 @@ class Health:
         per_type: per identifier type: records holding one, distinct values, links used, refusals.
         refusals: refused links by (reason, type), every limit that bit included.
         drift: comparison with a previous resolution, or ``None``.
+
+    Examples:
+        >>> from autoops.identity import resolve
+        >>> resolve({"crm_id": ["C1", "C1", "C2"]}).health().size_histogram["2"]
+        1
     """
 
     size_histogram: dict[str, int]
