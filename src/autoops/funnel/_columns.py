@@ -255,18 +255,21 @@ def sort_rows(unit: npt.NDArray[np.int64], ts: Arr, tie: Arr | None) -> npt.NDAr
 
 
 def _radix(order: npt.NDArray[np.int64], key: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """Stable LSD radix sort of *order* by the non-negative *key* (aligned with order)."""
+    """Stable LSD radix sort of *order* by the non-negative *key* (aligned with order).
+
+    Each pass sorts one 16-bit digit (numpy's stable sort is a radix sort for
+    16-bit integers) and gathers only the next digit, not the whole key.
+    """
     top = int(key.max()) if len(key) else 0
-    shift = 0
-    while True:
-        digit = ((key >> shift) & 0xFFFF).astype(np.uint16)
-        p = np.argsort(digit, kind="stable")
-        order = order[p]
+    digits = [(key & 0xFFFF).astype(np.uint16)]
+    shift = 16
+    while top >> shift:
+        digits.append(((key >> shift) & 0xFFFF).astype(np.uint16))
         shift += 16
-        if top >> shift == 0:
-            break
-        key = key[p]
-    return order
+    perm = np.argsort(digits[0], kind="stable")
+    for digit in digits[1:]:
+        perm = perm[np.argsort(digit[perm], kind="stable")]
+    return np.asarray(order[perm], dtype=np.int64)
 
 
 def dense_codes(values: Arr) -> tuple[npt.NDArray[np.int64], Arr]:
