@@ -18,6 +18,7 @@ from autoops.identity._normalize import (
 texts = st.lists(
     st.one_of(
         st.text(alphabet="+8613579\n-ab", max_size=16),
+        st.text(alphabet="0-", max_size=6),
         st.builds(lambda d: "+861" + d, st.text(alphabet="0123456789", min_size=9, max_size=11)),
     ),
     min_size=1,

@@ -206,6 +206,7 @@ _VECTOR_PATTERNS: dict[str, Any] = {
     r"12345678|87654321": lambda t: (
         (np.strings.find(t, "12345678") >= 0) | (np.strings.find(t, "87654321") >= 0)
     ),
+    r"^[0\-]+$": lambda t: (np.strings.str_len(t) > 0) & (np.strings.strip(t, "0-") == ""),
 }
 
 
