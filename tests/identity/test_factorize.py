@@ -11,10 +11,13 @@ import autoops.identity._factorize as fac
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.integers(0, 2**64 - 1) | st.integers(0, 5), max_size=200))
-def test_factorize_u64_matches_unique(values: list[int]) -> None:
+@given(
+    st.lists(st.integers(0, 2**64 - 1) | st.integers(0, 5), max_size=200),
+    st.one_of(st.none(), st.integers(1, 300)),
+)
+def test_factorize_u64_matches_unique(values: list[int], expected: int | None) -> None:
     arr = np.array(values, dtype=np.uint64)
-    codes, uniq = fac.factorize_u64(arr)
+    codes, uniq = fac.factorize_u64(arr, expected=expected)  # a wrong guess only retries
     assert np.array_equal(uniq[codes], arr)
     assert sorted(uniq.tolist()) == np.unique(arr).tolist()
 

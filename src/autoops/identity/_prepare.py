@@ -64,6 +64,7 @@ class Prepared:
     raw: Mapping[str, npt.NDArray[Any]]  # raw columns by type name (for masked display only)
     issues: tuple[tuple[str, str, npt.NDArray[np.int64]], ...]  # (code, message, rows)
     e_verified: npt.NDArray[np.bool_] | None = None  # the record's <column>_verified flag
+    distinct_hint: int = 0  # about how many distinct tokens (sizes hash tables; 0 unknown)
 
 
 def _salt(idtype: IdType) -> int:
@@ -116,9 +117,11 @@ def _value_tokens(
     block_defaults: bool,
     secret: Secret | None,
 ) -> tuple[
-    npt.NDArray[np.uint64], npt.NDArray[np.int8], tuple[npt.NDArray[np.int32], tuple[str, ...]]
+    npt.NDArray[np.uint64],
+    npt.NDArray[np.int8],
+    tuple[npt.NDArray[np.int32], tuple[str, ...], int],
 ]:
-    """Per row: value token (0 if none), status, and (detail code per row or -1, detail names).
+    """Per row: token (0 if none), status, (detail code per row or -1, detail names, distinct).
 
     Raw values are factorised first; normalisation, blocking and hashing run
     once per distinct raw value.
@@ -140,7 +143,7 @@ def _value_tokens(
     names, inv = np.unique(detail_u[has].astype(str), return_inverse=True)
     local = np.full(len(detail_u) + 1, -1, dtype=np.int32)
     local[:-1][has] = inv.reshape(-1)
-    return tok_u[codes], status_x[codes], (local[codes], tuple(names.tolist()))
+    return tok_u[codes], status_x[codes], (local[codes], tuple(names.tolist()), len(uniq_raw))
 
 
 def token_of(idtype: IdType, value: Any, scope: Any = None, *, secret: Secret | None = None) -> int:
@@ -297,6 +300,7 @@ def prepare(
     e_status: list[npt.NDArray[np.int8]] = []
     e_det: list[npt.NDArray[np.int16]] = []
     details: dict[str, int] = {}
+    hint = 0
     e_ver: list[npt.NDArray[np.bool_]] = []
     raw_cols: dict[str, npt.NDArray[Any]] = {}
     for ti in present_types:
@@ -308,7 +312,8 @@ def prepare(
             idtype, raw, block_defaults=rules.block_defaults, secret=secret
         )
         rows = np.flatnonzero(status != Status.ABSENT)
-        codes_d, names_d = detail
+        codes_d, names_d, n_distinct = detail
+        hint += n_distinct * (2 if idtype.scope is not None else 1)
         gmap = np.array([details.setdefault(d, len(details)) for d in names_d] + [-1],
                         dtype=np.int16)  # fmt: skip
         vtok, status, detail_rows = vtok[rows], status[rows].copy(), gmap[codes_d[rows]]
@@ -366,6 +371,7 @@ def prepare(
         raw=raw_cols,
         issues=tuple(issues),
         e_verified=np.concatenate(e_ver),
+        distinct_hint=hint,
     )
 
 

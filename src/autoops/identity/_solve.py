@@ -83,7 +83,7 @@ def solve(
     e_status = prep.e_status.copy()
     ok = e_status == Status.OK
     e_key = np.full(len(e_status), -1, dtype=np.int64)
-    inv, key_tok = factorize_u64(prep.e_tok[ok])
+    inv, key_tok = factorize_u64(prep.e_tok[ok], expected=prep.distinct_hint or None)
     e_key[ok] = inv
     k = len(key_tok)
     key_type = np.zeros(k, dtype=np.int16)
