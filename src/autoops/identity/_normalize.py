@@ -259,20 +259,21 @@ def canonical_mobiles(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
 
 def normalize_values(
     idtype: IdType, uniques: npt.NDArray[Any], *, block_defaults: bool
-) -> tuple[npt.NDArray[Any], npt.NDArray[np.int8], npt.NDArray[Any]]:
+) -> tuple[npt.NDArray[np.str_], npt.NDArray[np.int8], npt.NDArray[Any]]:
     """Normalise distinct raw values of one type.
 
     Returns:
-        ``(normalised, status, detail)``: the normalised strings (``None`` when
-        absent or invalid), a :class:`Status` code per value (ABSENT, OK,
-        INVALID or BLOCKED) and a short reason for the non-OK ones.
+        ``(normalised, status, detail)``: the normalised strings as a
+        fixed-width unicode array (meaningful where the status is OK), a
+        :class:`Status` code per value (ABSENT, OK, INVALID or BLOCKED) and a
+        short reason for the non-OK ones.
     """
     m = len(uniques)
     norm = np.full(m, None, dtype=object)
     status = np.full(m, Status.OK, dtype=np.int8)
     detail = np.full(m, None, dtype=object)
     if m == 0:
-        return norm, status, detail
+        return np.zeros(0, dtype=str), status, detail
     if idtype.normalizer == "phone":
         from autoops.models import normalize_phones
 
@@ -335,8 +336,6 @@ def normalize_values(
             ) & ~empty
             detail[bad] = "not a 17-character VIN"
         status[bad] = Status.INVALID
-        keep = ~empty & ~bad
-        norm[keep] = text[keep].astype(object)
     ok = status == Status.OK
     blocked = np.zeros(m, dtype=bool)
     if block_defaults:
@@ -363,5 +362,4 @@ def normalize_values(
     blocked &= ok
     status[blocked] = Status.BLOCKED
     detail[blocked] = "blocked value"
-    norm[blocked] = None
-    return norm, status, detail
+    return text, status, detail

@@ -127,16 +127,15 @@ def _value_tokens(
     once per distinct raw value.
     """
     codes, uniq_raw = factorize_objects(raw)
-    norm, status_u, detail_u = normalize_values(idtype, uniq_raw, block_defaults=block_defaults)
-    norm_present = present(norm)
+    text_u, status_u, detail_u = normalize_values(idtype, uniq_raw, block_defaults=block_defaults)
+    norm_present = status_u == Status.OK
     tok_u = np.zeros(len(uniq_raw) + 1, dtype=np.uint64)
     if norm_present.any():
         if secret is not None:
-            tok_u[:-1][norm_present] = _hmac_tokens(secret, idtype, norm[norm_present])
+            tok_u[:-1][norm_present] = _hmac_tokens(secret, idtype, text_u[norm_present])
         else:
             # normalised values of distinct raw values are (nearly) distinct: hash them as is
-            text = norm[norm_present].astype(str)
-            tok_u[:-1][norm_present] = combine(fnv_strings(text), _salt(idtype))
+            tok_u[:-1][norm_present] = combine(fnv_strings(text_u[norm_present]), _salt(idtype))
     status_x = np.append(status_u, np.int8(Status.ABSENT)).astype(np.int8)
     # details as small integer codes: no object array per record
     has = present(detail_u)
