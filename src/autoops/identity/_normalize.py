@@ -10,7 +10,7 @@ and only the *distinct* raw values are normalised. Phone numbers go through
 from __future__ import annotations
 
 import re
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -217,14 +217,6 @@ def _as_text(values: npt.NDArray[Any]) -> npt.NDArray[np.str_]:
     return np.strings.strip(values.astype(str), _STRIP)
 
 
-class _Batch(NamedTuple):
-    e164: npt.NDArray[Any]
-    kind: npt.NDArray[Any]
-    reason: npt.NDArray[Any]
-    valid: npt.NDArray[np.bool_]
-    missing: npt.NDArray[np.bool_]
-
-
 _MOBILE_PREFIXES = (("+86", 14), ("0086", 15), ("86", 13), ("", 11))
 
 
@@ -258,7 +250,7 @@ def canonical_mobiles(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
 
 
 def normalize_values(
-    idtype: IdType, uniques: npt.NDArray[Any], *, block_defaults: bool
+    idtype: IdType, uniques: npt.NDArray[Any], *, block_defaults: bool, collapse: bool = True
 ) -> tuple[npt.NDArray[np.str_], npt.NDArray[np.int8], npt.NDArray[Any]]:
     """Normalise distinct raw values of one type.
 
@@ -274,26 +266,25 @@ def normalize_values(
     detail = np.full(m, None, dtype=object)
     if m == 0:
         return np.zeros(0, dtype=str), status, detail
+    if idtype.normalizer == "phone" and collapse:
+        # many raw shapes of one mobile ("+86 138…", "138-…", "0086138…") collapse to
+        # its 11 digits first, so the rest runs once per distinct number
+        codes, distinct = factorize_objects(canonical_mobiles(uniques))
+        if len(distinct) < m:
+            t_d, s_d, d_d = normalize_values(
+                idtype, distinct, block_defaults=block_defaults, collapse=False
+            )
+            has = codes >= 0
+            text_out = np.zeros(m, dtype=t_d.dtype)
+            text_out[has] = t_d[codes[has]]
+            status[:] = Status.ABSENT
+            status[has] = s_d[codes[has]]
+            detail[has] = d_d[codes[has]]
+            return text_out, status, detail
     if idtype.normalizer == "phone":
         from autoops.models import normalize_phones
 
-        # many raw shapes of one mobile ("+86 138…", "138-…", "0086138…") collapse to
-        # its 11 digits first, so normalize_phones runs once per distinct number
-        canon = canonical_mobiles(uniques)
-        codes, distinct = factorize_objects(canon)
-        has = codes >= 0
-        small = normalize_phones(distinct)
-        batch_e164 = np.full(m, None, dtype=object)
-        batch_kind = np.full(m, None, dtype=object)
-        batch_reason = np.full(m, None, dtype=object)
-        batch_valid = np.zeros(m, dtype=bool)
-        batch_missing = ~has
-        batch_e164[has] = small.e164[codes[has]]
-        batch_kind[has] = small.kind[codes[has]]
-        batch_reason[has] = small.reason[codes[has]]
-        batch_valid[has] = small.valid[codes[has]]
-        batch_missing[has] = small.missing[codes[has]]
-        batch = _Batch(batch_e164, batch_kind, batch_reason, batch_valid, batch_missing)
+        batch = normalize_phones(uniques)
         norm[:] = batch.e164
         status[batch.missing] = Status.ABSENT
         bad = ~batch.valid & ~batch.missing
