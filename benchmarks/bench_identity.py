@@ -115,7 +115,7 @@ def one_size(n: int, nx_max: int, duckdb_max: int) -> dict[str, Any]:
     out["resolve_default_cpu"] = timed.cpu  # type: ignore[attr-defined]
     out["people"] = res.people
     # the share of the phone normaliser (another module): its time on this input's distinct phones
-    from autoops.identity._factorize import factorize_objects
+    from autoops._factorize import factorize_objects
     from autoops.identity._normalize import canonical_mobiles
     from autoops.models import normalize_phones
 
@@ -203,7 +203,7 @@ def main() -> None:
     ap.add_argument("--one-add", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.no_pandas:
-        import autoops.identity._factorize as fac
+        import autoops._factorize as fac
 
         fac.USE_PANDAS = False
     if args.one:

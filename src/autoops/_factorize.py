@@ -6,8 +6,9 @@ values one slot on, so the number of rounds is the longest probe sequence,
 small at load ≤ 1/2). :func:`factorize_objects` factorises an object array
 through Python's cached string hash (read by ``map(hash, …)`` in C, never a
 Python-level loop) and checks every value against its representative, so a
-hash collision can never merge two different values. The module is
-shared by every capability that groups strings (identity, leads, segments, funnels).
+hash collision can never merge two different values. Identity, leads, segments and
+``autoops._tabular.factorize`` share it; identity keeps a growable table on top
+(``autoops.identity._token_table``).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def spread(x: U64) -> U64:
 
 
 def _probe(
-    keys: U64, used: npt.NDArray[np.bool_], values: U64, insert: bool
+    keys: U64, used: npt.NDArray[np.bool_], values: U64, insert: bool, guard: bool = False
 ) -> npt.NDArray[np.intp]:
     """Slot of each value in the table (inserting missing ones when *insert*); -1 if absent."""
     size = len(keys)
@@ -41,11 +42,18 @@ def _probe(
     slot = (spread(values) >> np.uint64(7) & mask).astype(np.intp)
     pending = np.arange(m, dtype=np.intp)
     hv = values
+    filled = int(np.count_nonzero(used)) if guard else 0
     while len(pending):
         s = slot
         taken = used[s]
         if insert:
             free = ~taken
+            if guard:
+                filled += int(
+                    np.count_nonzero(free)
+                )  # an upper bound: colliding writes count twice
+                if filled > size - size // 4:
+                    raise _TableFull
             if free.any():
                 keys[s[free]] = hv[free]
                 used[s[free]] = True
@@ -59,12 +67,19 @@ def _probe(
     return out
 
 
+class _TableFull(Exception):
+    """The table passed 3/4 load: start again with a larger one."""
+
+
 def _size_for(m: int) -> int:
     return 1 << max(4, (2 * m).bit_length())
 
 
-def factorize_u64(values: U64) -> tuple[I64, U64]:
+def factorize_u64(values: U64, expected: int | None = None) -> tuple[I64, U64]:
     """Dense codes ``0..k-1`` and the distinct values (in table order, not sorted).
+
+    *expected*, a guess of the number of distinct values, sizes the table
+    (smaller tables stay in cache); a wrong guess only costs a retry.
 
     Examples:
         >>> codes, uniq = factorize_u64(np.array([7, 3, 7, 9], dtype=np.uint64))
@@ -72,10 +87,16 @@ def factorize_u64(values: U64) -> tuple[I64, U64]:
         (np.True_, True, 3)
     """
     values = np.asarray(values, dtype=np.uint64)
-    size = _size_for(len(values))
-    keys = np.zeros(size, dtype=np.uint64)
-    used = np.zeros(size, dtype=bool)
-    slot = _probe(keys, used, values, insert=True)
+    guess = len(values) if expected is None else min(len(values), max(expected, 1))
+    while True:
+        size = _size_for(guess)
+        keys = np.zeros(size, dtype=np.uint64)
+        used = np.zeros(size, dtype=bool)
+        try:
+            slot = _probe(keys, used, values, insert=True, guard=True)
+            break
+        except _TableFull:
+            guess = min(len(values), 4 * guess)
     dense = np.cumsum(used, dtype=np.int64) - 1
     return dense[slot], keys[used]
 
@@ -94,8 +115,6 @@ def _pandas_factorize(values: npt.NDArray[Any]) -> tuple[I64, npt.NDArray[Any]] 
     codes, uniq = pd.factorize(values, use_na_sentinel=True)
     uniq = np.asarray(uniq, dtype=object)
     codes = np.asarray(codes, dtype=np.int64)
-    if len(uniq) == 0:
-        return codes, uniq
     # pandas treats NaN (and pd.NA / NaT) as missing too; only None is missing here
     na = np.flatnonzero(codes < 0)
     if np.not_equal(values[na], None).any():  # type: ignore[call-overload]

@@ -20,8 +20,8 @@ import numpy as np
 import numpy.typing as npt
 
 from autoops._display import short_repr
+from autoops._factorize import unique_sorted
 from autoops.errors import InvalidInput
-from autoops.identity._factorize import unique_sorted
 from autoops.identity._index import EdgeStore
 from autoops.identity._normalize import Status
 from autoops.identity._prepare import NAT, Prepared, Secret, prepare, rekey_tokens, token_of

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from autoops.identity._factorize import TokenTable
+from autoops.identity._token_table import TokenTable
 
 __all__ = ["Buffer", "EdgeStore", "expand_ranges"]
 

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from autoops.identity._factorize import factorize_u64
+from autoops._factorize import factorize_u64
 
 __all__ = ["components", "constrained_pass", "dense", "fanout", "relabel_min"]
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from autoops.identity._factorize import factorize_objects
+from autoops._factorize import factorize_objects
 from autoops.identity._rules import BLOCKED_PHONES, DEFAULT_BLOCKED, IdType
 
 __all__ = [

@@ -18,9 +18,9 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from autoops._factorize import factorize_objects, factorize_u64
 from autoops._tabular import as_array, columns
 from autoops.errors import ConfigError, InvalidInput
-from autoops.identity._factorize import factorize_objects, factorize_u64
 from autoops.identity._normalize import (
     Status,
     combine,

@@ -10,10 +10,10 @@ import numpy as np
 import numpy.typing as npt
 
 from autoops._display import html_table, short_repr
+from autoops._factorize import factorize_u64
 from autoops._masking import mask_value
 from autoops._tabular import Tabular
 from autoops.errors import InvalidInput
-from autoops.identity._factorize import factorize_u64
 from autoops.identity._normalize import REASONS, Status
 from autoops.identity._prepare import NAT, Prepared
 from autoops.identity._rules import MergeRules

@@ -21,8 +21,8 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from autoops._factorize import factorize_u64
 from autoops._time import parse_duration
-from autoops.identity._factorize import factorize_u64
 from autoops.identity._kernel import components, constrained_pass, dense, fanout
 from autoops.identity._normalize import Status, combine, mix64
 from autoops.identity._prepare import Prepared

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import autoops.identity._factorize as fac
+import autoops._factorize as fac
 
 
 @settings(max_examples=150, deadline=None)
@@ -47,14 +47,3 @@ def test_factorize_objects_groups_equal_values(values: list[object], use_pandas:
     # -1 and -2 share a Python hash but never a group
     if -1 in values and -2 in values:
         assert codes[values.index(-1)] != codes[values.index(-2)]
-
-
-def test_token_table_grows_and_keeps_ids() -> None:
-    t = fac.TokenTable()
-    first = t.add(np.arange(1, 1001, dtype=np.uint64))
-    second = t.add(np.arange(500, 3001, dtype=np.uint64))
-    assert sorted(first.tolist()) == list(range(1000))
-    assert second[:501].tolist() == first[499:].tolist()  # known tokens keep their ids
-    assert sorted(second[501:].tolist()) == list(range(1000, 3000))  # new ones get the next
-    assert len(t) == 3000
-    assert t.get(np.array([3000, 4000], dtype=np.uint64)).tolist() == [second[-1], -1]
