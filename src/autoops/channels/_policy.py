@@ -227,7 +227,11 @@ class ContactPolicy:
         """Record that *person* unsubscribed from *channel*.
 
         Examples:
-            >>> p = ContactPolicy(); p.opt_out("p1", "sms")
+            >>> from autoops.models import Consent
+            >>> t0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
+            >>> p = ContactPolicy([Consent(subject_id="p1",
+            ...     grants=[{"purpose": "marketing", "granted_at": t0}])])
+            >>> p.opt_out("p1", "sms")
             >>> p.decide("sms", Message(to=["x"], content={}, purpose="marketing",
             ...     person_ids=["p1"]), now=datetime(2026, 1, 1, 4, tzinfo=timezone.utc))
             ['opted_out']
