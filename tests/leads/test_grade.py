@@ -43,16 +43,17 @@ FEATURE_EVENTS = {
     "app": {"login", "app_open", "check_in", "post"},
     "reply": {"wecom_reply"},
 }
+# the domain table of autoops.models.TouchpointKind, written out
 PRIVATE = {
     "app",
     "mini_program",
+    "website",
     "official_account",
     "wecom",
     "showroom",
     "hotline",
     "head_unit",
     "dealer_crm",
-    "offline_event",
 }
 
 

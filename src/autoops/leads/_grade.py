@@ -18,6 +18,7 @@ from autoops.leads._features import last_per_code, read_events
 from autoops.leads._input import read_leads, utc_scalar
 from autoops.leads._profile import GradeProfile
 from autoops.leads._result import ResultBase, is_none
+from autoops.models import TouchpointKind
 
 __all__ = ["Grading", "GradingPolicy", "grade_leads"]
 
@@ -34,17 +35,8 @@ _REASONS = (
     "score",
     "no_signal",
 )
-_PRIVATE = (
-    "app",
-    "mini_program",
-    "official_account",
-    "wecom",
-    "showroom",
-    "hotline",
-    "head_unit",
-    "dealer_crm",
-    "offline_event",
-)
+#: the private-domain touchpoints of the documented domain table
+_PRIVATE = tuple(kind.value for kind in TouchpointKind.private())
 #: feature → (weight, cap); the weights add up to 100
 _WEIGHTS = {
     "horizon": (10.0, 1.0),
