@@ -233,29 +233,31 @@ def sort_rows(unit: npt.NDArray[np.int64], ts: Arr, tie: Arr | None) -> npt.NDAr
     packed key does it; else radix passes on ts, then on the unit.
     """
     n = len(ts)
-    order = np.arange(n, dtype=np.int64)
+    order: npt.NDArray[np.int64] | None = None  # None: input order
     if tie is not None:
         order = np.argsort(tie, kind="stable").astype(np.int64)
-    t = ts[order]
-    u = unit[order]
+    t = ts if order is None else ts[order]
+    u = unit if order is None else unit[order]
     if n == 0:
-        return order
+        return np.arange(0, dtype=np.int64)
     if n > 1 and bool(np.all(t[1:] >= t[:-1])):
-        # time-ordered logs (the common case): one stable radix pass set on the unit
+        # time-ordered logs (the common case): stable radix passes on the unit only
         return _radix(order, u)
     t_rel = t - t.min()
     ts_bits = int(t_rel.max()).bit_length()
     unit_bits = int(u.max()).bit_length()
     if ts_bits + unit_bits <= 63:
         # one stable sort of the packed (unit, ts) key
-        key = (u << ts_bits) | t_rel
-        return order[np.argsort(key, kind="stable")]
+        perm = np.argsort((u << ts_bits) | t_rel, kind="stable").astype(np.int64)
+        return perm if order is None else order[perm]
     order = _radix(order, t_rel)
     return _radix(order, unit[order])
 
 
-def _radix(order: npt.NDArray[np.int64], key: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """Stable LSD radix sort of *order* by the non-negative *key* (aligned with order).
+def _radix(
+    order: npt.NDArray[np.int64] | None, key: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """Stable LSD radix sort of *order* (None: 0..n−1) by the non-negative *key*.
 
     Each pass sorts one 16-bit digit (numpy's stable sort is a radix sort for
     16-bit integers) and gathers only the next digit, not the whole key.
@@ -269,7 +271,8 @@ def _radix(order: npt.NDArray[np.int64], key: npt.NDArray[np.int64]) -> npt.NDAr
     perm = np.argsort(digits[0], kind="stable")
     for digit in digits[1:]:
         perm = perm[np.argsort(digit[perm], kind="stable")]
-    return np.asarray(order[perm], dtype=np.int64)
+    perm = perm.astype(np.int64, copy=False)
+    return perm if order is None else order[perm]
 
 
 def dense_codes(values: Arr) -> tuple[npt.NDArray[np.int64], Arr]:

@@ -136,8 +136,10 @@ def plan(
     unit_k = ev.unit[keep]
     ts_k = ev.ts[keep]
     order = sort_rows(unit_k, ts_k, tie)
+    # sorted unit codes without a random gather: each unit's count, repeated
+    n_per_unit = np.bincount(unit_k)
+    unit_s = np.repeat(np.arange(len(n_per_unit), dtype=np.int64), n_per_unit)
     src = keep[order]
-    unit_s = unit_k[order]
     ts_s = ts_k[order]
     del keep, unit_k, ts_k, order, tie  # free the large temporaries early
     # one gather of the packed step/exclusion bits, then one bit test per mask
@@ -157,7 +159,7 @@ def plan(
         hi = d1 if d1 == _POS else d1 + funnel.window_us
         entry = (ts_s >= d0) & (ts_s < hi)
     rows = Rows(unit=unit_s, ts=ts_s, steps=step_s, entry=entry)
-    hold_codes = {f: _hold_codes(ev, [f])[src] for f in holds}
+    hold_codes = {f: _codes(np.asarray(ev.column(f))[src]) for f in holds}
     transitions: list[Transition] = []
     gaps = funnel.gap_bounds_us()
     for j in range(1, k):
