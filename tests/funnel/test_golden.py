@@ -119,3 +119,21 @@ def test_automotive_funnel_with_refund() -> None:
     r = compute(f, ok)
     assert int(r.depth[0]) == 6
     assert r.time_to_convert()["median_s"] == 6 * DAY  # delivery on day 6
+
+
+def test_hold_on_two_fields() -> None:
+    ev = log(("small_order", 0), ("big_order", 1), order_id=["1", "1"], dealer=["D1", "D2"])
+    f = Funnel(steps=["small_order", "big_order"], hold=["order_id", "dealer"])
+    assert depth(f, ev) == 1
+    ev_same = log(("small_order", 0), ("big_order", 1), order_id=["1", "1"], dealer=["D1", "D1"])
+    assert depth(f, ev_same) == 2
+    ev_null = log(("small_order", 0), ("big_order", 1), order_id=["1", "1"], dealer=[None, None])
+    assert depth(f, ev_null) == 1  # null never matches
+
+
+def test_numeric_hold_values_with_nan() -> None:
+    ev = log(("small_order", 0), ("big_order", 1), ("big_order", 2))
+    ev["order_id"] = np.array([7.0, np.nan, 7.0])
+    f = Funnel(steps=["small_order", "big_order"], hold=["order_id"])
+    r = compute(f, ev)
+    assert int(r.depth[0]) == 2 and r.chain_row[0].tolist() == [0, 2]

@@ -257,20 +257,39 @@ def sort_rows(unit: npt.NDArray[np.int64], ts: Arr, tie: Arr | None) -> npt.NDAr
 def _radix(
     order: npt.NDArray[np.int64] | None, key: npt.NDArray[np.int64]
 ) -> npt.NDArray[np.int64]:
-    """Stable LSD radix sort of *order* (None: 0..n−1) by the non-negative *key*.
+    """Stable radix sort of *order* (None: 0..n−1) by the non-negative *key*.
 
-    Each pass sorts one 16-bit digit (numpy's stable sort is a radix sort for
-    16-bit integers) and gathers only the next digit, not the whole key.
+    numpy's stable sort is a radix sort for 16-bit integers. Keys of up to 32
+    bits take one most-significant pass into cache-sized buckets (a counting
+    sort with few output streams), then one 16-bit pass inside each bucket,
+    so the random accesses stay inside the cache; wider keys take 16-bit
+    least-significant passes.
     """
-    top = int(key.max()) if len(key) else 0
-    digits = [(key & 0xFFFF).astype(np.uint16)]
-    shift = 16
-    while top >> shift:
-        digits.append(((key >> shift) & 0xFFFF).astype(np.uint16))
-        shift += 16
-    perm = np.argsort(digits[0], kind="stable")
-    for digit in digits[1:]:
-        perm = perm[np.argsort(digit[perm], kind="stable")]
+    n = len(key)
+    top = int(key.max()) if n else 0
+    bits = top.bit_length()
+    if bits <= 16:
+        perm = np.argsort(key.astype(np.uint16), kind="stable")
+    elif bits <= 32:
+        buckets = max(2, n // 131_072)
+        low = min(16, max(bits - 16, bits - buckets.bit_length() + 1))
+        hi = key >> low
+        perm = np.argsort(hi.astype(np.uint16), kind="stable")
+        lo = (key & ((1 << low) - 1)).astype(np.uint16)[perm]
+        ends = np.cumsum(np.bincount(hi))
+        start = 0
+        for end in ends.tolist():
+            if end - start > 1:
+                seg = slice(start, end)
+                perm[seg] = perm[seg][np.argsort(lo[seg], kind="stable")]
+            start = end
+    else:
+        perm = np.argsort((key & 0xFFFF).astype(np.uint16), kind="stable")
+        shift = 16
+        while top >> shift:
+            digit = ((key >> shift) & 0xFFFF).astype(np.uint16)
+            perm = perm[np.argsort(digit[perm], kind="stable")]
+            shift += 16
     perm = perm.astype(np.int64, copy=False)
     return perm if order is None else order[perm]
 
@@ -292,7 +311,17 @@ def dense_codes(values: Arr) -> tuple[npt.NDArray[np.int64], Arr]:
 
 
 def _unit_codes(values: Arr, name: str) -> tuple[npt.NDArray[np.int64], Arr]:
+    """Non-negative unit codes and ``uniques[code]`` = the unit id.
+
+    Compact integer ids are their own codes (shifted to 0; codes of absent
+    ids simply never occur), so no ranking pass touches the rows.
+    """
     if values.dtype.kind in "iub":
+        v = values.astype(np.int64, copy=False)
+        if len(v):
+            lo, hi = int(v.min()), int(v.max())
+            if hi - lo <= 4 * len(v) + 1024:
+                return np.asarray(v - lo, dtype=np.int64), np.arange(lo, hi + 1, dtype=np.int64)
         return dense_codes(values)
     if values.dtype.kind == "f":
         bad = np.isnan(values)

@@ -62,36 +62,55 @@ def _instant_us(value: Any, field: str) -> int:
 
 
 def _codes(values: npt.NDArray[Any]) -> I64:
-    """Integer codes for equality tests; -1 for null (None, NaN, NaT)."""
+    """Non-negative integer codes for equality tests; -1 for null (None, NaN, NaT).
+
+    Integers (and integral floats) spanning less than 2**32 are their own
+    codes, shifted to start at 0 — no ranking, no random access.
+    """
     if values.dtype.kind in "iub":
-        return dense_codes(values)[0]
+        return _int_codes(values.astype(np.int64, copy=False))
     if values.dtype.kind in "fM":
         null = np.isnan(values) if values.dtype.kind == "f" else np.isnat(values)
-        out = np.full(len(values), -1, dtype=np.int64)
         present = values[~null]
         if present.dtype.kind == "f" and np.all(present == np.round(present)):
-            out[~null] = dense_codes(present.astype(np.int64))[0]
-        else:
-            _, inv = np.unique(present, return_inverse=True)
-            out[~null] = inv
+            if not null.any():
+                return _int_codes(present.astype(np.int64))
+            out = np.full(len(values), -1, dtype=np.int64)
+            out[~null] = _int_codes(present.astype(np.int64))
+            return out
+        out = np.full(len(values), -1, dtype=np.int64)
+        _, inv = np.unique(present, return_inverse=True)
+        out[~null] = inv
         return out
     c, _ = factorize(values.astype(object))
     return c
 
 
-def _hold_codes(ev: EventColumns, fields: list[str]) -> I64:
+def _int_codes(v: I64) -> I64:
+    if len(v) == 0:
+        return v
+    lo = int(v.min())
+    if int(v.max()) - lo < 2**32:
+        return np.asarray(v - lo, dtype=np.int64)
+    return dense_codes(v)[0]
+
+
+def _hold_codes(ev: EventColumns, fields: list[str], rows: I64) -> I64:
+    """One code per combination of several held fields on *rows* (-1 if any is null)."""
     codes: I64 | None = None
     for field in fields:
-        c = _codes(np.asarray(ev.column(field)))
+        c = _codes(np.asarray(ev.column(field))[rows])
+        ok = c >= 0
+        dense = np.full(len(c), -1, dtype=np.int64)
+        dense[ok] = dense_codes(c[ok])[0]
         if codes is None:
-            codes = c
+            codes = dense
         else:
-            width = np.int64(int(c.max(initial=0)) + 1)
-            both = (codes >= 0) & (c >= 0)
-            combined = np.where(both, codes * width + c, -1)
-            _, inv = np.unique(combined[both], return_inverse=True)
+            width = np.int64(int(dense.max(initial=0)) + 1)
+            both = (codes >= 0) & (dense >= 0)
+            combined = np.where(both, codes * width + dense, -1)
             codes = np.full(len(c), -1, dtype=np.int64)
-            codes[both] = inv
+            codes[both] = dense_codes(combined[both])[0]
     assert codes is not None
     return codes
 
@@ -177,7 +196,7 @@ def plan(
         if len(fields) == 1:
             hold = hold_codes[fields[0]]
         elif fields:
-            hold = _hold_codes(ev, fields)[src]
+            hold = _hold_codes(ev, fields, src)
         lo, hi_gap = gaps[j - 1]
         transitions.append(Transition(breakers, every, hold, lo, hi_gap))
     bd = ev.column(funnel.breakdown)[src] if funnel.breakdown else None
