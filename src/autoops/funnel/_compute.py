@@ -17,6 +17,7 @@ from autoops.funnel._columns import (
     EventColumns,
     column_mask,
     dense_codes,
+    is_null,
     known_event_check,
     read_events,
     sort_rows,
@@ -82,8 +83,11 @@ def _codes(values: npt.NDArray[Any]) -> I64:
         _, inv = np.unique(present, return_inverse=True)
         out[~null] = inv
         return out
-    c, _ = factorize(values.astype(object))
-    return c
+    obj = values.astype(object)
+    if not len(obj) or is_null(obj).all():
+        return np.full(len(obj), -1, dtype=np.int64)
+    c, _ = factorize(obj)
+    return np.asarray(c, dtype=np.int64)
 
 
 def _int_codes(v: I64) -> I64:
