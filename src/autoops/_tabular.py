@@ -151,11 +151,15 @@ def factorize(values: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], npt.NDAr
         >>> codes, uniques = factorize(np.array(["b", None, "a", "b"], dtype=object))
         >>> codes.tolist(), uniques.tolist()
         ([1, -1, 0, 1], ['a', 'b'])
+        >>> factorize(np.array([None, None], dtype=object))[0].tolist()
+        [-1, -1]
     """
     if values.dtype != object:
         uniques, inverse = np.unique(values, return_inverse=True)
         return inverse.astype(np.int64), uniques
     codes, distinct = factorize_objects(values)
+    if len(distinct) == 0:  # empty, or every value None
+        return codes, distinct
     order = np.argsort(distinct.astype(str), kind="stable")
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order), dtype=np.int64)

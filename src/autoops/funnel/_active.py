@@ -22,6 +22,7 @@ from autoops.funnel._calendar import (
 )
 from autoops.funnel._columns import column_mask, read_events, step_mask
 from autoops.funnel._retention import _as_step, _instant
+from autoops.models import TouchpointKind
 
 __all__ = ["OUTBOUND_EVENTS", "PRIVATE_TOUCHPOINTS", "ActiveUsers", "active_users"]
 
@@ -30,17 +31,7 @@ Arr = npt.NDArray[Any]
 OUTBOUND_EVENTS = ("push_sent", "message_delivered", "system")
 """Outbound and system events: never person-initiated, never counted as activity."""
 
-PRIVATE_TOUCHPOINTS = (
-    "app",
-    "mini_program",
-    "website",
-    "official_account",
-    "wecom",
-    "showroom",
-    "hotline",
-    "head_unit",
-    "dealer_crm",
-)
+PRIVATE_TOUCHPOINTS = tuple(kind.value for kind in TouchpointKind.private())
 """The private-domain touchpoints (``TouchpointKind.private()``)."""
 
 

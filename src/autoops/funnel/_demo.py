@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from autoops._demo import DemoContext
-from autoops.funnel._active import active_users
+from autoops.funnel._active import PRIVATE_TOUCHPOINTS, active_users
 from autoops.funnel._compute import compute
 from autoops.funnel._retention import retention
 from autoops.funnel._spec import Funnel
@@ -81,20 +81,7 @@ def step(ctx: DemoContext) -> None:
     ctx.table(["month", "MAU", "mean DAU", "DAU/MAU", ""], rows[-6:])
     ctx.section("Retention: monthly cohorts of first lead, returning to any private-domain event")
     with ctx.progress("retention"):
-        private = np.isin(
-            cols["touchpoint"],
-            [
-                "app",
-                "mini_program",
-                "website",
-                "official_account",
-                "wecom",
-                "showroom",
-                "hotline",
-                "head_unit",
-                "dealer_crm",
-            ],
-        )
+        private = np.isin(cols["touchpoint"], list(PRIVATE_TOUCHPOINTS))
         kind = np.where(
             cols["event"] == "lead", "lead", np.where(private, "private", "other")
         ).astype(object)
