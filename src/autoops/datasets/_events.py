@@ -586,8 +586,17 @@ def _outbound(
         k = rng.poisson(0.25 * months, pop.n) * mask
         person = np.repeat(np.arange(pop.n), k)
         ts = start_us + rng.integers(0, end_us - start_us, len(person))
-        value = pop.app_user_id[person] if ids == "app_user_id" else pop.wecom_id[person]
-        cols.add(person, ts, tp, name, **{ids: value})
+        if ids == "app_user_id":
+            cols.add(person, ts, tp, name, app_user_id=pop.app_user_id[person])
+        else:
+            cols.add(
+                person,
+                ts,
+                tp,
+                name,
+                wecom_external_userid=pop.wecom_id[person],
+                wecom_corp_id=CORP_ID,
+            )
 
 
 def _traps(
