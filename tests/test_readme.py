@@ -19,8 +19,10 @@ def test_quickstart_runs() -> None:
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         exec(compile(code, "README.md", "exec"), {})
-    assert "SyntheticDataset(people=20000" in out.getvalue()
-    assert "private domain" in out.getvalue()
+    text = out.getvalue()
+    assert "Resolution(records=" in text
+    assert "precision=1.0" in text
+    assert "delivery" in text and "Intent score" in text
 
 
 def test_ci_runs_the_readme_test_command() -> None:
