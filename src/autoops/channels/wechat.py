@@ -127,9 +127,23 @@ class _WeChatApp(Channel):
         self.legacy_token = legacy_token
 
     def token_key(self) -> str:
+        """``wechat:<app id>:<secret fingerprint>``: one cache entry per app and secret.
+
+        Examples:
+            >>> OfficialAccountChannel("wx1", "s").token_key()[:10]
+            'wechat:wx1'
+        """
         return f"wechat:{self.app_id}:{self.secret.fingerprint}"
 
     def token_request(self, *, now: float) -> httpx.Request:
+        """``POST cgi-bin/stable_token`` (or the legacy ``GET cgi-bin/token``).
+
+        Examples:
+            >>> MiniProgramChannel("wxmp", "s").token_request(now=0).url.path
+            '/cgi-bin/stable_token'
+            >>> OfficialAccountChannel("wx1", "s", legacy_token=True).token_request(now=0).method
+            'GET'
+        """
         if self.legacy_token:
             return httpx.Request(
                 "GET",
@@ -176,24 +190,6 @@ class OfficialAccountChannel(_WeChatApp):
 
     name: ClassVar[str] = "official_account"
     content_type: ClassVar[type] = TemplateContent
-
-    def token_key(self) -> str:
-        """``wechat:<app id>:<secret fingerprint>``.
-
-        Examples:
-            >>> OfficialAccountChannel("wx1", "s").token_key()[:10]
-            'wechat:wx1'
-        """
-        return super().token_key()
-
-    def token_request(self, *, now: float) -> httpx.Request:
-        """``POST cgi-bin/stable_token`` (or legacy ``GET cgi-bin/token``).
-
-        Examples:
-            >>> OfficialAccountChannel("wx1", "s").token_request(now=0).url.path
-            '/cgi-bin/stable_token'
-        """
-        return super().token_request(now=now)
 
     def validate(self, message: Message) -> None:
         """Refuse unknown fields and value lines over 20 characters.
@@ -320,24 +316,6 @@ class MiniProgramChannel(_WeChatApp):
 
     name: ClassVar[str] = "mini_program"
     content_type: ClassVar[type] = SubscribeContent
-
-    def token_key(self) -> str:
-        """``wechat:<app id>:<secret fingerprint>``.
-
-        Examples:
-            >>> MiniProgramChannel("wxmp", "s").token_key()[:11]
-            'wechat:wxmp'
-        """
-        return super().token_key()
-
-    def token_request(self, *, now: float) -> httpx.Request:
-        """``POST cgi-bin/stable_token``.
-
-        Examples:
-            >>> MiniProgramChannel("wxmp", "s").token_request(now=0).method
-            'POST'
-        """
-        return super().token_request(now=now)
 
     def validate(self, message: Message) -> None:
         """Check template fields and every value against its type's limits.
