@@ -93,10 +93,15 @@ def _redis_url() -> str:
 
 @pytest.mark.redis
 def test_redis_store_contract() -> None:
+    from urllib.parse import urlsplit
+
+    where = urlsplit(_redis_url())
     try:
-        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
+        socket.create_connection((where.hostname, where.port or 6379), timeout=0.5).close()
     except OSError:
-        pytest.skip("Redis not reachable at 127.0.0.1:6379 (set AUTOOPS_TEST_REDIS_URL)")
+        pytest.skip(
+            f"Redis not reachable at AUTOOPS_TEST_REDIS_URL={_redis_url()!r}; start one or set it"
+        )
     import time
     import uuid
 
