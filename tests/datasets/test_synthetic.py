@@ -187,3 +187,16 @@ def test_everything_happens_inside_the_period(small: SyntheticDataset) -> None:
     for ts in (small.events.ts, small.leads.created_at, small.contacts.ts):
         assert ts.max() < small.as_of
         assert ts.min() >= start
+
+
+def test_dealers_and_consent_as_models(small: SyntheticDataset) -> None:
+    dealers = small.dealers.to_records()
+    assert [d.dealer_id for d in dealers] == small.dealers.dealer_id.tolist()
+    consents = small.consent.to_records(limit=200)
+    for i, consent in enumerate(consents):
+        assert consent.subject_id == small.consent.phone[i]
+        at = consent.grants[0].granted_at if consent.grants else None
+        if at is not None:
+            assert consent.allows("marketing", at=at) == bool(small.consent.marketing[i])
+        assert consent.opted_out("sms") == bool(small.consent.opt_out_sms[i])
+        assert small.consent.phone[i][3:] not in repr(consent)

@@ -17,7 +17,7 @@ from autoops._optional import require
 from autoops._tabular import Tabular
 
 if TYPE_CHECKING:
-    from autoops.models import Lead, TouchpointEvent
+    from autoops.models import Consent, Dealer, Lead, TouchpointEvent
 
 __all__ = [
     "ConsentTable",
@@ -354,6 +354,32 @@ class DealerTable(_Table):
     lon: Array
     hotline: Array
 
+    def to_records(self, limit: int | None = None) -> list[Dealer]:
+        """The first *limit* rows (all by default) as ``Dealer`` models; each serves its city.
+
+        Examples:
+            >>> from autoops.datasets import synthetic
+            >>> synthetic(people=50, seed=1).dealers.to_records(limit=1)[0].dealer_id
+            'D0000'
+        """
+        from autoops.models import Dealer
+
+        stop = len(self) if limit is None else min(limit, len(self))
+        return [
+            Dealer(
+                dealer_id=self.dealer_id[i],
+                name=self.name[i],
+                city=self.city[i],
+                province=self.province[i],
+                daily_capacity=int(self.daily_capacity[i]),
+                weight=float(self.weight[i]),
+                performance=float(self.performance[i]),
+                lat=float(self.lat[i]),
+                lon=float(self.lon[i]),
+            )
+            for i in range(stop)
+        ]
+
 
 @attrs.frozen(slots=True, repr=False)
 class StaffTable(_Table):
@@ -410,6 +436,43 @@ class ConsentTable(_Table):
     opt_out_wecom: Array
     opt_out_email: Array
     tz: Array
+
+    def to_records(self, limit: int | None = None) -> list[Consent]:
+        """The first *limit* rows as ``Consent`` models keyed by the E.164 phone.
+
+        Every granted purpose becomes a grant from ``granted_at`` (to ``revoked_at``
+        when the person withdrew); opt-out flags become channel opt-outs.
+
+        Examples:
+            >>> from autoops.datasets import synthetic
+            >>> consent = synthetic(people=50, seed=1).consent.to_records(limit=1)[0]
+            >>> consent.subject_id.startswith("+86"), consent.tz
+            (True, 'Asia/Shanghai')
+        """
+        from autoops._time import to_datetime
+        from autoops.models import Consent, ConsentGrant, Purpose
+
+        stop = len(self) if limit is None else min(limit, len(self))
+        flags = {purpose: getattr(self, purpose.value) for purpose in Purpose}
+        channels = {
+            "sms": self.opt_out_sms,
+            "wecom": self.opt_out_wecom,
+            "email": self.opt_out_email,
+        }
+        out = []
+        for i in range(stop):
+            granted = to_datetime(self.granted_at[i])
+            revoked = None if np.isnat(self.revoked_at[i]) else to_datetime(self.revoked_at[i])
+            grants = [
+                ConsentGrant(purpose=purpose, granted_at=granted, revoked_at=revoked)
+                for purpose, column in flags.items()
+                if column[i]
+            ]
+            opt_outs = frozenset(name for name, column in channels.items() if column[i])
+            out.append(
+                Consent(subject_id=self.phone[i], grants=grants, opt_outs=opt_outs, tz=self.tz[i])
+            )
+        return out
 
 
 @attrs.frozen(slots=True, repr=False)

@@ -50,12 +50,18 @@ class Record(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
     _masked: ClassVar[dict[str, str]] = {}
-    """field name → masking kind (``phone``, ``email``, ``id``, ``text``)."""
+    """field name → masking kind (``phone``, ``email``, ``id``, ``text``, or ``value``: by shape)."""
 
     def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
-        from autoops._masking import mask_email, mask_id, mask_phone
+        from autoops._masking import mask_email, mask_id, mask_phone, mask_value
 
-        maskers = {"phone": mask_phone, "email": mask_email, "id": mask_id, "text": mask_id}
+        maskers = {
+            "phone": mask_phone,
+            "email": mask_email,
+            "id": mask_id,
+            "text": mask_id,
+            "value": mask_value,
+        }
         for name, value in super().__repr_args__():
             kind = self._masked.get(name or "")
             if kind is None or value is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import ClassVar
 
 from pydantic import Field, model_validator
 from typing_extensions import Self
@@ -76,6 +77,8 @@ class Consent(Record):
         >>> c.allows("marketing", at=t), c.allows("analytics", at=t), c.opted_out("sms")
         (True, False, True)
     """
+
+    _masked: ClassVar[dict[str, str]] = {"subject_id": "value"}
 
     subject_id: str = Field(min_length=1)
     grants: tuple[ConsentGrant, ...] = ()
