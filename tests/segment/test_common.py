@@ -19,7 +19,14 @@ from autoops.segment import (
     tag,
     value_orientation,
 )
-from autoops.segment._common import Coded, as_of_us, coded, group_people, isin_text
+from autoops.segment._common import (
+    Coded,
+    RowMap,
+    as_of_us,
+    coded,
+    group_people,
+    isin_text,
+)
 
 from .strategies import AS_OF, AS_OF_US, event_tables
 
@@ -137,3 +144,33 @@ def test_pandas_speedups_agree_with_plain_numpy(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(common, "_pandas", lambda: None)
     assert isin_text(values, ["app", "showroom", "nope"]).tolist() == with_pandas.tolist()
     assert rule.evaluate(people).ids.tolist() == fast == [0, 3, 4, 5, 8, 9, 10, 13, 14]
+
+
+_I64 = np.iinfo(np.int64)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.integers(_I64.min, _I64.max - 200),
+    st.integers(0, 40),
+    st.sampled_from([1, 1, 2, 3]),
+    st.booleans(),
+    st.lists(
+        st.one_of(st.integers(-50, 150), st.sampled_from([_I64.min, _I64.max, 0, -1])),
+        max_size=40,
+    ),
+)
+def test_row_map_matches_a_dict(start, size, step, shuffle, offsets):  # type: ignore[no-untyped-def]
+    """Rows of ids (consecutive, gappy or reversed); unknown and extreme ids give -1."""
+    ids = np.arange(size, dtype=np.int64) * step + np.int64(start)
+    if shuffle:
+        ids = ids[::-1].copy()
+    mapper = RowMap(ids)
+    assert mapper.distinct(ids) or size == 0  # False means "check"
+    near = [
+        o if o in (_I64.min, _I64.max) else min(max(start + o, _I64.min), _I64.max) for o in offsets
+    ]
+    person = np.array(near, dtype=np.int64)
+    where = {int(v): i for i, v in enumerate(ids.tolist())}
+    expected = [where.get(int(v), -1) for v in person.tolist()]
+    assert mapper.rows(person, "person").tolist() == expected

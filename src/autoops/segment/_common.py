@@ -307,6 +307,13 @@ class RowMap:
         self.ids = ids
         self.table: npt.NDArray[np.int64] | None = None
         self.lo = 0
+        #: ids are ``lo, lo + 1, ...`` (row = id - lo): no table, distinct for sure
+        self.consecutive = False
+        if ids.dtype.kind == "i" and ids.size:
+            lo = int(ids[0])
+            if int(ids[-1]) - lo == ids.size - 1 and bool(np.all(ids[1:] > ids[:-1])):
+                self.lo, self.consecutive = lo, True
+                return
         if ids.dtype.kind in "iu" and ids.size:
             lo, hi = int(ids.min()), int(ids.max())
             if hi - lo + 1 <= 4 * ids.size + 1024:
@@ -320,6 +327,8 @@ class RowMap:
         ``True`` is certain; ``False`` means "check": without a lookup table
         nothing was learnt.
         """
+        if self.consecutive:
+            return True
         if self.table is None or not len(ids):
             return self.table is not None
         back = self.table[ids.astype(np.int64, copy=False) - self.lo]
@@ -327,6 +336,13 @@ class RowMap:
 
     def rows(self, person: npt.NDArray[Any], field: str) -> npt.NDArray[np.int64]:
         """The row of each id in *person* (-1 for ids not in the table)."""
+        if self.consecutive and person.dtype.kind == "i":
+            # wrapping subtraction, unsigned test: exactly lo <= id < lo + size
+            local = person.astype(np.int64, copy=False) - np.int64(self.lo)
+            found_rows: npt.NDArray[np.int64] = np.where(
+                local.view(np.uint64) < self.ids.size, local, np.int64(-1)
+            )
+            return found_rows
         if self.table is not None and person.dtype.kind in "iu":
             inside_all = (
                 person.dtype.kind == "i"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import Future
 from typing import Any
 
 import attrs
@@ -258,6 +259,33 @@ class _Context:
         fields: list[Field] = [
             n.field for n in nodes if isinstance(n, Compare | IsIn | Between | Exists)
         ]
+        self.values: dict[str, tuple[str, npt.NDArray[Any]]] = {}
+        counts_fields = [f for f in fields if isinstance(f, Count)]
+        self.as_of = np.datetime64("NaT", "us")
+        # the event counts (the long scan) start first and run beside the per-person
+        # fields; their rows are mapped to people in wait()
+        counting = (
+            background(self._counts, counts_fields, events, as_of, event_columns)
+            if counts_fields
+            else None
+        )
+        self.counting: Future[list[tuple[str, str, npt.NDArray[Any], str]]] | None = counting
+        try:
+            self._people(fields, nodes, people, scores, id_column, tags_column)
+        except BaseException:
+            if counting is not None:
+                counting.exception()  # wait for it; the first error is the one reported
+            raise
+
+    def _people(
+        self,
+        fields: list[Field],
+        nodes: list[Audience],
+        people: Any,
+        scores: Any,
+        id_column: str,
+        tags_column: str,
+    ) -> None:
         attr_names = sorted({f.name for f in fields if isinstance(f, Attr)})
         needs_tags = any(isinstance(n, HasTag) for n in nodes)
         names = [id_column, *attr_names]
@@ -279,35 +307,25 @@ class _Context:
                     row=dup_rows,
                     code="duplicate_person",
                 )
-        self.values: dict[str, tuple[str, npt.NDArray[Any]]] = {}
-        counts_fields = [f for f in fields if isinstance(f, Count)]
-        self.as_of = np.datetime64("NaT", "us")
-        # the event counts (the long scan) run beside the per-person fields
-        counting = (
-            background(self._counts, counts_fields, events, as_of, event_columns)
-            if counts_fields
-            else None
-        )
-        try:
-            for name in attr_names:
-                self.values[repr(Attr(name))] = (name, cols[name])
-            if needs_tags:
-                self.values["tags"] = (tags_column, cols[tags_column])
-                self.tags = _TagIndex(cols[tags_column], tags_column)
-            score_names = sorted({f.name for f in fields if isinstance(f, Score)})
-            for name in score_names:
-                self.values[repr(Score(name))] = (name, self._score(scores, name))
-        except BaseException:
-            if counting is not None:
-                counting.exception()  # wait for it; the first error is the one reported
-            raise
-        self.counting = counting
+        for name in attr_names:
+            self.values[repr(Attr(name))] = (name, cols[name])
+        if needs_tags:
+            self.values["tags"] = (tags_column, cols[tags_column])
+            self.tags = _TagIndex(cols[tags_column], tags_column)
+        score_names = sorted({f.name for f in fields if isinstance(f, Score)})
+        for name in score_names:
+            self.values[repr(Score(name))] = (name, self._score(scores, name))
 
     def wait(self) -> None:
         """Wait for the event counts (raising their error, if any)."""
-        if self.counting is not None:
-            self.counting.result()
-            self.counting = None
+        if self.counting is None:
+            return
+        found = self.counting.result()
+        self.counting = None
+        for key, label, person, person_field in found:
+            rows = self.mapper.rows(person, person_field)
+            counted = np.bincount(rows[rows >= 0], minlength=self.n).astype(np.int64)
+            self.values[key] = (label, counted)
 
     def _score(self, scores: Any, name: str) -> npt.NDArray[Any]:
         available = sorted(scores) if isinstance(scores, Mapping) else []
@@ -351,12 +369,16 @@ class _Context:
             out = np.full(self.n, np.datetime64("NaT"), dtype=vals.dtype)
         else:
             out = np.full(self.n, None, dtype=object)
-        out[rows[hit]] = vals[hit]
+        if outside.size:
+            out[rows[hit]] = vals[hit]
+        else:
+            out[rows] = vals
         return out
 
     def _counts(
         self, fields: list[Count], events: Any, as_of: Any, event_columns: Mapping[str, str] | None
-    ) -> None:
+    ) -> list[tuple[str, str, npt.NDArray[Any], str]]:
+        """Per count field: (key, label, person id of each counted event, person column)."""
         if events is None:
             raise InvalidInput(
                 f"{fields[0]!r} needs events=; pass the events table",
@@ -385,12 +407,14 @@ class _Context:
         cutoff = as_of_us(as_of)
         self.as_of = np.datetime64(cutoff, "us")  # type: ignore[assignment]
         times = ts_us(cols["ts"], field=mapping["ts"], allow_nat=True)  # window_groups checks
-        mapper = self.mapper
         event_arr = cols["event"]
+        found: list[tuple[str, str, npt.NDArray[Any], str]] = []
+        seen: set[str] = set()
         for field in fields:
             key = repr(field)
-            if key in self.values:
+            if key in seen:
                 continue
+            seen.add(key)
             lo = None if field.within is None else cutoff - duration_us(field.within, key="within")
             # time first (one streaming pass); the event text only on the rows left,
             # encoded once and matched on its distinct values
@@ -410,9 +434,8 @@ class _Context:
                 raise InvalidInput(msg, field=mapping["event"], code="unknown_event")
             if field.touchpoints is not None:
                 keep = keep[text_groups(cols["touchpoint"], [field.touchpoints], keep) == 0]
-            rows = mapper.rows(cols["person"][keep], mapping["person"])
-            counted = np.bincount(rows[rows >= 0], minlength=self.n).astype(np.int64)
-            self.values[key] = (f"count {field.event}", counted)
+            found.append((key, f"count {field.event}", cols["person"][keep], mapping["person"]))
+        return found
 
     def field_values(self, field: Field) -> tuple[str, npt.NDArray[Any]]:
         return self.values[repr(field)]
