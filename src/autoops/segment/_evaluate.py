@@ -324,7 +324,7 @@ class _Context:
         self.counting = None
         for key, label, person, person_field in found:
             rows = self.mapper.rows(person, person_field)
-            counted = np.bincount(rows[rows >= 0], minlength=self.n).astype(np.int64)
+            counted = np.bincount(rows[rows >= 0], minlength=self.n).astype(np.int64, copy=False)
             self.values[key] = (label, counted)
 
     def _score(self, scores: Any, name: str) -> npt.NDArray[Any]:
@@ -350,11 +350,24 @@ class _Context:
             raise InvalidInput(
                 f"score {name!r}: {len(ids)} ids but {len(vals)} values", field=name, code="ragged"
             )
-        rows = self.mapper.rows(ids, name)
-        hit = rows >= 0
-        outside = np.flatnonzero(~hit)
         # ids in increasing order (as every autoops result holds them) are distinct
         ascending = ids.dtype.kind in "iu" and bool(np.all(ids[1:] > ids[:-1]))
+        lo = self.mapper.lo
+        if (
+            ascending
+            and self.mapper.consecutive
+            and ids.dtype.kind == "i"
+            and ids.size
+            and int(ids[0]) >= lo
+            and int(ids[-1]) - lo < self.n
+        ):  # every id is a person: row = id - lo
+            rows = ids.astype(np.int64, copy=False) - np.int64(lo)
+            hit = np.ones(0, dtype=bool)  # not read: nothing is outside
+            outside = np.zeros(0, dtype=np.int64)
+        else:
+            rows = self.mapper.rows(ids, name)
+            hit = rows >= 0
+            outside = np.flatnonzero(~hit)
         twice = not ascending and np.bincount(rows[hit], minlength=self.n).max(initial=0) > 1
         if not twice and not ascending and outside.size > 1:
             others, _ = group_people(ids[outside], fields=(name,))
