@@ -174,3 +174,8 @@ def test_row_map_matches_a_dict(start, size, step, shuffle, offsets):  # type: i
     where = {int(v): i for i, v in enumerate(ids.tolist())}
     expected = [where.get(int(v), -1) for v in person.tolist()]
     assert mapper.rows(person, "person").tolist() == expected
+    unsigned = person[person >= 0]
+    expected_u = [where.get(int(v), -1) for v in unsigned.tolist()]
+    assert mapper.rows(unsigned.astype(np.uint64), "person").tolist() == expected_u
+    huge = np.array([2**64 - 1, *unsigned.tolist()], dtype=np.uint64)  # beyond int64
+    assert mapper.rows(huge, "person").tolist() == [-1, *expected_u]

@@ -336,6 +336,13 @@ class RowMap:
 
     def rows(self, person: npt.NDArray[Any], field: str) -> npt.NDArray[np.int64]:
         """The row of each id in *person* (-1 for ids not in the table)."""
+        signed = self.ids.dtype.kind == "i" and (self.consecutive or self.table is not None)
+        if signed and person.dtype.kind == "u":
+            beyond = person > np.iinfo(np.int64).max  # no such (signed) person id
+            unsigned_rows = self.rows(person.astype(np.int64), field)
+            if beyond.any():
+                unsigned_rows[beyond] = -1
+            return unsigned_rows
         if self.consecutive and person.dtype.kind == "i":
             # wrapping subtraction, unsigned test: exactly lo <= id < lo + size
             local = person.astype(np.int64, copy=False) - np.int64(self.lo)
