@@ -240,7 +240,9 @@ def canonical_mobiles(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
         if prefix:
             hit &= np.strings.startswith(text, prefix)
         if hit.any():
-            digits[hit] = np.strings.slice(text[hit], len(prefix), size)
+            # the last 11 characters, by code points (np.strings.slice needs numpy 2.3)
+            points = text[hit].astype(f"<U{size}").view(np.uint32).reshape(-1, size)
+            digits[hit] = np.ascontiguousarray(points[:, len(prefix) :]).view("<U11").ravel()
             found |= hit
     cps = digits.view(np.uint32).reshape(len(rows), 11)
     ok = found & (cps[:, 0] == ord("1")) & (cps[:, 1] >= ord("3"))
