@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from autoops._factorize import factorize_objects
+from autoops._text import slice_chars
 from autoops.identity._rules import BLOCKED_PHONES, DEFAULT_BLOCKED, IdType
 
 __all__ = [
@@ -240,9 +241,7 @@ def canonical_mobiles(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
         if prefix:
             hit &= np.strings.startswith(text, prefix)
         if hit.any():
-            # the last 11 characters, by code points (np.strings.slice needs numpy 2.3)
-            points = text[hit].astype(f"<U{size}").view(np.uint32).reshape(-1, size)
-            digits[hit] = np.ascontiguousarray(points[:, len(prefix) :]).view("<U11").ravel()
+            digits[hit] = slice_chars(text[hit], len(prefix), size)
             found |= hit
     cps = digits.view(np.uint32).reshape(len(rows), 11)
     ok = found & (cps[:, 0] == ord("1")) & (cps[:, 1] >= ord("3"))

@@ -11,6 +11,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from autoops._text import slice_chars
 from autoops._time import parse_duration
 from autoops.errors import ConfigError
 from autoops.leads._codes import codes_of
@@ -340,7 +341,7 @@ def lead_quality(leads: Any, *, policy: QualityPolicy | None = None) -> LeadQual
     mark("not_mobile", batch.valid & (batch.kind != "mobile"))
     mobile = batch.valid & (batch.kind == "mobile")
     text = np.where(mobile, e164, "+86000000000000").astype("<U14")
-    national = np.strings.slice(text, 3, 14)
+    national = slice_chars(text, 3, 14)
     if policy.virtual_prefixes:
         virtual = np.zeros(n, dtype=bool)
         for prefix in policy.virtual_prefixes:
@@ -348,10 +349,10 @@ def lead_quality(leads: Any, *, policy: QualityPolicy | None = None) -> LeadQual
         mark("virtual_operator", mobile & virtual)
     test = np.isin(text, np.array(policy.test_numbers, dtype="<U14")) & mobile
     if policy.flag_patterns:
-        tail = np.strings.slice(national, 3, 11)
+        tail = slice_chars(national, 3, 11)
         same = np.ones(n, dtype=bool)
         for d in range(1, 8):
-            same &= np.strings.slice(tail, d, d + 1) == np.strings.slice(tail, 0, 1)
+            same &= slice_chars(tail, d, d + 1) == slice_chars(tail, 0, 1)
         test |= mobile & (same | np.isin(tail, ["12345678", "87654321"]))
     mark("test_number", test)
 
