@@ -47,3 +47,11 @@ def test_factorize_objects_groups_equal_values(values: list[object], use_pandas:
     # -1 and -2 share a Python hash but never a group
     if -1 in values and -2 in values:
         assert codes[values.index(-1)] != codes[values.index(-2)]
+
+
+@pytest.mark.parametrize("expected", [1, 2, 7, None])
+def test_small_guesses_grow_the_table_and_finish(expected: int | None) -> None:
+    values = np.concatenate([np.arange(5000, dtype=np.uint64), np.arange(5000, dtype=np.uint64)])
+    codes, uniq = fac.factorize_u64(values, expected=expected)
+    assert len(uniq) == 5000
+    assert np.array_equal(uniq[codes], values)

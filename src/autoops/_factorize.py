@@ -49,11 +49,13 @@ def _probe(
         if insert:
             free = ~taken
             if guard:
-                filled += int(
-                    np.count_nonzero(free)
-                )  # an upper bound: colliding writes count twice
+                # a cheap upper bound (colliding writes count twice); recount exactly
+                # before giving up, so a table of twice the distinct values never fails
+                filled += int(np.count_nonzero(free))
                 if filled > size - size // 4:
-                    raise _TableFull
+                    filled = int(np.count_nonzero(used)) + len(np.unique(s[free]))
+                    if filled > size - size // 4:
+                        raise _TableFull
             if free.any():
                 keys[s[free]] = hv[free]
                 used[s[free]] = True
@@ -96,7 +98,7 @@ def factorize_u64(values: U64, expected: int | None = None) -> tuple[I64, U64]:
             slot = _probe(keys, used, values, insert=True, guard=True)
             break
         except _TableFull:
-            guess = min(len(values), 4 * guess)
+            guess = 4 * guess  # grows without bound, so the retry loop always ends
     dense = np.cumsum(used, dtype=np.int64) - 1
     return dense[slot], keys[used]
 

@@ -18,9 +18,12 @@ def slice_chars(values: npt.NDArray[Any], start: int, stop: int) -> npt.NDArray[
     Examples:
         >>> slice_chars(np.array(["+8613812345678", "ab"]), 3, 14).tolist()
         ['13812345678', '']
+        >>> slice_chars(np.array([], dtype="<U5"), 0, 2).tolist()
+        []
     """
-    text = np.asarray(values).astype(f"<U{max(stop, 1)}")
-    points = text.view(np.uint32).reshape(len(text), -1)[:, start:stop]
+    width = max(stop, 1)
+    text = np.asarray(values).astype(f"<U{width}")
+    points = text.view(np.uint32).reshape(len(text), width)[:, start:stop]
     out: npt.NDArray[np.str_] = (
         np.ascontiguousarray(points).view(f"<U{max(stop - start, 1)}").ravel()
     )
