@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from autoops.funnel import PRIVATE_TOUCHPOINTS
+
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
 
 STEPS = ["lead", "visit", "test_drive", "small_order", "big_order", "delivery"]
@@ -384,17 +386,7 @@ def run_mau_polars(ev: dict[str, Any]) -> list[int]:
     import pandas as pd
     import polars as pl
 
-    private = [
-        "app",
-        "mini_program",
-        "website",
-        "official_account",
-        "wecom",
-        "showroom",
-        "hotline",
-        "head_unit",
-        "dealer_crm",
-    ]
+    private = list(PRIVATE_TOUCHPOINTS)
     df = pl.DataFrame(
         {
             "one_id": ev["one_id"],
@@ -424,17 +416,7 @@ def run_mau_polars(ev: dict[str, Any]) -> list[int]:
 def run_mau_pandas(ev: dict[str, Any]) -> list[int]:
     import pandas as pd
 
-    private = [
-        "app",
-        "mini_program",
-        "website",
-        "official_account",
-        "wecom",
-        "showroom",
-        "hotline",
-        "head_unit",
-        "dealer_crm",
-    ]
+    private = list(PRIVATE_TOUCHPOINTS)
     df = pd.DataFrame(
         {"one_id": ev["one_id"], "touchpoint": ev["touchpoint"], "event": ev["event"]}
     )
