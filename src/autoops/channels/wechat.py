@@ -168,6 +168,11 @@ class _WeChatApp(Channel):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(app_id={self.app_id!r})"
 
+    def _post(self, path: str, body: dict[str, Any], token: str | None) -> httpx.Request:
+        return httpx.Request(
+            "POST", f"{self.base_url}{path}", params={"access_token": token or ""}, json=body
+        )
+
 
 class OfficialAccountChannel(_WeChatApp):
     """Template messages of one official account.
@@ -240,13 +245,7 @@ class OfficialAccountChannel(_WeChatApp):
                 body["miniprogram"] = dict(content.miniprogram)
             elif content.url:
                 body["url"] = content.url
-            req = httpx.Request(
-                "POST",
-                f"{self.base_url}/cgi-bin/message/template/send",
-                params={"access_token": token or ""},
-                json=body,
-            )
-            calls.append(Call(req, (i,)))
+            calls.append(Call(self._post("/cgi-bin/message/template/send", body, token), (i,)))
         return calls
 
     def parse_response(self, call: Call, response: Any) -> list[Outcome]:
@@ -357,13 +356,7 @@ class MiniProgramChannel(_WeChatApp):
             }
             if content.page:
                 body["page"] = content.page
-            req = httpx.Request(
-                "POST",
-                f"{self.base_url}/cgi-bin/message/subscribe/send",
-                params={"access_token": token or ""},
-                json=body,
-            )
-            calls.append(Call(req, (i,)))
+            calls.append(Call(self._post("/cgi-bin/message/subscribe/send", body, token), (i,)))
         return calls
 
     def parse_response(self, call: Call, response: Any) -> list[Outcome]:
