@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autoops.identity import MergeRules, resolve
-from autoops.identity._kernel import components
+from autoops.identity._kernel import components, record_components
 
 
 def _partition(labels: np.ndarray) -> set[frozenset[int]]:
@@ -109,3 +109,23 @@ def test_permuting_rows_keeps_partition_and_ids(
     )
     by_id = dict(zip(shuffled.record_id.tolist(), shuffled.one_id.tolist(), strict=True))
     assert [by_id[i] for i in ids] == base.one_id.tolist()
+
+
+bipartite = st.tuples(st.integers(1, 30), st.integers(1, 30)).flatmap(
+    lambda nk: st.tuples(
+        st.just(nk),
+        st.lists(st.tuples(st.integers(0, nk[0] - 1), st.integers(0, nk[1] - 1)), max_size=80),
+    )
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(bipartite)
+def test_record_components_equal_components(
+    case: tuple[tuple[int, int], list[tuple[int, int]]],
+) -> None:
+    (n, k), pairs = case
+    rec = np.array([r for r, _ in pairs], dtype=np.int64)
+    key = np.array([x for _, x in pairs], dtype=np.int64)
+    expected = components(n + k, rec, key + n)
+    assert record_components(n, k, rec, key).tolist() == expected.tolist()

@@ -19,7 +19,14 @@ import numpy.typing as npt
 
 from autoops._factorize import factorize_u64
 
-__all__ = ["components", "constrained_pass", "dense", "fanout", "relabel_min"]
+__all__ = [
+    "components",
+    "constrained_pass",
+    "dense",
+    "fanout",
+    "record_components",
+    "relabel_min",
+]
 
 I64 = npt.NDArray[np.int64]
 _CHUNK = 1 << 20
@@ -72,6 +79,33 @@ def components(n_nodes: int, u: I64, v: I64, parent: I64 | None = None) -> I64:
     return parent
 
 
+def record_components(n_rec: int, n_keys: int, rec: I64, key: I64) -> I64:
+    """``components(n_rec + n_keys, rec, key + n_rec)`` of a record-key graph, found on the keys.
+
+    Each record links every key it holds to one of them (its *anchor*), so
+    the graph that is searched has only the keys as nodes and one edge fewer
+    per record than the bipartite graph; records then take their anchor's
+    component. Labels are the same as :func:`components` gives (the smallest
+    node of each component, which is a record whenever the component has one).
+    """
+    labels = np.arange(n_rec + n_keys, dtype=np.int64)
+    if len(rec) == 0:
+        return labels
+    anchor = np.full(n_rec, -1, dtype=np.int64)
+    anchor[rec] = key  # any one of the record's keys
+    a = anchor[rec]
+    link = a != key
+    root = components(n_keys, a[link], key[link])
+    rows = np.flatnonzero(anchor >= 0)
+    smallest = np.full(n_keys, n_rec, dtype=np.int64)
+    np.minimum.at(smallest, root[anchor[rows]], rows)
+    labels[rows] = smallest[root[anchor[rows]]]
+    key_label = smallest[root]
+    held = key_label < n_rec  # keys on no edge stay alone
+    labels[n_rec:][held] = key_label[held]
+    return labels
+
+
 def dense(labels: I64, n_labels: int) -> tuple[I64, int]:
     """Dense ``0..c-1`` labels (in order of the label value) without sorting."""
     mark = np.zeros(n_labels, dtype=bool)
@@ -97,24 +131,33 @@ def fanout(
 ) -> I64:
     """Per key: the most distinct keys of any one *other* person type it co-occurs with.
 
-    Two keys co-occur when one record holds both. A key held by at most
-    ``threshold[key]`` records cannot exceed that threshold, so only keys held
-    by more records are computed (the others get 0): a sort-free count of
-    records per key selects them, and their records' other keys are joined
-    by sorting only those records' edges.
+    Two keys co-occur when one record holds both. A key whose records hold
+    at most ``threshold[key]`` keys of each other type cannot exceed that
+    threshold, so only keys with more are computed (the others get 0): a
+    sort-free count per (key, other type) selects them, and their records'
+    other keys are then joined exactly.
     """
     result = np.zeros(n_keys, dtype=np.int64)
     if len(rec) == 0:
         return result
-    held = np.bincount(key, minlength=n_keys)
-    cand = held > (0 if threshold is None else threshold)
-    if not cand.any():
-        return result
     key_type = np.zeros(n_keys, dtype=np.int64)
     key_type[key] = edge_type
+    # an upper bound per key: its records holding a key of one other person type
+    bound = np.zeros(n_keys, dtype=np.int64)
+    n_rec = int(rec.max()) + 1
+    for t in person_types:
+        holds = np.zeros(n_rec, dtype=bool)
+        holds[rec[edge_type == t]] = True
+        if not holds.any():
+            continue
+        other = holds[rec] & (edge_type != t)
+        np.maximum(bound, np.bincount(key[other], minlength=n_keys), out=bound)
+    cand = bound > (0 if threshold is None else threshold)
+    if not cand.any():
+        return result
     c_edge = np.flatnonzero(cand[key])
     # the records of candidate keys, numbered compactly, with their key of each person type
-    rec_no = np.full(int(rec.max()) + 1, -1, dtype=np.int64)
+    rec_no = np.full(n_rec, -1, dtype=np.int64)
     rec_no[rec[c_edge]] = 0
     held_rec = np.flatnonzero(rec_no >= 0)
     rec_no[held_rec] = np.arange(len(held_rec))
@@ -139,10 +182,14 @@ def fanout(
     pairs = np.concatenate(pairs_parts)
     _, distinct = factorize_u64(pairs.view(np.uint64))
     distinct_i = distinct.view(np.int64)
-    p_owner = distinct_i // n_keys
+    # count per (candidate, type) over the candidates only
+    cand_key = np.flatnonzero(cand)
+    cand_no = np.zeros(n_keys, dtype=np.int64)
+    cand_no[cand_key] = np.arange(len(cand_key))
+    p_owner = cand_no[distinct_i // n_keys]
     p_type = key_type[distinct_i % n_keys]
-    counts = np.bincount(p_owner * n_types + p_type, minlength=n_keys * n_types)
-    np.maximum(result, counts.reshape(n_keys, n_types).max(axis=1), out=result)
+    counts = np.bincount(p_owner * n_types + p_type, minlength=len(cand_key) * n_types)
+    result[cand_key] = counts.reshape(len(cand_key), n_types).max(axis=1)
     return result
 
 

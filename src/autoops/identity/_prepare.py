@@ -64,7 +64,10 @@ class Prepared:
     raw: Mapping[str, npt.NDArray[Any]]  # raw columns by type name (for masked display only)
     issues: tuple[tuple[str, str, npt.NDArray[np.int64]], ...]  # (code, message, rows)
     e_verified: npt.NDArray[np.bool_] | None = None  # the record's <column>_verified flag
-    distinct_hint: int = 0  # about how many distinct tokens (sizes hash tables; 0 unknown)
+    #: dense key id per edge (-1 where the token is 0): equal ids <=> equal tokens, so
+    #: :func:`~autoops.identity._solve.solve` need not hash the edges' tokens again
+    e_key: npt.NDArray[np.int64] | None = None
+    n_keys: int = 0
 
 
 def _salt(idtype: IdType) -> int:
@@ -119,12 +122,14 @@ def _value_tokens(
 ) -> tuple[
     npt.NDArray[np.uint64],
     npt.NDArray[np.int8],
-    tuple[npt.NDArray[np.int32], tuple[str, ...], int],
+    tuple[npt.NDArray[np.int32], tuple[str, ...]],
+    tuple[npt.NDArray[np.int64], int],
 ]:
-    """Per row: token (0 if none), status, (detail code per row or -1, detail names, distinct).
+    """Per row: token (0 if none), status, (detail code or -1, detail names), (key, keys).
 
     Raw values are factorised first; normalisation, blocking and hashing run
-    once per distinct raw value.
+    once per distinct raw value. The key of a row is a dense id ``0..keys-1``
+    of its token (-1 where the token is 0), found on the distinct values only.
     """
     codes, uniq_raw = factorize_objects(raw)
     text_u, status_u, detail_u = normalize_values(idtype, uniq_raw, block_defaults=block_defaults)
@@ -136,18 +141,26 @@ def _value_tokens(
         else:
             # normalised values of distinct raw values are (nearly) distinct: hash them as is
             tok_u[:-1][norm_present] = combine(fnv_strings(text_u[norm_present]), _salt(idtype))
+    key_u = np.full(len(tok_u), -1, dtype=np.int64)
+    has_tok = tok_u != 0
+    key_u[has_tok], distinct_tok = factorize_u64(tok_u[has_tok])
     status_x = np.append(status_u, np.int8(Status.ABSENT)).astype(np.int8)
     # details as small integer codes: no object array per record
     has = present(detail_u)
     names, inv = np.unique(detail_u[has].astype(str), return_inverse=True)
     local = np.full(len(detail_u) + 1, -1, dtype=np.int32)
     local[:-1][has] = inv.reshape(-1)
-    return tok_u[codes], status_x[codes], (local[codes], tuple(names.tolist()), len(uniq_raw))
+    return (
+        tok_u[codes],
+        status_x[codes],
+        (local[codes], tuple(names.tolist())),
+        (key_u[codes], len(distinct_tok)),
+    )
 
 
 def token_of(idtype: IdType, value: Any, scope: Any = None, *, secret: Secret | None = None) -> int:
     """The token of one raw identifier (0 when it is absent, invalid or blocked-by-shape)."""
-    tok, status, _ = _value_tokens(
+    tok, status, _, _ = _value_tokens(
         idtype, np.array([value], dtype=object), block_defaults=False, secret=secret
     )
     t = tok[:1]
@@ -183,7 +196,7 @@ def registry_tokens(
         for ti, idtype in enumerate(rules.types):
             if idtype.column in source:
                 raw = np.asarray(as_array(source[idtype.column]), dtype=object)
-                tok, status, _ = _value_tokens(idtype, raw, block_defaults=False, secret=secret)
+                tok, status, _, _ = _value_tokens(idtype, raw, block_defaults=False, secret=secret)
                 out.setdefault(ti, []).append(tok[(tok != 0) & (status != Status.ABSENT)])
     return {k: np.unique(np.concatenate(v)) for k, v in out.items()}
 
@@ -298,8 +311,9 @@ def prepare(
     e_tok: list[npt.NDArray[np.uint64]] = []
     e_status: list[npt.NDArray[np.int8]] = []
     e_det: list[npt.NDArray[np.int16]] = []
+    e_key: list[npt.NDArray[np.int64]] = []
     details: dict[str, int] = {}
-    hint = 0
+    n_keys = 0
     e_ver: list[npt.NDArray[np.bool_]] = []
     raw_cols: dict[str, npt.NDArray[Any]] = {}
     for ti in present_types:
@@ -307,12 +321,10 @@ def prepare(
         col = type_cols[idtype.name]
         raw = np.asarray(src[col], dtype=object)
         raw_cols[idtype.name] = raw
-        vtok, status, detail = _value_tokens(
+        vtok, status, (codes_d, names_d), (vkey, n_vkey) = _value_tokens(
             idtype, raw, block_defaults=rules.block_defaults, secret=secret
         )
         rows = np.flatnonzero(status != Status.ABSENT)
-        codes_d, names_d, n_distinct = detail
-        hint += n_distinct * (2 if idtype.scope is not None else 1)
         gmap = np.array([details.setdefault(d, len(details)) for d in names_d] + [-1],
                         dtype=np.int16)  # fmt: skip
         vtok, status, detail_rows = vtok[rows], status[rows].copy(), gmap[codes_d[rows]]
@@ -326,6 +338,13 @@ def prepare(
             scope_h = _scope_hash(src.get(idtype.scope), rows, idtype.default_scope)
             status[(status == Status.OK) & (scope_h == 0)] = Status.SCOPE
             tok = np.where(vtok != 0, combine(vtok, scope_h), vtok)
+            # the same value under two scopes is two keys: factorise the scoped tokens
+            has = tok != 0
+            vkey = np.full(len(rows), -1, dtype=np.int64)
+            vkey[has], scoped = factorize_u64(tok[has])
+            n_vkey = len(scoped)
+        else:
+            vkey = vkey[rows]
         ver = src.get(f"{col}_verified")
         verified = (
             np.zeros(len(rows), dtype=bool)
@@ -340,6 +359,8 @@ def prepare(
         e_status.append(status)
         e_det.append(detail_rows)
         e_ver.append(verified)
+        e_key.append(np.where(vkey >= 0, vkey + n_keys, -1))
+        n_keys += n_vkey
     rec = np.concatenate(e_rec)
     etype = np.concatenate(e_type)
     etok = np.concatenate(e_tok)
@@ -370,7 +391,8 @@ def prepare(
         raw=raw_cols,
         issues=tuple(issues),
         e_verified=np.concatenate(e_ver),
-        distinct_hint=hint,
+        e_key=np.concatenate(e_key),
+        n_keys=n_keys,
     )
 
 
@@ -393,7 +415,7 @@ def _apply_consent(
     ti = names.index("phone")
     idtype = rules.types[ti]
     cols = columns(consent, ["phone", "identity_merge"], optional=["revoked_at"], what="consent")
-    tok, _, _ = _value_tokens(
+    tok, _, _, _ = _value_tokens(
         idtype, np.asarray(cols["phone"], dtype=object), block_defaults=False, secret=secret
     )
     allowed = np.asarray(cols["identity_merge"], dtype=bool)

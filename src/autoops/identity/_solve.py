@@ -23,7 +23,13 @@ import numpy.typing as npt
 
 from autoops._factorize import factorize_u64
 from autoops._time import parse_duration
-from autoops.identity._kernel import components, constrained_pass, dense, fanout
+from autoops.identity._kernel import (
+    components,
+    constrained_pass,
+    dense,
+    fanout,
+    record_components,
+)
 from autoops.identity._normalize import Status, combine, mix64
 from autoops.identity._prepare import Prepared
 from autoops.identity._rules import MergeRules
@@ -83,7 +89,7 @@ def solve(
     e_status = prep.e_status.copy()
     ok = e_status == Status.OK
     e_key = np.full(len(e_status), -1, dtype=np.int64)
-    inv, key_tok = factorize_u64(prep.e_tok[ok], expected=prep.distinct_hint or None)
+    inv, key_tok = _keys(prep, ok)
     e_key[ok] = inv
     k = len(key_tok)
     key_type = np.zeros(k, dtype=np.int16)
@@ -109,7 +115,7 @@ def solve(
     s_idx = np.flatnonzero(safe)
     s_rec = prep.e_rec[s_idx]
     s_key = e_key[s_idx]
-    lab = components(n + k, s_rec, s_key + n)
+    lab = record_components(n, k, s_rec, s_key)
     comp_all, n_comp = dense(lab, n + k)
     comp = comp_all[:n]
 
@@ -192,6 +198,24 @@ def solve(
         limit_type=limit_type,
         hub_tokens=key_tok[hub_key],
     )
+
+
+def _keys(prep: Prepared, ok: npt.NDArray[np.bool_]) -> tuple[I64, npt.NDArray[np.uint64]]:
+    """Dense keys of the OK edges' tokens and the tokens of the keys.
+
+    With the keys :func:`~autoops.identity._prepare.prepare` found on the
+    distinct values, only the keys held by OK edges are renumbered (no hashing).
+    """
+    if prep.e_key is None:
+        return factorize_u64(prep.e_tok[ok])
+    hint = prep.e_key[ok]
+    used = np.zeros(prep.n_keys, dtype=bool)
+    used[hint] = True
+    rank = np.cumsum(used, dtype=np.int64) - 1
+    inv: I64 = rank[hint]
+    key_tok = np.zeros(int(rank[-1]) + 1 if prep.n_keys else 0, dtype=np.uint64)
+    key_tok[inv] = prep.e_tok[ok]
+    return inv, key_tok
 
 
 def recycle(
@@ -279,7 +303,7 @@ def _recycle_type(
     stale = moved & (owner >= 0) & (holder_now >= 0) & (owner != holder_now)
     e_status = prep.e_status.copy()
     e_status[idx[stale]] = Status.RECYCLED
-    return attrs.evolve(prep, e_tok=e_tok, e_status=e_status)
+    return attrs.evolve(prep, e_tok=e_tok, e_status=e_status, e_key=None, n_keys=0)
 
 
 def asset_spans(a_key: I64, a_lab: I64, a_ts: I64) -> tuple[I64, I64, I64]:
