@@ -10,8 +10,10 @@ from hypothesis import strategies as st
 
 from autoops.identity._normalize import (
     _VECTOR_PATTERNS,
+    Status,
     canonical_mobiles,
     hash_strings,
+    normalize_values,
     search_many,
 )
 
@@ -77,3 +79,38 @@ def test_canonical_mobiles_read_like_the_raw_value(values: list[str]) -> None:
     assert a.kind.tolist() == b.kind.tolist()
     assert a.valid.tolist() == b.valid.tolist()
     assert a.reason.tolist() == b.reason.tolist()
+
+
+def _canonical_reference(value: str) -> str:
+    """canonical_mobiles for one value, in plain Python (the rule of its docstring)."""
+    text = re.sub(r"[ \-()]", "", value)
+    for prefix, size in (("+86", 14), ("0086", 15), ("86", 13), ("", 11)):
+        if len(text) == size and text.startswith(prefix):
+            digits = text[len(prefix) :]
+            if re.fullmatch(r"1[3-9][0-9]{9}", digits):
+                return digits
+            break
+    return value
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(shapes, st.text(alphabet="0123456789 -()+x\x00", max_size=20)),
+                min_size=1, max_size=20))  # fmt: skip
+def test_canonical_mobiles_equal_plain_python(values: list[str]) -> None:
+    out = canonical_mobiles(np.array(values, dtype=object))
+    assert out.tolist() == [_canonical_reference(v) for v in values]
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.lists(st.one_of(shapes, st.none()), min_size=1, max_size=20))
+def test_phone_forms_equal_normalize_phones(values: list[str | None]) -> None:
+    from autoops.identity import MergeRules
+    from autoops.models import normalize_phones
+
+    raw = np.array([v for v in dict.fromkeys(values) if v is not None], dtype=object)
+    text, status, _ = normalize_values(MergeRules.unprotected()["phone"], raw,
+                                       block_defaults=False)  # fmt: skip
+    batch = normalize_phones(raw)
+    ok = batch.valid & ~np.equal(batch.kind, "service")
+    assert (status == Status.OK).tolist() == ok.tolist()
+    assert text[ok].tolist() == batch.e164[ok].tolist()

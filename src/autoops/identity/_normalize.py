@@ -15,8 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from autoops._factorize import factorize_objects
-from autoops._text import slice_chars
+from autoops._factorize import factorize_objects, factorize_u64
 from autoops.identity._rules import BLOCKED_PHONES, DEFAULT_BLOCKED, IdType
 
 __all__ = [
@@ -27,6 +26,7 @@ __all__ = [
     "fnv_strings",
     "hash_strings",
     "mix64",
+    "mobile_numbers",
     "normalize_values",
     "present",
     "search_many",
@@ -218,7 +218,48 @@ def _as_text(values: npt.NDArray[Any]) -> npt.NDArray[np.str_]:
     return np.strings.strip(values.astype(str), _STRIP)
 
 
-_MOBILE_PREFIXES = (("+86", 14), ("0086", 15), ("86", 13), ("", 11))
+_MOBILE_SEPARATORS = np.array([ord(c) for c in " -()"], dtype=np.uint32)
+_ROWS = 1 << 16
+
+
+def mobile_numbers(text: npt.NDArray[np.str_]) -> npt.NDArray[np.int64]:
+    """The mobile number of each raw phone as an integer, 0 where it is not a plain mobile.
+
+    A plain mobile is, once spaces, dashes and brackets are removed, 11 ASCII
+    digits starting with 13-19, optionally after ``+86``, ``0086`` or ``86``.
+    Read from the code points of the fixed-width array, in blocks of rows.
+    """
+    m = len(text)
+    out = np.zeros(m, dtype=np.int64)
+    width = text.dtype.itemsize // 4
+    if m == 0 or width < 11:
+        return out
+    cps_all = text.view(np.uint32).reshape(m, width)
+    length_all = np.strings.str_len(text)
+    cols = np.arange(width)
+    for lo in range(0, m, _ROWS):
+        cps = cps_all[lo : lo + _ROWS]
+        pad = cols[None, :] >= length_all[lo : lo + _ROWS, None]
+        digit = (cps >= ord("0")) & (cps <= ord("9"))
+        plus = cps == ord("+")
+        clean = (digit | plus | pad | np.isin(cps, _MOBILE_SEPARATORS)).all(axis=1)
+        n_digits = digit.sum(axis=1)
+        n_plus = plus.sum(axis=1)
+        # "+" only before the first digit (then it must be "+86")
+        plus_first = plus.argmax(axis=1) < digit.argmax(axis=1)
+        # rank of each digit from the end: the last 11 are the number, those before the prefix
+        rank = n_digits[:, None] - np.cumsum(digit, axis=1)
+        value = np.where(digit, cps.astype(np.int64) - ord("0"), 0)
+        power = 10 ** np.minimum(rank % 11, 10)
+        number = np.where(rank < 11, value * power, 0).sum(axis=1)
+        prefix = np.where(rank >= 11, value * power, 0).sum(axis=1)
+        prefixed = ((n_digits == 13) | (n_digits == 15) & (n_plus == 0)) & (prefix == 86)
+        ok = clean & (number >= 13_000_000_000) & (number < 20_000_000_000)
+        ok &= ((n_plus == 0) & (n_digits == 11)) | (
+            prefixed & ((n_plus == 0) | (n_plus == 1) & plus_first)
+        )
+        out[lo : lo + _ROWS] = np.where(ok, number, 0)
+    return out
 
 
 def canonical_mobiles(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
@@ -228,30 +269,60 @@ def canonical_mobiles(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """
     out = np.array(values, dtype=object, copy=True)
     rows = np.flatnonzero(present(out))
-    if len(rows) == 0:
-        return out
-    text = out[rows].astype(str)
-    for ch in (" ", "-", "(", ")"):
-        text = np.strings.replace(text, ch, "")
-    length = np.strings.str_len(text)
-    digits = np.full(len(rows), "", dtype="<U11")
-    found = np.zeros(len(rows), dtype=bool)
-    for prefix, size in _MOBILE_PREFIXES:
-        hit = ~found & (length == size)
-        if prefix:
-            hit &= np.strings.startswith(text, prefix)
-        if hit.any():
-            digits[hit] = slice_chars(text[hit], len(prefix), size)
-            found |= hit
-    cps = digits.view(np.uint32).reshape(len(rows), 11)
-    ok = found & (cps[:, 0] == ord("1")) & (cps[:, 1] >= ord("3"))
-    ok &= ((cps >= ord("0")) & (cps <= ord("9"))).all(axis=1)
-    out[rows[ok]] = digits[ok].astype(object)
+    number = mobile_numbers(out[rows].astype(str))
+    ok = number > 0
+    out[rows[ok]] = number[ok].astype(str).astype(object)
     return out
 
 
+def _e164_mobiles(number: npt.NDArray[np.int64]) -> npt.NDArray[np.str_]:
+    """``"+86"`` and the 11 digits of each mobile number, as a fixed-width array."""
+    cps = np.empty((len(number), 14), dtype=np.uint32)
+    cps[:, :3] = [ord("+"), ord("8"), ord("6")]
+    power = 10 ** np.arange(10, -1, -1, dtype=np.int64)
+    cps[:, 3:] = (number[:, None] // power[None, :]) % 10 + ord("0")
+    return cps.view("<U14").reshape(len(number))
+
+
+def _phones(
+    uniques: npt.NDArray[Any],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.str_], npt.NDArray[np.int8], npt.NDArray[Any]]:
+    """Distinct raw phones → (code per value, normalised forms, their status, their detail).
+
+    Plain mobiles ("+86 138…", "138-…", "0086138…") are read as integers and
+    collapse to one form per number, ``+86`` and the digits (what
+    ``normalize_phones`` gives them, tested); the other values go through
+    :func:`autoops.models.normalize_phones`, one form each.
+    """
+    from autoops.models import normalize_phones
+
+    m = len(uniques)
+    given = np.flatnonzero(present(uniques))
+    number = np.zeros(m, dtype=np.int64)
+    number[given] = mobile_numbers(uniques[given].astype(str))
+    mobile = number > 0
+    codes = np.empty(m, dtype=np.int64)
+    codes[mobile], distinct = factorize_u64(number[mobile].view(np.uint64))
+    rest = np.flatnonzero(~mobile)
+    codes[rest] = len(distinct) + np.arange(len(rest))
+    batch = normalize_phones(uniques[rest])
+    status = np.full(len(distinct) + len(rest), Status.OK, dtype=np.int8)
+    detail = np.full(len(status), None, dtype=object)
+    r_status, r_detail = status[len(distinct) :], detail[len(distinct) :]
+    r_status[batch.missing] = Status.ABSENT
+    bad = ~batch.valid & ~batch.missing
+    r_status[bad] = Status.INVALID
+    r_detail[bad] = batch.reason[bad]
+    service = np.equal(batch.kind, "service")
+    r_status[service] = Status.BLOCKED
+    r_detail[service] = "400/800 service number"
+    r_text = np.where(r_status == Status.OK, batch.e164, "").astype(str)
+    text = np.concatenate([_e164_mobiles(distinct.view(np.int64)), r_text])
+    return codes, text, status, detail
+
+
 def normalize_values(
-    idtype: IdType, uniques: npt.NDArray[Any], *, block_defaults: bool, collapse: bool = True
+    idtype: IdType, uniques: npt.NDArray[Any], *, block_defaults: bool
 ) -> tuple[npt.NDArray[np.str_], npt.NDArray[np.int8], npt.NDArray[Any]]:
     """Normalise distinct raw values of one type.
 
@@ -262,41 +333,15 @@ def normalize_values(
         short reason for the non-OK ones.
     """
     m = len(uniques)
-    norm = np.full(m, None, dtype=object)
     status = np.full(m, Status.OK, dtype=np.int8)
     detail = np.full(m, None, dtype=object)
     if m == 0:
         return np.zeros(0, dtype=str), status, detail
-    if idtype.normalizer == "phone" and collapse:
-        # many raw shapes of one mobile ("+86 138…", "138-…", "0086138…") collapse to
-        # its 11 digits first, so the rest runs once per distinct number
-        codes, distinct = factorize_objects(canonical_mobiles(uniques))
-        if len(distinct) < m:
-            t_d, s_d, d_d = normalize_values(
-                idtype, distinct, block_defaults=block_defaults, collapse=False
-            )
-            has = codes >= 0
-            text_out = np.zeros(m, dtype=t_d.dtype)
-            text_out[has] = t_d[codes[has]]
-            status[:] = Status.ABSENT
-            status[has] = s_d[codes[has]]
-            detail[has] = d_d[codes[has]]
-            return text_out, status, detail
+    codes = None
     if idtype.normalizer == "phone":
-        from autoops.models import normalize_phones
-
-        batch = normalize_phones(uniques)
-        norm[:] = batch.e164
-        status[batch.missing] = Status.ABSENT
-        bad = ~batch.valid & ~batch.missing
-        status[bad] = Status.INVALID
-        detail[bad] = batch.reason[bad]
-        service = np.equal(batch.kind, "service")
-        status[service] = Status.BLOCKED
-        detail[service] = "400/800 service number"
-        norm[service] = None
-        norm[bad] = None
-        text = np.where(present(norm), norm, "").astype(str)
+        # distinct forms: many raw shapes of one mobile share one, so the rest runs once per number
+        codes, text, status, detail = _phones(uniques)
+        m = len(text)
     else:
         text = _as_text(uniques)
         if idtype.normalizer in ("id_lower", "email"):
@@ -354,4 +399,6 @@ def normalize_values(
     blocked &= ok
     status[blocked] = Status.BLOCKED
     detail[blocked] = "blocked value"
+    if codes is not None:
+        return text[codes], status[codes], detail[codes]
     return text, status, detail
