@@ -35,7 +35,10 @@ def test_sort_rows_matches_lexsort(
         else None
     )
     keys = (np.arange(n),) + ((tie,) if tie is not None else ()) + (ts, unit)
-    assert sort_rows(unit, ts, tie).tolist() == np.lexsort(keys).tolist()
+    want = np.lexsort(keys)
+    assert sort_rows(unit, ts, tie).tolist() == want.tolist()
+    labels = np.cumsum(np.asarray(data.draw(st.lists(st.integers(1, 9), min_size=n, max_size=n))))
+    assert sort_rows(unit, ts, tie, labels).tolist() == labels[want].tolist()
 
 
 def test_dense_codes() -> None:

@@ -99,8 +99,10 @@ def _int_codes(v: I64) -> I64:
     return dense_codes(v)[0]
 
 
-def _hold_codes(ev: EventColumns, fields: list[str], rows: I64) -> I64:
-    """One code per combination of several held fields on *rows* (-1 if any is null)."""
+def _hold_codes(ev: EventColumns, fields: tuple[str, ...], rows: I64) -> I64:
+    """One code per combination of the held fields on *rows* (-1 if any is null)."""
+    if len(fields) == 1:
+        return _codes(np.asarray(ev.column(fields[0]))[rows])
     codes: I64 | None = None
     for field in fields:
         c = _codes(np.asarray(ev.column(field))[rows])
@@ -144,31 +146,30 @@ def plan(
     n_steps = len(funnel.steps)
     bits = _match_bits(ev, event, funnel, specs)
     if funnel.order == "unordered":
-        step_bits = bits & np.uint64((1 << n_steps) - 1)
-        overlap = (step_bits & (step_bits - np.uint64(1))) != 0  # two or more step bits
+        one = bits.dtype.type(1)
+        step_bits = bits & ((one << bits.dtype.type(n_steps)) - one)
+        overlap = (step_bits & (step_bits - one)) != 0  # two or more step bits
         if overlap.any():
             msg = (
                 "unordered funnels need steps whose predicates never overlap; rows match two steps"
             )
             raise InvalidInput(msg, field=event, row=[int(i) for i in np.nonzero(overlap)[0][:10]])
-    if funnel.order == "strict":
-        keep = np.arange(ev.n, dtype=np.int64)
-    else:
-        keep = np.nonzero(bits)[0].astype(np.int64)
+    # strict order counts every row; otherwise only rows matching a step or exclusion
+    keep = np.arange(ev.n, dtype=np.int64) if funnel.order == "strict" else np.flatnonzero(bits)
     tie = ev.column(seq)[keep] if seq else None
     unit_k = ev.unit[keep]
-    ts_k = ev.ts[keep]
-    order = sort_rows(unit_k, ts_k, tie)
+    src = sort_rows(unit_k, ev.ts[keep], tie, labels=keep)
     # sorted unit codes without a random gather: each unit's count, repeated
     n_per_unit = np.bincount(unit_k)
     unit_s = np.repeat(np.arange(len(n_per_unit), dtype=np.int64), n_per_unit)
-    src = keep[order]
-    ts_s = ts_k[order]
-    del keep, unit_k, ts_k, order, tie  # free the large temporaries early
+    del keep, unit_k, tie  # free the large temporaries early
+    ts_s = ev.ts[src]
     # one gather of the packed step/exclusion bits, then one bit test per mask
     sorted_bits = bits[src]
     del bits
-    sorted_masks = [(sorted_bits >> np.uint64(i)) & np.uint64(1) != 0 for i in range(len(specs))]
+    one = sorted_bits.dtype.type(1)
+    sorted_masks = [(sorted_bits & (one << one.dtype.type(i))) != 0 for i in range(len(specs))]
+    del sorted_bits
     step_s, excl_s = sorted_masks[:n_steps], sorted_masks[n_steps:]
     d0, d1 = _NEG, _POS
     if funnel.entry_range is not None:
@@ -182,7 +183,20 @@ def plan(
         hi = d1 if d1 == _POS else d1 + funnel.window_us
         entry = (ts_s >= d0) & (ts_s < hi)
     rows = Rows(unit=unit_s, ts=ts_s, steps=step_s, entry=entry)
-    hold_codes = {f: _codes(np.asarray(ev.column(f))[src]) for f in holds}
+    hold_codes: dict[tuple[str, ...], I64] = {}
+
+    def held(fields: tuple[str, ...]) -> I64:
+        """Codes of the held *fields* on the rows of the steps declaring them all (-1 elsewhere)."""
+        if fields not in hold_codes:
+            on = np.zeros(rows.n, dtype=bool)
+            for i in set.intersection(*(set(holds[f]) for f in fields)):
+                on |= step_s[i - 1]
+            sub = np.flatnonzero(on)
+            codes = np.full(rows.n, -1, dtype=np.int64)
+            codes[sub] = _hold_codes(ev, fields, src[sub])
+            hold_codes[fields] = codes
+        return hold_codes[fields]
+
     transitions: list[Transition] = []
     gaps = funnel.gap_bounds_us()
     for j in range(1, k):
@@ -195,12 +209,8 @@ def plan(
         if funnel.order == "strict" and funnel.strict_repeats == "tolerate":
             not_prev = ~rows.steps[j - 1]
             breakers = not_prev if breakers is None else breakers | not_prev
-        fields = [f for f, idx in holds.items() if j in idx and j + 1 in idx]
-        hold: I64 | None = None
-        if len(fields) == 1:
-            hold = hold_codes[fields[0]]
-        elif fields:
-            hold = _hold_codes(ev, fields, src)
+        fields = tuple(f for f, idx in holds.items() if j in idx and j + 1 in idx)
+        hold = held(fields) if fields else None
         lo, hi_gap = gaps[j - 1]
         transitions.append(Transition(breakers, every, hold, lo, hi_gap))
     bd = ev.column(funnel.breakdown)[src] if funnel.breakdown else None
@@ -209,13 +219,20 @@ def plan(
 
 def _match_bits(
     ev: EventColumns, event: str, funnel: Funnel, specs: list[Step]
-) -> npt.NDArray[np.uint64]:
+) -> npt.NDArray[np.unsignedinteger[Any]]:
     """Bit i of row r is set when row r matches ``specs[i]`` (steps, then exclusions).
 
     A categorical event column without property conditions costs one table
     lookup per row for all steps together; otherwise each event name is
-    compared once and each condition evaluated once per step.
+    compared once and each condition evaluated once per step. The bits sit in
+    the narrowest unsigned integer that holds them (one byte per row for up
+    to eight steps and exclusions), so the later gather stays in the cache.
     """
+    width = next(
+        w
+        for w in (np.uint8, np.uint16, np.uint32, np.uint64)
+        if len(specs) <= 8 * np.dtype(w).itemsize
+    )
     names = list(dict.fromkeys(n for st in specs for n in st.events))
     if event in ev.coded and all(st.events and not st.where for st in specs):
         codes, cats = ev.coded[event]
@@ -223,23 +240,23 @@ def _match_bits(
         for st in funnel.steps:
             for name in st.events:
                 known_event_check(ev, event, name, name in present)
-        table = np.zeros(len(cats) + 1, dtype=np.uint64)  # last slot: null code -1
+        table = np.zeros(len(cats) + 1, dtype=width)  # last slot: null code -1
         for i, st in enumerate(specs):
-            hit = np.isin(cats, list(st.events)).astype(np.uint64)
-            table[:-1] |= hit << np.uint64(i)
-        return np.asarray(table[codes], dtype=np.uint64)
+            hit = np.isin(cats, list(st.events)).astype(width)
+            table[:-1] |= hit << width(i)
+        return table[codes]
     by_name = {name: column_mask(ev, event, "==", name) for name in names}
     for st in funnel.steps:
         for name in st.events:
             known_event_check(ev, event, name, bool(by_name[name].any()) or _has(ev, event, name))
-    bits = np.zeros(ev.n, dtype=np.uint64)
+    bits = np.zeros(ev.n, dtype=width)
     for i, st in enumerate(specs):
         m = np.ones(ev.n, dtype=bool) if not st.events else np.zeros(ev.n, dtype=bool)
         for name in st.events:
             m |= by_name[name]
         for cond in st.where:
             m &= column_mask(ev, cond.column, cond.op, cond.value)
-        bits |= m.astype(np.uint64) << np.uint64(i)
+        bits |= m.astype(width) << width(i)
     return bits
 
 

@@ -60,9 +60,6 @@ class Rows:
             if self.n > 1:
                 np.not_equal(self.unit[1:], self.unit[:-1], out=starts[1:])
             object.__setattr__(self, "starts", starts)
-        if self.first is None:
-            idx = np.where(self.starts, np.arange(self.n, dtype=np.int64), 0)
-            object.__setattr__(self, "first", np.maximum.accumulate(idx) if self.n else idx)
         if self.unit_idx is None:
             object.__setattr__(self, "unit_idx", np.cumsum(self.starts, dtype=np.int64) - 1)
 
@@ -78,6 +75,9 @@ class Rows:
         return self.unit[self.starts]
 
     def unit_first_index(self) -> I64:
+        """The first row of each row's unit (computed on first use: gap bounds need it)."""
+        if self.first is None:
+            object.__setattr__(self, "first", np.flatnonzero(self.starts)[self.unit_idx])
         return self.first
 
 
@@ -94,12 +94,8 @@ def _segments(rows: Rows, tr: Transition) -> I64:
 
 def _prev_segment(rows: Rows, seg: I64, r_idx: I64) -> I64:
     """The segment of row r−1 when it belongs to r's unit, else -1."""
-    out = np.full(len(r_idx), -1, dtype=np.int64)
-    has = r_idx > 0
-    prev = r_idx[has] - 1
-    same = rows.unit[prev] == rows.unit[r_idx[has]]
-    vals = np.where(same, seg[prev], -1)
-    out[has] = vals
+    out = seg[r_idx - 1]  # r = 0 is a unit start: its wrapped value is overwritten
+    out[rows.starts[r_idx]] = -1
     return out
 
 
@@ -224,13 +220,33 @@ def _rank_pair(rank_q: I64, rank_r: I64, pq: I64, pr: I64) -> tuple[I64, I64]:
     return new_q, new_r
 
 
-def _hi_bound(rows: Rows, tr: Transition, r_idx: I64, first: I64) -> I64:
+def _hi_bound(rows: Rows, tr: Transition, r_idx: I64) -> I64:
     """Last row index a predecessor of r may have (r−1, or earlier under a min gap)."""
     hi = r_idx - 1
     if tr.min_gap is not None:
         bound = rows.ts[r_idx] - tr.min_gap
-        hi = np.minimum(hi, _last_le(rows.ts, first[r_idx], r_idx, bound))
+        first = rows.unit_first_index()[r_idx]
+        hi = np.minimum(hi, _last_le(rows.ts, first, r_idx, bound))
     return hi
+
+
+def _best_start_scan(rows: Rows, tr: Transition, q_idx: I64, q_b: I64, r_idx: I64) -> I64:
+    """``best_start`` without hold or maximum gap: one running maximum over all rows.
+
+    Each q row holds ``segment · (n+1) + start + 1``. Segment ids never
+    decrease along the rows, so at any row the running maximum is the latest
+    start of the row's own segment when that segment has a q row so far, and
+    smaller than ``segment · (n+1)`` otherwise: no search, no per-segment reset.
+    """
+    seg = _segments(rows, tr)
+    n1 = rows.n + 1
+    run = np.zeros(rows.n, dtype=np.int64)
+    run[q_idx] = seg[q_idx] * n1 + q_b + 1
+    np.maximum.accumulate(run, out=run)
+    hi = _hi_bound(rows, tr, r_idx)
+    gr = _prev_segment(rows, seg, r_idx)
+    val = run[np.maximum(hi, 0)] - gr * n1 - 1
+    return np.where((gr >= 0) & (hi >= 0) & (val >= 0), val, -1)
 
 
 def best_start(rows: Rows, tr: Transition, q_idx: I64, q_b: I64, r_idx: I64) -> I64:
@@ -238,12 +254,13 @@ def best_start(rows: Rows, tr: Transition, q_idx: I64, q_b: I64, r_idx: I64) -> 
     out = np.full(len(r_idx), -1, dtype=np.int64)
     if len(q_idx) == 0 or len(r_idx) == 0:
         return out
+    if tr.hold is None and tr.max_gap is None:
+        return _best_start_scan(rows, tr, q_idx, q_b, r_idx)
     g = _groups(rows, tr, q_idx, r_idx, None, None)
     if len(g.q_key) == 0:
         return out
     n1 = rows.n + 1
-    first = rows.unit_first_index()
-    hi = _hi_bound(rows, tr, r_idx, first)
+    hi = _hi_bound(rows, tr, r_idx)
     ok = (g.r_group >= 0) & (hi >= 0)
     pos_hi = np.searchsorted(g.q_key, g.r_group * n1 + np.maximum(hi, 0), side="right") - 1
     pos_c = np.maximum(pos_hi, 0)
@@ -254,6 +271,7 @@ def best_start(rows: Rows, tr: Transition, q_idx: I64, q_b: I64, r_idx: I64) -> 
         val = enc[pos_c] - g.q_group[pos_c] * n1 - 1
         out[ok] = val[ok]
         return out
+    first = rows.unit_first_index()
     lo_idx = _first_ge(rows.ts, first[r_idx], r_idx, rows.ts[r_idx] - tr.max_gap)
     pos_lo = np.searchsorted(g.q_key, g.r_group * n1 + lo_idx, side="left")
     ok &= pos_lo <= pos_hi
@@ -321,7 +339,6 @@ def canonical_chains(
     chain = np.full((len(units), k), -1, dtype=np.int64)
     has = depth > 0
     chain[has, depth[has] - 1] = final[has]
-    first_index = rows.unit_first_index()
     for j in range(k - 2, -1, -1):
         need = np.nonzero(depth > j + 1)[0]
         if len(need) == 0:
@@ -332,7 +349,7 @@ def canonical_chains(
         q_idx, q_b = levels[j]
         g = _groups(rows, tr, q_idx, r, q_b, s)
         n1 = rows.n + 1
-        hi = _hi_bound(rows, tr, r, first_index)
+        hi = _hi_bound(rows, tr, r)
         pos = np.searchsorted(g.q_key, g.r_group * n1 + hi, side="right") - 1
         pos_c = np.maximum(pos, 0)
         ok = (g.r_group >= 0) & (pos >= 0) & (g.q_group[pos_c] == g.r_group)
