@@ -169,13 +169,14 @@ def solve(
     if accepted.all():
         rec_lab = lab[:n]
     else:
-        # only the components that went through the constrained pass change: restart
-        # their nodes as singletons and rebuild them from their accepted edges
-        start = lab.copy()
-        redo = bad_comp[comp_all]
-        start[redo] = np.flatnonzero(redo)
+        # only the components that went through the constrained pass change: rebuild
+        # their nodes (numbered compactly) from their accepted edges
+        nodes = np.flatnonzero(bad_comp[comp_all])
         sel_acc = sel[accepted[sel]]
-        lab2 = components(n + k, s_rec[sel_acc], s_key[sel_acc] + n, parent=start)
+        sub = components(len(nodes), np.searchsorted(nodes, s_rec[sel_acc]),
+                         np.searchsorted(nodes, s_key[sel_acc] + n))  # fmt: skip
+        lab2 = lab.copy()
+        lab2[nodes] = nodes[sub]
         rec_lab = lab2[:n]
 
     # 5. assets: attach records holding nothing else to the owner at their time
