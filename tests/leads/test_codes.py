@@ -55,3 +55,46 @@ def test_unique_check_by_hash_compares_colliding_values() -> None:
     _check_unique(np.array([-1, -2, 5], dtype=object))  # distinct: no error
     with pytest.raises(InvalidInput, match=r"rows \[1, 3\]"):
         _check_unique(np.array(["x", "b", -1, "b", -2], dtype=object))
+
+
+SPELLINGS = st.sampled_from(
+    [
+        "{}",
+        "+86{}",
+        "0086{}",
+        "86{}",
+        "+86 {}",
+        "({}",
+        "{}-",
+        "+{}",
+        "８６{}",
+        " {}",
+        "0{}",
+        "{}9",
+        "+0086{}",
+        "86-{}",
+    ]
+)
+NUMBERS = st.sampled_from(
+    ["13800138000", "19912345678", "12012345678", "1380013800", "01065529988", "4008105050"]
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(rows=st.lists(st.one_of(st.none(), st.tuples(SPELLINGS, NUMBERS)), max_size=40))
+def test_phone_keys_agree_with_normalize_phones(rows: list[tuple[str, str] | None]) -> None:
+    # the integer fast path for plain mobiles must group and classify like the shared normaliser
+    from autoops.leads._link import KEY_STATUS, phone_keys
+    from autoops.models import normalize_phones
+
+    values = np.array([None if r is None else r[0].format(r[1]) for r in rows], dtype=object)
+    codes, status = phone_keys(values)
+    batch = normalize_phones(values)
+    expected = np.where(batch.valid, "ok", np.where(batch.missing, "missing", "invalid"))
+    assert [KEY_STATUS[s] for s in status.tolist()] == expected.tolist()
+    assert ((codes >= 0) == batch.valid).all()
+    e164 = batch.e164.tolist()
+    for i in range(len(values)):
+        for j in range(len(values)):
+            if codes[i] >= 0 and codes[j] >= 0:
+                assert (codes[i] == codes[j]) == (e164[i] == e164[j])

@@ -13,8 +13,7 @@ from autoops._time import parse_duration
 from autoops.errors import ConfigError, InvalidInput
 from autoops.leads._codes import codes_of
 from autoops.leads._input import read_leads
-from autoops.leads._link import phone_codes
-from autoops.leads._link import phones as parse_phones
+from autoops.leads._link import KEY_STATUS, phone_keys
 from autoops.leads._result import ResultBase, group_first, is_none
 
 __all__ = ["Deduplication", "dedupe_leads"]
@@ -146,11 +145,8 @@ def _person_keys(
             raise InvalidInput(
                 "dedupe by phone needs a phone column", field="phone", code="missing_column"
             )
-        batch = parse_phones(cols["phone"])
-        codes = phone_codes(batch)
-        per_raw = np.where(batch.batch.valid, 0, np.where(batch.batch.missing, 1, 2))
-        status = np.array(["ok", "missing", "invalid"], dtype=object)[per_raw[batch.inverse]]
-        return codes, status
+        codes, status_code = phone_keys(cols["phone"])
+        return codes, np.array(KEY_STATUS, dtype=object)[status_code]
     values = one_id if one_id is not None else cols.get("one_id")
     if values is None:
         raise InvalidInput(

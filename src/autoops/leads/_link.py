@@ -7,10 +7,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from autoops.identity._normalize import mobile_numbers
 from autoops.leads._codes import codes_of, index_of, int_codes
 from autoops.models import normalize_phones
 
-__all__ = ["index_of", "link_by_phone", "person_codes", "phone_codes", "phones"]
+__all__ = ["KEY_STATUS", "index_of", "link_by_phone", "person_codes", "phone_keys", "phones"]
 
 
 class _Phones:
@@ -70,24 +71,57 @@ def phones(values: npt.NDArray[Any]) -> _Phones:
     return _Phones(batch, inverse)
 
 
-def _e164_codes(batch: Any) -> npt.NDArray[np.int64]:
-    """Code of each distinct raw value's E.164 (-1 when missing or invalid)."""
-    per_raw = np.full(len(batch.e164), -1, dtype=np.int64)
-    if batch.valid.any():
-        e164 = batch.e164[batch.valid]
-        try:  # "+8613800138000" → 8613800138000: at most 15 digits, one int64 per number
-            numbers = e164.astype(np.int64)
-        except (ValueError, OverflowError):  # pragma: no cover - E.164 is "+" and digits
-            per_raw[batch.valid] = codes_of(e164)[0]
-        else:
-            per_raw[batch.valid] = int_codes(numbers)
-    return per_raw
+#: key status per raw value, as codes into ``KEY_STATUS``
+KEY_STATUS = ("ok", "missing", "invalid")
 
 
-def phone_codes(parsed: _Phones) -> npt.NDArray[np.int64]:
-    """Integer person codes of parsed phones (-1 when missing or invalid), via the distinct values."""
-    codes: npt.NDArray[np.int64] = _e164_codes(parsed.batch)[parsed.inverse]
-    return codes
+def _numbers(values: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int8]]:
+    """E.164 number of each row as an integer (0: none) and its key status code.
+
+    Each distinct raw spelling is read once. Plain mobiles (``138 0013 8000``,
+    ``+8613800138000``, ``008613800138000``) are read as integers by
+    :func:`autoops.identity._normalize.mobile_numbers` (tested equal to
+    ``normalize_phones``); every other spelling goes through
+    :func:`autoops.models.normalize_phones`. No E.164 string is built.
+    """
+    codes, uniq = codes_of(values)
+    k = len(uniq)
+    number = np.zeros(k + 1, dtype=np.int64)  # the last slot answers code -1 (None)
+    status = np.full(k + 1, 1, dtype=np.int8)
+    if k:
+        mobile = mobile_numbers(uniq.astype(str))
+        plain = mobile > 0
+        number[:k][plain] = _CC86 + mobile[plain]
+        status[:k][plain] = 0
+        rest = np.flatnonzero(~plain)
+        if len(rest):
+            batch = normalize_phones(uniq[rest])
+            ok = rest[batch.valid]
+            try:  # "+8613800138000" → 8613800138000: at most 15 digits, one int64 per number
+                number[ok] = batch.e164[batch.valid].astype(np.int64)
+            except (ValueError, OverflowError):  # pragma: no cover - E.164 is "+" and digits
+                number[ok] = codes_of(batch.e164[batch.valid])[0] + 1
+            status[rest] = np.where(batch.valid, 0, np.where(batch.missing, 1, 2))
+    return number[codes], status[codes]
+
+
+#: ``+86`` and 11 digits as one integer: 86 * 10**11 + the national number
+_CC86 = 86 * 10**11
+
+
+def _dense(number: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Dense codes of non-zero numbers (hash-based); -1 where the number is 0."""
+    out = np.full(len(number), -1, dtype=np.int64)
+    has = np.flatnonzero(number)
+    out[has] = int_codes(number[has])
+    return out
+
+
+def phone_keys(values: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int8]]:
+    """Integer person code per phone (-1: missing or invalid) and the key status code
+    (index into :data:`KEY_STATUS`)."""
+    number, status = _numbers(np.asarray(values, dtype=object))
+    return _dense(number), status
 
 
 def person_codes(
@@ -95,8 +129,7 @@ def person_codes(
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Shared integer codes of normalised phones (-1 when missing or invalid)."""
     both = np.concatenate((lead_phone.astype(object), event_phone.astype(object)))
-    batch, inverse = _distinct(both)
-    codes = _e164_codes(batch)[inverse]
+    codes = _dense(_numbers(both)[0])
     return codes[: len(lead_phone)], codes[len(lead_phone) :]
 
 
