@@ -75,14 +75,15 @@ def phones(values: npt.NDArray[Any]) -> _Phones:
 KEY_STATUS = ("ok", "missing", "invalid")
 
 
-def _numbers(values: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int8]]:
-    """E.164 number of each row as an integer (0: none) and its key status code.
+def _keys(values: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int8]]:
+    """Dense person code of each row (-1: none) and its key status code.
 
-    Each distinct raw spelling is read once. Plain mobiles (``138 0013 8000``,
-    ``+8613800138000``, ``008613800138000``) are read as integers by
-    :func:`autoops.identity._normalize.mobile_numbers` (tested equal to
-    ``normalize_phones``); every other spelling goes through
-    :func:`autoops.models.normalize_phones`. No E.164 string is built.
+    Each distinct raw spelling is read once and coded once. Plain mobiles
+    (``138 0013 8000``, ``+8613800138000``, ``008613800138000``) are read as
+    integers by :func:`autoops.identity._normalize.mobile_numbers` (tested equal
+    to ``normalize_phones``); every other spelling goes through
+    :func:`autoops.models.normalize_phones`. No E.164 string is built: a number
+    is one ``int64`` (``+8613800138000`` → ``8613800138000``).
     """
     codes, uniq = codes_of(values)
     k = len(uniq)
@@ -97,31 +98,25 @@ def _numbers(values: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], npt.NDArr
         if len(rest):
             batch = normalize_phones(uniq[rest])
             ok = rest[batch.valid]
-            try:  # "+8613800138000" → 8613800138000: at most 15 digits, one int64 per number
+            try:  # at most 15 digits: one int64 per number
                 number[ok] = batch.e164[batch.valid].astype(np.int64)
             except (ValueError, OverflowError):  # pragma: no cover - E.164 is "+" and digits
                 number[ok] = codes_of(batch.e164[batch.valid])[0] + 1
             status[rest] = np.where(batch.valid, 0, np.where(batch.missing, 1, 2))
-    return number[codes], status[codes]
+    dense = np.full(k + 1, -1, dtype=np.int64)
+    has = np.flatnonzero(number)
+    dense[has] = int_codes(number[has])
+    return dense[codes], status[codes]
 
 
 #: ``+86`` and 11 digits as one integer: 86 * 10**11 + the national number
 _CC86 = 86 * 10**11
 
 
-def _dense(number: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """Dense codes of non-zero numbers (hash-based); -1 where the number is 0."""
-    out = np.full(len(number), -1, dtype=np.int64)
-    has = np.flatnonzero(number)
-    out[has] = int_codes(number[has])
-    return out
-
-
 def phone_keys(values: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int8]]:
     """Integer person code per phone (-1: missing or invalid) and the key status code
     (index into :data:`KEY_STATUS`)."""
-    number, status = _numbers(np.asarray(values, dtype=object))
-    return _dense(number), status
+    return _keys(np.asarray(values, dtype=object))
 
 
 def person_codes(
@@ -129,7 +124,7 @@ def person_codes(
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Shared integer codes of normalised phones (-1 when missing or invalid)."""
     both = np.concatenate((lead_phone.astype(object), event_phone.astype(object)))
-    codes = _dense(_numbers(both)[0])
+    codes = _keys(both)[0]
     return codes[: len(lead_phone)], codes[len(lead_phone) :]
 
 
