@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
@@ -75,6 +76,18 @@ def test_matches_brute_force(
     assert per.leads.sum() == len(leads)
     assert per.breaches.sum() == r.breached.sum()
     assert r.early_contacts == sum(1 for _, off in c_rows if off < 0)
+    # nearest-rank quantiles per dealer: the value at rank ceil(q * k) of the k sorted responses
+    for j, dealer in enumerate(per.dealer_id.tolist()):
+        mine = sorted(
+            float(x)
+            for x, d in zip(r.response_minutes.tolist(), lead_cols["dealer_id"], strict=True)
+            if d == dealer and x == x
+        )
+        for q, got in ((0.5, per.p50_minutes[j]), (0.9, per.p90_minutes[j])):
+            if mine:
+                assert got == mine[max(math.ceil(q * len(mine)), 1) - 1]
+            else:
+                assert np.isnan(got)
 
 
 def test_issue_example_callbacks_and_per_dealer() -> None:

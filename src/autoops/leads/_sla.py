@@ -190,8 +190,7 @@ class SlaReport(ResultBase):
             np.int64
         )
         callbacks = np.bincount(g, weights=self.callback_in_time, minlength=size).astype(np.int64)
-        p50 = _nearest_rank(g, self.response_minutes, contacted_mask, size, 0.5)
-        p90 = _nearest_rank(g, self.response_minutes, contacted_mask, size, 0.9)
+        p50, p90 = _nearest_ranks(g, self.response_minutes, contacted_mask, size, (0.5, 0.9))
         keep = leads > 0
         ids = np.concatenate((uniques.astype(object), np.array([None], dtype=object)))
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -212,24 +211,34 @@ class SlaReport(ResultBase):
         )
 
 
-def _nearest_rank(
+def _nearest_ranks(
     g: npt.NDArray[np.int64],
     values: npt.NDArray[np.float64],
     mask: npt.NDArray[np.bool_],
     size: int,
-    q: float,
-) -> npt.NDArray[np.float64]:
-    out = np.full(size, np.nan)
+    qs: tuple[float, ...],
+) -> list[npt.NDArray[np.float64]]:
+    """Nearest-rank quantiles of *values* per group, for every q in *qs*, from one ordering.
+
+    The selected rows are sorted by value once, then stably by group (a radix
+    sort when the group codes fit in 16 bits), so all quantiles share one order.
+    """
+    outs = [np.full(size, np.nan) for _ in qs]
     rows = np.flatnonzero(mask)
     if not len(rows):
-        return out
-    order = rows[np.lexsort((values[rows], g[rows]))]
+        return outs
+    by_value = rows[np.argsort(values[rows], kind="stable")]
+    groups = g[by_value]
+    if size <= 1 << 16:
+        groups = groups.astype(np.uint16)
+    order = by_value[np.argsort(groups, kind="stable")]
     gs = g[order]
     starts = np.flatnonzero(group_first(gs))
     counts = np.diff(np.append(starts, len(order)))
-    rank = np.ceil(q * counts).astype(np.int64) - 1
-    out[gs[starts]] = values[order[starts + np.maximum(rank, 0)]]
-    return out
+    for out, q in zip(outs, qs, strict=True):
+        rank = np.ceil(q * counts).astype(np.int64) - 1
+        out[gs[starts]] = values[order[starts + np.maximum(rank, 0)]]
+    return outs
 
 
 def _first_after(
