@@ -49,7 +49,7 @@ TAGS = ("family", "price_sensitive", "ev_interest")
 ISO = ("2025-06-01T00:00:00+08:00", "2026-01-01T00:00:00+00:00", "2026-01-31T16:00:00+00:00")
 
 
-def _leaves() -> Any:
+def _leaves(counts_only: bool = False) -> Any:
     from autoops.segment import attr, count, score, tag
 
     ops = st.sampled_from(["==", "!=", "<", "<=", ">", ">="])
@@ -76,6 +76,9 @@ def _leaves() -> Any:
         within,
         touch,
     )
+    counts = st.builds(cmp, counted, ops, st.integers(0, 3))
+    if counts_only:
+        return counts
     return st.one_of(
         st.builds(cmp, st.just(attr("city")), ops, city),
         st.builds(cmp, st.just(attr("age")), ops, num),
@@ -93,7 +96,7 @@ def _leaves() -> Any:
         ),
         st.builds(tag, st.sampled_from((*TAGS, "vip"))),
         st.builds(cmp, st.just(score("intent")), ops, st.sampled_from([0, 16, 30.0, 60, 70.0])),
-        st.builds(cmp, counted, ops, st.integers(0, 3)),
+        counts,
     )
 
 
@@ -110,6 +113,22 @@ def rules() -> Any:
             st.builds(lambda xs: any_of(*xs), st.lists(inner, min_size=1, max_size=3)),
         ),
         max_leaves=6,
+    )
+
+
+def rules_with_counts() -> Any:
+    """Rules holding at least one count, joined to other predicates by AND, OR and NOT."""
+    return st.builds(
+        lambda rule, counted, how: {
+            "and": rule & counted,
+            "or": rule | counted,
+            "and not": rule & ~counted,
+            "not or": ~(counted | rule),
+            "nested": (rule & counted) | (rule & ~counted & counted),
+        }[how],
+        rules(),
+        _leaves(counts_only=True),
+        st.sampled_from(["and", "or", "and not", "not or", "nested"]),
     )
 
 

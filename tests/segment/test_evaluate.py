@@ -6,12 +6,22 @@ import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from autoops.errors import InvalidInput
+from autoops.segment import _evaluate as evaluate_module
 from autoops.segment import attr, count, intent_scores, score, tag
 
 from .reference import audience_ref
-from .strategies import AS_OF, AS_OF_US, EVENTS, event_tables, people_tables, rules
+from .strategies import (
+    AS_OF,
+    AS_OF_US,
+    EVENTS,
+    event_tables,
+    people_tables,
+    rules,
+    rules_with_counts,
+)
 
 
 def _people_frame(people):  # type: ignore[no-untyped-def]
@@ -47,7 +57,7 @@ def _events_frame(ev):  # type: ignore[no-untyped-def]
 
 
 @settings(max_examples=150, deadline=None)
-@given(rules(), people_tables(), event_tables(string_ids=False))
+@given(st.one_of(rules(), rules_with_counts()), people_tables(), event_tables(string_ids=False))
 def test_matches_duckdb(rule, people, ev):  # type: ignore[no-untyped-def]
     table = {k: v for k, v in people.items() if k != "intent"}
     # every event name occurs once, for a person outside the people table
@@ -58,12 +68,22 @@ def test_matches_duckdb(rule, people, ev):  # type: ignore[no-untyped-def]
         "ts": np.concatenate([ev["ts"], np.full(k, AS_OF)]),
         "touchpoint": np.concatenate([ev["touchpoint"], np.full(k, "app", dtype=object)]),
     }
-    res = rule.evaluate(table, events=ev, as_of=AS_OF, scores={"intent": people["intent"]})
     ref = audience_ref(
         rule.to_json(), _people_frame(people), _events_frame(ev), AS_OF_US, ts_cols={"joined_at"}
     )
-    assert res.ids.tolist() == ref
-    assert res.mask.sum() == len(res)
+    found = []
+    # every person's events counted, then only the events of people the leaves leave undecided
+    for share in (-1.0, 1.0):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(evaluate_module, "FEW_UNDECIDED", share)
+            res = rule.evaluate(table, events=ev, as_of=AS_OF, scores={"intent": people["intent"]})
+        assert res.ids.tolist() == ref
+        assert res.mask.sum() == len(res)
+        found.append(res)
+    full, partial = found
+    assert partial.summary().rows() == full.summary().rows()
+    for pid in table["person_id"][:3].tolist():
+        assert str(partial.explain(pid)) == str(full.explain(pid))
 
 
 def test_issue_audience_on_a_small_table() -> None:
@@ -160,8 +180,13 @@ def test_timestamps_numbers_booleans_and_masking() -> None:
         (attr("member") == 1).evaluate(people)
 
 
-def test_on_the_synthetic_dataset_against_duckdb() -> None:
+@pytest.mark.parametrize("share", [-1.0, 1.0])  # count everyone / only the undecided
+def test_on_the_synthetic_dataset_against_duckdb(
+    monkeypatch: pytest.MonkeyPatch, share: float
+) -> None:
     from autoops.datasets import synthetic
+
+    monkeypatch.setattr(evaluate_module, "FEW_UNDECIDED", share)
 
     data = synthetic(people=300, seed=5)
     ev = data.events
@@ -200,6 +225,19 @@ def test_on_the_synthetic_dataset_against_duckdb() -> None:
         rule.to_json(), people, events, int(data.as_of.astype(np.int64))
     )
     assert len(res) > 0
+    summary = dict(res.summary().rows())
+    assert summary["count('test_drive', within='90d') >= 1"] == int(
+        events.loc[
+            (events["event"] == "test_drive")
+            & (events["ts"] <= int(data.as_of.astype(np.int64)))
+            & (events["ts"] >= int((data.as_of - np.timedelta64(90, "D")).astype(np.int64))),
+            "person",
+        ]
+        .isin(people["person_id"])
+        .groupby(events["person"])
+        .any()
+        .sum()
+    )
     pl = pytest.importorskip("polars")
     again = rule.evaluate(
         data.people.to_polars(),

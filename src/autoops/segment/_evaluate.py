@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from concurrent.futures import Future
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
@@ -43,7 +42,13 @@ from autoops.segment._rules import (
     Not,
     Score,
 )
-from autoops.segment._scan import background, not_none, text_groups, window_groups
+from autoops.segment._scan import (
+    Coded,
+    member_window_rows,
+    not_none,
+    text_groups,
+    window_groups,
+)
 
 __all__ = ["AudienceResult", "Explanation", "evaluate"]
 
@@ -122,8 +127,7 @@ class AudienceResult(Tabular):
     mask: npt.NDArray[np.bool_]
     person: npt.NDArray[Any]
     as_of: np.datetime64
-    _node_masks: Mapping[int, npt.NDArray[np.bool_]] = attrs.field(alias="node_masks")
-    _values: Mapping[str, tuple[str, npt.NDArray[Any]]] = attrs.field(alias="values")
+    _detail: _Detail = attrs.field(alias="detail")
 
     def _columns(self) -> dict[str, npt.NDArray[Any]]:
         return {"person": self.ids}
@@ -167,10 +171,11 @@ class AudienceResult(Tabular):
                 ✓ tag('price_sensitive')  [tags='family,price_sensitive']
         """
         row = self._row(person_id)
+        masks, values = self._detail.get()
         lines: list[tuple[int, bool, str, str]] = []
 
         def visit(rule: Audience, depth: int) -> None:
-            held = bool(self._node_masks[id(rule)][row])
+            held = bool(masks[id(rule)][row])
             if isinstance(rule, AllOf):
                 text, value = "all of", ""
             elif isinstance(rule, AnyOf):
@@ -180,7 +185,7 @@ class AudienceResult(Tabular):
             else:
                 text = repr(rule)
                 key = "tags" if isinstance(rule, HasTag) else _field_key(rule.field)  # type: ignore[attr-defined]
-                label, arr = self._values[key]
+                label, arr = values[key]
                 value = f"{label}={_show(arr[row])}"
             lines.append((depth, held, text, value))
             for child in rule.children():
@@ -209,7 +214,8 @@ class AudienceResult(Tabular):
                 labels.append("not")
             else:
                 labels.append(repr(node))
-        counts = [int(self._node_masks[id(node)].sum()) for node in nodes]
+        masks, _ = self._detail.get()
+        counts = [int(masks[id(node)].sum()) for node in nodes]
         return SummaryTable(
             "Audience predicates",
             {
@@ -242,42 +248,9 @@ def _show(value: Any) -> str:
 
 
 class _Context:
-    """Columns and per-field values for one evaluation."""
+    """The people table's columns and per-field values for one evaluation."""
 
     def __init__(
-        self,
-        rule: Audience,
-        people: Any,
-        events: Any,
-        as_of: Any,
-        scores: Any,
-        id_column: str,
-        tags_column: str,
-        event_columns: Mapping[str, str] | None,
-    ) -> None:
-        nodes = _walk(rule)
-        fields: list[Field] = [
-            n.field for n in nodes if isinstance(n, Compare | IsIn | Between | Exists)
-        ]
-        self.values: dict[str, tuple[str, npt.NDArray[Any]]] = {}
-        counts_fields = [f for f in fields if isinstance(f, Count)]
-        self.as_of = np.datetime64("NaT", "us")
-        # the event counts (the long scan) start first and run beside the per-person
-        # fields; their rows are mapped to people in wait()
-        counting = (
-            background(self._counts, counts_fields, events, as_of, event_columns)
-            if counts_fields
-            else None
-        )
-        self.counting: Future[list[tuple[str, str, npt.NDArray[Any], str]]] | None = counting
-        try:
-            self._people(fields, nodes, people, scores, id_column, tags_column)
-        except BaseException:
-            if counting is not None:
-                counting.exception()  # wait for it; the first error is the one reported
-            raise
-
-    def _people(
         self,
         fields: list[Field],
         nodes: list[Audience],
@@ -286,6 +259,7 @@ class _Context:
         id_column: str,
         tags_column: str,
     ) -> None:
+        self.values: dict[str, tuple[str, npt.NDArray[Any]]] = {}
         attr_names = sorted({f.name for f in fields if isinstance(f, Attr)})
         needs_tags = any(isinstance(n, HasTag) for n in nodes)
         names = [id_column, *attr_names]
@@ -316,17 +290,6 @@ class _Context:
         for name in score_names:
             self.values[repr(Score(name))] = (name, self._score(scores, name))
 
-    def wait(self) -> None:
-        """Wait for the event counts (raising their error, if any)."""
-        if self.counting is None:
-            return
-        found = self.counting.result()
-        self.counting = None
-        for key, label, person, person_field in found:
-            rows = self.mapper.rows(person, person_field)
-            counted = np.bincount(rows[rows >= 0], minlength=self.n).astype(np.int64, copy=False)
-            self.values[key] = (label, counted)
-
     def _score(self, scores: Any, name: str) -> npt.NDArray[Any]:
         available = sorted(scores) if isinstance(scores, Mapping) else []
         if not isinstance(scores, Mapping) or name not in scores:
@@ -353,17 +316,15 @@ class _Context:
         # ids in increasing order (as every autoops result holds them) are distinct
         ascending = ids.dtype.kind in "iu" and bool(np.all(ids[1:] > ids[:-1]))
         lo = self.mapper.lo
-        if (
-            ascending
-            and self.mapper.consecutive
-            and ids.dtype.kind == "i"
-            and ids.size
-            and int(ids[0]) >= lo
-            and int(ids[-1]) - lo < self.n
-        ):  # every id is a person: row = id - lo
-            rows = ids.astype(np.int64, copy=False) - np.int64(lo)
-            hit = np.ones(0, dtype=bool)  # not read: nothing is outside
+        if ascending and self.mapper.consecutive and ids.dtype.kind == "i" and ids.size:
+            # the people's ids are one slice of the sorted score ids: row = id - lo
+            first = int(np.searchsorted(ids, lo, side="left"))
+            last = int(np.searchsorted(ids, self.ids[-1], side="right"))
+            inner = slice(first, last)
+            rows = ids[inner].astype(np.int64, copy=False) - np.int64(lo)
+            vals = vals[inner]
             outside = np.zeros(0, dtype=np.int64)
+            hit = np.ones(0, dtype=bool)  # not read: nothing is outside now
         else:
             rows = self.mapper.rows(ids, name)
             hit = rows >= 0
@@ -376,6 +337,8 @@ class _Context:
             raise InvalidInput(
                 f"score {name!r} lists a person twice", field=name, code="duplicate_person"
             )
+        if not outside.size and len(rows) == self.n and vals.dtype.kind in "iufb":
+            return vals.astype(np.float64)  # every person has a value, in row order
         if vals.dtype.kind in "iufb":
             out: npt.NDArray[Any] = np.full(self.n, np.nan)
         elif vals.dtype.kind == "M":
@@ -388,10 +351,20 @@ class _Context:
             out[rows] = vals
         return out
 
-    def _counts(
+
+class _EventCounts:
+    """The events that an audience's :func:`count` fields read, checked once, counted on demand.
+
+    :meth:`count` counts either every person's events (one window scan per
+    field) or, given a member table, only the events of the people whose
+    result still depends on a count: then one fused pass over the person and
+    time columns keeps the few rows of those people inside the widest window,
+    and only those rows are matched against event names.
+    """
+
+    def __init__(
         self, fields: list[Count], events: Any, as_of: Any, event_columns: Mapping[str, str] | None
-    ) -> list[tuple[str, str, npt.NDArray[Any], str]]:
-        """Per count field: (key, label, person id of each counted event, person column)."""
+    ) -> None:
         if events is None:
             raise InvalidInput(
                 f"{fields[0]!r} needs events=; pass the events table",
@@ -407,8 +380,10 @@ class _Context:
                 msg = f"unknown keys {unknown}; available: {', '.join(_EVENT_DEFAULTS)}"
                 raise InvalidInput(msg, field="event_columns")
             mapping.update(event_columns)
-        wants_touch = any(f.touchpoints is not None for f in fields)
-        cols = read_columns(
+        self.mapping = mapping
+        self.fields = list({repr(f): f for f in fields}.values())
+        wants_touch = any(f.touchpoints is not None for f in self.fields)
+        self.cols = read_columns(
             events,
             "events",
             text=("event", "touchpoint"),
@@ -417,29 +392,54 @@ class _Context:
             ts=mapping["ts"],
             touchpoint=mapping["touchpoint"] if wants_touch else None,
         )
-        cutoff = as_of_us(as_of)
-        self.as_of = np.datetime64(cutoff, "us")  # type: ignore[assignment]
-        times = ts_us(cols["ts"], field=mapping["ts"], allow_nat=True)  # window_groups checks
+        self.cutoff = as_of_us(as_of)
+        self.as_of = np.datetime64(self.cutoff, "us")
+        # NaT is checked by the scans
+        self.times = ts_us(self.cols["ts"], field=mapping["ts"], allow_nat=True)
+        self.lows = [
+            None if f.within is None else self.cutoff - duration_us(f.within, key=repr(f))
+            for f in self.fields
+        ]
+
+    def count(
+        self, mapper: RowMap, n: int, member: tuple[npt.NDArray[np.bool_], int] | None = None
+    ) -> dict[str, tuple[str, npt.NDArray[np.int64]]]:
+        """Per count field: (label, count per person row).
+
+        With *member* (a table and its base id, see :func:`_member_table`) the
+        counts are exact for the member people only (others may read 0).
+        """
+        cols, mapping, cutoff = self.cols, self.mapping, self.cutoff
         event_arr = cols["event"]
-        found: list[tuple[str, str, npt.NDArray[Any], str]] = []
-        seen: set[str] = set()
-        for field in fields:
-            key = repr(field)
-            if key in seen:
-                continue
-            seen.add(key)
-            lo = None if field.within is None else cutoff - duration_us(field.within, key="within")
-            # time first (one streaming pass); the event text only on the rows left,
-            # encoded once and matched on its distinct values
-            keep, _ = window_groups(
-                times,
+        rows = None
+        if member is not None:
+            widest = None if None in self.lows else min(self.lows)  # type: ignore[type-var]
+            rows = member_window_rows(
+                self.times,
+                cols["person"],
+                member[0],
+                member[1],
                 cutoff,
-                lo,
-                [(event_arr, [(field.event,)])],
+                widest,
                 field=mapping["ts"],
-                select=_first_group,
             )
-            if keep.size == 0 and not isin_text(event_arr, (field.event,)).any():
+            at = self.times.take(rows)
+        out: dict[str, tuple[str, npt.NDArray[np.int64]]] = {}
+        for field, lo in zip(self.fields, self.lows, strict=True):
+            if rows is None:
+                # time first (one streaming pass); the event text only on the rows left
+                keep, _ = window_groups(
+                    self.times,
+                    cutoff,
+                    lo,
+                    [(event_arr, [(field.event,)])],
+                    field=mapping["ts"],
+                    select=_first_group,
+                )
+            else:
+                keep = rows if lo is None else rows[at >= lo]
+                keep = keep[text_groups(event_arr, [(field.event,)], keep) == 0]
+            if keep.size == 0 and not _occurs(event_arr, field.event):
                 present = present_names(event_arr)
                 msg = (
                     f"event {field.event!r} never occurs in events; available: {', '.join(present)}"
@@ -447,16 +447,78 @@ class _Context:
                 raise InvalidInput(msg, field=mapping["event"], code="unknown_event")
             if field.touchpoints is not None:
                 keep = keep[text_groups(cols["touchpoint"], [field.touchpoints], keep) == 0]
-            found.append((key, f"count {field.event}", cols["person"][keep], mapping["person"]))
-        return found
+            people_rows = mapper.rows(cols["person"][keep], mapping["person"])
+            counted = np.bincount(people_rows[people_rows >= 0], minlength=n)
+            out[repr(field)] = (f"count {field.event}", counted.astype(np.int64, copy=False))
+        return out
 
-    def field_values(self, field: Field) -> tuple[str, npt.NDArray[Any]]:
-        return self.values[repr(field)]
+
+#: ids this far from the int64 limits keep ``person - base`` free of overflow
+_SAFE_ID = 1 << 62
+
+
+def _member_table(
+    mapper: RowMap, person: npt.NDArray[Any], needed: npt.NDArray[np.bool_]
+) -> tuple[npt.NDArray[np.bool_], int] | None:
+    """``(member, base)``: ``member[id - base]`` holds for the ids of the *needed* rows.
+
+    ``False`` pads both ends (see :func:`member_window_rows`). ``None`` when
+    the event person ids are not signed integers or the people ids are not a
+    compact integer range: then every person is counted.
+    """
+    if person.dtype.kind != "i" or not (mapper.consecutive or mapper.table is not None):
+        return None
+    size = len(needed) if mapper.consecutive else len(mapper.table)  # type: ignore[arg-type]
+    if not -_SAFE_ID < mapper.lo < _SAFE_ID - size:
+        return None
+    member = np.zeros(size + 2, dtype=bool)
+    if mapper.consecutive:
+        member[1:-1] = needed
+    else:
+        table = mapper.table
+        assert table is not None
+        member[1:-1] = needed[table] & (table >= 0)
+    return member, mapper.lo - 1
+
+
+def _occurs(values: npt.NDArray[Any] | Coded, name: str) -> bool:
+    """Whether *name* occurs in a text column (a strided sample first, then every row)."""
+    if not isinstance(values, Coded):
+        sample = values[:: max(1, len(values) // 4096)].tolist()
+        if any(isinstance(v, str) and v == name for v in sample):
+            return True
+    return bool(isin_text(values, (name,)).any())
 
 
 def _first_group(groups: list[npt.NDArray[np.integer[Any]]]) -> npt.NDArray[np.bool_]:
     found: npt.NDArray[np.bool_] = groups[0] == 0
     return found
+
+
+class _Detail:
+    """Every node's mask and every field's values, for ``explain()`` and ``summary()``.
+
+    When ``evaluate()`` counted events only for the people whose result
+    depended on them, the count nodes' masks are exact only for those people;
+    *complete* then counts everyone's events, once, on first use.
+    """
+
+    def __init__(
+        self,
+        masks: dict[int, npt.NDArray[np.bool_]],
+        values: Mapping[str, tuple[str, npt.NDArray[Any]]],
+        complete: Callable[[], tuple[dict[int, npt.NDArray[np.bool_]], Mapping[str, Any]]]
+        | None = None,
+    ) -> None:
+        self.masks, self.values, self.complete = masks, values, complete
+
+    def get(
+        self,
+    ) -> tuple[dict[int, npt.NDArray[np.bool_]], Mapping[str, tuple[str, npt.NDArray[Any]]]]:
+        if self.complete is not None:
+            self.masks, self.values = self.complete()
+            self.complete = None  # the events are no longer referenced
+        return self.masks, self.values
 
 
 class _TagIndex:
@@ -539,6 +601,9 @@ def _prepare(
             raise InvalidInput(
                 f"{what}: {label} holds numbers; got {values!r}", field=label, code="wrong_type"
             )
+        if arr.dtype.kind == "i" and all(abs(v) < 2**53 for v in values):
+            # signed integers compare as they are (no float copy), and are never missing
+            return arr, np.ones(len(arr), dtype=bool), values
         col = (
             arr.astype(np.float64)
             if kind == "number"
@@ -618,61 +683,139 @@ def evaluate(
     tags_column: str = "tags",
     event_columns: Mapping[str, str] | None = None,
 ) -> AudienceResult:
-    """Evaluate *rule* over *people* (see :meth:`Audience.evaluate`)."""
-    ctx = _Context(rule, people, events, as_of, scores, id_column, tags_column, event_columns)
-    masks: dict[int, npt.NDArray[np.bool_]] = {}
-    ready: dict[int, npt.NDArray[np.bool_]] = {}
-    try:  # the per-person leaves while the event counts finish
-        for node in _walk(rule):
-            if isinstance(node, HasTag):
-                ready[id(node)] = ctx.tags.has(node.name)
-            elif not node.children() and not isinstance(node.field, Count):  # type: ignore[attr-defined]
-                ready[id(node)] = _leaf(node, ctx)
-    except BaseException:
-        if ctx.counting is not None:
-            ctx.counting.exception()  # wait; an error of the counts is reported first
-        ctx.wait()
-        raise
-    ctx.wait()
+    """Evaluate *rule* over *people* (see :meth:`Audience.evaluate`).
 
-    def run(node: Audience) -> npt.NDArray[np.bool_]:
-        out: npt.NDArray[np.bool_]
-        if isinstance(node, AllOf):
-            parts = [run(child) for child in node.items]
-            out = parts[0].copy()
-            for part in parts[1:]:
-                out &= part
-        elif isinstance(node, AnyOf):
-            parts = [run(child) for child in node.items]
-            out = parts[0].copy()
-            for part in parts[1:]:
-                out |= part
-        elif isinstance(node, Not):
-            out = ~run(node.item)
-        elif id(node) in ready:
-            out = ready[id(node)]
-        elif isinstance(node, HasTag):
-            out = ctx.tags.has(node.name)
+    The per-person leaves (attributes, tags, scores) come first. Event counts
+    are then needed only for the people those leaves leave undecided (in
+    three-valued logic, with every count unknown); when they are few, only
+    their events are read, and the per-node detail for ``explain()`` /
+    ``summary()`` is completed on first use.
+    """
+    nodes = _walk(rule)
+    fields: list[Field] = [
+        n.field for n in nodes if isinstance(n, Compare | IsIn | Between | Exists)
+    ]
+    count_fields = [f for f in fields if isinstance(f, Count)]
+    # the events are checked first: their errors are reported before the people's
+    counter = _EventCounts(count_fields, events, as_of, event_columns) if count_fields else None
+    ctx = _Context(fields, nodes, people, scores, id_column, tags_column)
+    leaves: dict[int, npt.NDArray[np.bool_]] = {}
+    for node in nodes:
+        if isinstance(node, HasTag):
+            leaves[id(node)] = ctx.tags.has(node.name)
+        elif not node.children() and not isinstance(node.field, Count):  # type: ignore[attr-defined]
+            leaves[id(node)] = _leaf(node, ctx.values)
+    if counter is None:
+        detail = _Detail(*_masks(rule, leaves, ctx.values))
+    else:
+        needed = _undecided(rule, leaves, ctx.n)
+        member = None
+        if np.count_nonzero(needed) <= ctx.n * FEW_UNDECIDED:
+            member = _member_table(ctx.mapper, counter.cols["person"], needed)
+
+        def full() -> tuple[dict[int, npt.NDArray[np.bool_]], Mapping[str, Any]]:
+            assert counter is not None
+            values = {**ctx.values, **counter.count(ctx.mapper, ctx.n)}
+            return _masks(rule, leaves, values)
+
+        if member is None:
+            detail = _Detail(*full())
         else:
-            out = _leaf(node, ctx)
-        masks[id(node)] = out
-        return out
-
-    final = run(rule)
+            values = {**ctx.values, **counter.count(ctx.mapper, ctx.n, member)}
+            detail = _Detail(*_masks(rule, leaves, values), complete=full)
+    final = detail.masks[id(rule)]
     return AudienceResult(
         rule=rule,
         ids=ctx.ids[final],
         mask=final,
         person=ctx.ids,
-        as_of=ctx.as_of,
-        node_masks=masks,
-        values=ctx.values,
+        as_of=np.datetime64("NaT", "us") if counter is None else counter.as_of,
+        detail=detail,
     )
 
 
-def _leaf(node: Audience, ctx: _Context) -> npt.NDArray[np.bool_]:
+#: counts read only the undecided people's events when at most this share of the people are
+FEW_UNDECIDED = 0.125
+
+
+def _masks(
+    rule: Audience,
+    leaves: Mapping[int, npt.NDArray[np.bool_]],
+    values: Mapping[str, tuple[str, npt.NDArray[Any]]],
+) -> tuple[dict[int, npt.NDArray[np.bool_]], Mapping[str, tuple[str, npt.NDArray[Any]]]]:
+    """Every node's mask, from the leaves computed and the count values."""
+    masks: dict[int, npt.NDArray[np.bool_]] = {}
+
+    def run(node: Audience) -> npt.NDArray[np.bool_]:
+        out: npt.NDArray[np.bool_]
+        if isinstance(node, AllOf | AnyOf):
+            parts = [run(child) for child in node.items]
+            out = parts[0].copy()
+            for part in parts[1:]:
+                if isinstance(node, AllOf):
+                    out &= part
+                else:
+                    out |= part
+        elif isinstance(node, Not):
+            out = ~run(node.item)
+        elif id(node) in leaves:
+            out = leaves[id(node)]
+        else:
+            out = _leaf(node, values)
+        masks[id(node)] = out
+        return out
+
+    run(rule)
+    return masks, values
+
+
+def _undecided(
+    rule: Audience, leaves: Mapping[int, npt.NDArray[np.bool_]], n: int
+) -> npt.NDArray[np.bool_]:
+    """People whose result depends on an event count (Kleene logic, counts unknown).
+
+    Each node is ``(surely true, surely false)``, or ``None`` when unknown for
+    everyone. A person surely in or out keeps that answer whatever the counts.
+    """
+
+    def tri(node: Audience) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]] | None:
+        if id(node) in leaves:
+            m = leaves[id(node)]
+            return m, ~m
+        if isinstance(node, Not):
+            inner = tri(node.item)
+            return None if inner is None else (inner[1], inner[0])
+        if not isinstance(node, AllOf | AnyOf):
+            return None  # a count
+        parts = [tri(child) for child in node.items]
+        known = [p for p in parts if p is not None]
+        if not known:
+            return None
+        # AND: surely true when every part is, surely false when any part is; OR: dual
+        settle, every = (1, 0) if isinstance(node, AllOf) else (0, 1)
+        one = known[0][settle].copy()
+        for p in known[1:]:
+            one |= p[settle]
+        if len(known) < len(parts):
+            all_ = np.zeros(n, dtype=bool)
+        else:
+            all_ = known[0][every].copy()
+            for p in known[1:]:
+                all_ &= p[every]
+        return (all_, one) if isinstance(node, AllOf) else (one, all_)
+
+    found = tri(rule)
+    if found is None:
+        return np.ones(n, dtype=bool)
+    undecided: npt.NDArray[np.bool_] = ~(found[0] | found[1])
+    return undecided
+
+
+def _leaf(
+    node: Audience, values: Mapping[str, tuple[str, npt.NDArray[Any]]]
+) -> npt.NDArray[np.bool_]:
     field: Field = node.field  # type: ignore[attr-defined]
-    label, arr = ctx.field_values(field)
+    label, arr = values[repr(field)]
     if isinstance(node, Exists):
         kind = _kind(arr)
         if kind in ("number",):
@@ -690,10 +833,10 @@ def _leaf(node: Audience, ctx: _Context) -> npt.NDArray[np.bool_]:
         col, present, (value,) = _prepare(arr, label, (node.value,), repr(node))
         return _compare(col, present, node.op, value)
     if isinstance(node, IsIn):
-        col, present, values = _prepare(arr, label, node.values, repr(node))
+        col, present, wanted = _prepare(arr, label, node.values, repr(node))
         if col.dtype == object:
-            return isin_text(col, values) & present
-        return np.isin(col, np.array(values)) & present
+            return isin_text(col, wanted) & present
+        return np.isin(col, np.array(wanted)) & present
     assert isinstance(node, Between)
     col, present, (low, high) = _prepare(arr, label, (node.low, node.high), repr(node))
     return _compare(col, present, ">=", low) & _compare(col, present, "<=", high)
