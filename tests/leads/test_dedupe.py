@@ -23,8 +23,12 @@ def _leads(n_rows: list[tuple[int, int, int]]) -> dict[str, object]:
         "created_at": [T0 + timedelta(hours=h) for h, _, _ in n_rows],
         "phone": [PHONES[p] for _, p, _ in n_rows],
         "dealer_id": [f"D{d}" if d else None for _, _, d in n_rows],
-        "touchpoint": ["app" if h % 2 else "douyin" for h, _, _ in n_rows],
+        # up to 12 touchpoints and None: both ways of counting distinct touchpoints run
+        "touchpoint": [TOUCHPOINTS[h % len(TOUCHPOINTS)] for h, _, _ in n_rows],
     }
+
+
+TOUCHPOINTS = ["app", "douyin", None, *(f"t{i}" for i in range(10))]
 
 
 rows_st = st.lists(
@@ -47,6 +51,11 @@ def test_matches_brute_force(rows: list[tuple[int, int, int]], window_h: int, sc
     kept, previous = dedupe_reference(list(leads["lead_id"]), times, keys, window_h * 3_600_000_000)  # type: ignore[call-overload]
     assert result.kept_id.tolist() == kept
     assert result.previous_id.tolist() == previous
+    for i, k in enumerate(kept):
+        cycle = [j for j in range(len(kept)) if kept[j] == k]
+        touches = {leads["touchpoint"][j] for j in cycle} - {None}  # type: ignore[index]
+        assert result.cycle_size[i] == len(cycle)
+        assert result.touchpoint_count[i] == len(touches)
 
 
 @settings(max_examples=40, deadline=None)

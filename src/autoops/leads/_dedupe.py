@@ -313,9 +313,15 @@ def dedupe_leads(
         tcode = np.where(multi, touch_code[order], -1)
         single = ~multi
         ok = tcode >= 0
-        pairs = np.unique(cycle_id[ok] * (int(tcode.max()) + 1 if ok.any() else 1) + tcode[ok])
+        n_cycles = int(cum[-1])
         width = int(tcode.max()) + 1 if ok.any() else 1
-        distinct = np.bincount(pairs // width, minlength=int(cum[-1]))
+        pairs = cycle_id[ok] * width + tcode[ok]
+        if n_cycles * width <= 8 * m:  # few touchpoints: a (cycle, touchpoint) bit table
+            seen = np.zeros(n_cycles * width, dtype=bool)
+            seen[pairs] = True
+            distinct = seen.reshape(n_cycles, width).sum(axis=1)
+        else:
+            distinct = np.bincount(np.unique(pairs) // width, minlength=n_cycles)
         touch_count[order] = np.where(single, touch_count[order], distinct[cycle_id])
     return Deduplication(
         lead_id=lead_id,
