@@ -357,12 +357,21 @@ def grade_leads(
         n_codes = int(max(lead_code.max(initial=-1), ev.code.max(initial=-1))) + 1
         has = lead_code >= 0
         code = np.where(has, lead_code, 0)
-        recent = ev.ts >= as_of_us - policy.lookback // timedelta(microseconds=1)
-        decay = np.power(0.5, (as_of_us - ev.ts) / (policy.half_life // timedelta(microseconds=1)))
-        for j, name in enumerate(features[2:], start=2):
-            rows = ev.feature_mask(name) & recent
-            per_code = np.bincount(ev.code[rows], weights=decay[rows], minlength=n_codes)
-            values[:, j] = np.where(has, per_code[code], 0.0)
+        # the engagement features are disjoint: one feature index per event row, then one
+        # weighted bincount of (person, feature) gives every feature's decayed sum
+        engagement = features[2:]
+        feature = np.full(len(ev.ts), -1, dtype=np.int64)
+        for j, name in enumerate(engagement):
+            feature[ev.feature_mask(name)] = j
+        rows = np.flatnonzero(
+            (feature >= 0) & (ev.ts >= as_of_us - policy.lookback // timedelta(microseconds=1))
+        )
+        age = (as_of_us - ev.ts[rows]) / (policy.half_life // timedelta(microseconds=1))
+        k = len(engagement)
+        per_code = np.bincount(
+            ev.code[rows] * k + feature[rows], weights=np.exp2(-age), minlength=n_codes * k
+        ).reshape(n_codes, k)
+        values[:, 2:] = np.where(has[:, None], per_code[code], 0.0)
 
         def since_created(
             names: tuple[str, ...],
