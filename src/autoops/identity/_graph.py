@@ -165,8 +165,11 @@ class IdentityGraph:
         st = self._store
         edges = st.record_edges(rows)
         local = np.full(st.n, -1, dtype=np.int64) if len(rows) < st.n else None
+        keys: dict[str, Any] = {}
         if local is None:
             e_rec = st.e_rec.a[edges]
+            # the whole graph: the stored key ids serve as solve's keys (no hashing)
+            keys = {"e_key": st.e_key.a[edges], "n_keys": len(st.keys)}
         else:
             local[rows] = np.arange(len(rows), dtype=np.int64)
             e_rec = local[st.e_rec.a[edges]]
@@ -184,6 +187,7 @@ class IdentityGraph:
             raw={},
             issues=(),
             e_verified=st.e_verified.a[edges],
+            **keys,
         )
 
     def _cannot_map(self) -> dict[int, frozenset[int]]:
