@@ -107,7 +107,7 @@ def test_phone_forms_equal_normalize_phones(values: list[str | None]) -> None:
     from autoops.identity import MergeRules
     from autoops.models import normalize_phones
 
-    raw = np.array([v for v in dict.fromkeys(values) if v is not None], dtype=object)
+    raw = np.array(list(dict.fromkeys(values)), dtype=object)  # None included
     text, status, _ = normalize_values(MergeRules.unprotected()["phone"], raw,
                                        block_defaults=False)  # fmt: skip
     batch = normalize_phones(raw)

@@ -297,9 +297,8 @@ def _phones(
     from autoops.models import normalize_phones
 
     m = len(uniques)
-    given = np.flatnonzero(present(uniques))
-    number = np.zeros(m, dtype=np.int64)
-    number[given] = mobile_numbers(uniques[given].astype(str))
+    # a None reads "None": not a mobile, so normalize_phones reports it as missing
+    number = mobile_numbers(uniques.astype(str))
     mobile = number > 0
     codes = np.empty(m, dtype=np.int64)
     codes[mobile], distinct = factorize_u64(number[mobile].view(np.uint64))
