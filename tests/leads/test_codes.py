@@ -98,3 +98,12 @@ def test_phone_keys_agree_with_normalize_phones(rows: list[tuple[str, str] | Non
         for j in range(len(values)):
             if codes[i] >= 0 and codes[j] >= 0:
                 assert (codes[i] == codes[j]) == (e164[i] == e164[j])
+
+
+@settings(max_examples=100, deadline=None)
+@given(values=st.lists(st.integers(-3, 3), max_size=60))
+def test_stable_order_is_a_stable_argsort(values: list[int]) -> None:
+    from autoops.leads._codes import stable_order
+
+    arr = np.array(values, dtype=np.int64)
+    assert stable_order(arr).tolist() == np.argsort(arr, kind="stable").tolist()

@@ -14,7 +14,7 @@ from autoops._masking import mask_id
 from autoops._time import DEFAULT_TZ, US
 from autoops.errors import ConfigError, InvalidInput
 from autoops.leads._calendar import local_us
-from autoops.leads._codes import codes_of, int_codes, sorted_codes
+from autoops.leads._codes import codes_of, int_codes, sorted_codes, stable_order
 from autoops.leads._input import read_leads, read_table, utc_scalar
 from autoops.leads._link import phones as parse_phones
 from autoops.leads._result import ResultBase, is_none, rank_in_group
@@ -535,7 +535,7 @@ def assign_leads(
     created_us = created.astype(np.int64)
     # each lead's rank by (created_at, input order): one sort, reused by every ordering below
     lead_rank = np.empty(n, dtype=np.int64)
-    lead_rank[np.argsort(created_us, kind="stable")] = np.arange(n, dtype=np.int64)
+    lead_rank[stable_order(created_us)] = np.arange(n, dtype=np.int64)
     pick = _strategy_pick(strategy, lists, d, tie, area, day, lead_rank, n)
     first[:] = pick
     member = _membership(lists, n_dealers)

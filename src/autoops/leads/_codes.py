@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from autoops._factorize import factorize_objects, factorize_u64
 
-__all__ = ["codes_of", "in_set", "index_of", "int_codes", "sorted_codes"]
+__all__ = ["codes_of", "in_set", "index_of", "int_codes", "sorted_codes", "stable_order"]
 
 I64 = npt.NDArray[np.int64]
 
@@ -121,3 +121,29 @@ def index_of(keys: npt.NDArray[Any], values: npt.NDArray[Any]) -> I64:
     row[key_codes[ok]] = np.flatnonzero(ok)
     out: I64 = row[codes[n:]]
     return out
+
+
+def stable_order(values: npt.NDArray[np.int64]) -> I64:
+    """``np.argsort(values, kind="stable")``, faster: an unstable sort, then ties in input order.
+
+    numpy's default (SIMD) sort is several times faster than its stable sort on
+    64-bit integers; times rarely tie, and only the runs of equal values are
+    re-ordered (by row) afterwards.
+
+    Examples:
+        >>> stable_order(np.array([5, 3, 5, 1, 3])).tolist()
+        [3, 1, 4, 0, 2]
+    """
+    order: I64 = np.argsort(values).astype(np.int64, copy=False)
+    if len(order) < 2:
+        return order
+    ordered = values[order]
+    tie = ordered[1:] == ordered[:-1]
+    if tie.any():
+        in_run = np.zeros(len(order), dtype=bool)
+        in_run[1:] |= tie
+        in_run[:-1] |= tie
+        rows = np.flatnonzero(in_run)
+        run = np.cumsum(np.concatenate(([True], ~tie)))[rows]
+        order[rows] = order[rows][np.lexsort((order[rows], run))]
+    return order

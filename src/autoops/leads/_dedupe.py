@@ -11,7 +11,7 @@ import numpy.typing as npt
 
 from autoops._time import parse_duration
 from autoops.errors import ConfigError, InvalidInput
-from autoops.leads._codes import codes_of
+from autoops.leads._codes import codes_of, stable_order
 from autoops.leads._input import read_leads
 from autoops.leads._link import KEY_STATUS, phone_keys
 from autoops.leads._result import ResultBase, group_first, is_none
@@ -273,7 +273,7 @@ def dedupe_leads(
         # so one plain argsort orders the rows, and "the first row of the group at
         # time + window or later" is one searchsorted of monotone queries
         t_keyed = times[keyed]
-        t_order = np.argsort(t_keyed, kind="stable")
+        t_order = stable_order(t_keyed)
         sorted_times = t_keyed[t_order]
         m = len(keyed)
         rank = np.empty(m, dtype=np.int64)

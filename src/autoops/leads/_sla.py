@@ -227,7 +227,7 @@ def _nearest_ranks(
     rows = np.flatnonzero(mask)
     if not len(rows):
         return outs
-    by_value = rows[np.argsort(values[rows], kind="stable")]
+    by_value = rows[np.argsort(values[rows])]  # ties: equal values, any order
     groups = g[by_value]
     if size <= 1 << 16:
         groups = groups.astype(np.uint16)
