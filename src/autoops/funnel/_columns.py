@@ -285,11 +285,12 @@ def _radix(
     lab_top = int(packed_labels[-1]) if packed_labels is not None and n else n - 1
     pos_bits = max(lab_top, 1).bit_length()
     if bits + pos_bits <= 64:
-        packed = key.astype(np.uint64) << np.uint64(pos_bits)
+        packed = key.astype(np.uint64)
+        packed <<= np.uint64(pos_bits)
         if packed_labels is None:
             packed |= np.arange(n, dtype=np.uint64)
         else:
-            packed |= packed_labels.astype(np.uint64, copy=False)
+            packed |= packed_labels.astype(np.int64, copy=False).view(np.uint64)
         packed.sort()
         packed &= np.uint64((1 << pos_bits) - 1)
         perm: npt.NDArray[np.int64] = packed.view(np.int64)

@@ -155,7 +155,9 @@ def plan(
             )
             raise InvalidInput(msg, field=event, row=[int(i) for i in np.nonzero(overlap)[0][:10]])
     # strict order counts every row; otherwise only rows matching a step or exclusion
-    keep = np.arange(ev.n, dtype=np.int64) if funnel.order == "strict" else np.flatnonzero(bits)
+    keep = (
+        np.arange(ev.n, dtype=np.int64) if funnel.order == "strict" else np.flatnonzero(bits != 0)
+    )
     tie = ev.column(seq)[keep] if seq else None
     unit_k = ev.unit[keep]
     src = sort_rows(unit_k, ev.ts[keep], tie, labels=keep)

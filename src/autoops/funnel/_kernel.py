@@ -53,6 +53,8 @@ class Rows:
     first: I64 = attrs.field(default=None, eq=False, repr=False)  # first row of each row's unit
     unit_idx: I64 = attrs.field(default=None, eq=False, repr=False)  # 0.. per distinct unit
     starts: Bool = attrs.field(default=None, eq=False, repr=False)  # first row of a unit
+    # segment ids per breaker mask (links guarded by the same exclusions share them)
+    segs: dict[int, tuple[Bool, I64]] = attrs.field(factory=dict, init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if self.starts is None:
@@ -61,7 +63,9 @@ class Rows:
                 np.not_equal(self.unit[1:], self.unit[:-1], out=starts[1:])
             object.__setattr__(self, "starts", starts)
         if self.unit_idx is None:
-            object.__setattr__(self, "unit_idx", np.cumsum(self.starts, dtype=np.int64) - 1)
+            unit_idx = np.cumsum(self.starts, dtype=np.int64)
+            unit_idx -= 1
+            object.__setattr__(self, "unit_idx", unit_idx)
 
     @property
     def n(self) -> int:
@@ -82,14 +86,18 @@ class Rows:
 
 
 def _segments(rows: Rows, tr: Transition) -> I64:
+    """Segment id per row: a new segment at each unit start and each breaker row."""
     if tr.every_row_breaks:
         return np.arange(rows.n, dtype=np.int64)
     if tr.breakers is None:
         return rows.unit_idx
-    breaks = rows.unit_start()
-    if tr.breakers is not None:
-        breaks |= tr.breakers
-    return np.cumsum(breaks, dtype=np.int64) - 1
+    hit = rows.segs.get(id(tr.breakers))
+    if hit is not None and hit[0] is tr.breakers:
+        return hit[1]
+    seg = np.cumsum(rows.starts | tr.breakers, dtype=np.int64)
+    seg -= 1
+    rows.segs[id(tr.breakers)] = (tr.breakers, seg)
+    return seg
 
 
 def _prev_segment(rows: Rows, seg: I64, r_idx: I64) -> I64:
@@ -230,7 +238,7 @@ def _hi_bound(rows: Rows, tr: Transition, r_idx: I64) -> I64:
     return hi
 
 
-def _best_start_scan(rows: Rows, tr: Transition, q_idx: I64, q_b: I64, r_idx: I64) -> I64:
+def _best_start_scan(rows: Rows, tr: Transition, q_idx: I64, q_b: I64, r_idx: I64, run: I64) -> I64:
     """``best_start`` without hold or maximum gap: one running maximum over all rows.
 
     Each q row holds ``segment · (n+1) + start + 1``. Segment ids never
@@ -240,8 +248,12 @@ def _best_start_scan(rows: Rows, tr: Transition, q_idx: I64, q_b: I64, r_idx: I6
     """
     seg = _segments(rows, tr)
     n1 = rows.n + 1
-    run = np.zeros(rows.n, dtype=np.int64)
-    run[q_idx] = seg[q_idx] * n1 + q_b + 1
+    run.fill(0)
+    enc = seg[q_idx]
+    enc *= n1
+    enc += q_b
+    enc += 1
+    run[q_idx] = enc
     np.maximum.accumulate(run, out=run)
     hi = _hi_bound(rows, tr, r_idx)
     gr = _prev_segment(rows, seg, r_idx)
@@ -249,13 +261,20 @@ def _best_start_scan(rows: Rows, tr: Transition, q_idx: I64, q_b: I64, r_idx: I6
     return np.where((gr >= 0) & (hi >= 0) & (val >= 0), val, -1)
 
 
-def best_start(rows: Rows, tr: Transition, q_idx: I64, q_b: I64, r_idx: I64) -> I64:
-    """For each row r of step j: the latest chain start over admissible q (-1: none)."""
+def best_start(
+    rows: Rows, tr: Transition, q_idx: I64, q_b: I64, r_idx: I64, work: I64 | None = None
+) -> I64:
+    """For each row r of step j: the latest chain start over admissible q (-1: none).
+
+    *work* is an optional scratch array of ``rows.n`` int64 values (reused
+    across the steps of one DP, so its memory is not requested again).
+    """
     out = np.full(len(r_idx), -1, dtype=np.int64)
     if len(q_idx) == 0 or len(r_idx) == 0:
         return out
     if tr.hold is None and tr.max_gap is None:
-        return _best_start_scan(rows, tr, q_idx, q_b, r_idx)
+        run = np.empty(rows.n, dtype=np.int64) if work is None else work
+        return _best_start_scan(rows, tr, q_idx, q_b, r_idx, run)
     g = _groups(rows, tr, q_idx, r_idx, None, None)
     if len(g.q_key) == 0:
         return out
@@ -290,12 +309,13 @@ def ordered_dp(
         keep[1:] = rows.unit[s1[1:]] != rows.unit[s1[:-1]]
         s1 = s1[keep]
     levels = [(s1, s1.copy())]
+    work = np.empty(rows.n, dtype=np.int64)
     for j, tr in enumerate(transitions, start=1):
         q_idx, q_b = levels[-1]
-        r_idx = np.nonzero(rows.steps[j])[0].astype(np.int64)
-        b = best_start(rows, tr, q_idx, q_b, r_idx)
-        valid = b >= 0
-        valid[valid] = rows.ts[r_idx[valid]] - rows.ts[b[valid]] <= window
+        r_idx = np.flatnonzero(rows.steps[j])
+        b = best_start(rows, tr, q_idx, q_b, r_idx, work)
+        # b = -1 reads the last row's time, then fails the first test
+        valid = (b >= 0) & (rows.ts[r_idx] - rows.ts[b] <= window)
         levels.append((r_idx[valid], b[valid]))
     return levels
 
