@@ -45,16 +45,24 @@ def test_sorted_codes_in_set_and_index_of() -> None:
     assert index_of(keys, probe).tolist() == [2, -1, -1, 0]
 
 
-def test_unique_check_by_hash_compares_colliding_values() -> None:
+def test_unique_check_and_lookup_by_hash_compare_values() -> None:
     import pytest
 
     from autoops.errors import InvalidInput
-    from autoops.leads._input import _check_unique
+    from autoops.leads._input import read_leads_indexed
+
+    def rows_of(ids: list[object], probe: list[object]) -> list[int]:
+        leads = {"lead_id": np.array(ids, dtype=object)}
+        found = read_leads_indexed(leads, (), probes=[np.array(probe, dtype=object)])[1]
+        return found[0].tolist()
 
     assert hash(-1) == hash(-2)  # CPython: a real collision between different ids
-    _check_unique(np.array([-1, -2, 5], dtype=object))  # distinct: no error
+    # colliding ids (the fallback): each probe finds its own row
+    assert rows_of([-1, -2, 5], [-2, 5, 7, -1, None]) == [1, 2, -1, 0, -1]
+    # distinct id hashes: a probe with an id's hash but another value is not linked
+    assert rows_of([-1, "a"], [-2, "a", -1, None]) == [-1, 1, 0, -1]
     with pytest.raises(InvalidInput, match=r"rows \[1, 3\]"):
-        _check_unique(np.array(["x", "b", -1, "b", -2], dtype=object))
+        read_leads_indexed({"lead_id": np.array(["x", "b", -1, "b", -2], dtype=object)}, ())
 
 
 SPELLINGS = st.sampled_from(

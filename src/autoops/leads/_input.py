@@ -101,8 +101,11 @@ def read_leads_indexed(
 ) -> tuple[dict[str, npt.NDArray[Any]], list[npt.NDArray[np.int64]]]:
     """:func:`read_leads`, plus the lead row of every value in each of *probes* (-1: none).
 
-    The lead ids and all probe values are factorised together once: the same
-    codes check that the ids are unique and look the probes up.
+    A hash join: the ids' Python hashes, sorted once, check that the ids are
+    unique and look up the probes' hashes (``searchsorted``); a probe matches
+    only when its value equals the id found, so a hash collision can never
+    link a wrong lead. Ids whose hashes collide (never seen in practice) fall
+    back to factorising ids and probes together.
     """
     cols = read_table(
         leads,
@@ -117,19 +120,16 @@ def read_leads_indexed(
     if len(missing):
         raise InvalidInput("lead_id is missing", field="lead_id", row=int(missing[0]))
     probe_arrays = [np.asarray(p, dtype=object) for p in probes]
-    if not probe_arrays:
-        _check_unique(ids)
-        return _finish(cols, ids), []
+    hashes = _hashes(ids)
+    order = np.argsort(hashes)
+    ordered = hashes[order]
+    if _check_unique(ids, hashes, ordered):
+        found = [_lookup(ids, order, ordered, p) for p in probe_arrays]
+        return _finish(cols, ids), found
     codes, uniq = codes_of(np.concatenate([ids, *probe_arrays]))
-    id_codes = codes[:n]
-    per_code = np.bincount(id_codes, minlength=len(uniq))
-    if (per_code > 1).any():
-        twice = int(np.flatnonzero(per_code > 1)[0])
-        rows = [int(r) for r in np.flatnonzero(id_codes == twice)[:2]]
-        raise InvalidInput("duplicate lead_id", field="lead_id", row=rows)
     row_of = np.full(len(uniq) + 1, -1, dtype=np.int64)  # the last slot answers code -1
-    row_of[id_codes] = np.arange(n, dtype=np.int64)
-    found: list[npt.NDArray[np.int64]] = []
+    row_of[codes[:n]] = np.arange(n, dtype=np.int64)
+    found = []
     start = n
     for p in probe_arrays:
         found.append(row_of[codes[start : start + len(p)]])
@@ -137,21 +137,45 @@ def read_leads_indexed(
     return _finish(cols, ids), found
 
 
-def _check_unique(ids: npt.NDArray[Any]) -> None:
+def _hashes(values: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
+    return np.fromiter(map(hash, values), dtype=np.int64, count=len(values))
+
+
+def _lookup(
+    ids: npt.NDArray[Any],
+    order: npt.NDArray[np.intp],
+    ordered: npt.NDArray[np.int64],
+    probe: npt.NDArray[Any],
+) -> npt.NDArray[np.int64]:
+    """Row of each probe value among *ids* (distinct hashes, sorted as *ordered*); -1: none."""
+    out = np.full(len(probe), -1, dtype=np.int64)
+    if not len(ordered) or not len(probe):
+        return out
+    h = _hashes(probe)
+    pos = np.minimum(np.searchsorted(ordered, h), len(ordered) - 1)
+    hit = np.flatnonzero(ordered[pos] == h)
+    rows = order[pos[hit]]
+    same = np.asarray(ids[rows] == probe[hit], dtype=bool)
+    out[hit[same]] = rows[same]
+    return out
+
+
+def _check_unique(
+    ids: npt.NDArray[Any], hashes: npt.NDArray[np.int64], ordered: npt.NDArray[np.int64]
+) -> bool:
     """Raise on a repeated lead id, naming the first repeated id's first two rows.
 
     Distinct Python hashes prove distinct values, so only rows whose hash
     repeats (real duplicates, or a rare collision) are compared by value.
+    Returns whether all hashes are distinct.
     """
-    hashes = np.fromiter(map(hash, ids), dtype=np.int64, count=len(ids))
-    ordered = np.sort(hashes)
     repeated = ordered[1:][ordered[1:] == ordered[:-1]]
     if not len(repeated):
-        return
+        return True
     rows = np.flatnonzero(np.isin(hashes, repeated))
     codes, uniq = codes_of(ids[rows])
     if len(uniq) == len(rows):
-        return  # hash collisions only
+        return False  # hash collisions only
     per_code = np.bincount(codes, minlength=len(uniq))
     twice = int(np.flatnonzero(per_code > 1)[0])
     pair = [int(r) for r in rows[np.flatnonzero(codes == twice)[:2]]]
