@@ -113,57 +113,65 @@ def chain_tokens(tokens: npt.NDArray[np.uint64], secret: Secret | None) -> npt.N
     return result
 
 
+@attrs.frozen(slots=True)
+class _Values:
+    """One raw column, tokenised: the rows holding a value (any status) and per row its facts."""
+
+    rows: npt.NDArray[np.int64]
+    tok: npt.NDArray[np.uint64]  # 0 where the value never links by shape (invalid, blocked)
+    status: npt.NDArray[np.int8]
+    detail: npt.NDArray[np.int32]  # index into names, -1 none
+    names: tuple[str, ...]
+    key: npt.NDArray[np.int64]  # dense id 0..n_keys-1 of the token, -1 where it is 0
+    n_keys: int
+
+
 def _value_tokens(
     idtype: IdType,
     raw: npt.NDArray[Any],
     *,
     block_defaults: bool,
     secret: Secret | None,
-) -> tuple[
-    npt.NDArray[np.uint64],
-    npt.NDArray[np.int8],
-    tuple[npt.NDArray[np.int32], tuple[str, ...]],
-    tuple[npt.NDArray[np.int64], int],
-]:
-    """Per row: token (0 if none), status, (detail code or -1, detail names), (key, keys).
+) -> _Values:
+    """Tokens, statuses, details and keys of the rows of *raw* that hold a value.
 
-    Raw values are factorised first; normalisation, blocking and hashing run
-    once per distinct raw value. The key of a row is a dense id ``0..keys-1``
-    of its token (-1 where the token is 0), found on the distinct values only.
+    Raw values are factorised first; normalisation, blocking, hashing and the
+    keys (dense ids of the tokens) are found once per distinct raw value, then
+    gathered for the rows holding a value only.
     """
     codes, uniq_raw = factorize_objects(raw)
     text_u, status_u, detail_u = normalize_values(idtype, uniq_raw, block_defaults=block_defaults)
     norm_present = status_u == Status.OK
-    tok_u = np.zeros(len(uniq_raw) + 1, dtype=np.uint64)
+    tok_u = np.zeros(len(uniq_raw), dtype=np.uint64)
     if norm_present.any():
         if secret is not None:
-            tok_u[:-1][norm_present] = _hmac_tokens(secret, idtype, text_u[norm_present])
+            tok_u[norm_present] = _hmac_tokens(secret, idtype, text_u[norm_present])
         else:
             # normalised values of distinct raw values are (nearly) distinct: hash them as is
-            tok_u[:-1][norm_present] = combine(fnv_strings(text_u[norm_present]), _salt(idtype))
+            tok_u[norm_present] = combine(fnv_strings(text_u[norm_present]), _salt(idtype))
     key_u = np.full(len(tok_u), -1, dtype=np.int64)
     has_tok = tok_u != 0
     key_u[has_tok], distinct_tok = factorize_u64(tok_u[has_tok])
-    status_x = np.append(status_u, np.int8(Status.ABSENT)).astype(np.int8)
     # details as small integer codes: no object array per record
     has = present(detail_u)
     names, inv = np.unique(detail_u[has].astype(str), return_inverse=True)
-    local = np.full(len(detail_u) + 1, -1, dtype=np.int32)
-    local[:-1][has] = inv.reshape(-1)
-    return (
-        tok_u[codes],
-        status_x[codes],
-        (local[codes], tuple(names.tolist())),
-        (key_u[codes], len(distinct_tok)),
-    )
+    local = np.full(len(detail_u), -1, dtype=np.int32)
+    local[has] = inv.reshape(-1)
+    absent = np.append(status_u == Status.ABSENT, True)  # code -1: None
+    rows = np.flatnonzero(~absent[codes])
+    c = codes[rows]
+    return _Values(rows, tok_u[c], status_u[c].astype(np.int8), local[c],
+                   tuple(names.tolist()), key_u[c], len(distinct_tok))  # fmt: skip
 
 
 def token_of(idtype: IdType, value: Any, scope: Any = None, *, secret: Secret | None = None) -> int:
     """The token of one raw identifier (0 when it is absent, invalid or blocked-by-shape)."""
-    tok, status, _, _ = _value_tokens(
+    values = _value_tokens(
         idtype, np.array([value], dtype=object), block_defaults=False, secret=secret
     )
-    t = tok[:1]
+    if len(values.rows) == 0 or values.tok[0] == 0:
+        return 0
+    t = values.tok[:1]
     if idtype.scope is not None:
         t = combine(
             t,
@@ -171,8 +179,7 @@ def token_of(idtype: IdType, value: Any, scope: Any = None, *, secret: Secret | 
                 np.array([scope], dtype=object), np.zeros(1, dtype=np.int64), idtype.default_scope
             ),
         )
-    t = chain_tokens(t, secret)
-    return int(t[0]) if status[0] != Status.ABSENT and tok[0] != 0 else 0
+    return int(chain_tokens(t, secret)[0])
 
 
 def registry_tokens(
@@ -196,8 +203,8 @@ def registry_tokens(
         for ti, idtype in enumerate(rules.types):
             if idtype.column in source:
                 raw = np.asarray(as_array(source[idtype.column]), dtype=object)
-                tok, status, _, _ = _value_tokens(idtype, raw, block_defaults=False, secret=secret)
-                out.setdefault(ti, []).append(tok[(tok != 0) & (status != Status.ABSENT)])
+                tok = _value_tokens(idtype, raw, block_defaults=False, secret=secret).tok
+                out.setdefault(ti, []).append(tok[tok != 0])
     return {k: np.unique(np.concatenate(v)) for k, v in out.items()}
 
 
@@ -321,13 +328,12 @@ def prepare(
         col = type_cols[idtype.name]
         raw = np.asarray(src[col], dtype=object)
         raw_cols[idtype.name] = raw
-        vtok, status, (codes_d, names_d), (vkey, n_vkey) = _value_tokens(
-            idtype, raw, block_defaults=rules.block_defaults, secret=secret
-        )
-        rows = np.flatnonzero(status != Status.ABSENT)
-        gmap = np.array([details.setdefault(d, len(details)) for d in names_d] + [-1],
+        values = _value_tokens(idtype, raw, block_defaults=rules.block_defaults, secret=secret)
+        rows, vtok, status, vkey, n_vkey = (values.rows, values.tok, values.status, values.key,
+                                            values.n_keys)  # fmt: skip
+        gmap = np.array([details.setdefault(d, len(details)) for d in values.names] + [-1],
                         dtype=np.int16)  # fmt: skip
-        vtok, status, detail_rows = vtok[rows], status[rows].copy(), gmap[codes_d[rows]]
+        detail_rows = gmap[values.detail]
         ok = status == Status.OK
         if ti in staff_tok:
             status[ok & np.isin(vtok, staff_tok[ti])] = Status.STAFF
@@ -343,8 +349,6 @@ def prepare(
             vkey = np.full(len(rows), -1, dtype=np.int64)
             vkey[has], scoped = factorize_u64(tok[has])
             n_vkey = len(scoped)
-        else:
-            vkey = vkey[rows]
         ver = src.get(f"{col}_verified")
         verified = (
             np.zeros(len(rows), dtype=bool)
@@ -415,9 +419,10 @@ def _apply_consent(
     ti = names.index("phone")
     idtype = rules.types[ti]
     cols = columns(consent, ["phone", "identity_merge"], optional=["revoked_at"], what="consent")
-    tok, _, _, _ = _value_tokens(
-        idtype, np.asarray(cols["phone"], dtype=object), block_defaults=False, secret=secret
-    )
+    phones = np.asarray(cols["phone"], dtype=object)
+    values = _value_tokens(idtype, phones, block_defaults=False, secret=secret)
+    tok = np.zeros(len(phones), dtype=np.uint64)
+    tok[values.rows] = values.tok
     allowed = np.asarray(cols["identity_merge"], dtype=bool)
     if "revoked_at" in cols:
         allowed &= np.isnat(cols["revoked_at"].astype("datetime64[us]"))
