@@ -152,7 +152,9 @@ def _lookup(
     if not len(ordered) or not len(probe):
         return out
     h = _hashes(probe)
-    pos = np.minimum(np.searchsorted(ordered, h), len(ordered) - 1)
+    by_hash = np.argsort(h)  # sorted queries make searchsorted walk forward (cache friendly)
+    pos = np.empty(len(h), dtype=np.intp)
+    pos[by_hash] = np.minimum(np.searchsorted(ordered, h[by_hash]), len(ordered) - 1)
     hit = np.flatnonzero(ordered[pos] == h)
     rows = order[pos[hit]]
     same = np.asarray(ids[rows] == probe[hit], dtype=bool)
