@@ -164,21 +164,14 @@ def test_window_groups_match_a_mask_and_value_comparisons() -> None:
 
 
 @pytest.mark.usefixtures("small_blocks")
-def test_member_window_rows_match_a_mask() -> None:
+def test_member_rows_match_a_mask() -> None:
     rng = np.random.default_rng(12)
     n = 9000
-    times = rng.integers(0, 1000, n).astype(np.int64)
     person = rng.integers(-5, 60, n).astype(np.int64)
     person[:3] = [np.iinfo(np.int64).min, np.iinfo(np.int64).max, 50]
     wanted = rng.random(50) < 0.3  # ids 0..49; the rest (negative, 50+) never match
     member = np.concatenate([[False], wanted, [False]])  # member[id + 1]
-    for lo in (None, 300):
-        rows = scan.member_window_rows(times, person, member, -1, 700, lo, field="ts")
-        inside = (times <= 700) & (times >= (lo if lo is not None else -1))
-        known = (person >= 0) & (person < 50)
-        hit = inside & known & wanted[np.where(known, person, 0)]
-        assert rows.tolist() == np.flatnonzero(hit).tolist()
-    assert scan.member_window_rows(times, person, member, -1, 10, 20).size == 0
-    times[5000] = np.iinfo(np.int64).min
-    with pytest.raises(InvalidInput, match=r"when \(row 5000\): missing timestamp"):
-        scan.member_window_rows(times, person, member, -1, 700, 300, field="when")
+    rows = scan.member_rows(person, member, -1)
+    known = (person >= 0) & (person < 50)
+    assert rows.tolist() == np.flatnonzero(known & wanted[np.where(known, person, 0)]).tolist()
+    assert scan.member_rows(person, np.zeros(52, dtype=bool), -1).size == 0

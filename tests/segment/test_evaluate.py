@@ -265,3 +265,21 @@ def test_string_person_ids_and_events_of_unknown_people() -> None:
         "ts": np.array([AS_OF] * 4),
     }
     assert (count("click") == 1).evaluate(ints, events=ev2, as_of=AS_OF).ids.tolist() == [10**12]
+
+
+def test_undecided_people_only_read_their_timestamps(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(evaluate_module, "FEW_UNDECIDED", 1.0)
+    people = {"person_id": np.array([1, 2, 3]), "city": np.array(["a", "b", "a"], dtype=object)}
+    ts = np.array([AS_OF, np.datetime64("NaT"), AS_OF]).astype("datetime64[us]")
+    events = {
+        "person": np.array([1, 2, 3]),
+        "event": np.array(["click"] * 3, dtype=object),
+        "ts": ts,
+    }
+    rule = (attr("city") == "a") & (count("click") >= 1)
+    res = rule.evaluate(people, events=events, as_of=AS_OF)
+    assert res.ids.tolist() == [1, 3]  # person 2's row (NaT) is never read
+    with pytest.raises(InvalidInput, match=r"ts \(row 1\): missing timestamp"):
+        res.summary()  # counting everyone reads it
+    with pytest.raises(InvalidInput, match=r"ts \(row 1\): missing timestamp"):
+        ((attr("city") == "b") & (count("click") >= 1)).evaluate(people, events=events, as_of=AS_OF)

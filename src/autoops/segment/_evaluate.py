@@ -44,7 +44,7 @@ from autoops.segment._rules import (
 )
 from autoops.segment._scan import (
     Coded,
-    member_window_rows,
+    member_rows,
     not_none,
     text_groups,
     window_groups,
@@ -357,9 +357,9 @@ class _EventCounts:
 
     :meth:`count` counts either every person's events (one window scan per
     field) or, given a member table, only the events of the people whose
-    result still depends on a count: then one fused pass over the person and
-    time columns keeps the few rows of those people inside the widest window,
-    and only those rows are matched against event names.
+    result still depends on a count: then one pass over the person column
+    finds those people's rows, and only their timestamps and event names are
+    read (a NaT among them is an error; other rows' timestamps are not read).
     """
 
     def __init__(
@@ -413,17 +413,14 @@ class _EventCounts:
         event_arr = cols["event"]
         rows = None
         if member is not None:
-            widest = None if None in self.lows else min(self.lows)  # type: ignore[type-var]
-            rows = member_window_rows(
-                self.times,
-                cols["person"],
-                member[0],
-                member[1],
-                cutoff,
-                widest,
-                field=mapping["ts"],
-            )
+            rows = member_rows(cols["person"], *member)
             at = self.times.take(rows)
+            nat = np.flatnonzero(at == _NAT)
+            if nat.size:
+                msg = "missing timestamp (NaT)"
+                raise InvalidInput(msg, field=mapping["ts"], row=int(rows[nat[0]]), code="nat")
+            inside = at <= cutoff
+            rows, at = rows[inside], at[inside]
         out: dict[str, tuple[str, npt.NDArray[np.int64]]] = {}
         for field, lo in zip(self.fields, self.lows, strict=True):
             if rows is None:
@@ -462,7 +459,7 @@ def _member_table(
 ) -> tuple[npt.NDArray[np.bool_], int] | None:
     """``(member, base)``: ``member[id - base]`` holds for the ids of the *needed* rows.
 
-    ``False`` pads both ends (see :func:`member_window_rows`). ``None`` when
+    ``False`` pads both ends (see :func:`member_rows`). ``None`` when
     the event person ids are not signed integers or the people ids are not a
     compact integer range: then every person is counted.
     """

@@ -30,7 +30,7 @@ __all__ = [
     "Coded",
     "background",
     "category_lut",
-    "member_window_rows",
+    "member_rows",
     "not_none",
     "run_ranges",
     "split_ranges",
@@ -340,71 +340,45 @@ def window_groups(
             parts.append((local, groups))
         return parts
 
-    parts = _scanned(run_ranges(n, scan), field)
+    results = run_ranges(n, scan)
+    nat = [r for r in results if isinstance(r, int)]
+    if nat:
+        raise InvalidInput("missing timestamp (NaT)", field=field, row=min(nat), code="nat")
+    parts = [p for r in results if not isinstance(r, int) for p in r]
     if not parts:
         return np.zeros(0, dtype=np.int64), [np.zeros(0, dtype=np.int8) for _ in texts]
     rows = np.concatenate([p[0] for p in parts])
     return rows, [np.concatenate([p[1][j] for p in parts]) for j in range(len(ready))]
 
 
-def member_window_rows(
-    times: npt.NDArray[np.int64],
-    person: npt.NDArray[np.signedinteger[Any]],
-    member: npt.NDArray[np.bool_],
-    base: int,
-    hi: int,
-    lo: int | None,
-    *,
-    field: str = "ts",
+def member_rows(
+    person: npt.NDArray[np.signedinteger[Any]], member: npt.NDArray[np.bool_], base: int
 ) -> npt.NDArray[np.int64]:
-    """Rows with ``lo <= times <= hi`` whose ``member[person - base]`` holds, in order.
+    """Rows whose ``member[person - base]`` holds, in order.
 
     *member* must be ``False`` at both ends: ids outside its range are clipped
     onto an end, so they never match (the caller keeps ``person - base`` clear
-    of int64 overflow). One fused, blocked pass over both columns, split
-    between threads; only the matching rows are written out, so when few
-    people are members the (dense) window is never materialised. ``NaT`` is
-    an error naming the first such row.
+    of int64 overflow). One blocked pass over the person column, split between
+    threads; only the matching rows are written out, so when few people are
+    members only their rows are ever read from the other columns.
     """
-    n = len(times)
-    start = lo if lo is not None else np.iinfo(np.int64).min
-    if hi < start:
-        return np.zeros(0, dtype=np.int64)
-    span = np.uint64(hi - start)
-    t0, p0 = np.int64(start), np.int64(base)
+    p0 = np.int64(base)
 
-    def scan(a: int, b: int) -> list[npt.NDArray[np.int64]] | int:
+    def scan(a: int, b: int) -> list[npt.NDArray[np.int64]]:
         parts: list[npt.NDArray[np.int64]] = []
         size = min(b - a, _WINDOW_BLOCK)
         tmp = np.empty(size, dtype=np.int64)
-        inside_buf = np.empty(size, dtype=bool)
         hit_buf = np.empty(size, dtype=bool)
         for s in range(a, b, _WINDOW_BLOCK):
             e = min(s + _WINDOW_BLOCK, b)
-            block = times[s:e]
-            if block.min() == _INT64_MIN:
-                return s + int(np.flatnonzero(block == _INT64_MIN)[0])
-            d = tmp[: e - s]
-            np.subtract(block, t0, out=d)
-            inside = np.less_equal(d.view(np.uint64), span, out=inside_buf[: e - s])
-            np.subtract(person[s:e], p0, out=d)
-            hit = member.take(d, mode="clip", out=hit_buf[: e - s])
-            hit &= inside
-            local = np.flatnonzero(hit)
+            d = np.subtract(person[s:e], p0, out=tmp[: e - s])
+            local = np.flatnonzero(member.take(d, mode="clip", out=hit_buf[: e - s]))
             local += s
             parts.append(local)
         return parts
 
-    parts = _scanned(run_ranges(n, scan), field)
+    parts = [p for found in run_ranges(len(person), scan) for p in found]
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-
-
-def _scanned(results: list[list[T] | int], field: str) -> list[T]:
-    """The parts found by the ranges of a blocked scan; a range's int is its first NaT row."""
-    nat = [r for r in results if isinstance(r, int)]
-    if nat:
-        raise InvalidInput("missing timestamp (NaT)", field=field, row=min(nat), code="nat")
-    return [p for r in results if not isinstance(r, int) for p in r]
 
 
 def _check_nat(times: npt.NDArray[np.int64], field: str) -> None:
