@@ -164,15 +164,14 @@ class IdentityGraph:
         """The records *rows* (sorted) and their edges as a :class:`Prepared`."""
         st = self._store
         edges = st.record_edges(rows)
-        local = np.full(st.n, -1, dtype=np.int64) if len(rows) < st.n else None
         keys: dict[str, Any] = {}
-        if local is None:
+        if len(rows) == st.n:
             e_rec = st.e_rec.a[edges]
             # the whole graph: the stored key ids serve as solve's keys (no hashing)
             keys = {"e_key": st.e_key.a[edges], "n_keys": len(st.keys)}
         else:
-            local[rows] = np.arange(len(rows), dtype=np.int64)
-            e_rec = local[st.e_rec.a[edges]]
+            # local record numbers without an array the size of the graph
+            e_rec = np.searchsorted(rows, st.e_rec.a[edges])
         return Prepared(
             n=len(rows),
             record_id=st.record_id.a[rows],

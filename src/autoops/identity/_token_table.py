@@ -25,11 +25,16 @@ class TokenTable:
         self._keys = np.zeros(16, dtype=np.uint64)
         self._used = np.zeros(16, dtype=bool)
         self._ids = np.full(16, -1, dtype=np.int64)
-        self.tokens = np.zeros(0, dtype=np.uint64)
+        self._tokens = np.zeros(16, dtype=np.uint64)  # by id; capacity doubles
         self._count = 0
 
     def __len__(self) -> int:
         return self._count
+
+    @property
+    def tokens(self) -> U64:
+        """The token of each id (a view)."""
+        return self._tokens[: self._count]
 
     def _grow(self, need: int) -> None:
         if 2 * need <= len(self._keys):
@@ -62,8 +67,8 @@ class TokenTable:
             slot = _probe(keys, used, tokens, insert=True)
             ids = np.cumsum(used, dtype=np.int64) - 1
             self._keys, self._used, self._ids = keys, used, ids
-            self.tokens = keys[used]
-            self._count = len(self.tokens)
+            self._tokens = keys[used]
+            self._count = len(self._tokens)
             first: I64 = ids[slot]
             return first
         codes, uniq = factorize_u64(tokens)
@@ -75,7 +80,12 @@ class TokenTable:
             ids = np.arange(self._count, self._count + len(new), dtype=np.int64)
             self._ids[slot] = ids
             known[new] = ids
-            self.tokens = np.concatenate([self.tokens[: self._count], uniq[new]])
-            self._count += len(new)
+            end = self._count + len(new)
+            if end > len(self._tokens):
+                grown = np.zeros(max(end, 2 * len(self._tokens)), dtype=np.uint64)
+                grown[: self._count] = self.tokens
+                self._tokens = grown
+            self._tokens[self._count : end] = uniq[new]
+            self._count = end
         out: I64 = known[codes]
         return out
