@@ -191,12 +191,8 @@ def run_polars(ev: dict[str, Any]) -> list[int]:
         df.filter(pl.col("event").cast(pl.String).is_in([*STEPS, "refund"]))
         .sort(["one_id", "ts", "_pos"])
         .with_row_index("rn")
-        .with_columns(
-            seg=(pl.col("event").cast(pl.String) == "refund")
-            .cast(pl.Int64)
-            .cum_sum()
-            .over("one_id")
-        )
+        # one running count over all rows: one_id is part of every join key
+        .with_columns(seg=(pl.col("event").cast(pl.String) == "refund").cast(pl.Int64).cum_sum())
     )
     s = r.filter(pl.col("event").cast(pl.String) == "lead").select(
         "one_id", "rn", "ts", "seg", "order_id", b=pl.col("ts")

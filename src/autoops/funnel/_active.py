@@ -14,6 +14,7 @@ from autoops._tabular import Tabular
 from autoops._time import DEFAULT_TZ
 from autoops.errors import ConfigError
 from autoops.funnel._calendar import (
+    day_period,
     local_to_utc,
     local_us,
     period_index,
@@ -197,13 +198,14 @@ def active_users(
         mask = step_mask(ev, event, step.events, step.where)
     mask &= ~column_mask(ev, event, "in", list(OUTBOUND_EVENTS))
     as_of_us = int(ev.ts.max()) if as_of is None and ev.n else _instant(as_of)
-    mask &= ev.ts <= as_of_us
-    rows = np.nonzero(mask)[0]
-    local = local_us(ev.ts[rows], tz)
+    if as_of is not None:  # by default as_of is the latest row: no row lies after it
+        mask &= ev.ts <= as_of_us
+    rows = np.flatnonzero(mask)
+    del mask
     u = ev.unit[rows]
-    pidx = period_index(local, period)
-    day = period_index(local, "day")
-    if len(rows) == 0:
+    day = period_index(local_us(ev.ts[rows], tz), "day")
+    pidx = day if period == "day" else day_period(day, period)
+    if len(u) == 0:
         empty = np.zeros(0, dtype=np.int64)
         return ActiveUsers(
             empty.astype("datetime64[us]"),
@@ -240,9 +242,12 @@ def active_users(
 def _distinct_per(units: Arr, bucket: Arr, n_buckets: int, n_units: int) -> Arr:
     """Distinct units per bucket: a bitmap when small, else a sort."""
     if n_units * n_buckets <= 64_000_000:
-        seen = np.zeros(n_units * n_buckets, dtype=bool)
-        seen[units * n_buckets + bucket] = True
-        return np.asarray(seen.reshape(n_units, n_buckets).sum(axis=0), dtype=np.int64)
+        # bucket-major byte map: each bucket's units are one contiguous row to count
+        seen = np.zeros(n_buckets * n_units, dtype=bool)
+        flat = bucket * n_units
+        flat += units
+        seen[flat] = True
+        return np.asarray(np.count_nonzero(seen.reshape(n_buckets, n_units), axis=1), np.int64)
     # sort-based distinct (numpy's hash-based unique is slow on patterned keys)
     key = np.sort(units.astype(np.int64) * n_buckets + bucket)
     first = np.ones(len(key), dtype=bool)

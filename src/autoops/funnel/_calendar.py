@@ -17,6 +17,7 @@ from autoops._time import local_naive, utc_offsets
 from autoops.errors import ConfigError
 
 __all__ = [
+    "day_period",
     "local_to_utc",
     "local_us",
     "next_start",
@@ -79,7 +80,17 @@ def period_index(local: Arr, period: str) -> I64:
         ([20458, 20459], [672, 672])
     """
     us = np.asarray(local).view(np.int64) if np.asarray(local).dtype.kind == "M" else local
-    days = np.floor_divide(np.asarray(us, dtype=np.int64), _DAY)
+    return day_period(np.floor_divide(np.asarray(us, dtype=np.int64), _DAY), period)
+
+
+def day_period(days: I64, period: str) -> I64:
+    """:func:`period_index` of local day numbers (days since 1970-01-01).
+
+    Examples:
+        >>> import numpy as np
+        >>> day_period(np.array([20458, 20459]), "month").tolist()
+        [672, 672]
+    """
     if period == "month":
         if len(days) == 0:
             return days

@@ -24,6 +24,7 @@ __all__ = [
     "column_mask",
     "condition_mask",
     "dense_codes",
+    "is_nondecreasing",
     "is_null",
     "read_events",
     "sort_rows",
@@ -226,28 +227,31 @@ def _categorical(source: Any, name: str) -> tuple[npt.NDArray[np.int64], Arr] | 
 
 def sort_rows(
     unit: npt.NDArray[np.int64],
-    ts: Arr,
+    ts: Arr | None,
     tie: Arr | None,
     labels: npt.NDArray[np.int64] | None = None,
 ) -> npt.NDArray[np.int64]:
     """Order rows by (unit, ts, tie, input position) with stable sorts.
 
-    *unit* holds dense non-negative codes. Time-ordered input (the usual
-    append-only log) needs one stable sort on the unit only. Otherwise one
-    stable sort of the packed (unit, relative ts) key when it fits in 63
-    bits, else a sort on ts, then one on the unit. With *labels* (increasing
-    non-negative row labels, e.g. the input rows kept), ``labels[order]`` is
-    returned instead of ``order``.
+    *unit* holds dense non-negative codes; *ts* None says the rows are
+    already in time order. Time-ordered input (the usual append-only log)
+    needs one stable sort on the unit only. Otherwise one stable sort of the
+    packed (unit, relative ts) key when it fits in 63 bits, else a sort on
+    ts, then one on the unit. With *labels* (increasing non-negative row
+    labels, e.g. the input rows kept), ``labels[order]`` is returned instead
+    of ``order``.
     """
-    n = len(ts)
+    n = len(unit)
+    if n == 0:
+        return np.arange(0, dtype=np.int64)
+    if ts is None:
+        return _radix(None, unit, labels)
     order: npt.NDArray[np.int64] | None = None  # None: input order
     if tie is not None:
         order = np.argsort(tie, kind="stable").astype(np.int64)
     t = ts if order is None else ts[order]
     u = unit if order is None else unit[order]
-    if n == 0:
-        return np.arange(0, dtype=np.int64)
-    if n > 1 and bool(np.all(t[1:] >= t[:-1])):
+    if is_nondecreasing(t):
         # time-ordered logs (the common case): a stable sort on the unit only
         return _radix(order, u, labels)
     t_rel = t - t.min()
@@ -259,6 +263,16 @@ def sort_rows(
         order = _radix(order, t_rel)
         order = _radix(order, unit[order], labels)
     return order
+
+
+def is_nondecreasing(values: Arr) -> bool:
+    """``values[i] <= values[i + 1]`` for every i (without a full-length temporary)."""
+    step = 1 << 20
+    for lo in range(0, max(len(values) - 1, 0), step):
+        chunk = values[lo : lo + step + 1]
+        if not bool(np.all(chunk[1:] >= chunk[:-1])):
+            return False
+    return True
 
 
 def _radix(
@@ -348,7 +362,9 @@ def _unit_codes(values: Arr, name: str) -> tuple[npt.NDArray[np.int64], Arr]:
         if len(v):
             lo, hi = int(v.min()), int(v.max())
             if hi - lo <= 4 * len(v) + 1024:
-                return np.asarray(v - lo, dtype=np.int64), np.arange(lo, hi + 1, dtype=np.int64)
+                # ids from 0 are their own codes (read-only from here on: no copy)
+                codes = v if lo == 0 else np.asarray(v - lo, dtype=np.int64)
+                return codes, np.arange(lo, hi + 1, dtype=np.int64)
         return dense_codes(values)
     if values.dtype.kind == "f":
         bad = np.isnan(values)

@@ -17,6 +17,7 @@ from autoops.funnel._columns import (
     EventColumns,
     column_mask,
     dense_codes,
+    is_nondecreasing,
     is_null,
     known_event_check,
     read_events,
@@ -160,7 +161,9 @@ def plan(
     )
     tie = ev.column(seq)[keep] if seq else None
     unit_k = ev.unit[keep]
-    src = sort_rows(unit_k, ev.ts[keep], tie, labels=keep)
+    # an append-only log is in time order already: then the sort needs the unit only
+    ordered = tie is None and is_nondecreasing(ev.ts)
+    src = sort_rows(unit_k, None if ordered else ev.ts[keep], tie, labels=keep)
     # sorted unit codes without a random gather: each unit's count, repeated
     n_per_unit = np.bincount(unit_k)
     unit_s = np.repeat(np.arange(len(n_per_unit), dtype=np.int64), n_per_unit)

@@ -289,7 +289,8 @@ def retention(
     as_of_us = int(t.max()) if as_of is None and ev.n else _instant(as_of)
     live = t <= as_of_us
     is_c = (_mask(ev, event, c_step) & live).nonzero()[0]
-    is_r = (_mask(ev, event, r_step) & live).nonzero()[0]
+    r_ok = _mask(ev, event, r_step)
+    r_ok &= live
     local = local_us(t, tz)
     gidx = period_index(local, group)
     n_units = len(ev.unit_values)
@@ -297,8 +298,10 @@ def retention(
     cu, ct, cg = ev.unit[is_c], t[is_c], gidx[is_c]
     if cohort_type == "first_time":
         order = sort_rows(cu, ct, None)
+        cu_sorted = cu[order]
         first = np.ones(len(order), dtype=bool)
-        first[1:] = cu[order][1:] != cu[order][:-1]
+        first[1:] = cu_sorted[1:] != cu_sorted[:-1]
+        del cu_sorted
     else:
         order = sort_rows(
             cu * (int(cg.max(initial=0)) - int(cg.min(initial=0)) + 1)
@@ -309,19 +312,28 @@ def retention(
         first = np.ones(len(order), dtype=bool)
         first[1:] = (cu[order][1:] != cu[order][:-1]) | (cg[order][1:] != cg[order][:-1])
     inst = order[first]
+    cohorts, i_cohort = np.unique(cg[inst], return_inverse=True)
+    # instances grouped by cohort: a cohort's instances are one contiguous run
+    inst = inst[np.argsort(i_cohort, kind="stable")]
     i_unit, i_t0, i_group = cu[inst], ct[inst], cg[inst]
-    cohorts, i_cohort = np.unique(i_group, return_inverse=True)
+    i_cohort = np.searchsorted(cohorts, i_group)
     n_inst = len(inst)
     n_cols = periods + 1
     # returns joined to instances: first_time → one instance per unit
-    ru, rt = ev.unit[is_r], t[is_r]
     if cohort_type == "first_time":
         lookup = np.full(n_units, -1, dtype=np.int64)
         lookup[i_unit] = np.arange(n_inst)
-        r_inst = lookup[ru]
-        keep = r_inst >= 0
-        r_inst, rt_k, r_rows = r_inst[keep], rt[keep], is_r[keep]
+        # one pass over all rows: a return of a unit with a cohort, strictly after t0
+        # (the -1 of a unit without one reads the last t0, then fails the first test)
+        r_inst = lookup[ev.unit]
+        r_ok &= r_inst >= 0
+        if n_inst:
+            r_ok &= t > i_t0[r_inst]
+        r_rows = np.flatnonzero(r_ok)
+        r_inst, rt_k = r_inst[r_rows], t[r_rows]
     else:
+        is_r = np.flatnonzero(r_ok)
+        ru, rt = ev.unit[is_r], t[is_r]
         # each return joins every instance of its unit (≤ one per cohort period)
         by_unit = np.argsort(i_unit, kind="stable")
         starts = np.searchsorted(i_unit[by_unit], ru, side="left")
@@ -331,16 +343,15 @@ def retention(
         offs = np.arange(int(reps.sum())) - np.repeat(np.cumsum(reps) - reps, reps)
         r_inst = by_unit[np.repeat(starts, reps) + offs]
         rt_k, r_rows = rt[r_pos], is_r[r_pos]
-    after = np.nonzero(rt_k > i_t0[r_inst])[0]
-    r_inst, rt_k, r_rows = r_inst[after], rt_k[after], r_rows[after]
-    t0 = i_t0[r_inst]
+        after = np.nonzero(rt_k > i_t0[r_inst])[0]
+        r_inst, rt_k, r_rows = r_inst[after], rt_k[after], r_rows[after]
     if clock == "calendar" and brackets is None and group == name:
         # the calendar bucket is the difference of period numbers already at hand
         bucket = gidx[r_rows] - i_group[r_inst]
     else:
         bucket = _buckets(
             rt_k,
-            t0,
+            i_t0[r_inst],
             local,
             r_rows,
             i_t0,
@@ -359,40 +370,36 @@ def retention(
     counts[:, 0] = size
     if len(r_inst):
         top = int(bucket.max()) + 1
-        key = r_inst * top + bucket
-        if n_inst * top <= 32_000_000:
-            per_key = np.bincount(key, minlength=n_inst * top)
-            uk = np.nonzero(per_key)[0]
-            cnt = per_key[uk]
+        if criterion == "on" and min_returns == 1 and n_inst * top <= 256_000_000:
+            counts[:, 1:] += _presence_counts(r_inst, bucket, i_cohort, top, n_cols)
         else:
-            srt = np.sort(key)
-            edge = np.ones(len(srt), dtype=bool)
-            edge[1:] = srt[1:] != srt[:-1]
-            uk = srt[edge]
-            cnt = np.diff(np.append(np.nonzero(edge)[0], len(srt)))
-        k_inst, k_b = uk // top, uk % top
-        if criterion == "on":
-            ok = (cnt >= min_returns) & (k_b >= 1) & (k_b < n_cols)
-            counts += _grid_add(i_cohort[k_inst[ok]], k_b[ok], None, counts.shape).astype(np.int64)
-        else:
-            # retained at k iff the min_returns-th latest return sits in a bucket >= k
-            order2 = np.lexsort((-k_b, k_inst))
-            ki, kb, kc = k_inst[order2], k_b[order2], cnt[order2]
-            seg = np.ones(len(ki), dtype=bool)
-            seg[1:] = ki[1:] != ki[:-1]
-            csum = np.cumsum(kc)
-            base = np.repeat(csum[seg] - kc[seg], np.diff(np.append(np.nonzero(seg)[0], len(ki))))
-            running = csum - base
-            hit = running >= min_returns
-            prev = np.concatenate([[False], hit[:-1]]) & ~seg
-            mth = hit & ~prev
-            last_k = np.minimum(kb[mth], n_cols - 1)
-            coh = i_cohort[ki[mth]]
-            add = np.zeros((len(cohorts), n_cols + 1), dtype=np.int64)
-            ones = np.ones(len(coh), dtype=np.int64)
-            add += _grid_add(coh, ones, None, add.shape).astype(np.int64)
-            add -= _grid_add(coh, last_k + 1, None, add.shape).astype(np.int64)
-            counts[:, 1:] = np.cumsum(add, axis=1)[:, 1:n_cols]
+            uk, cnt = _key_counts(r_inst * top + bucket, n_inst * top)
+            k_inst, k_b = uk // top, uk % top
+            if criterion == "on":
+                ok = (cnt >= min_returns) & (k_b >= 1) & (k_b < n_cols)
+                hit = _grid_add(i_cohort[k_inst[ok]], k_b[ok], None, counts.shape)
+                counts += hit.astype(np.int64)
+            else:
+                # retained at k iff the min_returns-th latest return sits in a bucket >= k
+                order2 = np.lexsort((-k_b, k_inst))
+                ki, kb, kc = k_inst[order2], k_b[order2], cnt[order2]
+                seg = np.ones(len(ki), dtype=bool)
+                seg[1:] = ki[1:] != ki[:-1]
+                csum = np.cumsum(kc)
+                base = np.repeat(
+                    csum[seg] - kc[seg], np.diff(np.append(np.nonzero(seg)[0], len(ki)))
+                )
+                running = csum - base
+                hit = running >= min_returns
+                prev = np.concatenate([[False], hit[:-1]]) & ~seg
+                mth = hit & ~prev
+                last_k = np.minimum(kb[mth], n_cols - 1)
+                coh = i_cohort[ki[mth]]
+                add = np.zeros((len(cohorts), n_cols + 1), dtype=np.int64)
+                ones = np.ones(len(coh), dtype=np.int64)
+                add += _grid_add(coh, ones, None, add.shape).astype(np.int64)
+                add -= _grid_add(coh, last_k + 1, None, add.shape).astype(np.int64)
+                counts[:, 1:] = np.cumsum(add, axis=1)[:, 1:n_cols]
         if sum_col is not None:
             vals = np.asarray(ev.column(sum_col), dtype=np.float64)[r_rows]
             vals = np.nan_to_num(vals)
@@ -442,6 +449,38 @@ def retention(
         cohort_period=group,
         tz=tz,
     )
+
+
+def _presence_counts(r_inst: I64, bucket: I64, i_cohort: I64, top: int, n_cols: int) -> I64:
+    """Instances with a return in bucket k, per cohort (rows) and k = 1..n_cols−1.
+
+    A byte map of (instance, bucket), summed over each cohort's run of
+    instances (instances are grouped by cohort): no sort, no division.
+    """
+    n_inst = len(i_cohort)
+    seen = np.zeros(n_inst * top, dtype=np.uint8)
+    flat = r_inst * top
+    flat += bucket
+    seen[flat] = 1
+    del flat
+    runs = np.flatnonzero(np.diff(i_cohort, prepend=-1))
+    per = np.add.reduceat(seen.reshape(n_inst, top), runs, axis=0, dtype=np.int64)
+    out = np.zeros((len(runs), n_cols - 1), dtype=np.int64)
+    width = min(n_cols, top)
+    out[:, : width - 1] = per[:, 1:width]
+    return out
+
+
+def _key_counts(key: I64, n_keys: int) -> tuple[I64, I64]:
+    """The distinct keys (ascending) and how often each occurs."""
+    if n_keys <= 32_000_000:
+        per_key = np.bincount(key, minlength=n_keys)
+        uk = np.flatnonzero(per_key)
+        return uk, per_key[uk]
+    srt = np.sort(key)
+    edge = np.ones(len(srt), dtype=bool)
+    edge[1:] = srt[1:] != srt[:-1]
+    return srt[edge], np.diff(np.append(np.flatnonzero(edge), len(srt)))
 
 
 def _grid_add(rows: I64, cols: I64, weights: Arr | None, shape: tuple[int, ...]) -> Arr:
