@@ -121,6 +121,9 @@ def read_leads_indexed(
         raise InvalidInput("lead_id is missing", field="lead_id", row=int(missing[0]))
     probe_arrays = [np.asarray(p, dtype=object) for p in probes]
     hashes = _hashes(ids)
+    if not probe_arrays:
+        _check_unique(ids, hashes, np.sort(hashes))
+        return _finish(cols, ids), []
     order = np.argsort(hashes)
     ordered = hashes[order]
     if _check_unique(ids, hashes, ordered):
