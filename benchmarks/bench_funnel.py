@@ -323,24 +323,24 @@ def run_ret_polars(ev: dict[str, Any]) -> list[int]:
 
 
 def run_ret_pandas(ev: dict[str, Any]) -> list[int]:
+    """First lead per person by a groupby minimum (no sort), months of returns, distinct pairs."""
     import pandas as pd
 
-    lt = pd.Series(ev["ts"]).dt.tz_localize("UTC").dt.tz_convert("Asia/Shanghai")
+    def month(us: Any) -> Any:
+        lt = pd.to_datetime(us, unit="us", utc=True).dt.tz_convert("Asia/Shanghai")
+        return lt.dt.year * 12 + lt.dt.month
+
     df = pd.DataFrame(
-        {
-            "one_id": ev["one_id"],
-            "event": ev["event"],
-            "us": ev["ts"].astype(np.int64),
-            "m": lt.dt.year.to_numpy() * 12 + lt.dt.month.to_numpy(),
-        }
+        {"one_id": ev["one_id"], "event": ev["event"], "us": ev["ts"].astype(np.int64)}
     )
-    leads = df[df["event"] == "lead"].sort_values("us")
-    c = leads.groupby("one_id").agg(t0=("us", "first"), m0=("m", "first"))
+    t0 = df[df["event"] == "lead"].groupby("one_id")["us"].min()
+    c = pd.DataFrame({"t0": t0, "m0": month(t0)})
     j = df.join(c, on="one_id", how="inner")
     j = j[j["us"] > j["t0"]]
-    k = pd.DataFrame({"one_id": j["one_id"], "k": j["m"] - j["m0"]}).drop_duplicates()
-    k = k[(k["k"] >= 1) & (k["k"] <= 12)]
-    got = k.groupby("k").size().to_dict()
+    k = month(j["us"]) - j["m0"]
+    sel = (k >= 1) & (k <= 12)
+    pairs = pd.DataFrame({"one_id": j["one_id"][sel], "k": k[sel]}).drop_duplicates()
+    got = pairs.groupby("k").size().to_dict()
     return [len(c)] + [int(got.get(i, 0)) for i in range(1, 13)]
 
 
@@ -414,18 +414,25 @@ def run_mau_polars(ev: dict[str, Any]) -> list[int]:
 
 
 def run_mau_pandas(ev: dict[str, Any]) -> list[int]:
+    """Filter first, then local months of the qualifying rows only, distinct ids per month."""
     import pandas as pd
 
     private = list(PRIVATE_TOUCHPOINTS)
     df = pd.DataFrame(
-        {"one_id": ev["one_id"], "touchpoint": ev["touchpoint"], "event": ev["event"]}
+        {
+            "one_id": ev["one_id"],
+            "touchpoint": ev["touchpoint"],
+            "event": ev["event"],
+            "ts": ev["ts"],
+        }
     )
-    lt = pd.Series(ev["ts"]).dt.tz_localize("UTC").dt.tz_convert("Asia/Shanghai")
-    df["p"] = lt.dt.year * 12 + lt.dt.month
     ok = df["touchpoint"].isin(private) & ~df["event"].isin(
         ["push_sent", "message_delivered", "system"]
     )
-    return [int(x) for x in df[ok].groupby("p")["one_id"].nunique().sort_index()]
+    df = df[ok]
+    lt = df["ts"].dt.tz_localize("UTC").dt.tz_convert("Asia/Shanghai")
+    p = lt.dt.year * 12 + lt.dt.month
+    return [int(x) for x in df["one_id"].groupby(p).nunique().sort_index()]
 
 
 # ----------------------------------------------------------------------- main
