@@ -292,13 +292,11 @@ def window_groups(
     if not all(t is not None and t.ok for t in tables):
         _check_nat(times, field)
         rows = time_rows(times, hi, lo)
-        if rows is None:
-            rows = np.arange(len(times), dtype=np.int64)
-        found = [text_groups(v, g, rows) for v, g in texts]
+        found = [text_groups(v, g, rows) for v, g in texts]  # rows None: every row, no gather
         if select is None:
-            return rows, found
-        mask = select(found)
-        return rows[mask], [g[mask] for g in found]
+            return (np.arange(len(times), dtype=np.int64) if rows is None else rows), found
+        picked = np.flatnonzero(select(found))
+        return (picked if rows is None else rows.take(picked)), [g.take(picked) for g in found]
     ready = [t for t in tables if t is not None]
     n = len(times)
     start = lo if lo is not None else np.iinfo(np.int64).min
@@ -331,9 +329,10 @@ def window_groups(
                     g[at] = t.by_value(at + s if local is None else local[at] + s)
                 groups.append(g)
             if select is not None:
-                keep = select(groups)
-                local = np.flatnonzero(keep) if local is None else local[keep]
-                groups = [g[keep] for g in groups]
+                # gathers by position: boolean indexing costs far more here
+                picked = np.flatnonzero(select(groups))
+                local = picked if local is None else local.take(picked)
+                groups = [g.take(picked) for g in groups]
             elif local is None:
                 local = np.arange(len(block), dtype=np.int64)
             local += s
