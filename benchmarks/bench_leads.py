@@ -5,9 +5,9 @@ Run ``python benchmarks/bench_leads.py`` (1,000,000 leads, 3,000,000 events,
 engine, best shown; ``--only grade,sla``). Every comparison computes the same
 outputs in the same run and they are asserted equal; the table prints each
 engine's best wall time, that run's CPU time and peak extra memory, and
-autoops's speed-up ratios. Each engine gets its own fresh copy of the string
-columns (new objects, so no engine reuses string hashes cached by another);
-DuckDB reads tables loaded before the timing.
+autoops's speed-up ratios. The engines run interleaved, and every run gets a
+fresh copy of the string columns (new objects, so no run reuses string hashes
+cached by another; see ``Fresh``); DuckDB reads tables loaded before the timing.
 
 Compared outputs (all engines compute all of them):
 
@@ -1003,61 +1003,88 @@ def _status_kib(field: str) -> int:
     return 0
 
 
-def fresh(data: dict[str, Any]) -> dict[str, Any]:
-    """A copy whose strings are new objects, as if just read from a file.
+class Fresh:
+    """Copies of the data whose strings are new objects, as if just read from a file.
 
-    Python caches a string's hash in the object, so the engine that runs second
-    on the same objects would skip the hashing the first one paid for; every
-    engine gets its own fresh copy (made outside the timing). Rows that shared
-    one object still share one (new) object, as pyarrow's ``to_pandas`` does for
-    repeated values: low-cardinality columns (event names, statuses, cities)
-    hold a few objects, phones and ids one object per row.
+    Python caches a string's hash in the object, so an engine that runs on
+    objects another engine (or an earlier run) already hashed would skip work;
+    every timed run gets its own fresh copy (made outside the timing). Rows that
+    shared one object still share one (new) object, as pyarrow's ``to_pandas``
+    does for repeated values: low-cardinality columns (event names, statuses,
+    cities) hold a few objects, phones and ids one object per row.
     """
-    import pandas as pd
 
-    out: dict[str, Any] = {}
-    for table, cols in data.items():
-        out[table] = {}
-        for name, col in cols.items():
-            if col.dtype == object:
+    def __init__(self, data: dict[str, Any]) -> None:
+        import pandas as pd
+
+        self.data = data
+        self.shared: dict[tuple[str, str], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        for table, cols in data.items():
+            for name, col in cols.items():
+                if col.dtype != object:
+                    continue
                 refs = np.frompyfunc(id, 1, 1)(col).astype(np.int64)
                 codes, firsts = pd.factorize(refs)
                 first = np.empty(len(firsts), dtype=np.int64)
                 first[codes[::-1]] = np.arange(len(col))[::-1]
                 distinct = col[first]
                 none = distinct == None  # noqa: E711
-                copies = distinct.astype(str).astype(object)  # new objects
-                copies[none] = None
-                col = copies[codes]
-            out[table][name] = col
-    return out
+                self.shared[table, name] = (codes, distinct.astype(str), none)
+
+    def __call__(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for table, cols in self.data.items():
+            out[table] = dict(cols)
+            for name in cols:
+                if (table, name) in self.shared:
+                    codes, text, none = self.shared[table, name]
+                    copies = text.astype(object)  # new objects
+                    copies[none] = None
+                    out[table][name] = copies[codes]
+        return out
 
 
-def measured(fn: Callable[[], Any], repeat: int) -> tuple[float, float, float, Any]:
-    """(best wall seconds, that run's process CPU seconds, peak extra MiB, result).
+def _status_kib(field: str) -> int:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
 
-    CPU seconds count all threads (DuckDB runs several). The peak is VmHWM over
-    the RSS before the call (the high-water mark is reset before each run).
+
+Timing = tuple[float, float, float, Any]
+
+
+def compare(
+    engines: list[Callable[[dict[str, Any] | None], Any]], fresh: Fresh, repeat: int
+) -> list[Timing]:
+    """Per engine: (best wall seconds, that run's process CPU seconds, peak extra MiB, result).
+
+    The engines run interleaved (A B C A B C ...), so a burst of load from other
+    work hits them alike. Each run gets a fresh copy of the data. CPU seconds
+    count all threads (DuckDB runs several). The peak is VmHWM over the RSS
+    before the call (the high-water mark is reset before each run).
     """
-    best = (float("inf"), 0.0, 0.0)
-    out: Any = None
+    best = [(float("inf"), 0.0, 0.0)] * len(engines)
+    results: list[Any] = [None] * len(engines)
     for _ in range(repeat):
-        try:  # reset the high-water mark so VmHWM is this call's peak (Linux >= 4.0)
-            with open("/proc/self/clear_refs", "w") as fh:
-                fh.write("5")
-        except OSError:
-            pass
-        base = _status_kib("VmRSS")
-        t, c = time.perf_counter(), time.process_time()
-        out = fn()
-        wall, cpu = time.perf_counter() - t, time.process_time() - c
-        mib = max(_status_kib("VmHWM") - base, 0) / 1024
-        if wall < best[0]:
-            best = (wall, cpu, mib)
-        del out
-        out = None
-    out = fn()  # the result that is checked (untimed)
-    return (*best, out)
+        for i, fn in enumerate(engines):
+            results[i] = None
+            copy = fresh()
+            try:  # reset the high-water mark so VmHWM is this call's peak (Linux >= 4.0)
+                with open("/proc/self/clear_refs", "w") as fh:
+                    fh.write("5")
+            except OSError:
+                pass
+            base = _status_kib("VmRSS")
+            t, c = time.perf_counter(), time.process_time()
+            results[i] = fn(copy)
+            wall, cpu = time.perf_counter() - t, time.process_time() - c
+            mib = max(_status_kib("VmHWM") - base, 0) / 1024
+            del copy
+            if wall < best[i][0]:
+                best[i] = (wall, cpu, mib)
+    return [(*b, r) for b, r in zip(best, results, strict=True)]
 
 
 def load() -> str:
@@ -1101,9 +1128,10 @@ def main() -> None:
     ids = data["leads"]["lead_id"]
     dealer_ids = np.concatenate((data["dealers"]["dealer_id"], np.array([None], dtype=object)))
 
-    def run(fn: Callable[[dict[str, Any]], Any]) -> tuple[float, float, float, Any]:
-        copy = fresh(data)
-        return measured(lambda: fn(copy), args.repeat)
+    fresh = Fresh(data)
+
+    def run(*engines: Callable[[Any], Any]) -> list[Timing]:
+        return compare(list(engines), fresh, args.repeat)
 
     def row(name: str, ours: Any, pd_: Any = None, dd: Any = None) -> None:
         cells = [name]
@@ -1117,17 +1145,21 @@ def main() -> None:
         print("  " + "  ".join(cells), flush=True)
 
     if "grade" in only:
-        o = run(lambda x: grade_leads(x["leads"], x["events"], as_of=as_of))
-        p = run(lambda x: grade_pandas(x, as_of))
-        d = measured(lambda: grade_duckdb(con, as_of), args.repeat)
+        o, p, d = run(
+            lambda x: grade_leads(x["leads"], x["events"], as_of=as_of),
+            lambda x: grade_pandas(x, as_of),
+            lambda _: grade_duckdb(con, as_of),
+        )
         check_grading(o[3], p[3], "pandas")
         check_grading(o[3], d[3], "duckdb")
         row("grade_leads", o, p, d)
 
     if "dedupe" in only:
-        o = run(lambda x: dedupe_leads(x["leads"], window="30d"))
-        p = run(dedup_pandas)
-        d = measured(lambda: dedup_duckdb(con), args.repeat)
+        o, p, d = run(
+            lambda x: dedupe_leads(x["leads"], window="30d"),
+            dedup_pandas,
+            lambda _: dedup_duckdb(con),
+        )
         check_dedup(o[3], p[3], ids, "pandas")
         check_dedup(o[3], d[3], ids, "duckdb")
         row("dedupe_leads", o, p, d)
@@ -1138,26 +1170,28 @@ def main() -> None:
     for strategy in ("nearest", "capacity"):
         if strategy not in only:
             continue
-        o = run(
-            lambda x, s=strategy: assign_leads(  # type: ignore[misc]
+        o, p, d = run(
+            lambda x, s=strategy: assign_leads(
                 unassigned(x), x["dealers"], strategy=s, as_of=as_of
-            )
+            ),  # type: ignore[misc]
+            lambda x, s=strategy: assign_pandas(x, s),  # type: ignore[misc]
+            lambda _, s=strategy: assign_duckdb(con, data, s),  # type: ignore[misc]
         )
-        p = run(lambda x, s=strategy: assign_pandas(x, s))  # type: ignore[misc]
-        d = measured(lambda s=strategy: assign_duckdb(con, data, s), args.repeat)  # type: ignore[misc]
         check_assign(o[3], p[3], dealer_ids, "pandas")
         check_assign(o[3], d[3], dealer_ids, "duckdb")
         row(f"assign_leads ({strategy})", o, p, d)
     if "round_robin" in only:
-        o = run(
+        (o,) = run(
             lambda x: assign_leads(unassigned(x), x["dealers"], strategy="round_robin", as_of=as_of)
         )
         row("assign_leads (round_robin)", o)
 
     if "sla" in only:
-        o = run(lambda x: sla_autoops(x["leads"], x["contacts"], as_of))
-        p = run(lambda x: sla_pandas(x, as_of))
-        d = measured(lambda: sla_duckdb(con, as_of), args.repeat)
+        o, p, d = run(
+            lambda x: sla_autoops(x["leads"], x["contacts"], as_of),
+            lambda x: sla_pandas(x, as_of),
+            lambda _: sla_duckdb(con, as_of),
+        )
         check_sla(o[3], p[3], "pandas")
         check_sla(o[3], d[3], "duckdb")
         sample = min(n, 2_000)
@@ -1185,7 +1219,7 @@ def main() -> None:
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
     print(
-        f"s: best wall seconds of {args.repeat}; cpu s: that run's process CPU seconds (all "
+        f"s: best wall seconds of {args.repeat} (engines interleaved, fresh strings each run); cpu s: that run's process CPU seconds (all "
         "threads: DuckDB runs several, numpy and pandas one); MiB: peak extra resident memory "
         "during the call; ratios: other engine's time / autoops's (>1: autoops faster), wall "
         "and (cpu). All outputs listed in the module docstring asserted equal across engines."
