@@ -30,6 +30,7 @@ __all__ = [
     "normalize_values",
     "present",
     "search_many",
+    "to_text",
 ]
 
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
@@ -143,7 +144,7 @@ def hash_strings(values: npt.NDArray[Any], salt: int = 0) -> npt.NDArray[np.uint
         return out
     hu = np.empty(len(uniq), dtype=np.uint64)
     for lo in range(0, len(uniq), _CHUNK):
-        hu[lo : lo + _CHUNK] = _fnv(uniq[lo : lo + _CHUNK].astype(str), salt)
+        hu[lo : lo + _CHUNK] = _fnv(to_text(uniq[lo : lo + _CHUNK]), salt)
     has = codes >= 0
     out[has] = hu[codes[has]]
     return out
@@ -214,8 +215,24 @@ _VECTOR_PATTERNS: dict[str, Any] = {
 _STRIP = " \t\r\n\u3000\u00a0"
 
 
+def to_text(values: npt.NDArray[Any]) -> npt.NDArray[np.str_]:
+    """``values.astype(str)`` in blocks of rows: each block's Python strings are read
+    twice (length, then characters) while they are still in the CPU cache.
+
+    Examples:
+        >>> to_text(np.array(["ab", 7], dtype=object)).tolist()
+        ['ab', '7']
+    """
+    step = 1 << 14
+    if len(values) <= step:
+        return values.astype(str)
+    return np.concatenate(
+        [values[lo : lo + step].astype(str) for lo in range(0, len(values), step)]
+    )
+
+
 def _as_text(values: npt.NDArray[Any]) -> npt.NDArray[np.str_]:
-    return np.strings.strip(values.astype(str), _STRIP)
+    return np.strings.strip(to_text(values), _STRIP)
 
 
 _MOBILE_SEPARATORS = np.array([ord(c) for c in " -()"], dtype=np.uint32)
@@ -228,6 +245,10 @@ def mobile_numbers(text: npt.NDArray[np.str_]) -> npt.NDArray[np.int64]:
     A plain mobile is, once spaces, dashes and brackets are removed, 11 ASCII
     digits starting with 13-19, optionally after ``+86``, ``0086`` or ``86``.
     Read from the code points of the fixed-width array, in blocks of rows.
+
+    Examples:
+        >>> mobile_numbers(np.array(["+86 138-0013-8000", "0086 13800138000", "1380013800"])).tolist()
+        [13800138000, 13800138000, 0]
     """
     m = len(text)
     out = np.zeros(m, dtype=np.int64)
@@ -298,7 +319,7 @@ def _phones(
 
     m = len(uniques)
     # a None reads "None": not a mobile, so normalize_phones reports it as missing
-    number = mobile_numbers(uniques.astype(str))
+    number = mobile_numbers(to_text(uniques))
     mobile = number > 0
     codes = np.empty(m, dtype=np.int64)
     codes[mobile], distinct = factorize_u64(number[mobile].view(np.uint64))
