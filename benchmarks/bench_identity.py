@@ -178,6 +178,39 @@ def one_add(n: int, batch: int = 10_000, repeats: int = 3) -> dict[str, Any]:
             "peak_mib": peak_mib()}  # fmt: skip
 
 
+#: stages of resolve() reported by --stages: (label, module file, function)
+STAGES = (
+    ("factorise raw columns (pandas)", "_factorize.py", "factorize_objects"),
+    ("normalise distinct values", "_normalize.py", "normalize_values"),
+    ("prepare (all, incl. the two above)", "_prepare.py", "prepare"),
+    ("hub fan-out", "_kernel.py", "fanout"),
+    ("components (key graph)", "_kernel.py", "record_components"),
+    ("constrained pass", "_kernel.py", "constrained_pass"),
+    ("solve (all, incl. the three above)", "_solve.py", "solve"),
+)
+
+
+def stages(n: int) -> dict[str, float]:
+    """CPU seconds per stage of one ``resolve`` (default rules), from cProfile."""
+    import cProfile
+    import pstats
+
+    from autoops.identity import resolve
+
+    resolve(make_records(1000, seed=9))
+    cols = make_records(n)
+    prof = cProfile.Profile(time.process_time)
+    prof.enable()
+    resolve(cols)
+    prof.disable()
+    stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
+    total = max(v[3] for v in stats.values())
+    out = {"resolve (total)": total}
+    for label, file, fn in STAGES:
+        out[label] = sum(v[3] for k, v in stats.items() if k[0].endswith(file) and k[2] == fn)
+    return out
+
+
 def _duckdb(rec: np.ndarray, key: np.ndarray) -> int:
     """Connected components the way SQL pipelines do it: iterate min-label propagation."""
     import duckdb
@@ -219,6 +252,7 @@ def main() -> None:
     ap.add_argument("--duckdb-max", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=1, help="runs per tool; the best is shown")
     ap.add_argument("--no-pandas", action="store_true", help="numpy-only factorisation")
+    ap.add_argument("--stages", type=int, help="CPU seconds per stage of resolve at this size")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--one-add", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -228,6 +262,10 @@ def main() -> None:
         fac.USE_PANDAS = False
     if args.one:
         print(json.dumps(one_size(args.one, args.nx_max, args.duckdb_max, args.repeat)))
+        return
+    if args.stages:
+        for label, sec in stages(args.stages).items():
+            print(f"{args.stages:>11,} {label:<40} {sec:>7.2f} s cpu")
         return
     if args.one_add:
         print(json.dumps(one_add(args.one_add)))
