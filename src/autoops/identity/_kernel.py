@@ -1,11 +1,12 @@
 """Numpy kernels: connected components, hub fan-out, and the constrained pass.
 
 The graph is bipartite: nodes ``0..n-1`` are records, ``n..n+k-1`` are
-identifier values (keys); an edge says "record holds key". Components are
-found by min-label hooking with full pointer jumping (every round hooks each
-root onto the smallest root it touches, then compresses all paths), which is
-vectorised and needs O(log n) rounds in practice even on long chains with
-shuffled labels. Only components that break a per-person limit or hold a
+identifier values (keys); an edge says "record holds key". Its components
+are found on the keys alone (each record links its keys to one of them, see
+:func:`record_components`), by min-label hooking with pointer jumping (every
+round hooks each root onto the smallest root it touches and jumps the hooked
+roots to their new roots), which is vectorised and needs O(log n) rounds in
+practice even on long chains with shuffled labels. Only components that break a per-person limit or hold a
 cannot-link pair go through :func:`constrained_pass`, a careful union-find in
 priority order that refuses the unions breaking a rule.
 """

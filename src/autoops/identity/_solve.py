@@ -1,9 +1,12 @@
 """The resolution pipeline on prepared edges: hubs → components → limits → assets → ids.
 
-1. Factorise the tokens of the OK edges into keys.
+1. Number the distinct tokens of the OK edges as keys (renumbering the keys
+   ``prepare`` found on the distinct values; hashing the tokens only when
+   there are none, e.g. after recycled values were split).
 2. Quarantine hubs: keys whose fan-out (see :func:`~autoops.identity._kernel.fanout`)
    exceeds their type's ``max_fanout``.
-3. Connected components over the safe person/device edges (vectorised).
+3. Connected components over the safe person/device edges (vectorised, on the
+   graph of the keys: see :func:`~autoops.identity._kernel.record_components`).
 4. Components that break a ``max_per_person`` limit or hold a cannot-link pair
    are redone by the constrained pass, edges ordered by type priority, the
    key's first-seen time, the key, the record's time and the record id.
