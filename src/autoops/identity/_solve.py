@@ -212,12 +212,13 @@ def _keys(prep: Prepared, ok: npt.NDArray[np.bool_]) -> tuple[I64, npt.NDArray[n
     """
     if prep.e_key is None:
         return factorize_u64(prep.e_tok[ok])
-    hint = prep.e_key[ok]
+    inv: I64 = prep.e_key[ok]
     used = np.zeros(prep.n_keys, dtype=bool)
-    used[hint] = True
-    rank = np.cumsum(used, dtype=np.int64) - 1
-    inv: I64 = rank[hint]
-    key_tok = np.zeros(int(rank[-1]) + 1 if prep.n_keys else 0, dtype=np.uint64)
+    used[inv] = True
+    if not used.all():
+        rank = np.cumsum(used, dtype=np.int64) - 1
+        inv = rank[inv]
+    key_tok = np.zeros(int(np.count_nonzero(used)), dtype=np.uint64)
     key_tok[inv] = prep.e_tok[ok]
     return inv, key_tok
 
