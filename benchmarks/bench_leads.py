@@ -9,6 +9,11 @@ autoops's speed-up ratios. The engines run interleaved, and every run gets a
 fresh copy of the string columns (new objects, so no run reuses string hashes
 cached by another; see ``Fresh``); DuckDB reads tables loaded before the timing.
 
+Every engine also makes the input check that every autoops lead function
+makes, lead ids present and unique (pandas: ``Index.is_unique``; DuckDB:
+``count(DISTINCT lead_id)``). pandas and DuckDB return row positions where
+autoops returns lead ids (their gather to ids is not timed).
+
 Compared outputs (all engines compute all of them):
 
 * grading: suggested grade, reason (with ``+stale``), score, idle days per lead.
@@ -227,6 +232,27 @@ def duck_phone_keys(con: Any, table: str, sources: list[str]) -> None:
     )
 
 
+# --- input checks ----------------------------------------------------------------------
+
+
+def check_ids_pandas(ids: np.ndarray) -> None:
+    """The check every autoops lead function makes: lead ids present and unique."""
+    import pandas as pd
+
+    index = pd.Index(ids, dtype=object)
+    if index.hasnans or not index.is_unique:
+        raise ValueError("lead_id must be present and unique")
+
+
+def check_ids_duckdb(con: Any) -> None:
+    """The same check in SQL."""
+    ok = con.execute(
+        "SELECT count(lead_id) = count(*) AND count(DISTINCT lead_id) = count(*) FROM leads"
+    ).fetchall()[0][0]
+    if not ok:
+        raise ValueError("lead_id must be present and unique")
+
+
 # --- grading --------------------------------------------------------------------------
 
 WEIGHTS = {
@@ -299,6 +325,7 @@ def grade_rules(
 
 def grade_pandas(data: dict[str, Any], as_of: np.datetime64) -> dict[str, np.ndarray]:
     """Full grading in pandas: features by groupby, last rule events by groupby max, rules."""
+    check_ids_pandas(data["leads"]["lead_id"])
     import pandas as pd
 
     as_of_us = int(as_of.astype(np.int64))
@@ -364,6 +391,7 @@ def grade_pandas(data: dict[str, Any], as_of: np.datetime64) -> dict[str, np.nda
 
 def grade_duckdb(con: Any, as_of: np.datetime64) -> dict[str, np.ndarray]:
     """Full grading in DuckDB SQL: phone keys (normalised in SQL), FILTER aggregates, CASE rules."""
+    check_ids_duckdb(con)
     as_of_us = int(as_of.astype(np.int64))
     duck_phone_keys(con, "gk", ["leads", "events"])
     decay = f"pow(0.5, ({as_of_us} - t) / {HALF_LIFE}.0)"
@@ -472,6 +500,7 @@ def _chain(pos_first: np.ndarray, nxt: np.ndarray, n: int) -> np.ndarray:
 
 def dedup_pandas(data: dict[str, Any]) -> dict[str, np.ndarray]:
     """kept row, cycle, previous kept row, cycle size, distinct touchpoints, key status."""
+    check_ids_pandas(data["leads"]["lead_id"])
     import pandas as pd
 
     lc = data["leads"]
@@ -526,6 +555,7 @@ def dedup_pandas(data: dict[str, Any]) -> dict[str, np.ndarray]:
 
 
 def dedup_duckdb(con: Any) -> dict[str, np.ndarray]:
+    check_ids_duckdb(con)
     duck_phone_keys(con, "dk", ["leads"])
     con.execute("""
         CREATE OR REPLACE TEMP TABLE d AS
@@ -655,6 +685,7 @@ def assign_pandas(data: dict[str, Any], strategy: str) -> tuple[np.ndarray, np.n
     Per (dealer, local day) the earliest leads (created_at, then row) are accepted while
     capacity lasts.
     """
+    check_ids_pandas(data["leads"]["lead_id"])
     import pandas as pd
 
     cap = data["dealers"]["daily_capacity"]
@@ -713,6 +744,7 @@ def assign_pandas(data: dict[str, Any], strategy: str) -> tuple[np.ndarray, np.n
 
 def assign_duckdb(con: Any, data: dict[str, Any], strategy: str) -> tuple[np.ndarray, np.ndarray]:
     """The same capped rounds in DuckDB SQL (one statement per round)."""
+    check_ids_duckdb(con)
     import pandas as pd
 
     d = pd.DataFrame({k: data["dealers"][k] for k in ("city", "province", "lat", "lon")})
@@ -826,6 +858,7 @@ def sla_pandas(data: dict[str, Any], as_of: np.datetime64) -> dict[str, Any]:
     """Vectorised pandas: the business clock B(t) on int64 Series (09:00-18:00 every day,
     UTC+8), first contact by merge + groupby-min, response in business minutes, and the
     per-dealer table (leads, contacted, breaches, pending, nearest-rank p50/p90)."""
+    check_ids_pandas(data["leads"]["lead_id"])
     import pandas as pd
 
     leads = pd.DataFrame(
@@ -878,6 +911,7 @@ def sla_pandas(data: dict[str, Any], as_of: np.datetime64) -> dict[str, Any]:
 
 
 def sla_duckdb(con: Any, as_of: np.datetime64) -> dict[str, Any]:
+    check_ids_duckdb(con)
     local = "(epoch_us({c}) + 8 * 3600000000)"
     bclock = (
         f"(({local} // {US_DAY}) * {DAY_LEN} "
