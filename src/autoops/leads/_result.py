@@ -10,6 +10,7 @@ import numpy.typing as npt
 from autoops._display import html_table, short_repr
 from autoops._masking import mask_value
 from autoops._tabular import Tabular
+from autoops.leads._codes import _references
 
 __all__ = ["ResultBase", "group_first", "is_none", "rank_in_group"]
 
@@ -51,8 +52,20 @@ class ResultBase(Tabular):
 
 
 def is_none(values: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
-    """Elementwise ``value is None`` for an object array."""
-    return np.asarray(values == None, dtype=bool)  # noqa: E711
+    """Elementwise ``value is None`` for an object array.
+
+    ``None`` is a singleton, so on 64-bit builds this compares the stored
+    references with ``id(None)`` (no Python-level comparison per element).
+
+    Examples:
+        >>> is_none(np.array(["a", None, 0], dtype=object)).tolist()
+        [False, True, False]
+    """
+    arr = np.ascontiguousarray(np.asarray(values, dtype=object).reshape(-1))
+    if np.dtype(np.uintp).itemsize != 8:  # pragma: no cover - 32-bit builds
+        return np.asarray(arr == None, dtype=bool)  # noqa: E711
+    out: npt.NDArray[np.bool_] = _references(arr) == np.uint64(id(None))
+    return out.reshape(np.shape(values))
 
 
 def group_first(sorted_groups: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
