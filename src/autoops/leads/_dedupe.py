@@ -14,7 +14,7 @@ from autoops.errors import ConfigError, InvalidInput
 from autoops.leads._codes import codes_of, stable_order
 from autoops.leads._input import read_leads
 from autoops.leads._link import KEY_STATUS, phone_keys
-from autoops.leads._result import ResultBase, group_first, is_none
+from autoops.leads._result import ResultBase, group_first
 
 __all__ = ["Deduplication", "dedupe_leads"]
 
@@ -28,16 +28,20 @@ class Deduplication(ResultBase):
 
     Attributes:
         lead_id: the input lead ids.
-        kept_id: the lead each one duplicates (its cycle's first lead), or its own id.
+        kept_row: the row of the lead each one duplicates (its cycle's first
+            lead), or its own row; ``kept_id`` gives the ids.
         is_duplicate: ``kept_id != lead_id``.
         cycle: 1-based cycle number within the person's key (and scope); 0 without a key.
-        previous_id: for a kept lead that starts cycle 2+, the kept lead of the
-            previous cycle; else ``None``.
+        previous_row: for a kept lead that starts cycle 2+, the row of the kept
+            lead of the previous cycle; else -1; ``previous_id`` gives the ids.
         cycle_size: leads in the cycle (on kept and duplicate rows alike).
         touchpoint_count: distinct touchpoints in the cycle.
-        key_status: ``ok``, ``missing`` (no identifier) or ``invalid`` (a phone that
-            does not parse); leads without a usable key are kept on their own.
+        key_status_code: index into ``("ok", "missing", "invalid")``; ``key_status``
+            gives the names.
         touchpoint: the input touchpoints (for :meth:`attachments`).
+
+    The id and status columns are built on access from the row and code
+    columns (one gather each).
 
     Examples:
         >>> from datetime import datetime, timezone
@@ -49,18 +53,37 @@ class Deduplication(ResultBase):
     """
 
     lead_id: npt.NDArray[Any]
-    kept_id: npt.NDArray[Any]
+    kept_row: npt.NDArray[np.int64]
     is_duplicate: npt.NDArray[np.bool_]
     cycle: npt.NDArray[np.int64]
-    previous_id: npt.NDArray[Any]
+    previous_row: npt.NDArray[np.int64]
     cycle_size: npt.NDArray[np.int64]
     touchpoint_count: npt.NDArray[np.int64]
-    key_status: npt.NDArray[Any]
+    key_status_code: npt.NDArray[np.int8]
     touchpoint: npt.NDArray[Any]
     window: timedelta
     scope: str
     key: str
     _title = "leads (first rows)"
+
+    @property
+    def kept_id(self) -> npt.NDArray[Any]:
+        """The lead each one duplicates (its cycle's first lead), or its own id."""
+        out: npt.NDArray[Any] = self.lead_id[self.kept_row]
+        return out
+
+    @property
+    def previous_id(self) -> npt.NDArray[Any]:
+        """For a kept lead that starts cycle 2+, the previous cycle's kept lead; else ``None``."""
+        ids = np.concatenate((self.lead_id.astype(object), np.array([None], dtype=object)))
+        out: npt.NDArray[Any] = ids[self.previous_row]  # row -1 reads the trailing None
+        return out
+
+    @property
+    def key_status(self) -> npt.NDArray[Any]:
+        """``ok``, ``missing`` (no identifier) or ``invalid`` (a phone that does not parse)."""
+        out: npt.NDArray[Any] = np.array(KEY_STATUS, dtype=object)[self.key_status_code]
+        return out
 
     def _columns(self) -> dict[str, npt.NDArray[Any]]:
         return {
@@ -90,8 +113,8 @@ class Deduplication(ResultBase):
             "leads": len(self.lead_id),
             "kept": int((~self.is_duplicate).sum()),
             "duplicates": int(self.is_duplicate.sum()),
-            "new_cycles": int((~is_none(self.previous_id)).sum()),
-            "without_key": int((self.key_status != "ok").sum()),
+            "new_cycles": int((self.previous_row >= 0).sum()),
+            "without_key": int((self.key_status_code != 0).sum()),
         }
 
     def attachments(self) -> dict[str, npt.NDArray[Any]]:
@@ -138,15 +161,14 @@ def _combine(codes: npt.NDArray[np.int64], extra: npt.NDArray[np.int64]) -> npt.
 
 def _person_keys(
     cols: dict[str, npt.NDArray[Any]], key: str, one_id: Any
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int8]]:
     n = len(cols["lead_id"])
     if key == "phone":
         if "phone" not in cols:
             raise InvalidInput(
                 "dedupe by phone needs a phone column", field="phone", code="missing_column"
             )
-        codes, status_code = phone_keys(cols["phone"])
-        return codes, np.array(KEY_STATUS, dtype=object)[status_code]
+        return phone_keys(cols["phone"])
     values = one_id if one_id is not None else cols.get("one_id")
     if values is None:
         raise InvalidInput(
@@ -163,7 +185,7 @@ def _person_keys(
     else:
         codes, _ = codes_of(values)
         missing = codes < 0
-    return codes, np.where(missing, "missing", "ok").astype(object)
+    return codes, missing.astype(np.int8)  # KEY_STATUS: 0 ok, 1 missing
 
 
 def _cycle_starts(
@@ -260,7 +282,7 @@ def dedupe_leads(
 
     lead_id = cols["lead_id"]
     kept_row = np.arange(n, dtype=np.int64)
-    previous_id = np.full(n, None, dtype=object)
+    previous_row = np.full(n, -1, dtype=np.int64)
     cycle = np.zeros(n, dtype=np.int64)
     cycle_size = np.ones(n, dtype=np.int64)
     touch = cols.get("touchpoint", np.full(n, None, dtype=object)).astype(object)
@@ -303,7 +325,7 @@ def dedupe_leads(
         start_list = np.flatnonzero(is_start)
         later = start_list[~first[start_list]]
         prev_start = start_list[np.searchsorted(start_list, later) - 1]
-        previous_id[order[later]] = lead_id[order[prev_start]]
+        previous_row[order[later]] = order[prev_start]
         # cycle sizes and distinct touchpoints per cycle
         cycle_id = cum - 1
         sizes = np.bincount(cycle_id, minlength=int(cum[-1]))
@@ -325,13 +347,13 @@ def dedupe_leads(
         touch_count[order] = np.where(single, touch_count[order], distinct[cycle_id])
     return Deduplication(
         lead_id=lead_id,
-        kept_id=lead_id[kept_row],
+        kept_row=kept_row,
         is_duplicate=kept_row != np.arange(n),
         cycle=cycle,
-        previous_id=previous_id,
+        previous_row=previous_row,
         cycle_size=cycle_size,
         touchpoint_count=touch_count,
-        key_status=status,
+        key_status_code=status,
         touchpoint=touch,
         window=gap_td,
         scope=scope,
