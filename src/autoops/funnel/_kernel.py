@@ -261,6 +261,48 @@ def _best_start_scan(rows: Rows, tr: Transition, q_idx: I64, q_b: I64, r_idx: I6
     return np.where((gr >= 0) & (hi >= 0) & (val >= 0), val, -1)
 
 
+def _best_start_held(
+    rows: Rows, tr: Transition, hold: I64, q_idx: I64, q_b: I64, r_idx: I64
+) -> I64:
+    """``best_start`` with a hold and no maximum gap: one sort of the q rows by
+    (hold code, row) — packed with their position into one 64-bit key — and
+    one running maximum over (hold, segment) runs; each r row finds its last
+    candidate by one binary search. Hold codes are below 2**32 (offsets of
+    compact integers, else dense ranks), so the key fits below 2**62 rows.
+    """
+    hq = hold[q_idx]
+    hr = hold[r_idx]
+    pos_bits = len(q_idx).bit_length()
+    top = max(int(hq.max(initial=0)), int(hr.max(initial=0)))
+    assert top.bit_length() + pos_bits <= 62, "hold codes exceed the packed key"
+    seg = _segments(rows, tr)
+    n1 = rows.n + 1
+    held = np.flatnonzero(hq >= 0)
+    if len(held) == 0:
+        return np.full(len(r_idx), -1, dtype=np.int64)
+    key = hq[held]
+    key <<= pos_bits
+    key |= held
+    key.sort()  # by hold code, then row (q positions grow with the row)
+    at = key & ((1 << pos_bits) - 1)
+    code = key >> pos_bits
+    q_seg = seg[q_idx[at]]
+    starts = np.ones(len(key), dtype=bool)
+    starts[1:] = (code[1:] != code[:-1]) | (q_seg[1:] != q_seg[:-1])
+    group = np.cumsum(starts, dtype=np.int64)
+    enc = group * n1
+    enc += q_b[at]
+    enc += 1
+    np.maximum.accumulate(enc, out=enc)
+    # the last q row at or before r's bound, as a position into q_idx (-1: none)
+    last = np.searchsorted(q_idx, _hi_bound(rows, tr, r_idx), side="right") - 1
+    pos = np.searchsorted(key, (hr << pos_bits) + last, side="right") - 1
+    pos_c = np.maximum(pos, 0)
+    gr = _prev_segment(rows, seg, r_idx)
+    ok = (pos >= 0) & (hr >= 0) & (gr >= 0) & (code[pos_c] == hr) & (q_seg[pos_c] == gr)
+    return np.where(ok, enc[pos_c] - group[pos_c] * n1 - 1, -1)
+
+
 def best_start(
     rows: Rows, tr: Transition, q_idx: I64, q_b: I64, r_idx: I64, work: I64 | None = None
 ) -> I64:
@@ -275,6 +317,8 @@ def best_start(
     if tr.hold is None and tr.max_gap is None:
         run = np.empty(rows.n, dtype=np.int64) if work is None else work
         return _best_start_scan(rows, tr, q_idx, q_b, r_idx, run)
+    if tr.hold is not None and tr.max_gap is None:
+        return _best_start_held(rows, tr, tr.hold, q_idx, q_b, r_idx)
     g = _groups(rows, tr, q_idx, r_idx, None, None)
     if len(g.q_key) == 0:
         return out
