@@ -57,13 +57,13 @@ def coded(values: Any) -> Coded | None:
     if module == "pandas":
         cat = getattr(values, "cat", None) if hasattr(values, "dtype") else None
         if cat is not None and str(values.dtype) == "category":
-            codes = np.asarray(cat.codes.to_numpy(), dtype=np.int64)
+            codes = np.asarray(cat.codes.to_numpy())  # signed, as small as pandas made it
             cats = np.asarray(cat.categories.to_numpy(), dtype=object)
             return Coded(codes, np.array([str(c) for c in cats.tolist()], dtype=object))
         if type(values).__name__ == "Categorical":
             cats = np.asarray(values.categories.to_numpy(), dtype=object)
             return Coded(
-                np.asarray(values.codes, dtype=np.int64),
+                np.asarray(values.codes),
                 np.array([str(c) for c in cats.tolist()], dtype=object),
             )
         return None
@@ -396,7 +396,8 @@ def isin_text(values: npt.NDArray[Any] | Coded, wanted: Iterable[str]) -> npt.ND
         if enc is not None:
             values = enc
     if isinstance(values, Coded):
-        return category_lut(values, [names])[values.codes] >= 0
+        matched: npt.NDArray[np.bool_] = category_lut(values, [names])[values.codes] >= 0
+        return matched
     if len(names) >= 2 and len(values) >= 100_000 and _plain_strings(values):
         pd = _pandas()
         if pd is not None:  # one hash lookup per row instead of one comparison per name

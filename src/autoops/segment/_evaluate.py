@@ -415,15 +415,20 @@ class _EventCounts:
         if member is not None:
             rows = member_rows(cols["person"], *member)
             at = self.times.take(rows)
-            nat = np.flatnonzero(at == _NAT)
-            if nat.size:
-                msg = "missing timestamp (NaT)"
-                raise InvalidInput(msg, field=mapping["ts"], row=int(rows[nat[0]]), code="nat")
+            _no_nat(at, rows, mapping["ts"])
             inside = np.flatnonzero(at <= cutoff)  # positions: boolean indexing is slower
             rows, at = rows.take(inside), at.take(inside)
         out: dict[str, tuple[str, npt.NDArray[np.int64]]] = {}
         for field, lo in zip(self.fields, self.lows, strict=True):
-            if rows is None:
+            if isinstance(event_arr, Coded):
+                # the event's rows from the codes (a byte a row), then only their timestamps
+                found = _code_rows(event_arr, field.event)
+                when = self.times.take(found)
+                _no_nat(when, found, mapping["ts"])
+                start = np.iinfo(np.int64).min if lo is None else lo
+                inside = (when - np.int64(start)).view(np.uint64) <= np.uint64(cutoff - start)
+                keep = found.take(np.flatnonzero(inside))
+            elif rows is None:
                 # time first (one streaming pass); the event text only on the rows left
                 keep, _ = window_groups(
                     self.times,
@@ -449,6 +454,23 @@ class _EventCounts:
             counted = np.bincount(people_rows[people_rows >= 0], minlength=n)
             out[repr(field)] = (f"count {field.event}", counted.astype(np.int64, copy=False))
         return out
+
+
+def _code_rows(events: Coded, name: str) -> npt.NDArray[np.int64]:
+    """Rows of a dictionary-encoded column holding *name*."""
+    hit = np.flatnonzero(np.asarray(events.categories == name, dtype=bool)).tolist()
+    if len(hit) == 1:  # a Python int keeps the comparison in the codes' own (small) type
+        return np.flatnonzero(events.codes == hit[0])
+    return np.flatnonzero(np.isin(events.codes, hit))
+
+
+def _no_nat(times: npt.NDArray[np.int64], rows: npt.NDArray[np.int64], field: str) -> None:
+    """Raise for the first NaT among *times* (read at *rows*)."""
+    nat = np.flatnonzero(times == _NAT)
+    if nat.size:
+        raise InvalidInput(
+            "missing timestamp (NaT)", field=field, row=int(rows[nat[0]]), code="nat"
+        )
 
 
 #: ids this far from the int64 limits keep ``person - base`` free of overflow
@@ -708,7 +730,9 @@ def evaluate(
     else:
         needed = _undecided(rule, leaves, ctx.n)
         member = None
-        if np.count_nonzero(needed) <= ctx.n * FEW_UNDECIDED:
+        # a dictionary-encoded event column is read by its codes: everyone costs the same
+        coded_events = isinstance(counter.cols["event"], Coded)
+        if not coded_events and np.count_nonzero(needed) <= ctx.n * FEW_UNDECIDED:
             member = _member_table(ctx.mapper, counter.cols["person"], needed)
 
         def full() -> tuple[dict[int, npt.NDArray[np.bool_]], Mapping[str, Any]]:

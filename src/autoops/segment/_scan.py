@@ -50,10 +50,11 @@ class Coded:
     """A dictionary-encoded text column: integer codes (-1 = missing) into categories.
 
     Read from pandas/polars categoricals and arrow dictionary arrays, so that
-    matching a few names costs one lookup per category, not per row.
+    matching a few names costs one lookup per category, not per row. The codes
+    keep their source's signed integer type (pandas: usually one byte a row).
     """
 
-    codes: npt.NDArray[np.int64]
+    codes: npt.NDArray[np.signedinteger[Any]]
     categories: npt.NDArray[Any]
 
     def __len__(self) -> int:
