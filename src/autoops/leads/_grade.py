@@ -13,7 +13,7 @@ import numpy.typing as npt
 
 from autoops._time import parse_duration
 from autoops.errors import ConfigError
-from autoops.leads._codes import codes_of, in_set
+from autoops.leads._codes import codes_of, in_set, int_codes
 from autoops.leads._features import last_per_code, read_events
 from autoops.leads._input import read_leads, utc_scalar
 from autoops.leads._profile import GradeProfile
@@ -368,10 +368,11 @@ def grade_leads(
         )
         age = (as_of_us - ev.ts[rows]) / (policy.half_life // timedelta(microseconds=1))
         k = len(engagement)
+        # one extra all-zero row answers the leads without a person code
         per_code = np.bincount(
-            ev.code[rows] * k + feature[rows], weights=np.exp2(-age), minlength=n_codes * k
-        ).reshape(n_codes, k)
-        values[:, 2:] = np.where(has[:, None], per_code[code], 0.0)
+            ev.code[rows] * k + feature[rows], weights=np.exp2(-age), minlength=(n_codes + 1) * k
+        ).reshape(n_codes + 1, k)
+        values[:, 2:] = per_code[np.where(has, lead_code, n_codes)]
 
         def since_created(
             names: tuple[str, ...],
@@ -391,7 +392,8 @@ def grade_leads(
 
     weights = np.array([policy.weights[f][0] for f in features])
     caps = np.array([policy.weights[f][1] for f in features])
-    contributions = weights * np.minimum(values, caps) / caps
+    contributions = np.minimum(values, caps)
+    contributions *= weights / caps
     score = contributions.sum(axis=1)
 
     # grades and reasons as small integer codes; strings only at the very end
@@ -459,8 +461,10 @@ def grade_leads(
 
 def _horizon_codes(profile: GradeProfile, horizon: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """The profile's grade (as an index into the grade letters) per stated horizon (-1: none)."""
-    days, inverse = np.unique(horizon, return_inverse=True)
+    inverse = int_codes(horizon)  # hash-based: a handful of distinct horizons, no sort
+    days = np.zeros(int(inverse.max()) + 1 if len(inverse) else 0, dtype=np.int64)
+    days[inverse] = horizon
     letters = profile.horizon_grades(days)
     table = np.array([-1 if x is None else _GRADES.index(x) for x in letters.tolist()])
-    out: npt.NDArray[np.int64] = table[inverse.reshape(-1)].astype(np.int64)
+    out: npt.NDArray[np.int64] = table[inverse].astype(np.int64)
     return out
