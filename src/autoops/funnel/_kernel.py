@@ -245,17 +245,25 @@ def _best_start_scan(rows: Rows, tr: Transition, q_idx: I64, q_b: I64, r_idx: I6
     decrease along the rows, so at any row the running maximum is the latest
     start of the row's own segment when that segment has a q row so far, and
     smaller than ``segment · (n+1)`` otherwise: no search, no per-segment reset.
+    When the segments are the units, ``start + 1`` alone does: a chain start
+    lies in its own unit, so starts of earlier units fall before r's unit's
+    first row and starts of r's unit do not.
     """
+    run.fill(0)
+    hi = _hi_bound(rows, tr, r_idx)
+    if tr.breakers is None and not tr.every_row_breaks:
+        run[q_idx] = q_b + 1
+        np.maximum.accumulate(run, out=run)
+        val = run[np.maximum(hi, 0)] - 1
+        return np.where((hi >= 0) & (val >= rows.unit_first_index()[r_idx]), val, -1)
     seg = _segments(rows, tr)
     n1 = rows.n + 1
-    run.fill(0)
     enc = seg[q_idx]
     enc *= n1
     enc += q_b
     enc += 1
     run[q_idx] = enc
     np.maximum.accumulate(run, out=run)
-    hi = _hi_bound(rows, tr, r_idx)
     gr = _prev_segment(rows, seg, r_idx)
     val = run[np.maximum(hi, 0)] - gr * n1 - 1
     return np.where((gr >= 0) & (hi >= 0) & (val >= 0), val, -1)
