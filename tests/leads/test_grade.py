@@ -272,3 +272,33 @@ def test_bad_input_and_policy() -> None:
         grade_leads({"lead_id": ["a"], "created_at": [T0]}, None, as_of=datetime(2026, 1, 1))
     with pytest.raises(InvalidInput, match="created_at"):
         grade_leads({"lead_id": ["a"]}, None, as_of=AS_OF)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from(["visit", "content_view", "click", "login", "wecom_reply", "quote"]),
+            st.sampled_from([None, "price", "spec"]),
+        ),
+        max_size=30,
+    )
+)
+def test_feature_index_matches_the_feature_masks(rows: list[tuple[str, str | None]]) -> None:
+    from autoops.leads._features import ENGAGEMENT, read_events
+
+    n = len(rows)
+    events = {
+        "ts": [datetime(2026, 1, 1, tzinfo=timezone.utc)] * n,
+        "event": [e for e, _ in rows],
+        "category": [c for _, c in rows],
+        "phone": ["13800138000"] * n,
+    }
+    ev = read_events(np.array(["13800138000"], dtype=object), events, 2**62)
+    names = tuple(ENGAGEMENT)
+    expected = np.full(n, -1)
+    for j, name in enumerate(names):
+        mask = ev.feature_mask(name)
+        assert not (mask & (expected >= 0)).any()  # the features are disjoint
+        expected[mask] = j
+    assert ev.feature_index(names).tolist() == expected.tolist()

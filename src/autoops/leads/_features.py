@@ -40,7 +40,6 @@ class EventView:
         "code",
         "event_code",
         "event_names",
-        "is_price",
         "lead_code",
         "ts",
     )
@@ -66,7 +65,6 @@ class EventView:
             cat_code, cat_names = codes_of(cat)
             self.category_code = cat_code[keep]
             self.category_names = cat_names.astype(str)
-        self.is_price = self.category_is("price")
 
     def _lookup(
         self, names: npt.NDArray[Any], codes: npt.NDArray[np.int64], wanted: tuple[str, ...]
@@ -86,14 +84,40 @@ class EventView:
 
     def feature_mask(self, name: str) -> npt.NDArray[np.bool_]:
         """Rows counted by engagement feature *name* (price content is not also 'content')."""
+        return self._feature_rule(name, self.event_code, self.category_code)
+
+    def _feature_rule(
+        self, name: str, event_code: npt.NDArray[np.int64], category_code: npt.NDArray[np.int64]
+    ) -> npt.NDArray[np.bool_]:
         events, category = ENGAGEMENT[name]
-        mask = self.event_in(events)
+        mask = self._lookup(self.event_names, event_code, events)
         if category is not None:
-            mask &= self.category_is(category)
+            mask &= self._lookup(self.category_names, category_code, (category,))
         if name == "content":
-            mask &= ~(self.event_in(("content_view",)) & self.is_price)
-        result: npt.NDArray[np.bool_] = mask
-        return result
+            price = self._lookup(self.category_names, category_code, ("price",))
+            mask &= ~(self._lookup(self.event_names, event_code, ("content_view",)) & price)
+        return mask
+
+    def feature_index(self, names: tuple[str, ...]) -> npt.NDArray[np.int64]:
+        """Per row, the position in *names* of the engagement feature it counts for (-1: none).
+
+        The features are disjoint, so a row counts for at most one. The rule of
+        :meth:`feature_mask` is applied to every distinct (event, category) pair
+        once; the rows then need a single table lookup.
+        """
+        ke, kc = len(self.event_names) + 1, len(self.category_names) + 1
+        # every (event, category) pair; the last code of each is None (-1)
+        pair_event = np.repeat(np.arange(ke), kc)
+        pair_category = np.tile(np.arange(kc), ke)
+        pair_event[pair_event == ke - 1] = -1
+        pair_category[pair_category == kc - 1] = -1
+        table = np.full(ke * kc, -1, dtype=np.int64)
+        for j, name in enumerate(names):
+            table[self._feature_rule(name, pair_event, pair_category)] = j
+        event = np.where(self.event_code < 0, ke - 1, self.event_code)
+        category = np.where(self.category_code < 0, kc - 1, self.category_code)
+        out: npt.NDArray[np.int64] = table[event * kc + category]
+        return out
 
     def last_of(self, names: tuple[str, ...], n_codes: int) -> npt.NDArray[np.int64]:
         """Latest time per person code of events in *names* (int64 min when none)."""

@@ -360,9 +360,7 @@ def grade_leads(
         # the engagement features are disjoint: one feature index per event row, then one
         # weighted bincount of (person, feature) gives every feature's decayed sum
         engagement = features[2:]
-        feature = np.full(len(ev.ts), -1, dtype=np.int64)
-        for j, name in enumerate(engagement):
-            feature[ev.feature_mask(name)] = j
+        feature = ev.feature_index(engagement)
         rows = np.flatnonzero(
             (feature >= 0) & (ev.ts >= as_of_us - policy.lookback // timedelta(microseconds=1))
         )
