@@ -557,25 +557,20 @@ def assign_leads(
     lengths = area_ptr[area + 1] - area_ptr[area]
     has_first = first >= 0
     pending = np.flatnonzero(~no_area & ((lengths > 0) | has_first))
-    pointer = np.zeros(n, dtype=np.int64)  # next index into the area list
-    step = np.zeros(n, dtype=np.int64)  # choices tried so far
-    for _ in range(policy.max_choices + 1):
+    # every pending lead is in round r: round 0 proposes its first choice (if any), and a
+    # lead with a first choice tries area list entry r - 1 in round r, one without entry r
+    for r in range(policy.max_choices + 1):
         if not len(pending):
             break
-        use_first = has_first[pending] & (step[pending] == 0)
-        k = pointer[pending]
-        alive = use_first | (k < lengths[pending])
+        uses_first = has_first[pending]
+        k = r - uses_first
+        alive = (k < lengths[pending]) | (uses_first & (r == 0))
         pending = pending[alive]
-        use_first = use_first[alive]
-        k = k[alive]
         if not len(pending):
             break
-        proposal = np.where(
-            use_first,
-            first[pending],
-            area_flat[np.minimum(area_ptr[area[pending]] + k, len(area_flat) - 1)],
-        )
-        pointer[pending] += np.where(use_first, 0, 1)
+        k = k[alive]
+        ptr = np.minimum(area_ptr[area[pending]] + k, len(area_flat) - 1)
+        proposal = area_flat[ptr] if r else np.where(k < 0, first[pending], area_flat[ptr])
         slot = proposal * n_days + day[pending]
         # one argsort of a unique (slot, time rank) key instead of a 3-key lexsort
         order = np.argsort(slot * max(n, 1) + lead_rank[pending])
@@ -584,11 +579,9 @@ def assign_leads(
         accept_sorted = used[s_sorted] + rank < cap[proposal[order]]
         accepted = pending[order[accept_sorted]]
         result[accepted] = proposal[order[accept_sorted]]
-        choice[accepted] = step[accepted]
+        choice[accepted] = r
         np.add.at(used, s_sorted[accept_sorted], 1)
-        step[pending] += 1
         pending = pending[result[pending] < 0]
-        pending = pending[step[pending] <= policy.max_choices]
 
     got = result >= 0
     dealer_out = np.concatenate((dealer_ids, np.array([None], dtype=object)))[result]
