@@ -557,20 +557,20 @@ def assign_leads(
     lengths = area_ptr[area + 1] - area_ptr[area]
     has_first = first >= 0
     pending = np.flatnonzero(~no_area & ((lengths > 0) | has_first))
-    # every pending lead is in round r: round 0 proposes its first choice (if any), and a
-    # lead with a first choice tries area list entry r - 1 in round r, one without entry r
-    for r in range(policy.max_choices + 1):
+    # every pending lead is in round rnd: round 0 proposes its first choice (if any), and a
+    # lead with a first choice tries area list entry rnd - 1 in round rnd, one without entry rnd
+    for rnd in range(policy.max_choices + 1):
         if not len(pending):
             break
         uses_first = has_first[pending]
-        k = r - uses_first
-        alive = (k < lengths[pending]) | (uses_first & (r == 0))
+        k = rnd - uses_first
+        alive = (k < lengths[pending]) | (uses_first & (rnd == 0))
         pending = pending[alive]
         if not len(pending):
             break
         k = k[alive]
         ptr = np.minimum(area_ptr[area[pending]] + k, len(area_flat) - 1)
-        proposal = area_flat[ptr] if r else np.where(k < 0, first[pending], area_flat[ptr])
+        proposal = area_flat[ptr] if rnd else np.where(k < 0, first[pending], area_flat[ptr])
         slot = proposal * n_days + day[pending]
         # one argsort of a unique (slot, time rank) key instead of a 3-key lexsort
         order = np.argsort(slot * max(n, 1) + lead_rank[pending])
@@ -579,7 +579,7 @@ def assign_leads(
         accept_sorted = used[s_sorted] + rank < cap[proposal[order]]
         accepted = pending[order[accept_sorted]]
         result[accepted] = proposal[order[accept_sorted]]
-        choice[accepted] = r
+        choice[accepted] = rnd
         np.add.at(used, s_sorted[accept_sorted], 1)
         pending = pending[result[pending] < 0]
 
