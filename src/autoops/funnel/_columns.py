@@ -265,6 +265,11 @@ def sort_rows(
     return order
 
 
+def dense_ranks(key: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """The rank of each value among the distinct values (0 = smallest)."""
+    return np.unique(key, return_inverse=True)[1].astype(np.int64).reshape(len(key))
+
+
 def is_nondecreasing(values: Arr) -> bool:
     """``values[i] <= values[i + 1]`` for every i (without a full-length temporary)."""
     step = 1 << 20
@@ -287,10 +292,9 @@ def _radix(
     packed ``key << bits | label`` does it: the packed values are distinct,
     so any sort is stable, and numpy sorts plain 64-bit integers with its
     vectorised (SIMD) quicksort, several times faster than an argsort. The
-    label comes out of the packed value: no gather. Otherwise numpy's stable
-    sort is a radix sort for 16-bit integers: keys of up to 32 bits take one
-    most-significant pass into cache-sized buckets, then one 16-bit pass
-    inside each bucket; wider keys take 16-bit least-significant passes.
+    label comes out of the packed value: no gather. Wider keys (µs
+    timestamps) take two such sorts — high bits, then (run of equal high
+    bits, low bits) — and wider still, dense ranks first.
     """
     n = len(key)
     top = int(key.max()) if n else 0
@@ -310,26 +314,30 @@ def _radix(
         perm: npt.NDArray[np.int64] = packed.view(np.int64)
         if packed_labels is not None:
             return perm
-    elif bits <= 32:
-        buckets = max(2, n // 131_072)
-        low = min(16, max(bits - 16, bits - buckets.bit_length() + 1))
-        hi = key >> low
-        perm = np.argsort(hi.astype(np.uint16), kind="stable")
-        lo = (key & ((1 << low) - 1)).astype(np.uint16)[perm]
-        ends = np.cumsum(np.bincount(hi))
-        start = 0
-        for end in ends.tolist():
-            if end - start > 1:
-                seg = slice(start, end)
-                perm[seg] = perm[seg][np.argsort(lo[seg], kind="stable")]
-            start = end
+    elif bits + 3 * n.bit_length() <= 128:
+        # too wide to pack whole (e.g. µs timestamps): sort the packed high bits,
+        # number the runs of equal high bits, then sort (run, low bits) — also
+        # packed, and nearly in order already
+        low = bits + n.bit_length() - 64
+        idx_bits = n.bit_length()
+        packed = (key >> low).astype(np.uint64)
+        packed <<= np.uint64(idx_bits)
+        packed |= np.arange(n, dtype=np.uint64)
+        packed.sort()
+        first = packed & np.uint64((1 << idx_bits) - 1)
+        packed >>= np.uint64(idx_bits)
+        run = np.zeros(n, dtype=np.uint64)
+        np.cumsum(packed[1:] != packed[:-1], out=run[1:])
+        run <<= np.uint64(low)
+        run |= (key & ((1 << low) - 1)).astype(np.uint64)[first]
+        run <<= np.uint64(idx_bits)
+        run |= np.arange(n, dtype=np.uint64)
+        run.sort()
+        run &= np.uint64((1 << idx_bits) - 1)
+        perm = first[run].view(np.int64)
     else:
-        perm = np.argsort((key & 0xFFFF).astype(np.uint16), kind="stable")
-        shift = 16
-        while top >> shift:
-            digit = ((key >> shift) & 0xFFFF).astype(np.uint16)
-            perm = perm[np.argsort(digit[perm], kind="stable")]
-            shift += 16
+        # wider still: dense ranks of the key (one sort), then the packed path
+        return _radix(order, dense_ranks(key), labels)
     perm = perm.astype(np.int64, copy=False)
     out: npt.NDArray[np.int64] = perm if order is None else order[perm]
     return out if labels is None else np.asarray(labels[out], dtype=np.int64)
