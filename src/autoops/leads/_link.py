@@ -7,7 +7,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from autoops.identity._normalize import mobile_numbers
 from autoops.leads._codes import codes_of, index_of, int_codes
 from autoops.models import normalize_phones
 
@@ -85,6 +84,8 @@ def _keys(values: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], npt.NDArray[
     :func:`autoops.models.normalize_phones`. No E.164 string is built: a number
     is one ``int64`` (``+8613800138000`` → ``8613800138000``).
     """
+    from autoops.identity._normalize import mobile_numbers  # imported on use: identity is large
+
     codes, uniq = codes_of(values)
     k = len(uniq)
     number = np.zeros(k + 1, dtype=np.int64)  # the last slot answers code -1 (None)
