@@ -15,7 +15,7 @@ from __future__ import annotations
 import ctypes
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import attrs
@@ -28,7 +28,6 @@ from autoops.errors import InvalidInput
 __all__ = [
     "PARALLEL_MIN",
     "Coded",
-    "background",
     "category_lut",
     "member_rows",
     "not_none",
@@ -526,18 +525,6 @@ def _pool() -> ThreadPoolExecutor:
     if not _POOL:
         _POOL.append(ThreadPoolExecutor(max_workers=3, thread_name_prefix="autoops-segment"))
     return _POOL[0]
-
-
-def background(work: Callable[..., T], *args: Any) -> Future[T]:
-    """Run ``work(*args)`` on the worker threads (inline when there is one core)."""
-    if _threads() > 1:
-        return _pool().submit(work, *args)
-    done: Future[T] = Future()
-    try:
-        done.set_result(work(*args))
-    except Exception as exc:  # delivered through the future, as from a thread
-        done.set_exception(exc)
-    return done
 
 
 def run_ranges(
