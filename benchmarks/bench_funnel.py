@@ -25,6 +25,7 @@ import os
 import sys
 import time
 import tracemalloc
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -90,7 +91,7 @@ def run_autoops_object(ev: dict[str, Any]) -> list[int]:
 
 
 def run_autoops_20(ev: dict[str, Any]) -> list[int]:
-    """A 20-step funnel (the six steps cycled, window 90 days) — timing only."""
+    """A 20-step funnel (lead, visit, test drive cycled; window 90 days) — timing only."""
     from autoops.funnel import Funnel, compute
 
     steps = [STEPS[i % 3] for i in range(20)]
@@ -215,9 +216,11 @@ def run_polars(ev: dict[str, Any]) -> list[int]:
             .with_columns(best=pl.col("b").cum_max().over(by))
             .select([*by, "rn", "best"])
         )
-        joined = rr.sort("rn").join_asof(
-            q, on="rn", by=by, strategy="backward", allow_exact_matches=False
-        )
+        with warnings.catch_warnings():  # both sides are sorted by rn; polars cannot check it
+            warnings.filterwarnings("ignore", message="Sortedness of columns cannot be checked")
+            joined = rr.sort("rn").join_asof(
+                q, on="rn", by=by, strategy="backward", allow_exact_matches=False
+            )
         s = joined.filter(
             pl.col("best").is_not_null() & (pl.col("ts") - pl.col("best") <= WINDOW_US)
         ).select("one_id", "rn", "ts", "seg", "order_id", b=pl.col("best"))

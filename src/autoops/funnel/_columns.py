@@ -397,6 +397,13 @@ def _unit_codes(values: Arr, name: str) -> tuple[npt.NDArray[np.int64], Arr]:
 
 def condition_mask(col: Arr, op: str, value: Any) -> npt.NDArray[np.bool_]:
     """Evaluate ``col op value``; missing values never satisfy a comparison."""
+    if op in ("==", "in") and col.dtype == object:
+        # a missing value (None, NaN) never equals a value: no presence mask needed
+        out = np.zeros(len(col), dtype=bool)
+        for v in [value] if op == "==" else value:
+            if v is not None:
+                out |= _eq(col, v)
+        return out
     if col.dtype == object:
         present = ~is_null(col)
     elif col.dtype.kind == "f":
