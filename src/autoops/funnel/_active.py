@@ -248,8 +248,13 @@ def _distinct_per(units: Arr, bucket: Arr, n_buckets: int, n_units: int) -> Arr:
         flat += units
         seen[flat] = True
         return np.asarray(np.count_nonzero(seen.reshape(n_buckets, n_units), axis=1), np.int64)
-    # sort-based distinct (numpy's hash-based unique is slow on patterned keys)
-    key = np.sort(units.astype(np.int64) * n_buckets + bucket)
+    # sort-based distinct (numpy's hash-based unique is slow on patterned keys);
+    # 32-bit keys when they fit: the vectorised sort takes twice as many per step
+    kind = np.uint32 if n_units * n_buckets <= 2**32 else np.int64
+    key = units.astype(kind)
+    key *= kind(n_buckets)
+    key += bucket.astype(kind)
+    key.sort()
     first = np.ones(len(key), dtype=bool)
     first[1:] = key[1:] != key[:-1]
     return np.bincount(key[first] % n_buckets, minlength=n_buckets).astype(np.int64)

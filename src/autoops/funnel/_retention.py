@@ -330,7 +330,7 @@ def retention(
         if n_inst:
             r_ok &= t > i_t0[r_inst]
         r_rows = np.flatnonzero(r_ok)
-        r_inst, rt_k = r_inst[r_rows], t[r_rows]
+        r_inst = r_inst[r_rows]
     else:
         is_r = np.flatnonzero(r_ok)
         ru, rt = ev.unit[is_r], t[is_r]
@@ -342,15 +342,15 @@ def retention(
         r_pos = np.repeat(np.arange(len(ru)), reps)
         offs = np.arange(int(reps.sum())) - np.repeat(np.cumsum(reps) - reps, reps)
         r_inst = by_unit[np.repeat(starts, reps) + offs]
-        rt_k, r_rows = rt[r_pos], is_r[r_pos]
-        after = np.nonzero(rt_k > i_t0[r_inst])[0]
-        r_inst, rt_k, r_rows = r_inst[after], rt_k[after], r_rows[after]
+        r_rows = is_r[r_pos]
+        after = np.flatnonzero(rt[r_pos] > i_t0[r_inst])
+        r_inst, r_rows = r_inst[after], r_rows[after]
     if clock == "calendar" and brackets is None and group == name:
         # the calendar bucket is the difference of period numbers already at hand
         bucket = gidx[r_rows] - i_group[r_inst]
     else:
         bucket = _buckets(
-            rt_k,
+            t[r_rows],
             i_t0[r_inst],
             local,
             r_rows,
