@@ -119,3 +119,16 @@ def test_categorical_columns_agree_with_object_columns() -> None:
             active_users(coded, period=period).active.tolist()
             == active_users(ev, period=period).active.tolist()
         )
+
+
+def test_distinct_per_bucket_map_and_sort_agree() -> None:
+    from autoops.funnel._active import _distinct_per
+
+    rng = np.random.default_rng(5)
+    units = rng.integers(0, 2_000, 5_000)
+    bucket = rng.integers(0, 40, 5_000)
+    want = [len(set(units[bucket == b].tolist())) for b in range(40)]
+    assert _distinct_per(units, bucket, 40, 2_000).tolist() == want  # byte map
+    # the same rows among 100,000 units over 1,000 buckets: too many cells, a sort
+    assert _distinct_per(units, bucket, 1_000, 100_000)[:40].tolist() == want
+    assert _distinct_per(units, bucket, 1_000, 2**23)[:40].tolist() == want  # 64-bit keys
