@@ -280,6 +280,16 @@ class IdentityGraph:
         pairs = (
             np.unique(np.stack([old, new[:n_old]]), axis=1) if n_old else np.zeros((2, 0), np.int64)
         )
+        known_new = pairs[1]
+        # an id that kept exactly its own records, and nothing else, makes no event: only the
+        # other pairs go through the Python loop below (pairs are sorted by the old id)
+        was, now = pairs
+        start = np.flatnonzero(np.concatenate([[True], was[1:] != was[:-1]]))
+        n_targets = np.diff(np.append(start, len(was)))
+        _, now_inv = np.unique(now, return_inverse=True)
+        n_sources = np.bincount(now_inv.reshape(-1))[now_inv.reshape(-1)]
+        kept = (was == now) & (np.repeat(n_targets, n_targets) == 1) & (n_sources == 1)
+        pairs = pairs[:, ~kept]
         new_of: dict[int, list[int]] = {}
         old_of: dict[int, list[int]] = {}
         for a, b in zip(pairs[0].tolist(), pairs[1].tolist(), strict=True):
@@ -297,9 +307,9 @@ class IdentityGraph:
                 events.append(Merged(gone, b))
                 for s in gone:
                     self._redirects[s] = b
-        for b in unique_sorted(new[n_old:]).tolist():
-            if b not in old_of:
-                events.append(Created(int(b)))
+        created = unique_sorted(new[n_old:])
+        for b in created[~np.isin(created, known_new)].tolist():
+            events.append(Created(int(b)))
         return MergeDelta(tuple(events))
 
     def _token(self, ref: IdentifierRef) -> int:
