@@ -329,8 +329,12 @@ def grade_pandas(data: dict[str, Any], as_of: np.datetime64) -> dict[str, np.nda
     import pandas as pd
 
     as_of_us = int(as_of.astype(np.int64))
+    lc = data["leads"]
+    n = len(lc["phone"])
+    # lead and event phones normalised together: each distinct spelling parsed once
+    keys = e164_pandas(pd.Series(np.concatenate((lc["phone"], data["events"]["phone"]))))[0]
     ev = pd.DataFrame(data["events"])
-    ev["key"] = e164_pandas(ev["phone"])[0]
+    ev["key"] = keys.to_numpy()[n:]
     ev["t"] = ev["ts"].to_numpy().view(np.int64)
     ev = ev[(ev["t"] <= as_of_us) & ev["key"].notna()]
     recent = ev["t"] >= as_of_us - LOOKBACK
@@ -359,8 +363,7 @@ def grade_pandas(data: dict[str, Any], as_of: np.datetime64) -> dict[str, np.nda
             }
         )
     )
-    lc = data["leads"]
-    leads = pd.DataFrame({"key": e164_pandas(pd.Series(lc["phone"]))[0]})
+    leads = pd.DataFrame({"key": keys.to_numpy()[:n]})
     j = leads.join(per, on="key")
     created = lc["created_at"].view(np.int64)
     eng = j[[f"f_{k}" for k in masks]].fillna(0.0).to_numpy()
