@@ -89,6 +89,11 @@ def test_matches_duckdb(rule, people, ev):  # type: ignore[no-untyped-def]
     res = rule.evaluate(table, events=coded, as_of=AS_OF, scores={"intent": people["intent"]})
     assert res.ids.tolist() == ref
     found.append(res)
+    # string categoricals in the people table: each predicate decided once per category
+    frame = {**table, "city": pd.Categorical(table["city"]), "tags": pd.Categorical(table["tags"])}
+    res = rule.evaluate(frame, events=ev, as_of=AS_OF, scores={"intent": people["intent"]})
+    assert res.ids.tolist() == ref
+    found.append(res)
     full, *others = found
     for other in others:
         assert other.summary().rows() == full.summary().rows()

@@ -11,13 +11,14 @@ import numpy.typing as npt
 
 from autoops._display import html_table, short_repr
 from autoops._masking import mask_value
-from autoops._tabular import Tabular, as_array, columns
+from autoops._tabular import Tabular, as_array, columns, source_columns
 from autoops._time import to_utc_us
 from autoops.errors import InvalidInput
 from autoops.segment._common import (
     RowMap,
     SummaryTable,
     as_of_us,
+    coded,
     display_id,
     duration_us,
     factorize_text,
@@ -186,7 +187,7 @@ class AudienceResult(Tabular):
                 text = repr(rule)
                 key = "tags" if isinstance(rule, HasTag) else _field_key(rule.field)  # type: ignore[attr-defined]
                 label, arr = values[key]
-                value = f"{label}={_show(arr[row])}"
+                value = f"{label}={_show(_value_at(arr, row))}"
             lines.append((depth, held, text, value))
             for child in rule.children():
                 visit(child, depth + 1)
@@ -232,6 +233,13 @@ class AudienceResult(Tabular):
         return self.summary()._repr_html_() + html_table(repr(self), ["person"], rows)
 
 
+def _value_at(column: npt.NDArray[Any] | Coded, row: int) -> Any:
+    if isinstance(column, Coded):
+        code = int(column.codes[row])
+        return None if code < 0 else column.categories[code]
+    return column[row]
+
+
 def _show(value: Any) -> str:
     if isinstance(value, np.datetime64):
         return str(value) if not np.isnat(value) else "NaT"
@@ -265,7 +273,16 @@ class _Context:
         names = [id_column, *attr_names]
         if needs_tags and tags_column not in names:
             names.append(tags_column)
-        cols = columns(people, list(dict.fromkeys(names)), what="people")
+        # string categoricals stay codes: predicates are then decided per category
+        source = source_columns(people)
+        text_names = [*attr_names, *([tags_column] if needs_tags else [])]
+        cols: dict[str, Any] = {
+            name: enc
+            for name in text_names
+            if name != id_column and (enc := _string_categorical(source.get(name))) is not None
+        }
+        plain = [name for name in dict.fromkeys(names) if name not in cols]
+        cols.update(columns(people, plain, what="people"))
         self.ids = cols[id_column]
         self.n = len(self.ids)
         self.mapper = RowMap(self.ids)
@@ -541,10 +558,25 @@ class _Detail:
         return self.masks, self.values
 
 
+def _string_categorical(values: Any) -> Coded | None:
+    """A pandas categorical of strings as its codes (``None`` for anything else)."""
+    if values is None or type(values).__module__.split(".")[0] != "pandas":
+        return None
+    enc = coded(values)
+    if enc is None:
+        return None
+    raw = values.cat.categories if hasattr(values, "cat") else values.categories
+    return enc if all(isinstance(c, str) for c in raw.tolist()) else None
+
+
 class _TagIndex:
     """Answers "has tag t" per person: tokens are split on commas, spaces stripped."""
 
-    def __init__(self, values: npt.NDArray[Any], column: str) -> None:
+    def __init__(self, values: npt.NDArray[Any] | Coded, column: str) -> None:
+        self.padded: npt.NDArray[Any] | None = None
+        if isinstance(values, Coded):  # a categorical of strings: one token set per category
+            self._tokens(values)
+            return
         first = _first_present(values, "")
         if isinstance(first, list | tuple | np.ndarray):
             items = values.tolist()
@@ -556,12 +588,8 @@ class _TagIndex:
             msg = f"tags must be comma-separated strings or lists, got {type(first).__name__}"
             raise InvalidInput(msg, field=column)
         enc = factorize_text(arr)
-        self.padded: npt.NDArray[Any] | None = None
         if enc is not None:  # one token set per distinct tag string
-            self.codes = enc.codes
-            self.tokens = [
-                frozenset(t.strip(" ") for t in str(u).split(",")) for u in enc.categories.tolist()
-            ]
+            self._tokens(enc)
             return
         missing = np.array([v is None for v in arr.tolist()], dtype=bool)
         if missing.any():
@@ -574,6 +602,12 @@ class _TagIndex:
             if np.array_equal(before, sd):
                 break
         self.padded = np.strings.add(np.strings.add(",", sd), ",")
+
+    def _tokens(self, enc: Coded) -> None:
+        self.codes = enc.codes
+        self.tokens = [
+            frozenset(t.strip(" ") for t in str(u).split(",")) for u in enc.categories.tolist()
+        ]
 
     def has(self, name: str) -> npt.NDArray[np.bool_]:
         if self.padded is not None:
@@ -838,6 +872,10 @@ def _leaf(
 ) -> npt.NDArray[np.bool_]:
     field: Field = node.field  # type: ignore[attr-defined]
     label, arr = values[repr(field)]
+    if isinstance(arr, Coded):  # decided once per category; a missing value (-1) is false
+        per_category = _leaf(node, {repr(field): (label, arr.categories)})
+        found: npt.NDArray[np.bool_] = np.append(per_category, False)[arr.codes]
+        return found
     if isinstance(node, Exists):
         kind = _kind(arr)
         if kind in ("number",):
