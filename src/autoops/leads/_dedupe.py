@@ -330,10 +330,8 @@ def dedupe_leads(
         cycle_id = cum - 1
         sizes = np.bincount(cycle_id, minlength=int(cum[-1]))
         cycle_size[order] = sizes[cycle_id]
-        # distinct touchpoints only matter in cycles of two or more leads
-        multi = sizes[cycle_id] > 1
-        tcode = np.where(multi, touch_code[order], -1)
-        single = ~multi
+        # distinct touchpoints per cycle: the distinct (cycle, touchpoint) pairs, counted
+        tcode = touch_code[order]
         ok = tcode >= 0
         n_cycles = int(cum[-1])
         width = int(tcode.max()) + 1 if ok.any() else 1
@@ -341,10 +339,10 @@ def dedupe_leads(
         if n_cycles * width <= 8 * m:  # few touchpoints: a (cycle, touchpoint) bit table
             seen = np.zeros(n_cycles * width, dtype=bool)
             seen[pairs] = True
-            distinct = seen.reshape(n_cycles, width).sum(axis=1)
+            distinct = np.bincount(np.flatnonzero(seen) // width, minlength=n_cycles)
         else:
             distinct = np.bincount(np.unique(pairs) // width, minlength=n_cycles)
-        touch_count[order] = np.where(single, touch_count[order], distinct[cycle_id])
+        touch_count[order] = distinct[cycle_id]
     return Deduplication(
         lead_id=lead_id,
         kept_row=kept_row,
