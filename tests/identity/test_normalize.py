@@ -13,6 +13,7 @@ from autoops.identity._normalize import (
     Status,
     canonical_mobiles,
     hash_strings,
+    lower,
     normalize_values,
     search_many,
 )
@@ -114,3 +115,11 @@ def test_phone_forms_equal_normalize_phones(values: list[str | None]) -> None:
     ok = batch.valid & ~np.equal(batch.kind, "service")
     assert (status == Status.OK).tolist() == ok.tolist()
     assert text[ok].tolist() == batch.e164[ok].tolist()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(st.text(alphabet="aZ-09_@.QxÄßİ", max_size=12), st.text(max_size=6)),
+                min_size=1, max_size=20))  # fmt: skip
+def test_lower_equals_str_lower(values: list[str]) -> None:
+    text = np.array(values, dtype=str)
+    assert lower(text).tolist() == np.strings.lower(text).tolist()

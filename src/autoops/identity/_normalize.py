@@ -25,6 +25,7 @@ __all__ = [
     "combine",
     "fnv_strings",
     "hash_strings",
+    "lower",
     "mix64",
     "mobile_numbers",
     "normalize_values",
@@ -231,6 +232,25 @@ def to_text(values: npt.NDArray[Any]) -> npt.NDArray[np.str_]:
     )
 
 
+def lower(text: npt.NDArray[np.str_]) -> npt.NDArray[np.str_]:
+    """``np.strings.lower``, on the code points when the text is ASCII (``A-Z`` only change).
+
+    Examples:
+        >>> lower(np.array(["Dev-AB", "x"])).tolist(), lower(np.array(["ÄB"])).tolist()
+        (['dev-ab', 'x'], ['äb'])
+    """
+    width = text.dtype.itemsize // 4
+    if width == 0 or len(text) == 0:
+        return text
+    cps = text.view(np.uint32).reshape(len(text), width)
+    if int(cps.max()) >= 128:
+        return np.strings.lower(text)
+    upper = (cps >= ord("A")) & (cps <= ord("Z"))
+    out = cps + (upper * np.uint32(32)).astype(np.uint32)
+    lowered: npt.NDArray[np.str_] = out.view(text.dtype).reshape(len(text))
+    return lowered
+
+
 def _as_text(values: npt.NDArray[Any]) -> npt.NDArray[np.str_]:
     return np.strings.strip(to_text(values), _STRIP)
 
@@ -365,7 +385,7 @@ def normalize_values(
     else:
         text = _as_text(uniques)
         if idtype.normalizer in ("id_lower", "email"):
-            text = np.strings.lower(text)
+            text = lower(text)
         if idtype.normalizer == "vin":
             text = np.strings.upper(np.strings.replace(np.strings.replace(text, " ", ""), "-", ""))
         empty = np.strings.str_len(text) == 0
@@ -397,7 +417,7 @@ def normalize_values(
     blocked = np.zeros(m, dtype=bool)
     if block_defaults:
         short = np.flatnonzero(np.strings.str_len(text) <= max(map(len, DEFAULT_BLOCKED)))
-        lowered = np.strings.lower(text[short])
+        lowered = lower(text[short])
         blocked[short] = np.isin(lowered, np.array(DEFAULT_BLOCKED))
     exact = tuple(idtype.blocked)
     if block_defaults and idtype.normalizer == "phone":
