@@ -253,8 +253,9 @@ def _period(weights: npt.NDArray[np.float64]) -> int:
     """Σ of the weights scaled to integers (the likely period of the sequence); 0 if none small."""
     for scale in (1, 2, 4, 5, 10, 20, 100):
         scaled = weights * scale
-        if np.allclose(scaled, np.round(scaled), rtol=0, atol=1e-9):
-            return int(np.round(scaled).sum())
+        rounded = np.round(scaled)
+        if float(np.abs(scaled - rounded).max(initial=0.0)) <= 1e-9:
+            return int(rounded.sum())
     return 0
 
 
