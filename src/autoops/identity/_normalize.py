@@ -255,16 +255,12 @@ def _as_text(values: npt.NDArray[Any]) -> npt.NDArray[np.str_]:
     return np.strings.strip(to_text(values), _STRIP)
 
 
-_MOBILE_SEPARATORS = np.array([ord(c) for c in " -()"], dtype=np.uint32)
-_ROWS = 1 << 16
-
-
 def mobile_numbers(text: npt.NDArray[np.str_]) -> npt.NDArray[np.int64]:
     """The mobile number of each raw phone as an integer, 0 where it is not a plain mobile.
 
     A plain mobile is, once spaces, dashes and brackets are removed, 11 ASCII
     digits starting with 13-19, optionally after ``+86``, ``0086`` or ``86``.
-    Read from the code points of the fixed-width array, in blocks of rows.
+    Read from the code points of the fixed-width array, one position at a time.
 
     Examples:
         >>> mobile_numbers(np.array(["+86 138-0013-8000", "0086 13800138000", "1380013800"])).tolist()
@@ -275,31 +271,32 @@ def mobile_numbers(text: npt.NDArray[np.str_]) -> npt.NDArray[np.int64]:
     width = text.dtype.itemsize // 4
     if m == 0 or width < 11:
         return out
-    cps_all = text.view(np.uint32).reshape(m, width)
-    length_all = np.strings.str_len(text)
-    cols = np.arange(width)
-    for lo in range(0, m, _ROWS):
-        cps = cps_all[lo : lo + _ROWS]
-        pad = cols[None, :] >= length_all[lo : lo + _ROWS, None]
-        digit = (cps >= ord("0")) & (cps <= ord("9"))
-        plus = cps == ord("+")
-        clean = (digit | plus | pad | np.isin(cps, _MOBILE_SEPARATORS)).all(axis=1)
-        n_digits = digit.sum(axis=1)
-        n_plus = plus.sum(axis=1)
-        # "+" only before the first digit (then it must be "+86")
-        plus_first = plus.argmax(axis=1) < digit.argmax(axis=1)
-        # rank of each digit from the end: the last 11 are the number, those before the prefix
-        rank = n_digits[:, None] - np.cumsum(digit, axis=1)
-        value = np.where(digit, cps.astype(np.int64) - ord("0"), 0)
-        power = 10 ** np.minimum(rank % 11, 10)
-        number = np.where(rank < 11, value * power, 0).sum(axis=1)
-        prefix = np.where(rank >= 11, value * power, 0).sum(axis=1)
-        prefixed = ((n_digits == 13) | (n_digits == 15) & (n_plus == 0)) & (prefix == 86)
-        ok = clean & (number >= 13_000_000_000) & (number < 20_000_000_000)
-        ok &= ((n_plus == 0) & (n_digits == 11)) | (
-            prefixed & ((n_plus == 0) | (n_plus == 1) & plus_first)
-        )
-        out[lo : lo + _ROWS] = np.where(ok, number, 0)
+    length = np.strings.str_len(text)
+    clean = np.ones(m, dtype=bool)
+    plus_first = np.zeros(m, dtype=bool)  # a "+" before the first digit (then "+86")
+    n_digits = np.zeros(m, dtype=np.int64)
+    n_plus = np.zeros(m, dtype=np.int64)
+    total = np.zeros(m, dtype=np.int64)  # all the digits as one integer
+    # one column (character position) at a time, over all rows
+    for c in text.view(np.uint32).reshape(m, width).T.copy():
+        digit = (c >= ord("0")) & (c <= ord("9"))
+        plus = c == ord("+")
+        sep = (c == ord(" ")) | (c == ord("-")) | (c == ord("(")) | (c == ord(")"))
+        clean &= digit | plus | sep | (length <= 0)
+        plus_first |= plus & (n_digits == 0)
+        n_plus += plus
+        n_digits += digit
+        np.copyto(total, total * 10 + (c.astype(np.int64) - ord("0")), where=digit)
+        length -= 1
+    # the last 11 digits are the number, those before them the prefix (longer rows are
+    # rejected by their digit count, so an overflow of total never matters)
+    number, prefix = total % 10**11, total // 10**11
+    prefixed = ((n_digits == 13) | (n_digits == 15) & (n_plus == 0)) & (prefix == 86)
+    ok = clean & (number >= 13_000_000_000) & (number < 20_000_000_000)
+    ok &= ((n_plus == 0) & (n_digits == 11)) | (
+        prefixed & ((n_plus == 0) | (n_plus == 1) & plus_first)
+    )
+    out[ok] = number[ok]
     return out
 
 
