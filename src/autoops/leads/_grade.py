@@ -442,7 +442,7 @@ def grade_leads(
     # an entered grade agrees when it is the suggested one (compared on codes)
     e_index = np.array([_GRADES.index(x) if x in _GRADES else -2 for x in e_names.tolist()] + [-3])
     agrees = has_entered & (e_index[e_code] == suggested)
-    final = np.where(has_entered, entered, suggested_s).astype(object)
+    final = np.where(has_entered, entered, suggested_s).astype(object, copy=False)
     return Grading(
         lead_id=cols["lead_id"],
         entered=entered,

@@ -124,7 +124,11 @@ def person_codes(
     lead_phone: npt.NDArray[Any], event_phone: npt.NDArray[Any]
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Shared integer codes of normalised phones (-1 when missing or invalid)."""
-    both = np.concatenate((lead_phone.astype(object), event_phone.astype(object)))
+    # one concatenation, no intermediate copies: each copy of an object array touches every
+    # string's reference count
+    both = np.concatenate(
+        (np.asarray(lead_phone, dtype=object), np.asarray(event_phone, dtype=object))
+    )
     codes = _keys(both)[0]
     return codes[: len(lead_phone)], codes[len(lead_phone) :]
 
