@@ -175,3 +175,12 @@ def test_member_rows_match_a_mask() -> None:
     known = (person >= 0) & (person < 50)
     assert rows.tolist() == np.flatnonzero(known & wanted[np.where(known, person, 0)]).tolist()
     assert scan.member_rows(person, np.zeros(52, dtype=bool), -1).size == 0
+
+
+def test_lut_take_reads_the_last_slot_for_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scan, "_BLOCK", 7)  # several blocks and a short last one
+    lut = np.array([5, -1, 9, -3], dtype=np.int8)  # three categories, then the slot for -1
+    codes = np.array([0, -1, 2, 1, 1, -1, 0, 2, 2, 0, -1, 1, 2, 0, 0, 1], dtype=np.int8)
+    expected = [int(lut[c]) for c in codes.tolist()]
+    assert scan.lut_take(lut, codes).tolist() == expected
+    assert scan.lut_take(lut, codes.astype(np.intp)).tolist() == expected

@@ -28,6 +28,7 @@ from autoops.segment._scan import (
     Coded,
     _identity_codes,
     category_lut,
+    lut_take,
     text_codes,
 )
 
@@ -396,7 +397,7 @@ def isin_text(values: npt.NDArray[Any] | Coded, wanted: Iterable[str]) -> npt.ND
         if enc is not None:
             values = enc
     if isinstance(values, Coded):
-        matched: npt.NDArray[np.bool_] = category_lut(values, [names])[values.codes] >= 0
+        matched: npt.NDArray[np.bool_] = lut_take(category_lut(values, [names]), values.codes) >= 0
         return matched
     if len(names) >= 2 and len(values) >= 100_000 and _plain_strings(values):
         pd = _pandas()

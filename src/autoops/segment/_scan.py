@@ -29,6 +29,7 @@ __all__ = [
     "PARALLEL_MIN",
     "Coded",
     "category_lut",
+    "lut_take",
     "member_rows",
     "not_none",
     "run_ranges",
@@ -42,6 +43,7 @@ __all__ = [
 _INT64_MIN = np.iinfo(np.int64).min
 
 T = TypeVar("T")
+ScalarT = TypeVar("ScalarT", bound=np.generic)
 
 
 @attrs.frozen(slots=True)
@@ -443,7 +445,26 @@ def text_groups(
     lut = category_lut(enc, groups)
     if len(groups) < 127:
         lut = lut.astype(np.int8)
-    out: npt.NDArray[np.integer[Any]] = lut[enc.codes]
+    return lut_take(lut, enc.codes)
+
+
+def lut_take(
+    lut: npt.NDArray[ScalarT], codes: npt.NDArray[np.signedinteger[Any]]
+) -> npt.NDArray[ScalarT]:
+    """``lut[codes]`` for codes ``-1 .. len(lut) - 2`` (-1 reads the last slot).
+
+    Small codes (a categorical's int8) are widened block by block into a
+    reused index buffer, instead of all at once as indexing would.
+    """
+    if codes.dtype == np.intp:
+        return lut.take(codes, mode="wrap")
+    out = np.empty(len(codes), dtype=lut.dtype)
+    index = np.empty(min(len(codes), _BLOCK), dtype=np.intp)
+    for s in range(0, len(codes), _BLOCK):
+        block = codes[s : s + _BLOCK]
+        here = index[: len(block)]
+        here[...] = block
+        lut.take(here, mode="wrap", out=out[s : s + len(block)])
     return out
 
 
