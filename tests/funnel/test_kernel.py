@@ -115,3 +115,15 @@ def test_twenty_step_funnel(con: Any) -> None:
     got = {u: (w["depth"], w["ttc"]) for u, w in _engine(f, ev).items() if w["depth"]}
     assert got == reference(con, f, ev)
     assert compute(f, ev).counts[-1] > 0
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ev=logs(units=8), f=funnels())
+def test_blocks_of_units_change_nothing(ev: dict[str, Any], f: Funnel) -> None:
+    """Long inputs run the DP in blocks of whole units: blocks of 2+ rows agree."""
+    from autoops.funnel import _kernel
+
+    whole = _engine(f, ev)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(_kernel, "DP_BLOCK_ROWS", 2)
+        assert _engine(f, ev) == whole

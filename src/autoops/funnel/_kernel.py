@@ -14,6 +14,8 @@ maximum when a gap has a maximum), never a Python loop per row.
 
 from __future__ import annotations
 
+import itertools
+
 import attrs
 import numpy as np
 import numpy.typing as npt
@@ -351,11 +353,54 @@ def best_start(
     return out
 
 
+#: rows per block of the DP: the scratch arrays of a block (2 MiB of int64) stay
+#: in the cache and are recycled by the allocator instead of being mapped anew
+DP_BLOCK_ROWS = 1 << 18
+
+
 def ordered_dp(
     rows: Rows, transitions: list[Transition], window: int, entry_first: bool
 ) -> list[tuple[I64, I64]]:
-    """The DP: per step, (row indices with a valid chain, latest start row index)."""
-    s1 = np.nonzero(rows.steps[0] & rows.entry)[0].astype(np.int64)
+    """The DP: per step, (row indices with a valid chain, latest start row index).
+
+    Units never interact, so long inputs run as blocks of whole units of about
+    :data:`DP_BLOCK_ROWS` rows each, and the blocks' levels are joined.
+    """
+    if rows.n <= 2 * DP_BLOCK_ROWS:
+        return _ordered_dp(rows, transitions, window, entry_first)
+    unit_rows = np.flatnonzero(rows.starts)
+    at = np.searchsorted(unit_rows, np.arange(DP_BLOCK_ROWS, rows.n, DP_BLOCK_ROWS))
+    cuts = unit_rows[np.minimum(at, len(unit_rows) - 1)]  # the first unit start at or after
+    edges = np.unique(np.concatenate([[0], cuts, [rows.n]])).tolist()
+    parts: list[list[tuple[I64, I64]]] = []
+    for lo, hi in itertools.pairwise(edges):
+        block = Rows(
+            unit=rows.unit[lo:hi],
+            ts=rows.ts[lo:hi],
+            steps=[m[lo:hi] for m in rows.steps],
+            entry=rows.entry[lo:hi],
+            starts=rows.starts[lo:hi],
+        )
+        cut = [
+            attrs.evolve(
+                tr,
+                breakers=None if tr.breakers is None else tr.breakers[lo:hi],
+                hold=None if tr.hold is None else tr.hold[lo:hi],
+            )
+            for tr in transitions
+        ]
+        levels = _ordered_dp(block, cut, window, entry_first)
+        parts.append([(idx + lo, b + lo) for idx, b in levels])
+    return [
+        (np.concatenate([p[j][0] for p in parts]), np.concatenate([p[j][1] for p in parts]))
+        for j in range(len(transitions) + 1)
+    ]
+
+
+def _ordered_dp(
+    rows: Rows, transitions: list[Transition], window: int, entry_first: bool
+) -> list[tuple[I64, I64]]:
+    s1 = np.flatnonzero(rows.steps[0] & rows.entry)
     if entry_first and len(s1):
         keep = np.ones(len(s1), dtype=bool)
         keep[1:] = rows.unit[s1[1:]] != rows.unit[s1[:-1]]
