@@ -22,7 +22,7 @@ from autoops.funnel._calendar import (
     period_labels,
     period_start_local,
 )
-from autoops.funnel._columns import read_events, sort_rows, step_mask
+from autoops.funnel._columns import dense_codes, read_events, sort_rows, step_mask
 from autoops.funnel._spec import Step
 
 __all__ = ["RetentionTable", "retention"]
@@ -312,9 +312,11 @@ def retention(
         first = np.ones(len(order), dtype=bool)
         first[1:] = (cu[order][1:] != cu[order][:-1]) | (cg[order][1:] != cg[order][:-1])
     inst = order[first]
-    cohorts, i_cohort = np.unique(cg[inst], return_inverse=True)
+    i_cohort, cohorts = dense_codes(cg[inst])  # period numbers: compact, no sort
     # instances grouped by cohort: a cohort's instances are one contiguous run
-    inst = inst[np.argsort(i_cohort, kind="stable")]
+    # (a 16-bit stable argsort is a radix sort)
+    narrow = i_cohort.astype(np.uint16) if len(cohorts) <= 1 << 16 else i_cohort
+    inst = inst[np.argsort(narrow, kind="stable")]
     i_unit, i_t0, i_group = cu[inst], ct[inst], cg[inst]
     i_cohort = np.searchsorted(cohorts, i_group)
     n_inst = len(inst)
