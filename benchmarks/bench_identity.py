@@ -3,6 +3,7 @@
 
 Run: python benchmarks/bench_identity.py [--quick] [--sizes 1000000 2000000 4000000]
      [--add-sizes 1000000 2000000] [--repeat 3] [--no-pandas]
+     python benchmarks/bench_identity.py --stages 1000000   (CPU seconds per stage)
 
 Records are synthetic: each person (n/8 of them) has a phone, a unionid, an
 app account and a device; each record carries some of them (20% of phones
@@ -18,14 +19,16 @@ runs in a fresh subprocess, so the peak RSS printed is that size's own.
 * kernel: ``autoops.identity._kernel.components`` on those same edges.
 * resolve: the whole pipeline from raw strings (factorise, normalise, hash,
   hubs, components, limits, ids), default and unprotected rules.
-* "of which pandas.factorize": factorising the raw object columns alone, the
-  first step of any pipeline that starts from Python strings.
+* "pandas.factorize of the 4 raw columns": factorising the raw object columns
+  alone, the first step of any pipeline that starts from Python strings.
 * networkx and the DuckDB SQL approach (iterative min-label propagation) run
   on the same edges up to ``--nx-max`` / ``--duckdb-max`` records.
 * graph.add: 10,000 new records added to a graph of N records (median of 3),
   with the number of records re-solved.
 
-Times are seconds; "x floor" is the ratio to the scipy time of the same run.
+Times are seconds (the best of ``--repeat`` runs; wall and CPU); "x floor" is
+the ratio to the scipy time of the same run. Peak RSS is the size's own; the
+bytes per record are measured above the resident input table.
 """
 
 from __future__ import annotations
