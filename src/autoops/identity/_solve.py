@@ -53,7 +53,7 @@ class Solution:
     e_key: I64  # key index per edge (-1 if the edge never reached the graph)
     key_tok: npt.NDArray[np.uint64]  # tokens of keys (hash-table order)
     key_type: npt.NDArray[np.int16]
-    key_fanout: I64  # exact for keys holding more records than their max_fanout, else 0
+    key_fanout: I64  # exact for keys whose fan-out can pass their max_fanout (see fanout), else 0
     key_first: I64  # first-seen time (us) of each key
     limit_type: npt.NDArray[np.int16]  # for LIMIT edges: the type whose limit bit (-1 else)
     hub_tokens: npt.NDArray[np.uint64]
