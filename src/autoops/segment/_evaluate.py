@@ -115,6 +115,10 @@ class AudienceResult(Tabular):
         as_of: the ``as_of`` used for counts (UTC; NaT when none was needed).
 
     ``len(result)`` is the audience size and ``pid in result`` tests membership.
+    ``summary()`` and ``explain()`` report every predicate for every person:
+    when ``evaluate()`` read events only for the people its other predicates
+    left undecided, their first call counts everyone's events (once), and
+    until then the result keeps a reference to the events.
 
     Examples:
         >>> from autoops.segment import attr
