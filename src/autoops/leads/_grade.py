@@ -343,10 +343,8 @@ def grade_leads(
         return found
 
     features = tuple(_WEIGHTS)
-    values = np.zeros((n, len(features)), dtype=np.float64)
-    c_horizon = float(profile.horizons["C"])
-    values[:, 0] = np.where(horizon >= 0, 1.0 - np.minimum(horizon, c_horizon) / c_horizon, 0.0)
-    values[:, 1] = in_set(cols.get("touchpoint", none), _PRIVATE)
+    width = len(features)
+    values: npt.NDArray[np.float64] | None = None  # (leads, features), gathered per person
 
     nat = np.iinfo(np.int64).min
     last_event = np.full(n, nat, dtype=np.int64)
@@ -359,18 +357,20 @@ def grade_leads(
         code = np.where(has, lead_code, 0)
         # the engagement features are disjoint: one feature index per event row, then one
         # weighted bincount of (person, feature) gives every feature's decayed sum
-        engagement = features[2:]
-        feature = ev.feature_index(engagement)
+        # (the table has all feature columns, so one gather builds the leads' matrix)
+        feature = ev.feature_index(features[2:]) + 2
         rows = np.flatnonzero(
-            (feature >= 0) & (ev.ts >= as_of_us - policy.lookback // timedelta(microseconds=1))
+            (feature >= 2) & (ev.ts >= as_of_us - policy.lookback // timedelta(microseconds=1))
         )
         age = (as_of_us - ev.ts[rows]) / (policy.half_life // timedelta(microseconds=1))
-        k = len(engagement)
         # one extra all-zero row answers the leads without a person code
         per_code = np.bincount(
-            ev.code[rows] * k + feature[rows], weights=np.exp2(-age), minlength=(n_codes + 1) * k
-        ).reshape(n_codes + 1, k)
-        values[:, 2:] = per_code[np.where(has, lead_code, n_codes)]
+            ev.code[rows] * width + feature[rows],
+            weights=np.exp2(-age),
+            minlength=(n_codes + 1) * width,
+        ).reshape(n_codes + 1, width)
+        # (bincount of no rows gives integers)
+        values = per_code.astype(np.float64, copy=False)[np.where(has, lead_code, n_codes)]
 
         def since_created(
             names: tuple[str, ...],
@@ -388,9 +388,16 @@ def grade_leads(
         per_last = last_per_code(ev.code, ev.ts, None, n_codes)
         last_event = np.where(has, per_last[code], nat)
 
+    if values is None:
+        values = np.zeros((n, width), dtype=np.float64)
+    c_horizon = float(profile.horizons["C"])
+    values[:, 0] = np.where(horizon >= 0, 1.0 - np.minimum(horizon, c_horizon) / c_horizon, 0.0)
+    values[:, 1] = in_set(cols.get("touchpoint", none), _PRIVATE)
+    signal = (values[:, 2:].sum(axis=1) > 0) | (horizon >= 0)
     weights = np.array([policy.weights[f][0] for f in features])
     caps = np.array([policy.weights[f][1] for f in features])
-    contributions = np.minimum(values, caps)
+    # in place: each fresh matrix of a million rows costs its page faults
+    contributions = np.minimum(values, caps, out=values)
     contributions *= weights / caps
     score = contributions.sum(axis=1)
 
@@ -417,7 +424,6 @@ def grade_leads(
         g("H"),
         np.where(score >= th_a, g("A"), np.where(score >= th_b, g("B"), g("C"))),
     )
-    signal = (values[:, 2:].sum(axis=1) > 0) | (horizon >= 0)
     rule(signal, by_score, "score")
     rule(np.ones(n, dtype=bool), g("N"), "no_signal")
 
