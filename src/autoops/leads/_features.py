@@ -48,22 +48,27 @@ class EventView:
         ev = read_table(
             events, ("ts", "event", "phone"), optional=("category",), what="events", times=("ts",)
         )
-        ts = ev["ts"].astype(US).view(np.int64)
+        ts = ev["ts"].astype(US, copy=False).view(np.int64)
         lead_code, code = person_codes(leads_phone, ev["phone"])
-        keep = np.flatnonzero((ts <= as_of_us) & (ts != _NAT) & (code >= 0))
+        usable = (ts <= as_of_us) & (ts != _NAT) & (code >= 0)
+        rows = None if usable.all() else np.flatnonzero(usable)  # usually every event
+
+        def kept(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+            return values if rows is None else values[rows]
+
         self.lead_code = lead_code
-        self.code = code[keep]
-        self.ts = ts[keep]
+        self.code = kept(code)
+        self.ts = kept(ts)
         event_code, names = codes_of(ev["event"])
         self.event_names = names.astype(str)
-        self.event_code = event_code[keep]
+        self.event_code = kept(event_code)
         cat = ev.get("category")
         if cat is None:
-            self.category_code = np.full(len(keep), -1, dtype=np.int64)
+            self.category_code = np.full(len(self.ts), -1, dtype=np.int64)
             self.category_names = np.zeros(0, dtype=str)
         else:
             cat_code, cat_names = codes_of(cat)
-            self.category_code = cat_code[keep]
+            self.category_code = kept(cat_code)
             self.category_names = cat_names.astype(str)
 
     def _lookup(
