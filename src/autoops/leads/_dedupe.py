@@ -289,27 +289,28 @@ def dedupe_leads(
     touch_code = codes_of(touch)[0]
     touch_count = (touch_code >= 0).astype(np.int64)
 
-    keyed = np.flatnonzero(codes >= 0)
-    if len(keyed):
+    usable = codes >= 0
+    keyed = None if usable.all() else np.flatnonzero(usable)  # None: every row (no copies)
+    m = n if keyed is None else len(keyed)
+    if m:
         # rows ranked by (time, input order) once; a composite (key, rank) is then unique,
         # so one plain argsort orders the rows, and "the first row of the group at
         # time + window or later" is one searchsorted of monotone queries
-        t_keyed = times[keyed]
+        t_keyed = times if keyed is None else times[keyed]
         t_order = stable_order(t_keyed)
         sorted_times = t_keyed[t_order]
-        m = len(keyed)
         rank = np.empty(m, dtype=np.int64)
         rank[t_order] = np.arange(m, dtype=np.int64)
         target_rank = np.empty(m, dtype=np.int64)  # rows with time < time + window
         target_rank[t_order] = np.searchsorted(sorted_times, sorted_times + gap, side="left")
         width = m + 1
-        k_codes = codes[keyed]
+        k_codes = codes if keyed is None else codes[keyed]
         if int(k_codes.max()) >= (1 << 62) // width:  # sparse scope codes: make them dense
             k_codes = np.unique(k_codes, return_inverse=True)[1].reshape(-1).astype(np.int64)
         base = k_codes * width
         composite = base + rank
         local = np.argsort(composite)
-        order = keyed[local]
+        order = local if keyed is None else keyed[local]
         g = k_codes[local]
         keys_sorted = composite[local]
         nxt = np.searchsorted(keys_sorted, base[local] + target_rank[local], side="left")
