@@ -20,7 +20,16 @@ from autoops._factorize import factorize_objects
 from autoops._optional import require
 from autoops.errors import InvalidInput
 
-__all__ = ["NULL", "Tabular", "as_array", "columns", "factorize", "present", "source_columns"]
+__all__ = [
+    "NULL",
+    "Tabular",
+    "as_array",
+    "columns",
+    "encode",
+    "factorize",
+    "present",
+    "source_columns",
+]
 
 NULL: npt.NDArray[Any] = np.array(None, dtype=object)
 """A 0-d object array holding ``None``: the typed "missing" for ``np.where`` and ``np.select``."""
@@ -54,7 +63,7 @@ def as_array(values: Any) -> npt.NDArray[Any]:
         return values
     module = type(values).__module__.split(".")[0]
     if module == "pandas":
-        if hasattr(values.dtype, "tz") or str(values.dtype).startswith("datetime64"):
+        if _temporal(values):
             from autoops._time import to_utc_us
 
             return to_utc_us(values)
@@ -77,6 +86,80 @@ def as_array(values: Any) -> npt.NDArray[Any]:
         return np.array(items, dtype=object)
     guess = np.asarray(items)
     return guess.astype(object) if guess.dtype.kind in "UO" else guess
+
+
+def encode(values: Any) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
+    """Integer codes (``-1`` where missing) and the distinct values of one column.
+
+    The contract of :func:`~autoops._factorize.factorize_objects` (only a
+    missing value gets -1; equal strings share a code; ``distinct[codes]``
+    gives the values back), for any column :func:`as_array` reads. Arrow-backed
+    string columns (pyarrow arrays and chunked arrays, polars ``String``
+    series, pandas ``str``/``string[pyarrow]``/``ArrowDtype`` columns) are
+    dictionary-encoded by Arrow, so only the distinct values become Python
+    strings. Other columns go through :func:`as_array` and
+    ``factorize_objects``. Missing values are ``None`` in numpy and lists,
+    nulls in Arrow and polars, and whatever pandas counts as missing (None,
+    NaN, NA, NaT) in a pandas column (``as_array`` keeps NaN and NA as values).
+
+    Examples:
+        >>> codes, distinct = encode(["b", None, "a", "b"])
+        >>> codes.tolist(), distinct[codes[codes >= 0]].tolist()
+        ([0, -1, 1, 0], ['b', 'a', 'b'])
+        >>> import pyarrow as pa
+        >>> codes, distinct = encode(pa.chunked_array([["b", None], ["", "b"]]))
+        >>> codes.tolist(), distinct.tolist()
+        ([0, -1, 1, 0], ['b', ''])
+    """
+    arrow = _arrow_strings(values)
+    if arrow is None:
+        module = type(values).__module__.split(".")[0]
+        if module == "pyarrow":
+            return encode(values.to_pandas())
+        if module == "pandas" and not _temporal(values):
+            # pandas marks missing values with None, NaN, NA or NaT: all are missing here
+            return factorize_objects(values.to_numpy(dtype=object, na_value=None))
+        return factorize_objects(np.asarray(as_array(values), dtype=object))
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(arrow, pa.ChunkedArray):
+        # one contiguous array (64-bit offsets cannot overflow) is faster to encode than
+        # unifying the chunks' dictionaries, which costs chunks x distinct values
+        if arrow.type == pa.string():
+            arrow = arrow.cast(pa.large_string())
+        arrow = arrow.combine_chunks()
+    encoded = pc.dictionary_encode(arrow)
+    codes: npt.NDArray[np.int64] = encoded.indices.fill_null(-1).to_numpy().astype(np.int64)
+    distinct: npt.NDArray[Any] = encoded.dictionary.to_numpy(zero_copy_only=False)
+    return codes, distinct
+
+
+def _arrow_strings(values: Any) -> Any:
+    """The column as a pyarrow (chunked) array of strings without a copy, or None if not Arrow-backed."""
+    module = type(values).__module__.split(".")[0]
+    if module == "polars":
+        return values.to_arrow() if str(values.dtype) == "String" else None
+    if module == "pandas":
+        dtype = values.dtype
+        arrow_type = getattr(dtype, "pyarrow_dtype", None)  # pandas.ArrowDtype
+        if getattr(dtype, "storage", None) != "pyarrow" and not _is_string_type(arrow_type):
+            return None
+        import pyarrow as pa
+
+        return pa.array(values.array)
+    if module == "pyarrow" and hasattr(values, "type") and _is_string_type(values.type):
+        return values
+    return None
+
+
+def _temporal(values: Any) -> bool:
+    """Whether a pandas column holds timestamps (read as UTC microseconds by :func:`as_array`)."""
+    return hasattr(values.dtype, "tz") or str(values.dtype).startswith("datetime64")
+
+
+def _is_string_type(arrow_type: Any) -> bool:
+    return str(arrow_type) in ("string", "large_string", "string_view")
 
 
 def columns(

@@ -18,8 +18,8 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from autoops._factorize import factorize_objects, factorize_u64
-from autoops._tabular import as_array, columns
+from autoops._factorize import factorize_u64
+from autoops._tabular import columns, encode, source_columns
 from autoops.errors import ConfigError, InvalidInput
 from autoops.identity._normalize import (
     Status,
@@ -61,13 +61,16 @@ class Prepared:
     e_status: npt.NDArray[np.int8]
     e_detail: npt.NDArray[np.int16]  # index into details; -1 none
     details: tuple[str, ...]
-    raw: Mapping[str, npt.NDArray[Any]]  # raw columns by type name (for masked display only)
+    #: the distinct raw values by type name, indexed by ``e_raw`` (for masked display only)
+    raw: Mapping[str, npt.NDArray[Any]]
     issues: tuple[tuple[str, str, npt.NDArray[np.int64]], ...]  # (code, message, rows)
     e_verified: npt.NDArray[np.bool_] | None = None  # the record's <column>_verified flag
     #: dense key id per edge (-1 where the token is 0): equal ids <=> equal tokens, so
     #: :func:`~autoops.identity._solve.solve` need not hash the edges' tokens again
     e_key: npt.NDArray[np.int64] | None = None
     n_keys: int = 0
+    #: per edge, the index of its raw value in ``raw[type name]`` (empty with ``raw``)
+    e_raw: npt.NDArray[np.int64] = attrs.Factory(lambda: np.zeros(0, dtype=np.int64))
 
 
 def _salt(idtype: IdType) -> int:
@@ -124,22 +127,24 @@ class _Values:
     names: tuple[str, ...]
     key: npt.NDArray[np.int64]  # dense id 0..n_keys-1 of the token, -1 where it is 0
     n_keys: int
+    raw: npt.NDArray[np.int64]  # index of the row's value in the distinct raw values
 
 
 def _value_tokens(
     idtype: IdType,
-    raw: npt.NDArray[Any],
+    coded: tuple[npt.NDArray[np.int64], npt.NDArray[Any]],
     *,
     block_defaults: bool,
     secret: Secret | None,
 ) -> _Values:
-    """Tokens, statuses, details and keys of the rows of *raw* that hold a value.
+    """Tokens, statuses, details and keys of the rows of a raw column that hold a value.
 
-    Raw values are factorised first; normalisation, blocking, hashing and the
-    keys (dense ids of the tokens) are found once per distinct raw value, then
+    The column comes factorised (*coded* is :func:`~autoops._tabular.encode`'s
+    codes and distinct values): normalisation, blocking, hashing and the keys
+    (dense ids of the tokens) are found once per distinct raw value, then
     gathered for the rows holding a value only.
     """
-    codes, uniq_raw = factorize_objects(raw)
+    codes, uniq_raw = coded
     text_u, status_u, detail_u = normalize_values(idtype, uniq_raw, block_defaults=block_defaults)
     norm_present = status_u == Status.OK
     tok_u = np.zeros(len(uniq_raw), dtype=np.uint64)
@@ -161,13 +166,13 @@ def _value_tokens(
     rows = np.flatnonzero(~absent[codes])
     c = codes[rows]
     return _Values(rows, tok_u[c], status_u[c].astype(np.int8), local[c],
-                   tuple(names.tolist()), key_u[c], len(distinct_tok))  # fmt: skip
+                   tuple(names.tolist()), key_u[c], len(distinct_tok), c)  # fmt: skip
 
 
 def token_of(idtype: IdType, value: Any, scope: Any = None, *, secret: Secret | None = None) -> int:
     """The token of one raw identifier (0 when it is absent, invalid or blocked-by-shape)."""
     values = _value_tokens(
-        idtype, np.array([value], dtype=object), block_defaults=False, secret=secret
+        idtype, encode(np.array([value], dtype=object)), block_defaults=False, secret=secret
     )
     if len(values.rows) == 0 or values.tok[0] == 0:
         return 0
@@ -176,7 +181,9 @@ def token_of(idtype: IdType, value: Any, scope: Any = None, *, secret: Secret | 
         t = combine(
             t,
             _scope_hash(
-                np.array([scope], dtype=object), np.zeros(1, dtype=np.int64), idtype.default_scope
+                encode(np.array([scope], dtype=object)),
+                np.zeros(1, dtype=np.int64),
+                idtype.default_scope,
             ),
         )
     return int(chain_tokens(t, secret)[0])
@@ -199,11 +206,11 @@ def registry_tokens(
                 k: np.array(list(v), dtype=object) for k, v in table.items()
             }
         else:
-            source = columns(table, [], optional=[t.column for t in rules.types], what="registry")
+            source = source_columns(table)
         for ti, idtype in enumerate(rules.types):
             if idtype.column in source:
-                raw = np.asarray(as_array(source[idtype.column]), dtype=object)
-                tok = _value_tokens(idtype, raw, block_defaults=False, secret=secret).tok
+                coded = encode(source[idtype.column])
+                tok = _value_tokens(idtype, coded, block_defaults=False, secret=secret).tok
                 out.setdefault(ti, []).append(tok[tok != 0])
     return {k: np.unique(np.concatenate(v)) for k, v in out.items()}
 
@@ -219,15 +226,18 @@ def record_tokens(values: npt.NDArray[Any]) -> npt.NDArray[np.uint64]:
 
 
 def _scope_hash(
-    scope_raw: npt.NDArray[Any] | None, rows: npt.NDArray[np.int64], default: str | None
+    scope: tuple[npt.NDArray[np.int64], npt.NDArray[Any]] | None,
+    rows: npt.NDArray[np.int64],
+    default: str | None,
 ) -> npt.NDArray[np.uint64]:
-    if scope_raw is None:
-        values = np.full(len(rows), default, dtype=object)
-    else:
-        values = np.asarray(scope_raw, dtype=object)[rows]
-        if default is not None:
-            values = np.where(present(values), values, default)
-    return hash_strings(values)
+    """Hash of each row's scope (the *default* where it is missing; 0 if that is None too)."""
+    codes, distinct = scope if scope is not None else (None, np.zeros(0, dtype=object))
+    # hashes of the distinct scopes, then the default's for code -1
+    h = hash_strings(np.append(distinct, np.array([default], dtype=object)))
+    if codes is None:
+        return np.full(len(rows), h[-1], dtype=np.uint64)
+    out: npt.NDArray[np.uint64] = h[codes[rows]]
+    return out
 
 
 def _ts_column(
@@ -272,19 +282,29 @@ def prepare(
     type_cols = {t.name: t.column for t in rules.types}
     for col, tname in mapping.items():
         type_cols[tname] = col
-    wanted = set(type_cols.values()) | {t.scope for t in rules.types if t.scope}
-    wanted |= {f"{c}_verified" for c in type_cols.values()}
+    source = source_columns(records)
+    # identifier and scope columns are read factorised: an Arrow-backed string column
+    # never becomes one Python string per row (see autoops._tabular.encode)
+    string_cols = set(type_cols.values()) | {t.scope for t in rules.types if t.scope}
+    coded = {c: encode(source[c]) for c in sorted(string_cols) if c in source}
+    wanted = {f"{c}_verified" for c in type_cols.values()}
     wanted |= set(ID_COLUMNS) | set(TIME_COLUMNS)
     for extra in (id_column, time_column):
         if extra is not None:
             wanted.add(extra)
     src = columns(
-        records, [c for c in (id_column, time_column) if c], optional=sorted(wanted), what="records"
+        source,
+        [c for c in (id_column, time_column) if c],
+        optional=sorted(wanted - set(coded)),
+        what="records",
     )
-    if not src:
+    lengths = {len(v) for v in src.values()} | {len(codes) for codes, _ in coded.values()}
+    if not lengths:
         raise InvalidInput("records hold no identifier column", code="no_identifier_columns")
-    n = len(next(iter(src.values())))
-    present_types = [i for i, t in enumerate(rules.types) if type_cols[t.name] in src]
+    if len(lengths) > 1:
+        raise InvalidInput(f"records columns differ in length: {sorted(lengths)}", code="ragged")
+    n = lengths.pop()
+    present_types = [i for i, t in enumerate(rules.types) if type_cols[t.name] in coded]
     if not present_types:
         known = ", ".join(sorted(type_cols.values()))
         raise InvalidInput(
@@ -322,13 +342,14 @@ def prepare(
     details: dict[str, int] = {}
     n_keys = 0
     e_ver: list[npt.NDArray[np.bool_]] = []
+    e_raw: list[npt.NDArray[np.int64]] = []
     raw_cols: dict[str, npt.NDArray[Any]] = {}
     for ti in present_types:
         idtype = rules.types[ti]
         col = type_cols[idtype.name]
-        raw = np.asarray(src[col], dtype=object)
-        raw_cols[idtype.name] = raw
-        values = _value_tokens(idtype, raw, block_defaults=rules.block_defaults, secret=secret)
+        raw_cols[idtype.name] = coded[col][1]
+        values = _value_tokens(idtype, coded[col], block_defaults=rules.block_defaults,
+                               secret=secret)  # fmt: skip
         rows, vtok, status, vkey, n_vkey = (values.rows, values.tok, values.status, values.key,
                                             values.n_keys)  # fmt: skip
         gmap = np.array([details.setdefault(d, len(details)) for d in values.names] + [-1],
@@ -341,7 +362,7 @@ def prepare(
             status[(status == Status.OK) & np.isin(vtok, kiosk_tok[ti])] = Status.KIOSK
         tok = vtok
         if idtype.scope is not None:
-            scope_h = _scope_hash(src.get(idtype.scope), rows, idtype.default_scope)
+            scope_h = _scope_hash(coded.get(idtype.scope), rows, idtype.default_scope)
             status[(status == Status.OK) & (scope_h == 0)] = Status.SCOPE
             tok = np.where(vtok != 0, combine(vtok, scope_h), vtok)
             # the same value under two scopes is two keys: factorise the scoped tokens
@@ -363,6 +384,7 @@ def prepare(
         e_status.append(status)
         e_det.append(detail_rows)
         e_ver.append(verified)
+        e_raw.append(values.raw)
         e_key.append(np.where(vkey >= 0, vkey + n_keys, -1))
         n_keys += n_vkey
     rec = np.concatenate(e_rec)
@@ -397,6 +419,7 @@ def prepare(
         e_verified=np.concatenate(e_ver),
         e_key=np.concatenate(e_key),
         n_keys=n_keys,
+        e_raw=np.concatenate(e_raw),
     )
 
 
@@ -419,9 +442,8 @@ def _apply_consent(
     ti = names.index("phone")
     idtype = rules.types[ti]
     cols = columns(consent, ["phone", "identity_merge"], optional=["revoked_at"], what="consent")
-    phones = np.asarray(cols["phone"], dtype=object)
-    values = _value_tokens(idtype, phones, block_defaults=False, secret=secret)
-    tok = np.zeros(len(phones), dtype=np.uint64)
+    values = _value_tokens(idtype, encode(cols["phone"]), block_defaults=False, secret=secret)
+    tok = np.zeros(len(cols["phone"]), dtype=np.uint64)
     tok[values.rows] = values.tok
     allowed = np.asarray(cols["identity_merge"], dtype=bool)
     if "revoked_at" in cols:

@@ -255,7 +255,7 @@ class Resolution(Tabular):
     def _masked(self, edge: int) -> str:
         p = self._prep
         name = self.rules.types[int(p.e_type[edge])].name
-        return mask_value(p.raw[name][int(p.e_rec[edge])])
+        return mask_value(p.raw[name][int(p.e_raw[edge])])
 
     def summary(self) -> dict[str, Any]:
         """Headline figures: records, people, refusals by reason, hubs, issues.
