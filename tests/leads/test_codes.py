@@ -81,6 +81,8 @@ SPELLINGS = st.sampled_from(
         "{}9",
         "+0086{}",
         "86-{}",
+        " " * 13 + "{}",  # 24 characters: still read
+        " " * 14 + "{}",  # 25 characters: too long for normalize_phones
     ]
 )
 NUMBERS = st.sampled_from(

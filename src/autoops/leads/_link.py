@@ -91,8 +91,15 @@ def _keys(values: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], npt.NDArray[
     number = np.zeros(k + 1, dtype=np.int64)  # the last slot answers code -1 (None)
     status = np.full(k + 1, 1, dtype=np.int8)
     if k:
-        mobile = mobile_numbers(uniq.astype(str))
-        plain = mobile > 0
+        # spellings longer than _WIDTH are "too long" for normalize_phones: cut at _WIDTH + 1
+        # (one long value must not widen the whole array), then narrowed to the longest
+        # spelling that fits (the reader's cost grows with the width)
+        text = uniq.astype(f"<U{_WIDTH + 1}")
+        length = np.strings.str_len(text)
+        fits = length <= _WIDTH
+        text = text.astype(f"<U{int(length[fits].max(initial=1))}")
+        mobile = mobile_numbers(text)
+        plain = (mobile > 0) & fits
         number[:k][plain] = _CC86 + mobile[plain]
         status[:k][plain] = 0
         rest = np.flatnonzero(~plain)
@@ -112,6 +119,8 @@ def _keys(values: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], npt.NDArray[
 
 #: ``+86`` and 11 digits as one integer: 86 * 10**11 + the national number
 _CC86 = 86 * 10**11
+#: the longest phone spelling ``normalize_phones`` reads (longer ones are invalid)
+_WIDTH = 24
 
 
 def phone_keys(values: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int8]]:
