@@ -91,13 +91,14 @@ def _keys(values: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], npt.NDArray[
     number = np.zeros(k + 1, dtype=np.int64)  # the last slot answers code -1 (None)
     status = np.full(k + 1, 1, dtype=np.int8)
     if k:
-        # spellings longer than _WIDTH are "too long" for normalize_phones: cut at _WIDTH + 1
-        # (one long value must not widen the whole array), then narrowed to the longest
-        # spelling that fits (the reader's cost grows with the width)
-        text = uniq.astype(f"<U{_WIDTH + 1}")
-        length = np.strings.str_len(text)
-        fits = length <= _WIDTH
-        text = text.astype(f"<U{int(length[fits].max(initial=1))}")
+        text = uniq.astype(str)
+        fits = np.ones(k, dtype=bool)
+        if text.dtype.itemsize // 4 > _WIDTH:
+            # spellings longer than _WIDTH are "too long" for normalize_phones; the rest is
+            # narrowed to the longest one that fits (the reader's cost grows with the width)
+            length = np.strings.str_len(text)
+            fits = length <= _WIDTH
+            text = text.astype(f"<U{int(length[fits].max(initial=1))}")
         mobile = mobile_numbers(text)
         plain = (mobile > 0) & fits
         number[:k][plain] = _CC86 + mobile[plain]
