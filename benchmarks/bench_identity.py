@@ -2,13 +2,20 @@
 """Benchmark autoops.identity against scipy, networkx and DuckDB SQL, in one run.
 
 Run: python benchmarks/bench_identity.py [--quick] [--sizes 1000000 2000000 4000000]
-     [--add-sizes 1000000 2000000] [--repeat 3] [--no-pandas]
-     python benchmarks/bench_identity.py --stages 1000000   (CPU seconds per stage)
+     [--add-sizes 1000000 2000000] [--repeat 3] [--no-pandas] [--input object arrow]
+     python benchmarks/bench_identity.py --stages 1000000 [--input arrow]   (CPU seconds per stage)
 
 Records are synthetic: each person (n/8 of them) has a phone, a unionid, an
 app account and a device; each record carries some of them (20% of phones
 written "+86 …"), and 2% of records come from 50 shared tablets. Every size
 runs in a fresh subprocess, so the peak RSS printed is that size's own.
+
+``--input`` gives the form of the records handed to ``resolve``, built before
+any timing: ``object`` (numpy object columns of Python strings, the default),
+``arrow`` (a pyarrow Table), ``polars`` (a polars DataFrame) or ``pandas`` (a
+pandas DataFrame with Arrow-backed ``str`` columns, pandas 3's default). With
+several forms each (size, form) runs in its own subprocess and the one_id of
+every form must equal the first form's.
 
 * floor: ``scipy.sparse.csgraph.connected_components`` on the same
   record-identifier edges, no rules: the edges that ``resolve`` with
@@ -20,7 +27,9 @@ runs in a fresh subprocess, so the peak RSS printed is that size's own.
 * resolve: the whole pipeline from raw strings (factorise, normalise, hash,
   hubs, components, limits, ids), default and unprotected rules.
 * "pandas.factorize of the 4 raw columns": factorising the raw object columns
-  alone, the first step of any pipeline that starts from Python strings.
+  alone, the first step of any pipeline that starts from Python strings. For
+  the other input forms, ``autoops._tabular.encode`` of the 4 columns instead
+  (Arrow's ``dictionary_encode``: what ``resolve`` does with them).
 * networkx and the DuckDB SQL approach (iterative min-label propagation) run
   on the same edges up to ``--nx-max`` / ``--duckdb-max`` records.
 * graph.add: 10,000 new records added to a graph of N records (median of 3),
@@ -73,6 +82,26 @@ def make_records(n: int, seed: int = 0) -> dict[str, np.ndarray]:
     return cols
 
 
+INPUTS = ("object", "arrow", "polars", "pandas")
+ID_COLUMNS = ("phone", "wechat_unionid", "app_user_id", "device_id")
+
+
+def as_input(cols: dict[str, np.ndarray], form: str) -> Any:
+    """The same records in the form *form* (see ``--input``)."""
+    if form == "object":
+        return cols
+    import pyarrow as pa
+
+    table = pa.table({k: pa.array(v) for k, v in cols.items()})  # None -> null
+    if form == "arrow":
+        return table
+    if form == "polars":
+        import polars as pl
+
+        return pl.from_arrow(table)
+    return table.to_pandas()  # pandas 3: ``str`` columns with pyarrow storage
+
+
 def same_edges(res: Any) -> tuple[np.ndarray, np.ndarray, int]:
     """The (record, key) edges a resolution linked: normalised, factorised, status OK."""
     from autoops.identity._normalize import Status
@@ -113,21 +142,24 @@ def best_of(repeat: int, fn):  # type: ignore[no-untyped-def]
     return wall, cpu, out
 
 
-def one_size(n: int, nx_max: int, duckdb_max: int, repeat: int) -> dict[str, Any]:
+def one_size(n: int, nx_max: int, duckdb_max: int, repeat: int, form: str) -> dict[str, Any]:
     """Everything for one size, in this process (called in a subprocess)."""
     import pandas as pd
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import connected_components
 
+    from autoops._tabular import encode, source_columns
     from autoops.identity import MergeRules, resolve
     from autoops.identity._kernel import components
 
-    resolve(make_records(1000, seed=9))  # warm up: imports (pandas, phone tables)
-    cols = make_records(n)
-    out: dict[str, Any] = {"n": n, "input_mib": rss_mib()}  # the process holding the input
+    resolve(as_input(make_records(1000, seed=9), form))  # warm up: imports, phone tables
+    cols = as_input(make_records(n), form)
+    out: dict[str, Any] = {"n": n, "input": form, "input_mib": rss_mib()}  # holding the input
     out["resolve_default"], out["resolve_default_cpu"], res = best_of(repeat, lambda: resolve(cols))
     out["peak_resolve_mib"] = peak_mib()
     out["people"] = res.people
+    # the partition and ids, to compare input forms run in other processes
+    out["one_id_digest"] = int(np.bitwise_xor.reduce(res.one_id * np.arange(1, n + 1)))
     out["hubs"] = len(res.hubs())
     del res
     out["resolve_unprotected"], out["resolve_unprotected_cpu"], free = best_of(
@@ -152,9 +184,10 @@ def one_size(n: int, nx_max: int, duckdb_max: int, repeat: int) -> dict[str, Any
     assert len(np.unique(lab)) == n_comp
     assert len(np.unique(lab_sp[:n])) == free.people == len(np.unique(lab[:n]))
     del free
-    names = ("phone", "wechat_unionid", "app_user_id", "device_id")
+    source = source_columns(cols)
+    factorise = pd.factorize if form == "object" else encode
     out["factorize"], out["factorize_cpu"], _ = best_of(
-        repeat, lambda: [pd.factorize(cols[c]) for c in names]
+        repeat, lambda: [factorise(source[c]) for c in ID_COLUMNS]
     )
     if n <= nx_max:
         import networkx as nx
@@ -193,6 +226,7 @@ def one_add(n: int, batch: int = 10_000, repeats: int = 3) -> dict[str, Any]:
 #: stages of resolve() reported by --stages: (label, module file, function)
 STAGES = (
     ("factorise raw columns (pandas)", "_factorize.py", "factorize_objects"),
+    ("factorise raw columns (encode, incl. the above)", "_tabular.py", "encode"),
     ("normalise distinct values", "_normalize.py", "normalize_values"),
     ("prepare (all, incl. the two above)", "_prepare.py", "prepare"),
     ("hub fan-out", "_kernel.py", "fanout"),
@@ -202,15 +236,15 @@ STAGES = (
 )
 
 
-def stages(n: int) -> dict[str, float]:
+def stages(n: int, form: str) -> dict[str, float]:
     """CPU seconds per stage of one ``resolve`` (default rules), from cProfile."""
     import cProfile
     import pstats
 
     from autoops.identity import resolve
 
-    resolve(make_records(1000, seed=9))
-    cols = make_records(n)
+    resolve(as_input(make_records(1000, seed=9), form))
+    cols = as_input(make_records(n), form)
     prof = cProfile.Profile(time.process_time)
     prof.enable()
     resolve(cols)
@@ -255,6 +289,33 @@ def _child(args: list[str]) -> dict[str, Any]:
     return result
 
 
+def _print_size(r: dict[str, Any]) -> None:
+    """The table rows of one (size, input form) run."""
+    n, form, floor = r["n"], r["input"], r["floor"]
+    factorise = "pandas.factorize" if form == "object" else "autoops encode"
+    rows = [
+        ("scipy connected_components (floor)", floor, r["floor_cpu"]),
+        ("scipy incl. building the CSR matrix", r["floor_csr"], r["floor_csr_cpu"]),
+        ("autoops kernel, same edges", r["kernel"], r["kernel_cpu"]),
+        ("resolve unprotected (raw strings, all)", r["resolve_unprotected"],
+         r["resolve_unprotected_cpu"]),
+        ("resolve automotive_default", r["resolve_default"], r["resolve_default_cpu"]),
+        (f"  {factorise} of the 4 raw columns", r["factorize"], r["factorize_cpu"]),
+    ]  # fmt: skip
+    if "networkx" in r:
+        rows.append(("networkx connected_components", r["networkx"], None))
+    if "duckdb" in r:
+        rows.append(("DuckDB SQL min-label propagation", r["duckdb"], None))
+    for name, sec, cpu in rows:
+        cpu_txt = f"{cpu:>7.2f} {cpu / r['floor_cpu']:>8.1f}" if cpu is not None else ""
+        print(f"{n:>11,} {form:<7} {name:<42} {sec:>8.2f} {sec / floor:>8.1f} {cpu_txt}")
+    per_rec = (r["peak_resolve_mib"] - r["input_mib"]) * 2**20 / n
+    print(f"{'':>11} people={r['people']:,} hubs={r['hubs']} edges={r['edges']:,} "
+          f"peak RSS after resolve {r['peak_resolve_mib']:,.0f} MiB (input "
+          f"{r['input_mib']:,.0f} MiB; ~{per_rec:,.0f} B/record above the input); "
+          f"load {os.getloadavg()[0]:.1f}")  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
@@ -265,6 +326,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1, help="runs per tool; the best is shown")
     ap.add_argument("--no-pandas", action="store_true", help="numpy-only factorisation")
     ap.add_argument("--stages", type=int, help="CPU seconds per stage of resolve at this size")
+    ap.add_argument("--input", nargs="+", choices=INPUTS, default=["object"],
+                    help="form of the records given to resolve (each in its own run)")  # fmt: skip
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--one-add", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -273,11 +336,13 @@ def main() -> None:
 
         fac.USE_PANDAS = False
     if args.one:
-        print(json.dumps(one_size(args.one, args.nx_max, args.duckdb_max, args.repeat)))
+        print(json.dumps(one_size(args.one, args.nx_max, args.duckdb_max, args.repeat,
+                                  args.input[0])))  # fmt: skip
         return
     if args.stages:
-        for label, sec in stages(args.stages).items():
-            print(f"{args.stages:>11,} {label:<40} {sec:>7.2f} s cpu")
+        for form in args.input:
+            for label, sec in stages(args.stages, form).items():
+                print(f"{args.stages:>11,} {form:<7} {label:<48} {sec:>7.2f} s cpu")
         return
     if args.one_add:
         print(json.dumps(one_add(args.one_add)))
@@ -291,39 +356,25 @@ def main() -> None:
         extra.append("--no-pandas")
     print(f"factorisation: {'numpy hash table' if args.no_pandas else 'pandas.factorize'}; "
           f"best of {args.repeat}")  # fmt: skip
-    print(f"{'records':>11} {'tool':<42} {'seconds':>8} {'x floor':>8} {'cpu s':>7} {'x floor':>8}")
-    results = []
+    print(f"{'records':>11} {'input':<7} {'tool':<42} {'seconds':>8} {'x floor':>8} {'cpu s':>7} "
+          f"{'x floor':>8}")  # fmt: skip
+    results: dict[str, list[dict[str, Any]]] = {form: [] for form in args.input}
     for n in sizes:
-        r = _child(["--one", str(n), "--repeat", str(args.repeat), *extra])
-        results.append(r)
-        floor = r["floor"]
-        rows = [
-            ("scipy connected_components (floor)", floor, r["floor_cpu"]),
-            ("scipy incl. building the CSR matrix", r["floor_csr"], r["floor_csr_cpu"]),
-            ("autoops kernel, same edges", r["kernel"], r["kernel_cpu"]),
-            ("resolve unprotected (raw strings, all)", r["resolve_unprotected"],
-             r["resolve_unprotected_cpu"]),
-            ("resolve automotive_default", r["resolve_default"], r["resolve_default_cpu"]),
-            ("  pandas.factorize of the 4 raw columns", r["factorize"], r["factorize_cpu"]),
-        ]  # fmt: skip
-        if "networkx" in r:
-            rows.append(("networkx connected_components", r["networkx"], None))
-        if "duckdb" in r:
-            rows.append(("DuckDB SQL min-label propagation", r["duckdb"], None))
-        for name, sec, cpu in rows:
-            cpu_txt = f"{cpu:>7.2f} {cpu / r['floor_cpu']:>8.1f}" if cpu is not None else ""
-            print(f"{n:>11,} {name:<42} {sec:>8.2f} {sec / floor:>8.1f} {cpu_txt}")
-        per_rec = (r["peak_resolve_mib"] - r["input_mib"]) * 2**20 / n
-        print(f"{'':>11} people={r['people']:,} hubs={r['hubs']} edges={r['edges']:,} "
-              f"peak RSS after resolve {r['peak_resolve_mib']:,.0f} MiB (input "
-              f"{r['input_mib']:,.0f} MiB; ~{per_rec:,.0f} B/record above the input); "
-              f"load {os.getloadavg()[0]:.1f}")  # fmt: skip
-    if len(results) > 1:
-        print("doubling: time(2n)/time(n) for resolve automotive_default")
-        for a, b in itertools.pairwise(results):
-            print(f"  {a['n']:>11,} -> {b['n']:>11,}: {b['resolve_default'] / a['resolve_default']:.2f}"
-                  f" (cpu {b['resolve_default_cpu'] / a['resolve_default_cpu']:.2f}; scipy floor "
-                  f"{b['floor_cpu'] / a['floor_cpu']:.2f}; records x{b['n'] / a['n']:.1f})")  # fmt: skip
+        for form in args.input:
+            r = _child(["--one", str(n), "--repeat", str(args.repeat), "--input", form, *extra])
+            results[form].append(r)
+            first = results[args.input[0]][-1]
+            if (r["people"], r["one_id_digest"]) != (first["people"], first["one_id_digest"]):
+                raise SystemExit(f"{form} input gave other One IDs than {args.input[0]} at {n:,}")
+            _print_size(r)
+    for form, runs in results.items():
+        if len(runs) > 1:
+            print(f"doubling ({form} input): time(2n)/time(n) for resolve automotive_default")
+            for a, b in itertools.pairwise(runs):
+                print(f"  {a['n']:>11,} -> {b['n']:>11,}: "
+                      f"{b['resolve_default'] / a['resolve_default']:.2f}"
+                      f" (cpu {b['resolve_default_cpu'] / a['resolve_default_cpu']:.2f}; scipy floor "
+                      f"{b['floor_cpu'] / a['floor_cpu']:.2f}; records x{b['n'] / a['n']:.1f})")  # fmt: skip
     for n in add_sizes:
         r = _child(["--one-add", str(n)] + (["--no-pandas"] if args.no_pandas else []))
         print(f"graph.add 10,000 into {n:>11,}: {r['add']:.3f} s, cpu {r['add_cpu']:.3f} s "

@@ -123,7 +123,9 @@ def encode(values: Any) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if isinstance(arrow, pa.ChunkedArray):
+    if isinstance(arrow, pa.ChunkedArray) and arrow.num_chunks == 1:
+        arrow = arrow.chunk(0)
+    elif isinstance(arrow, pa.ChunkedArray):
         # one contiguous array (64-bit offsets cannot overflow) is faster to encode than
         # unifying the chunks' dictionaries, which costs chunks x distinct values
         if arrow.type == pa.string():
