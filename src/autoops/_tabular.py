@@ -138,14 +138,16 @@ def encode(values: Any) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
 
 
 def _arrow_strings(values: Any) -> Any:
-    """The column as a pyarrow (chunked) array of strings without a copy, or None if not Arrow-backed."""
+    """The column as a pyarrow (chunked) array of strings, or None if it is not Arrow-backed."""
     module = type(values).__module__.split(".")[0]
     if module == "polars":
         return values.to_arrow() if str(values.dtype) == "String" else None
     if module == "pandas":
         dtype = values.dtype
         arrow_type = getattr(dtype, "pyarrow_dtype", None)  # pandas.ArrowDtype
-        if getattr(dtype, "storage", None) != "pyarrow" and not _is_string_type(arrow_type):
+        # "pyarrow_numpy": pandas 2.1-2.2's name for the storage of the future ``str`` dtype
+        arrow_storage = getattr(dtype, "storage", None) in ("pyarrow", "pyarrow_numpy")
+        if not arrow_storage and not _is_string_type(arrow_type):
             return None
         import pyarrow as pa
 
