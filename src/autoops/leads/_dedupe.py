@@ -68,20 +68,51 @@ class Deduplication(ResultBase):
 
     @property
     def kept_id(self) -> npt.NDArray[Any]:
-        """The lead each one duplicates (its cycle's first lead), or its own id."""
+        """The lead each one duplicates (its cycle's first lead), or its own id.
+
+        Examples:
+            >>> from datetime import datetime, timedelta, timezone
+            >>> from autoops.leads import dedupe_leads
+            >>> t = datetime(2026, 5, 1, tzinfo=timezone.utc)
+            >>> r = dedupe_leads({"lead_id": ["L1", "L2", "L3"], "created_at": [t, t, t],
+            ...                   "phone": ["13800138000", "+8613800138000", "13900139000"]})
+            >>> r.kept_id.tolist()
+            ['L1', 'L1', 'L3']
+        """
         out: npt.NDArray[Any] = self.lead_id[self.kept_row]
         return out
 
     @property
     def previous_id(self) -> npt.NDArray[Any]:
-        """For a kept lead that starts cycle 2+, the previous cycle's kept lead; else ``None``."""
+        """For a kept lead that starts cycle 2+, the previous cycle's kept lead; else ``None``.
+
+        Examples:
+            >>> from datetime import datetime, timedelta, timezone
+            >>> from autoops.leads import dedupe_leads
+            >>> t = datetime(2026, 5, 1, tzinfo=timezone.utc)
+            >>> r = dedupe_leads({"lead_id": ["L1", "L2"],
+            ...                   "created_at": [t, t + timedelta(days=30)],
+            ...                   "phone": ["13800138000", "13800138000"]}, window="30d")
+            >>> r.previous_id.tolist()
+            [None, 'L1']
+        """
         ids = np.concatenate((self.lead_id.astype(object), np.array([None], dtype=object)))
         out: npt.NDArray[Any] = ids[self.previous_row]  # row -1 reads the trailing None
         return out
 
     @property
     def key_status(self) -> npt.NDArray[Any]:
-        """``ok``, ``missing`` (no identifier) or ``invalid`` (a phone that does not parse)."""
+        """``ok``, ``missing`` (no identifier) or ``invalid`` (a phone that does not parse).
+
+        Examples:
+            >>> from datetime import datetime, timezone
+            >>> from autoops.leads import dedupe_leads
+            >>> t = datetime(2026, 5, 1, tzinfo=timezone.utc)
+            >>> r = dedupe_leads({"lead_id": ["L1", "L2", "L3"], "created_at": [t, t, t],
+            ...                   "phone": ["13800138000", None, "12345"]})
+            >>> r.key_status.tolist()
+            ['ok', 'missing', 'invalid']
+        """
         out: npt.NDArray[Any] = np.array(KEY_STATUS, dtype=object)[self.key_status_code]
         return out
 
