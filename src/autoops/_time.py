@@ -31,6 +31,7 @@ __all__ = [
     "US",
     "aware",
     "local_naive",
+    "local_us",
     "parse_duration",
     "to_datetime",
     "to_utc_us",
@@ -200,30 +201,115 @@ def to_datetime(value: np.datetime64) -> datetime:
     return _EPOCH + timedelta(microseconds=micros)
 
 
-def utc_offsets(ts_utc: npt.NDArray[Any], tz: str = DEFAULT_TZ) -> npt.NDArray[np.int64]:
-    """The zone's UTC offset in microseconds at each instant of *ts_utc*.
+_HOUR_US = 3_600_000_000
+_SECOND_US = 1_000_000
+#: hours a dense per-zone table may span (about 23 years; building one that wide takes about 0.4 s);
+#: wider inputs look up their distinct hours instead
+_DENSE_HOURS = 200_000
 
-    Looks the offset up once per distinct UTC hour, so it is exact for every
-    zone whose transitions fall on the hour (all current IANA zones) and costs
-    one ``zoneinfo`` call per hour spanned, not per row.
+
+class _HourTable:
+    """Offsets of one zone for a run of consecutive UTC hours, with the changes inside them.
+
+    ``start[k]`` is the offset at the start of hour ``first + k``. Where the offset
+    at the end of the hour differs, ``change[k]`` is the first UTC µs of the new
+    offset (found to the second, as the tz database gives them) and ``after[k]``
+    the new offset; elsewhere ``change[k]`` is the largest int64.
+    """
+
+    def __init__(self, zone: ZoneInfo, hours: npt.NDArray[np.int64]) -> None:
+        self.start = _offsets_at(zone, hours * _HOUR_US)
+        end = _offsets_at(zone, (hours + 1) * _HOUR_US)
+        self.after = end
+        self.change = np.full(len(hours), np.iinfo(np.int64).max, dtype=np.int64)
+        for k in np.flatnonzero(end != self.start).tolist():
+            # bisect on whole seconds for the first one with the new offset
+            lo, hi = int(hours[k]) * 3600, (int(hours[k]) + 1) * 3600
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                if _offsets_at(zone, np.array([mid * _SECOND_US]))[0] == end[k]:
+                    hi = mid
+                else:
+                    lo = mid
+            self.change[k] = hi * _SECOND_US
+
+    def lookup(self, us: npt.NDArray[np.int64], k: npt.NDArray[np.intp]) -> npt.NDArray[np.int64]:
+        """Offsets at UTC µs *us*, whose hours sit at positions *k* of the table."""
+        out: npt.NDArray[np.int64] = self.start[k]
+        crossing = np.flatnonzero(self.change[k] != np.iinfo(np.int64).max)
+        if len(crossing):
+            at = k[crossing]
+            late = us[crossing] >= self.change[at]
+            out[crossing[late]] = self.after[at[late]]
+        return out
+
+
+def _offsets_at(zone: ZoneInfo, us: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    one_us = timedelta(microseconds=1)
+    return np.array(
+        [
+            ((_EPOCH + timedelta(microseconds=int(u))).astimezone(zone).utcoffset() or timedelta(0))
+            // one_us
+            for u in us.tolist()
+        ],
+        dtype=np.int64,
+    )
+
+
+#: per zone: (first hour, table); grows with a margin so that later calls reuse it
+_DENSE_TABLES: dict[str, tuple[int, _HourTable]] = {}
+
+
+def _dense_table(tz: str, lo: int, hi: int) -> tuple[int, _HourTable]:
+    cached = _DENSE_TABLES.get(tz)
+    if cached is not None and cached[0] <= lo and hi < cached[0] + len(cached[1].start):
+        return cached
+    if cached is not None:
+        lo, hi = min(lo, cached[0]), max(hi, cached[0] + len(cached[1].start) - 1)
+    lo, hi = lo - 24 * 31, hi + 24 * 400
+    entry = (lo, _HourTable(ZoneInfo(tz), np.arange(lo, hi + 1, dtype=np.int64)))
+    _DENSE_TABLES[tz] = entry
+    return entry
+
+
+def utc_offsets(ts_utc: npt.NDArray[Any], tz: str = DEFAULT_TZ) -> npt.NDArray[np.int64]:
+    """The zone's UTC offset in microseconds at each instant of *ts_utc* (0 for NaT).
+
+    One ``zoneinfo`` lookup per UTC hour spanned (kept in a per-zone table that
+    later calls reuse), and an exact search to the second inside the few hours
+    that hold a change, so zones that change on the half or quarter hour
+    (``Australia/Adelaide``, ``Australia/Lord_Howe``, ``Pacific/Chatham``) are
+    exact too. Cost: one pass over the rows, never a lookup per row.
 
     Examples:
         >>> ts = np.array(["2026-01-31T16:00:00"], dtype="datetime64[us]")
         >>> int(utc_offsets(ts)[0]) // 3_600_000_000
         8
+
+        Adelaide moves from +09:30 to +10:30 at 16:30 UTC on 2025-10-04:
+
+        >>> ts = np.array(["2025-10-04T16:29:59", "2025-10-04T16:30"], dtype="datetime64[us]")
+        >>> (utc_offsets(ts, "Australia/Adelaide") // 60_000_000).tolist()
+        [570, 630]
     """
-    zone = ZoneInfo(tz)
-    hours = ts_utc.astype("datetime64[h]").astype(np.int64)
-    valid = ~np.isnat(ts_utc)
-    unique_hours, inverse = np.unique(hours[valid], return_inverse=True)
-    one_us = timedelta(microseconds=1)
-    offsets = [
-        (_EPOCH + timedelta(hours=int(h))).astimezone(zone).utcoffset() or timedelta(0)
-        for h in unique_hours
-    ]
-    table = np.array([offset // one_us for offset in offsets], dtype=np.int64)
-    out = np.zeros(len(ts_utc), dtype=np.int64)
-    out[valid] = table[inverse]
+    us = np.asarray(ts_utc).astype("datetime64[us]").view(np.int64)
+    out = np.zeros(len(us), dtype=np.int64)
+    valid = ~np.isnat(np.asarray(ts_utc))
+    rows = None if valid.all() else np.flatnonzero(valid)
+    t = us if rows is None else us[rows]
+    if not len(t):
+        return out
+    hours = t // _HOUR_US
+    lo, hi = int(hours.min()), int(hours.max())
+    if hi - lo < _DENSE_HOURS:
+        first, table = _dense_table(tz, lo, hi)
+        offsets = table.lookup(t, (hours - first).astype(np.intp))
+    else:
+        distinct, k = np.unique(hours, return_inverse=True)
+        offsets = _HourTable(ZoneInfo(tz), distinct).lookup(t, k.reshape(-1).astype(np.intp))
+    if rows is None:
+        return offsets
+    out[rows] = offsets
     return out
 
 
@@ -237,4 +323,21 @@ def local_naive(ts_utc: npt.NDArray[Any], tz: str = DEFAULT_TZ) -> npt.NDArray[A
         >>> local_naive(ts).astype("datetime64[M]")
         array(['2026-01'], dtype='datetime64[M]')
     """
-    return (ts_utc.astype(np.int64) + utc_offsets(ts_utc, tz)).view(US)
+    return local_us(ts_utc, tz).view(US)
+
+
+def local_us(ts_utc: npt.NDArray[Any], tz: str = DEFAULT_TZ) -> npt.NDArray[np.int64]:
+    """Wall-clock time in *tz* as int64 µs, from UTC ``datetime64[us]`` or int64 µs.
+
+    Examples:
+        >>> ts = np.array([1_769_875_199_000_000])  # 2026-01-31T15:59:59Z
+        >>> (local_us(ts) - ts).tolist() == [8 * 3_600_000_000]
+        True
+    """
+    arr = np.asarray(ts_utc)
+    if arr.dtype.kind == "M":
+        us = arr.astype(US, copy=False).view(np.int64)
+    else:
+        us = arr.astype(np.int64, copy=False)
+    out: npt.NDArray[np.int64] = us + utc_offsets(us.view(US), tz)
+    return out

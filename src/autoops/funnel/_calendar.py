@@ -1,19 +1,18 @@
 """Calendar arithmetic in a named zone: wall-clock times, period numbers and labels.
 
 Instants are UTC µs (``datetime64[us]`` or int64). Wall-clock times in a zone
-come from one zone lookup per hour spanned (cached), never a lookup per row;
+come from :func:`autoops._time.utc_offsets` (a cached table per zone), never a lookup per row;
 months come from integer civil-calendar maths on a per-day table.
 """
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from autoops._time import local_naive, utc_offsets
+from autoops._time import local_naive, local_us, utc_offsets
 from autoops.errors import ConfigError
 
 __all__ = [
@@ -30,28 +29,6 @@ __all__ = [
 Arr = npt.NDArray[Any]
 I64 = npt.NDArray[np.int64]
 _DAY = 86_400_000_000
-
-
-def local_us(ts_us: Arr, tz: str) -> I64:
-    """Wall-clock µs in *tz* for UTC µs: one zone lookup per hour spanned, no sort."""
-    t = np.asarray(ts_us).view(np.int64) if np.asarray(ts_us).dtype.kind == "M" else ts_us
-    t = np.asarray(t, dtype=np.int64)
-    if len(t) == 0:
-        return t
-    hours = t // 3_600_000_000
-    h0, h1 = int(hours.min()), int(hours.max())
-    if h1 - h0 > 2_000_000:
-        return np.asarray(local_naive(t.view("datetime64[us]"), tz).view(np.int64))
-    table = _hour_offsets(tz, h0, h1)
-    return np.asarray(t + table[hours - h0], dtype=np.int64)
-
-
-@functools.lru_cache(maxsize=16)
-def _hour_offsets(tz: str, h0: int, h1: int) -> I64:
-    grid = (np.arange(h0, h1 + 1, dtype=np.int64) * 3_600_000_000).view("datetime64[us]")
-    table = utc_offsets(grid, tz)
-    table.setflags(write=False)
-    return table
 
 
 def _civil_months(days: I64) -> I64:

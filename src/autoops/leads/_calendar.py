@@ -21,58 +21,13 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from autoops._time import DEFAULT_TZ, US, parse_duration, utc_offsets
+from autoops._time import DEFAULT_TZ, US, local_us, parse_duration, utc_offsets
 from autoops.errors import ConfigError
 
 __all__ = ["BusinessCalendar", "local_us"]
 
 _DAY_US = 86_400_000_000
 _EPOCH_DAY = date(1970, 1, 1)
-
-
-_HOUR_US = 3_600_000_000
-
-
-def _offsets(ts_us: npt.NDArray[np.int64], tz: str) -> npt.NDArray[np.int64]:
-    """UTC offset (us) of *tz* at each UTC instant (no NaT), via a table of the hours spanned.
-
-    Like :func:`autoops._time.utc_offsets` (exact for zones whose transitions
-    fall on the hour) but indexes a dense hour table instead of sorting the
-    hours, so it costs one pass over the rows plus one zone lookup per hour.
-    """
-    if not len(ts_us):
-        return np.zeros(0, dtype=np.int64)
-    hours = ts_us // _HOUR_US
-    lo, hi = int(hours.min()), int(hours.max())
-    if hi - lo > 2_000_000:  # more than ~200 years: fall back to the distinct hours
-        return utc_offsets(ts_us.view(US), tz)
-    start, table = _hour_table(tz, lo, hi)
-    out: npt.NDArray[np.int64] = table[hours - start]
-    return out
-
-
-#: per zone: (first hour, offsets of the hours from there); grows to cover what is asked
-_HOUR_TABLES: dict[str, tuple[int, npt.NDArray[np.int64]]] = {}
-
-
-def _hour_table(tz: str, lo: int, hi: int) -> tuple[int, npt.NDArray[np.int64]]:
-    cached = _HOUR_TABLES.get(tz)
-    if cached is not None and cached[0] <= lo and hi < cached[0] + len(cached[1]):
-        return cached
-    if cached is not None:
-        lo, hi = min(lo, cached[0]), max(hi, cached[0] + len(cached[1]) - 1)
-    lo, hi = lo - 24 * 31, hi + 24 * 400  # a margin, so later calls reuse the table
-    grid = (np.arange(lo, hi + 1, dtype=np.int64) * _HOUR_US).view(US)
-    entry = (lo, utc_offsets(grid, tz))
-    _HOUR_TABLES[tz] = entry
-    return entry
-
-
-def local_us(ts: npt.NDArray[Any], tz: str) -> npt.NDArray[np.int64]:
-    """Local wall-clock microseconds of UTC ``datetime64[us]`` instants (no NaT)."""
-    us = ts.view(np.int64)
-    out: npt.NDArray[np.int64] = us + _offsets(us, tz)
-    return out
 
 
 def _parse_time(value: str | time, key: str) -> time:
@@ -309,8 +264,8 @@ class BusinessCalendar:
             raise ConfigError("deadline beyond the calendar horizon", key="duration")
         due_local = (first + work_idx[m]) * _DAY_US + tod
         # local wall clock back to UTC: offset at the guess, then refine once
-        off = _offsets(due_local, self.tz)
-        off = _offsets(due_local - off, self.tz)
+        off = utc_offsets(due_local.view(US), self.tz)
+        off = utc_offsets((due_local - off).view(US), self.tz)
         out[ok] = (due_local - off).view(US)
         return out
 
