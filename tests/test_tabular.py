@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autoops._factorize import factorize_objects
-from autoops._tabular import encode
+from autoops._tabular import as_array, encode
 
 # short strings from a small alphabet (so values repeat), with "" and non-ASCII
 strings = st.text(alphabet="ab é中😀\x00", max_size=3)
@@ -105,3 +105,25 @@ def test_other_columns(column: Any, values: list[Any]) -> None:
     back = [None if c < 0 else distinct[c] for c in codes.tolist()]
     assert [str(v) for v in back] == [str(v) for v in values]
     assert len(set(map(str, distinct.tolist()))) == len(distinct)
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=columns, cuts=st.lists(st.integers(0, 60), max_size=3))
+@pytest.mark.parametrize("form", sorted(FORMS))
+def test_as_array_gives_the_strings_back_with_none_for_missing(
+    form: str, values: list[str | None], cuts: list[int]
+) -> None:
+    got = as_array(FORMS[form](values, cuts))
+    assert got.dtype == object
+    assert got.tolist() == values
+
+
+@pytest.mark.parametrize("missing", [None, float("nan"), pd.NA])
+def test_as_array_reads_every_pandas_missing_marker_in_text_as_none(missing: Any) -> None:
+    for dtype in (object, "str", "string"):
+        got = as_array(pd.Series(["a", missing], dtype=dtype))
+        assert got.tolist() == ["a", None], dtype
+
+
+def test_as_array_of_a_list_keeps_trailing_nuls() -> None:
+    assert as_array(["a\x00", "b"]).tolist() == ["a\x00", "b"]

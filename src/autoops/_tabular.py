@@ -49,13 +49,19 @@ def present(values: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
 def as_array(values: Any) -> npt.NDArray[Any]:
     """Turn one column (numpy, list, pandas/polars series, arrow array) into numpy.
 
-    Strings become ``object`` arrays holding ``str`` or ``None``.
+    Strings become ``object`` arrays holding ``str`` or ``None``: in a pandas
+    text column (object, ``str`` or ``string`` dtype) every marker pandas counts
+    as missing (``None``, ``NaN``, ``NA``, ``NaT``) becomes ``None``, and so does
+    a null in an Arrow or polars column. Numeric columns keep ``NaN``.
 
     Examples:
         >>> as_array(["a", None, "c"])
         array(['a', None, 'c'], dtype=object)
         >>> as_array(np.arange(3))
         array([0, 1, 2])
+        >>> import pandas as pd
+        >>> as_array(pd.Series(["a", float("nan")], dtype="str"))
+        array(['a', None], dtype=object)
     """
     if isinstance(values, np.ndarray):
         if values.dtype.kind == "U":
@@ -67,10 +73,11 @@ def as_array(values: Any) -> npt.NDArray[Any]:
             from autoops._time import to_utc_us
 
             return to_utc_us(values)
+        if values.dtype.kind in "OSU" or _arrow_strings(values) is not None:
+            text: npt.NDArray[Any] = values.to_numpy(dtype=object, na_value=None)
+            return text
         arr: npt.NDArray[Any] = values.to_numpy()
-        if arr.dtype.kind in "UO" or str(values.dtype) in ("str", "string"):
-            return arr.astype(object)
-        return arr
+        return arr.astype(object) if arr.dtype.kind in "UO" else arr
     if module == "polars":
         if values.dtype.is_temporal():
             from autoops._time import to_utc_us
@@ -82,8 +89,8 @@ def as_array(values: Any) -> npt.NDArray[Any]:
     if module == "pyarrow":
         return as_array(values.to_pandas())
     items = list(values)
-    if not items or any(v is None for v in items):
-        return np.array(items, dtype=object)
+    if not items or any(v is None or isinstance(v, str) for v in items):
+        return np.array(items, dtype=object)  # not via numpy's "U", which drops trailing NULs
     guess = np.asarray(items)
     return guess.astype(object) if guess.dtype.kind in "UO" else guess
 
@@ -100,7 +107,8 @@ def encode(values: Any) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
     strings. Other columns go through :func:`as_array` and
     ``factorize_objects``. Missing values are ``None`` in numpy and lists,
     nulls in Arrow and polars, and whatever pandas counts as missing (None,
-    NaN, NA, NaT) in a pandas column (``as_array`` keeps NaN and NA as values).
+    NaN, NA, NaT) in any pandas column, numeric ones included (where
+    ``as_array`` keeps ``NaN``).
 
     Examples:
         >>> codes, distinct = encode(["b", None, "a", "b"])
