@@ -44,6 +44,7 @@ def test_factorize_objects_groups_equal_values(values: list[object], use_pandas:
         else:
             u = uniq[c]
             assert u == v or str(u) == str(v)  # NaN groups by its text
+    assert sorted(set(codes[codes >= 0].tolist())) == list(range(len(uniq)))  # no unused value
     # -1 and -2 share a Python hash but never a group
     if -1 in values and -2 in values:
         assert codes[values.index(-1)] != codes[values.index(-2)]

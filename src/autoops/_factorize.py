@@ -160,6 +160,10 @@ def factorize_objects(values: npt.NDArray[Any]) -> tuple[I64, npt.NDArray[Any]]:
         firsts = np.full(len(extra), len(bad), dtype=np.int64)
         np.minimum.at(firsts, inv.reshape(-1), np.arange(len(bad), dtype=np.int64))
         uniq = np.concatenate([uniq, values[bad[firsts]]])
+        used = np.bincount(c, minlength=len(uniq)) > 0
+        if not used.all():  # a group whose members all moved (NaN is not equal to itself)
+            c = (np.cumsum(used) - 1)[c]
+            uniq = uniq[used]
     none = np.flatnonzero(np.equal(uniq, None))  # type: ignore[call-overload]
     if len(none):
         # None holds one group: drop it and shift the codes above it
