@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -117,3 +119,42 @@ def test_stable_order_is_a_stable_argsort(values: list[int]) -> None:
 
     arr = np.array(values, dtype=np.int64)
     assert stable_order(arr).tolist() == np.argsort(arr, kind="stable").tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(st.one_of(st.none(), st.tuples(SPELLINGS, NUMBERS)), max_size=30),
+    odd=st.lists(
+        st.sampled_from([13800138000, float("nan"), b"13800138000", "138\ud8000138000", "é"]),
+        max_size=2,
+    ),
+)
+def test_person_codes_same_with_and_without_arrow(
+    rows: list[tuple[str, str] | None], odd: list[Any]
+) -> None:
+    # leads and events are coded together: through Arrow when every value is a str or None,
+    # else (numbers, NaN, bytes, unencodable text) by codes_of; both give the same codes
+    import sys
+
+    from autoops.leads._link import person_codes, phone_keys
+    from autoops.models import normalize_phones
+
+    values = np.array([None if r is None else r[0].format(r[1]) for r in rows] + odd, dtype=object)
+    half = len(values) // 2
+    with_arrow = person_codes(values[:half], values[half:])
+    keys = phone_keys(values)
+    saved = sys.modules.get("pyarrow")
+    sys.modules["pyarrow"] = None  # type: ignore[assignment]  # import pyarrow fails
+    try:
+        without = person_codes(values[:half], values[half:])
+        keys_without = phone_keys(values)
+    finally:
+        if saved is None:
+            del sys.modules["pyarrow"]
+        else:
+            sys.modules["pyarrow"] = saved
+    codes = np.concatenate(with_arrow)
+    # the codes are dense in first-seen order either way, so they are equal, not just alike
+    assert codes.tolist() == np.concatenate(without).tolist() == keys[0].tolist()
+    assert keys[1].tolist() == keys_without[1].tolist()
+    assert ((codes >= 0) == normalize_phones(values).valid).all()
