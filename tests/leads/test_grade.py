@@ -302,3 +302,26 @@ def test_feature_index_matches_the_feature_masks(rows: list[tuple[str, str | Non
         assert not (mask & (expected >= 0)).any()  # the features are disjoint
         expected[mask] = j
     assert ev.feature_index(names).tolist() == expected.tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    days=st.lists(st.integers(-(10**12), 10**12) | st.integers(-3, 120), max_size=30),
+    three_week=st.booleans(),
+)
+def test_horizon_codes_match_grade_for_horizon(days: list[int], three_week: bool) -> None:
+    from autoops.leads._grade import _GRADES, _horizon_codes
+
+    profile = GradeProfile.three_week() if three_week else GradeProfile.common()
+    got = _horizon_codes(profile, np.array(days, dtype=np.int64)).tolist()
+    want = [-1 if d < 0 else _GRADES.index(profile.grade_for_horizon(d)) for d in days]
+    assert got == want
+
+
+def test_without_a_grade_column_the_grade_is_the_suggestion() -> None:
+    leads = {"lead_id": ["a", "b"], "created_at": [T0, T0], "status": ["ordered", "new"]}
+    g = grade_leads(leads, None, as_of=T0)
+    assert g.grade.tolist() == g.suggested.tolist() == ["O", "N"]
+    assert g.entered.tolist() == [None, None] and g.agrees.tolist() == [False, False]
+    g.grade[0] = "X"  # the columns are separate arrays
+    assert g.suggested[0] == "O"

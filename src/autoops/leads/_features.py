@@ -111,17 +111,17 @@ class EventView:
         once; the rows then need a single table lookup.
         """
         ke, kc = len(self.event_names) + 1, len(self.category_names) + 1
-        # every (event, category) pair; the last code of each is None (-1)
-        pair_event = np.repeat(np.arange(ke), kc)
-        pair_category = np.tile(np.arange(kc), ke)
-        pair_event[pair_event == ke - 1] = -1
-        pair_category[pair_category == kc - 1] = -1
+        # every (event, category) pair, as codes + 1 (so None, code -1, is pair slot 0)
+        pair_event = np.repeat(np.arange(ke), kc) - 1
+        pair_category = np.tile(np.arange(kc), ke) - 1
         table = np.full(ke * kc, -1, dtype=np.int64)
         for j, name in enumerate(names):
             table[self._feature_rule(name, pair_event, pair_category)] = j
-        event = np.where(self.event_code < 0, ke - 1, self.event_code)
-        category = np.where(self.category_code < 0, kc - 1, self.category_code)
-        out: npt.NDArray[np.int64] = table[event * kc + category]
+        # the rows' pair slots (event + 1) * kc + category + 1, built in one array
+        slot = self.event_code * kc
+        slot += self.category_code
+        slot += kc + 1
+        out: npt.NDArray[np.int64] = table[slot]
         return out
 
     def last_of(self, names: tuple[str, ...], n_codes: int) -> npt.NDArray[np.int64]:

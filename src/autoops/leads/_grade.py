@@ -13,7 +13,7 @@ import numpy.typing as npt
 
 from autoops._time import parse_duration
 from autoops.errors import ConfigError
-from autoops.leads._codes import codes_of, in_set, int_codes
+from autoops.leads._codes import codes_of, in_set
 from autoops.leads._features import last_per_code, read_events
 from autoops.leads._input import read_leads, utc_scalar
 from autoops.leads._profile import GradeProfile
@@ -442,13 +442,18 @@ def grade_leads(
     grade_names = np.array(_GRADES, dtype=object)
     reason_names = np.array(_REASONS + tuple(r + "+stale" for r in _REASONS), dtype=object)
     suggested_s = grade_names[suggested]
-    e_code, e_names = codes_of(cols.get("grade", none))
-    entered = cols.get("grade", none).astype(object)
-    has_entered = e_code >= 0
-    # an entered grade agrees when it is the suggested one (compared on codes)
-    e_index = np.array([_GRADES.index(x) if x in _GRADES else -2 for x in e_names.tolist()] + [-3])
-    agrees = has_entered & (e_index[e_code] == suggested)
-    final = np.where(has_entered, entered, suggested_s).astype(object, copy=False)
+    if "grade" in cols:
+        entered = cols["grade"].astype(object)
+        e_code, e_names = codes_of(entered)
+        has_entered = e_code >= 0
+        # an entered grade agrees when it is the suggested one (compared on codes)
+        e_index = np.array(
+            [_GRADES.index(x) if x in _GRADES else -2 for x in e_names.tolist()] + [-3]
+        )
+        agrees = has_entered & (e_index[e_code] == suggested)
+        final = np.where(has_entered, entered, suggested_s).astype(object, copy=False)
+    else:  # nothing entered: the grade is the suggestion
+        entered, agrees, final = none, np.zeros(n, dtype=bool), suggested_s.copy()
     return Grading(
         lead_id=cols["lead_id"],
         entered=entered,
@@ -464,11 +469,14 @@ def grade_leads(
 
 
 def _horizon_codes(profile: GradeProfile, horizon: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """The profile's grade (as an index into the grade letters) per stated horizon (-1: none)."""
-    inverse = int_codes(horizon)  # hash-based: a handful of distinct horizons, no sort
-    days = np.zeros(int(inverse.max()) + 1 if len(inverse) else 0, dtype=np.int64)
-    days[inverse] = horizon
+    """The profile's grade (as an index into the grade letters) per stated horizon (-1: none).
+
+    Every horizon beyond the profile's longest (C) has C's grade and every negative one
+    none, so the rows are clipped to ``-1..C`` and read from a table of those few days.
+    """
+    top = int(min(horizon.max(initial=-1), profile.horizons["C"]))
+    days = np.arange(-1, top + 1, dtype=np.int64)
     letters = profile.horizon_grades(days)
     table = np.array([-1 if x is None else _GRADES.index(x) for x in letters.tolist()])
-    out: npt.NDArray[np.int64] = table[inverse].astype(np.int64)
+    out: npt.NDArray[np.int64] = table[np.clip(horizon, -1, top) + 1].astype(np.int64)
     return out
