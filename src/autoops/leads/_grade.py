@@ -369,8 +369,10 @@ def grade_leads(
             weights=np.exp2(-age),
             minlength=(n_codes + 1) * width,
         ).reshape(n_codes + 1, width)
-        # (bincount of no rows gives integers)
-        values = per_code.astype(np.float64, copy=False)[np.where(has, lead_code, n_codes)]
+        # (bincount of no rows gives integers); np.take of whole rows is several times
+        # faster than fancy indexing
+        per_code = per_code.astype(np.float64, copy=False)
+        values = np.take(per_code, np.where(has, lead_code, n_codes), axis=0)
 
         def since_created(
             names: tuple[str, ...],
