@@ -1081,14 +1081,6 @@ class Fresh:
         return out
 
 
-def _status_kib(field: str) -> int:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
-
-
 Timing = tuple[float, float, float, Any]
 
 
