@@ -102,17 +102,19 @@ def test_matches_duckdb(data: Any, period: str) -> None:
     assert got == want
 
 
-def test_categorical_columns_agree_with_object_columns() -> None:
-    pd = pytest.importorskip("pandas")
-    rng = np.random.default_rng(3)
-    n = 500
-    ev = {
-        "one_id": rng.integers(0, 40, n),
+def _random_log(rng: np.random.Generator, n: int, *, units: int, days: int) -> dict[str, Any]:
+    return {
+        "one_id": rng.integers(0, units, n),
         "event": rng.choice(np.array(EVENTS, dtype=object), n),
         "touchpoint": rng.choice(np.array(TOUCH, dtype=object), n),
         "ts": np.datetime64("2026-01-01", "us")
-        + rng.integers(0, 90 * 86_400, n).astype("timedelta64[s]"),
+        + rng.integers(0, days * 86_400, n).astype("timedelta64[s]"),
     }
+
+
+def test_categorical_columns_agree_with_object_columns() -> None:
+    pd = pytest.importorskip("pandas")
+    ev = _random_log(np.random.default_rng(3), 500, units=40, days=90)
     coded = dict(ev, event=pd.Categorical(ev["event"]), touchpoint=pd.Categorical(ev["touchpoint"]))
     for period in ("day", "week", "month"):
         assert (
@@ -128,7 +130,33 @@ def test_distinct_per_bucket_map_and_sort_agree() -> None:
     units = rng.integers(0, 2_000, 5_000)
     bucket = rng.integers(0, 40, 5_000)
     want = [len(set(units[bucket == b].tolist())) for b in range(40)]
-    assert _distinct_per(units, bucket, 40, 2_000).tolist() == want  # byte map
+    period = bucket + 7  # bucket = period - first
+    assert _distinct_per(units, period, 7, 40, 2_000).tolist() == want  # byte map
     # the same rows among 100,000 units over 1,000 buckets: too many cells, a sort
-    assert _distinct_per(units, bucket, 1_000, 100_000)[:40].tolist() == want
-    assert _distinct_per(units, bucket, 1_000, 2**23)[:40].tolist() == want  # 64-bit keys
+    assert _distinct_per(units, period, 7, 1_000, 100_000)[:40].tolist() == want
+    assert _distinct_per(units, period, 7, 1_000, 2**23)[:40].tolist() == want  # 64-bit keys
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    block=st.integers(1, 7),
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 60),
+    period=st.sampled_from(["day", "week", "month"]),
+)
+def test_blocks_of_rows_change_nothing(block: int, seed: int, n: int, period: str) -> None:
+    """Rows are read and keyed ROW_BLOCK at a time: tiny blocks give the one-block series."""
+    from autoops.funnel import _active
+
+    ev = _random_log(np.random.default_rng(seed), n, units=12, days=75)
+    whole = active_users(ev, period=period)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(_active, "ROW_BLOCK", block)
+        blocked = active_users(ev, period=period)
+        # the sort path of _distinct_per too (too many cells for the byte map)
+        sort_path = _active._distinct_per(ev["one_id"], np.arange(n) % 5 + 3, 3, 5, 2**24)
+    assert blocked.active.tolist() == whole.active.tolist()
+    np.testing.assert_array_equal(blocked.mean_dau, whole.mean_dau)
+    np.testing.assert_array_equal(blocked.period_start, whole.period_start)
+    want = [len(set(ev["one_id"][np.arange(n) % 5 == b].tolist())) for b in range(5)]
+    assert sort_path.tolist() == want

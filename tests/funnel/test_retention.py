@@ -218,3 +218,51 @@ def test_revenue_retention_matches_duckdb(
     for label, k, value in rows:
         want[labels.index(label), int(k)] = value
     assert t.values.tolist() == want.tolist()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    ev=retention_logs(),
+    block=st.integers(1, 7),
+    period=st.sampled_from(["day", "week", "month", "brackets"]),
+    clock=st.sampled_from(["rolling", "calendar"]),
+    cohort_type=st.sampled_from(["first_time", "recurring"]),
+    criterion=st.sampled_from(["on", "on_or_after"]),
+    min_returns=st.integers(1, 2),
+    measure=st.sampled_from(["rate", "count", "amount"]),
+    returning=st.sampled_from([None, "b"]),
+)
+def test_blocks_of_rows_change_nothing(
+    ev: dict[str, Any],
+    block: int,
+    period: str,
+    clock: str,
+    cohort_type: str,
+    criterion: str,
+    min_returns: int,
+    measure: str,
+    returning: str | None,
+) -> None:
+    """Returns are found ROW_BLOCK rows at a time: tiny blocks give the one-block table."""
+    from autoops.funnel import _retention
+
+    ev = dict(ev, amount=np.arange(len(ev["ts"]), dtype=np.float64) * 1.5)
+    kwargs: dict[str, Any] = {
+        "cohort": "a",
+        "returning": returning,
+        "period": ["1d", "3d", "10d", "40d"] if period == "brackets" else period,
+        "clock": clock,
+        "cohort_type": cohort_type,
+        "criterion": criterion,
+        "min_returns": 1 if measure == "amount" else min_returns,
+        "measure": measure,
+        "periods": 4,
+    }
+    whole = retention(ev, **kwargs)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(_retention, "ROW_BLOCK", block)
+        blocked = retention(ev, **kwargs)
+    assert blocked.counts.tolist() == whole.counts.tolist()
+    np.testing.assert_array_equal(blocked.values, whole.values)  # NaN where NaN
+    assert blocked.complete.tolist() == whole.complete.tolist()
+    assert blocked.size.tolist() == whole.size.tolist()

@@ -22,7 +22,7 @@ from autoops.funnel._calendar import (
     period_start_local,
 )
 from autoops.funnel._columns import column_mask, read_events, step_mask
-from autoops.funnel._retention import _as_step, _instant
+from autoops.funnel._retention import ROW_BLOCK, _as_step, _instant
 from autoops.models import TouchpointKind
 
 __all__ = ["OUTBOUND_EVENTS", "PRIVATE_TOUCHPOINTS", "ActiveUsers", "active_users"]
@@ -200,11 +200,23 @@ def active_users(
     as_of_us = int(ev.ts.max()) if as_of is None and ev.n else _instant(as_of)
     if as_of is not None:  # by default as_of is the latest row: no row lies after it
         mask &= ev.ts <= as_of_us
-    rows = np.flatnonzero(mask)
+    # qualifying rows as compact columns, filled ROW_BLOCK rows at a time: the
+    # scratch arrays of a block stay in the cache and are recycled by the allocator
+    n_q = int(np.count_nonzero(mask))
+    u = np.empty(n_q, dtype=np.int32 if len(ev.unit_values) < 2**31 else np.int64)
+    day = np.empty(n_q, dtype=np.int32)
+    pidx = np.empty(n_q, dtype=np.int32)
+    at = 0
+    for start in range(0, ev.n, ROW_BLOCK):
+        rows = np.flatnonzero(mask[start : start + ROW_BLOCK])
+        rows += start
+        got = slice(at, at + len(rows))
+        at += len(rows)
+        u[got] = ev.unit[rows]
+        day_b = period_index(local_us(ev.ts[rows], tz), "day")
+        day[got] = day_b
+        pidx[got] = day_b if period == "day" else day_period(day_b, period)
     del mask
-    u = ev.unit[rows]
-    day = period_index(local_us(ev.ts[rows], tz), "day")
-    pidx = day if period == "day" else day_period(day, period)
     if len(u) == 0:
         empty = np.zeros(0, dtype=np.int64)
         return ActiveUsers(
@@ -218,9 +230,9 @@ def active_users(
         )
     p0 = int(pidx.min())
     plist = np.arange(p0, int(pidx.max()) + 1, dtype=np.int64)
-    active = _distinct_per(u, pidx - p0, len(plist), len(ev.unit_values))
+    active = _distinct_per(u, pidx, p0, len(plist), len(ev.unit_values))
     d0 = int(day.min())
-    dau = _distinct_per(u, day - d0, int(day.max()) - d0 + 1, len(ev.unit_values))
+    dau = _distinct_per(u, day, d0, int(day.max()) - d0 + 1, len(ev.unit_values))
     start_local = period_start_local(plist, period)
     end_local = period_start_local(plist + 1, period)
     as_local = int(local_us(np.array([as_of_us], dtype=np.int64), tz)[0])
@@ -239,22 +251,32 @@ def active_users(
     return ActiveUsers(local_to_utc(start_local, tz), active, mean_dau, stick, complete, period, tz)
 
 
-def _distinct_per(units: Arr, bucket: Arr, n_buckets: int, n_units: int) -> Arr:
-    """Distinct units per bucket: a bitmap when small, else a sort."""
-    if n_units * n_buckets <= 64_000_000:
-        # bucket-major byte map: each bucket's units are one contiguous row to count
-        seen = np.zeros(n_buckets * n_units, dtype=bool)
-        flat = bucket * n_units
-        flat += units
-        seen[flat] = True
+def _distinct_per(units: Arr, period: Arr, first: int, n_buckets: int, n_units: int) -> Arr:
+    """Distinct units per bucket ``period - first``: a bitmap when small, else a sort.
+
+    Both key a row by its cell ``bucket · n_units + unit`` (bucket-major: a
+    bucket's cells are one contiguous range), built ROW_BLOCK rows at a time.
+    """
+    n_cells = n_units * n_buckets
+    small = n_cells <= 64_000_000
+    # 32-bit sort keys when they fit: the vectorised sort takes twice as many per step
+    kind = np.uint32 if not small and n_cells < 2**32 else np.int64
+    seen = np.zeros(n_cells if small else 0, dtype=bool)
+    key = np.empty(0 if small else len(units), dtype=kind)
+    for lo in range(0, len(units), ROW_BLOCK):
+        block = period[lo : lo + ROW_BLOCK]
+        cell = np.empty(len(block), dtype=kind) if small else key[lo : lo + ROW_BLOCK]
+        np.subtract(block, first, out=cell, casting="unsafe")  # buckets are >= 0
+        cell *= kind(n_units)
+        np.add(cell, units[lo : lo + ROW_BLOCK], out=cell, casting="unsafe")
+        if small:
+            seen[cell] = True
+    if small:
         return np.asarray(np.count_nonzero(seen.reshape(n_buckets, n_units), axis=1), np.int64)
-    # sort-based distinct (numpy's hash-based unique is slow on patterned keys);
-    # 32-bit keys when they fit: the vectorised sort takes twice as many per step
-    kind = np.uint32 if n_units * n_buckets <= 2**32 else np.int64
-    key = units.astype(kind)
-    key *= kind(n_buckets)
-    key += bucket.astype(kind)
+    # sort-based distinct (numpy's hash-based unique is slow on patterned keys)
     key.sort()
-    first = np.ones(len(key), dtype=bool)
-    first[1:] = key[1:] != key[:-1]
-    return np.bincount(key[first] % n_buckets, minlength=n_buckets).astype(np.int64)
+    edge = np.ones(len(key), dtype=bool)
+    np.not_equal(key[1:], key[:-1], out=edge[1:])
+    distinct = key[edge]
+    bounds = np.arange(n_buckets + 1, dtype=kind) * kind(n_units)
+    return np.asarray(np.diff(np.searchsorted(distinct, bounds)), dtype=np.int64)

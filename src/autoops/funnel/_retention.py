@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
 import attrs
@@ -31,6 +31,9 @@ Arr = npt.NDArray[Any]
 I64 = npt.NDArray[np.int64]
 _DAY = 86_400_000_000
 _LENGTH = {"day": _DAY, "week": 7 * _DAY, "month": 30 * _DAY}
+#: rows per block of the passes over all rows: a block's scratch arrays (2 MiB
+#: of int64) stay in the cache and are recycled by the allocator, not mapped anew
+ROW_BLOCK = 1 << 18
 
 
 def _as_step(spec: Any, key: str) -> Step | None:
@@ -291,11 +294,11 @@ def retention(
     is_c = (_mask(ev, event, c_step) & live).nonzero()[0]
     r_ok = _mask(ev, event, r_step)
     r_ok &= live
-    local = local_us(t, tz)
-    gidx = period_index(local, group)
+    del live
     n_units = len(ev.unit_values)
     # cohort instances: (unit, t0) — one per unit, or one per unit and cohort period
-    cu, ct, cg = ev.unit[is_c], t[is_c], gidx[is_c]
+    cu, ct = ev.unit[is_c], t[is_c]
+    cg = period_index(local_us(ct, tz), group)
     if cohort_type == "first_time":
         order = sort_rows(cu, ct, None)
         cu_sorted = cu[order]
@@ -321,18 +324,9 @@ def retention(
     i_cohort = np.searchsorted(cohorts, i_group)
     n_inst = len(inst)
     n_cols = periods + 1
-    # returns joined to instances: first_time → one instance per unit
+    # returns joined to instances (rows, instance, cohort period), as blocks of rows
     if cohort_type == "first_time":
-        lookup = np.full(n_units, -1, dtype=np.int64)
-        lookup[i_unit] = np.arange(n_inst)
-        # one pass over all rows: a return of a unit with a cohort, strictly after t0
-        # (the -1 of a unit without one reads the last t0, then fails the first test)
-        r_inst = lookup[ev.unit]
-        r_ok &= r_inst >= 0
-        if n_inst:
-            r_ok &= t > i_t0[r_inst]
-        r_rows = np.flatnonzero(r_ok)
-        r_inst = r_inst[r_rows]
+        pairs = _first_returns(ev.unit, t, r_ok, i_unit, i_t0, i_group, n_units)
     else:
         is_r = np.flatnonzero(r_ok)
         ru, rt = ev.unit[is_r], t[is_r]
@@ -343,38 +337,55 @@ def retention(
         reps = ends - starts
         r_pos = np.repeat(np.arange(len(ru)), reps)
         offs = np.arange(int(reps.sum())) - np.repeat(np.cumsum(reps) - reps, reps)
-        r_inst = by_unit[np.repeat(starts, reps) + offs]
-        r_rows = is_r[r_pos]
-        after = np.flatnonzero(rt[r_pos] > i_t0[r_inst])
-        r_inst, r_rows = r_inst[after], r_rows[after]
-    if clock == "calendar" and brackets is None and group == name:
-        # the calendar bucket is the difference of period numbers already at hand
-        bucket = gidx[r_rows] - i_group[r_inst]
-    else:
-        bucket = _buckets(
-            t[r_rows],
-            i_t0[r_inst],
-            local,
-            r_rows,
-            i_t0,
-            r_inst,
-            inst_local=local[is_c][inst],
-            clock=clock,
-            name=name,
-            brackets=brackets,
-        )
-    if brackets is not None:
-        valid = (bucket >= 0) & (bucket < len(brackets) - 1)
-        r_inst, bucket, r_rows = r_inst[valid], bucket[valid], r_rows[valid]
+        all_inst = by_unit[np.repeat(starts, reps) + offs]
+        after = np.flatnonzero(rt[r_pos] > i_t0[all_inst])
+        all_inst = all_inst[after]
+        pairs = iter([(is_r[r_pos[after]], all_inst, i_group[all_inst])])
+    same_clock = clock == "calendar" and brackets is None and group == name
+    inst_local = local_us(i_t0, tz) if clock == "calendar" and not same_clock else i_t0
+    # "on" with one return: a byte map of (bucket, instance), filled block by block
+    presence = criterion == "on" and min_returns == 1 and n_inst * n_cols <= 256_000_000
+    seen = np.zeros(n_inst * n_cols if presence else 0, dtype=bool)
+    kept: list[tuple[I64, I64, I64]] = []
+    for rows, b_inst, b_group in pairs:
+        r_local = local_us(t[rows], tz)
+        if same_clock:  # the calendar bucket is the difference of period numbers
+            bucket = period_index(r_local, group) - b_group
+        else:
+            bucket = _buckets(
+                t[rows] - i_t0[b_inst],
+                r_local,
+                inst_local[b_inst],
+                clock=clock,
+                name=name,
+                brackets=brackets,
+            )
+        if brackets is not None:
+            valid = (bucket >= 0) & (bucket < len(brackets) - 1)
+            rows, b_inst, bucket = rows[valid], b_inst[valid], bucket[valid]
+        if presence:
+            cell = np.flatnonzero((bucket >= 1) & (bucket < n_cols))
+            seen[bucket[cell] * n_inst + b_inst[cell]] = True
+        if not presence or sum_col is not None:
+            kept.append((rows, b_inst, bucket))
+    r_rows, r_inst, bucket = (
+        (np.concatenate([k[j] for k in kept]).astype(np.int64, copy=False) for j in range(3))
+        if kept
+        else (np.zeros(0, dtype=np.int64) for _ in range(3))
+    )
     size = np.bincount(i_cohort, minlength=len(cohorts)).astype(np.int64)
     counts = np.zeros((len(cohorts), n_cols), dtype=np.int64)
     sums = np.zeros((len(cohorts), n_cols), dtype=np.float64)
     counts[:, 0] = size
+    if presence and n_inst:
+        runs = np.flatnonzero(np.diff(i_cohort, prepend=-1))
+        # a bucket's instances are one row, a cohort's a run of it: contiguous sums
+        hits = np.add.reduceat(seen.reshape(n_cols, n_inst), runs, axis=1, dtype=np.int64)
+        counts[:, 1:] += hits[1:].T
+    del seen
     if len(r_inst):
         top = int(bucket.max()) + 1
-        if criterion == "on" and min_returns == 1 and n_inst * top <= 256_000_000:
-            counts[:, 1:] += _presence_counts(r_inst, bucket, i_cohort, top, n_cols)
-        else:
+        if not presence:
             uk, cnt = _key_counts(r_inst * top + bucket, n_inst * top)
             k_inst, k_b = uk // top, uk % top
             if criterion == "on":
@@ -453,24 +464,34 @@ def retention(
     )
 
 
-def _presence_counts(r_inst: I64, bucket: I64, i_cohort: I64, top: int, n_cols: int) -> I64:
-    """Instances with a return in bucket k, per cohort (rows) and k = 1..n_cols−1.
+def _first_returns(
+    unit: I64,
+    t: I64,
+    r_ok: npt.NDArray[np.bool_],
+    i_unit: I64,
+    i_t0: I64,
+    i_group: I64,
+    n_units: int,
+) -> Iterator[tuple[I64, Arr, Arr]]:
+    """(row, instance, cohort period) of the returns of first-time cohorts, by blocks.
 
-    A byte map of (instance, bucket), summed over each cohort's run of
-    instances (instances are grouped by cohort): no sort, no division.
+    A return is a returning row of a unit strictly after its t0. The unit's
+    t0, instance and cohort period are one 16-byte record, so each row costs
+    one random read (a cache miss) instead of three; the scratch arrays of a
+    block of :data:`ROW_BLOCK` rows stay in the cache and are recycled.
     """
-    n_inst = len(i_cohort)
-    seen = np.zeros(n_inst * top, dtype=np.uint8)
-    flat = r_inst * top
-    flat += bucket
-    seen[flat] = 1
-    del flat
-    runs = np.flatnonzero(np.diff(i_cohort, prepend=-1))
-    per = np.add.reduceat(seen.reshape(n_inst, top), runs, axis=0, dtype=np.int64)
-    out = np.zeros((len(runs), n_cols - 1), dtype=np.int64)
-    width = min(n_cols, top)
-    out[:, : width - 1] = per[:, 1:width]
-    return out
+    idx = "i4" if n_units < 2**31 else "i8"
+    per_unit = np.empty(n_units, dtype=[("t0", "i8"), ("inst", idx), ("group", "i4")])
+    per_unit["t0"] = np.iinfo(np.int64).max  # no cohort: no row is after t0
+    per_unit["t0"][i_unit] = i_t0
+    per_unit["inst"][i_unit] = np.arange(len(i_unit))
+    per_unit["group"][i_unit] = i_group
+    for lo in range(0, len(t), ROW_BLOCK):
+        rec = per_unit[unit[lo : lo + ROW_BLOCK]]
+        ok = rec["t0"] < t[lo : lo + ROW_BLOCK]
+        ok &= r_ok[lo : lo + ROW_BLOCK]
+        rows = np.flatnonzero(ok)
+        yield rows + lo, rec["inst"][rows], rec["group"][rows]
 
 
 def _key_counts(key: I64, n_keys: int) -> tuple[I64, I64]:
@@ -504,25 +525,19 @@ def _mask(ev: Any, event: str, st: Step | None) -> npt.NDArray[np.bool_]:
 
 
 def _buckets(
-    rt: I64,
-    t0: I64,
-    local: I64,
-    r_rows: I64,
-    i_t0: I64,
-    r_inst: I64,
+    delta: I64,
+    r_local: I64,
+    t_local: I64,
     *,
-    inst_local: I64,
     clock: str,
     name: str,
     brackets: I64 | None,
 ) -> I64:
+    """Buckets of returns ``delta`` µs after t0 (``*_local``: wall clock of return and t0)."""
     if clock == "rolling":
-        delta = rt - t0
         if brackets is not None:
             return np.asarray(np.searchsorted(brackets, delta, side="right") - 1, dtype=np.int64)
         return np.asarray(delta // _LENGTH[name], dtype=np.int64)
-    r_local = local[r_rows].view("datetime64[us]")
-    t_local = inst_local[r_inst].view("datetime64[us]")
     if brackets is not None:
         days = period_index(r_local, "day") - period_index(t_local, "day")
         return np.asarray(np.searchsorted(brackets // _DAY, days, side="right") - 1, dtype=np.int64)
