@@ -158,3 +158,31 @@ def test_person_codes_same_with_and_without_arrow(
     assert codes.tolist() == np.concatenate(without).tolist() == keys[0].tolist()
     assert keys[1].tolist() == keys_without[1].tolist()
     assert ((codes >= 0) == normalize_phones(values).valid).all()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(
+        st.tuples(
+            st.sampled_from(["", "+", "86", "+86", "0086", "+0086", "00", "0", "++86", "+860"]),
+            st.from_regex(r"1[0-9]{8,12}|[0-9]{0,16}", fullmatch=True),
+        ).map("".join)
+        | st.text(alphabet="0123456789+ -１", max_size=20),
+        max_size=30,
+    )
+)
+def test_arrow_mobiles_match_mobile_numbers(values: list[str]) -> None:
+    # the Arrow reader of digit-only spellings agrees with mobile_numbers wherever it reads,
+    # and reads every spelling of ASCII digits (after at most one "+") that mobile_numbers reads
+    import re
+
+    import pyarrow as pa
+
+    from autoops.identity._normalize import mobile_numbers
+    from autoops.leads._link import _arrow_mobiles
+
+    got = _arrow_mobiles(pa.array(values, type=pa.large_string()))
+    want = mobile_numbers(np.array([*values, "x" * 11], dtype=str))[:-1]
+    simple = np.array([re.fullmatch(r"\+?[0-9]*", v) is not None for v in values], dtype=bool)
+    assert (got[got > 0] == want[got > 0]).all()
+    assert ((got > 0) == (want > 0) & simple).all()

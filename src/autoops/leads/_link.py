@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from autoops._tabular import encode
 from autoops.leads._codes import codes_of, index_of, int_codes
 from autoops.models import normalize_phones
 
@@ -76,18 +75,20 @@ def phones(values: npt.NDArray[Any]) -> _Phones:
 KEY_STATUS = ("ok", "missing", "invalid")
 
 
-def _spellings(parts: Sequence[npt.NDArray[Any]]) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
+def _spellings(parts: Sequence[npt.NDArray[Any]]) -> tuple[npt.NDArray[np.int64], Any]:
     """Codes of the raw phones of *parts*, concatenated (-1: ``None``), and the distinct spellings.
 
     With pyarrow installed, columns of ``str`` (and ``None``) are copied into
-    one Arrow string column and dictionary-encoded by Arrow
-    (:func:`autoops._tabular.encode`): hashing the contiguous bytes takes
-    about 60% of the time ``pandas.factorize`` takes on the Python strings,
-    and no object array is concatenated. Other columns (numbers, NaN,
-    strings Arrow cannot encode) are factorised by :func:`codes_of`.
+    one Arrow string column and dictionary-encoded by Arrow (as
+    :func:`autoops._tabular.encode` does): hashing contiguous bytes is faster
+    than ``pandas.factorize`` on Python strings, and no object array is
+    concatenated; the distinct spellings are then an Arrow array. Other
+    columns (numbers, NaN, bytes, strings Arrow cannot encode) are factorised
+    by :func:`codes_of` and the spellings are an object array.
     """
     try:
         import pyarrow as pa
+        import pyarrow.compute as pc
     except ImportError:  # pragma: no cover - pyarrow is an optional extra
         pa = None
     if pa is not None:
@@ -96,10 +97,75 @@ def _spellings(parts: Sequence[npt.NDArray[Any]]) -> tuple[npt.NDArray[np.int64]
         except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeError):
             pass
         else:
-            return encode(pa.chunked_array(text, type=pa.large_string()))
+            encoded = pc.dictionary_encode(pa.chunked_array(text).combine_chunks())
+            codes = encoded.indices.fill_null(-1).to_numpy().astype(np.int64)
+            return codes, encoded.dictionary
     # one concatenation, no intermediate copies: each copy of an object array touches every
     # string's reference count
     return codes_of(np.concatenate(parts) if len(parts) > 1 else parts[0])
+
+
+def _arrow_mobiles(spellings: Any) -> npt.NDArray[np.int64]:
+    """:func:`~autoops.identity._normalize.mobile_numbers` of the Arrow spellings made of
+    ASCII digits only, after at most one leading ``+`` (0 for every other spelling).
+
+    Such a spelling is read by Arrow's integer parser; the rule is the one of
+    ``mobile_numbers`` for it (11 digits without ``+``; 13 digits ``86…``; 15
+    digits ``0086…`` without ``+``; the number 13-19…), tested equal.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    plus = pc.starts_with(spellings, "+")
+    body = pc.if_else(plus, pc.utf8_slice_codeunits(spellings, 1), spellings)
+    n_digits = pc.utf8_length(body)
+    digits = pc.and_(
+        pc.and_(pc.string_is_ascii(body), pc.utf8_is_digit(body)), pc.less_equal(n_digits, 18)
+    )
+    digits = pc.fill_null(digits, False)
+    value = pc.cast(pc.if_else(digits, body, "0"), pa.int64()).to_numpy(zero_copy_only=False)
+    nd = pc.fill_null(n_digits, 0).to_numpy(zero_copy_only=False)
+    with_plus = pc.fill_null(plus, False).to_numpy(zero_copy_only=False)
+    number, prefix = value % 10**11, value // 10**11
+    ok = digits.to_numpy(zero_copy_only=False) & (number >= 13_000_000_000)
+    ok &= number < 20_000_000_000
+    ok &= ((nd == 11) & ~with_plus) | ((nd == 13) | (nd == 15) & ~with_plus) & (prefix == 86)
+    out: npt.NDArray[np.int64] = np.where(ok, number, 0)
+    return out
+
+
+def _read(uniq: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int8]]:
+    """The number (``+86`` numbers as ``_CC86`` + national; 0: none) and key status of
+    each distinct spelling (an object array)."""
+    from autoops.identity._normalize import mobile_numbers  # imported on use: identity is large
+
+    k = len(uniq)
+    number = np.zeros(k, dtype=np.int64)
+    status = np.full(k, 1, dtype=np.int8)
+    if not k:
+        return number, status
+    text = uniq.astype(str)
+    fits = np.ones(k, dtype=bool)
+    if text.dtype.itemsize // 4 > _WIDTH:
+        # spellings longer than _WIDTH are "too long" for normalize_phones; the rest is
+        # narrowed to the longest one that fits (the reader's cost grows with the width)
+        length = np.strings.str_len(text)
+        fits = length <= _WIDTH
+        text = text.astype(f"<U{int(length[fits].max(initial=1))}")
+    mobile = mobile_numbers(text)
+    plain = (mobile > 0) & fits
+    number[plain] = _CC86 + mobile[plain]
+    status[plain] = 0
+    rest = np.flatnonzero(~plain)
+    if len(rest):
+        batch = normalize_phones(uniq[rest])
+        ok = rest[batch.valid]
+        try:  # at most 15 digits: one int64 per number
+            number[ok] = batch.e164[batch.valid].astype(np.int64)
+        except (ValueError, OverflowError):  # pragma: no cover - E.164 is "+" and digits
+            number[ok] = codes_of(batch.e164[batch.valid])[0] + 1
+        status[rest] = np.where(batch.valid, 0, np.where(batch.missing, 1, 2))
+    return number, status
 
 
 def _keys(
@@ -109,39 +175,28 @@ def _keys(
 
     Each distinct raw spelling is read once and coded once. Plain mobiles
     (``138 0013 8000``, ``+8613800138000``, ``008613800138000``) are read as
-    integers by :func:`autoops.identity._normalize.mobile_numbers` (tested equal
-    to ``normalize_phones``); every other spelling goes through
+    integers, by Arrow's integer parser when they are digits only (see
+    :func:`_arrow_mobiles`), else by
+    :func:`autoops.identity._normalize.mobile_numbers` (tested equal to
+    ``normalize_phones``); every other spelling goes through
     :func:`autoops.models.normalize_phones`. No E.164 string is built: a number
     is one ``int64`` (``+8613800138000`` → ``8613800138000``).
     """
-    from autoops.identity._normalize import mobile_numbers  # imported on use: identity is large
-
     codes, uniq = _spellings(parts)
     k = len(uniq)
     number = np.zeros(k + 1, dtype=np.int64)  # the last slot answers code -1 (None)
     status = np.full(k + 1, 1, dtype=np.int8)
-    if k:
-        text = uniq.astype(str)
-        fits = np.ones(k, dtype=bool)
-        if text.dtype.itemsize // 4 > _WIDTH:
-            # spellings longer than _WIDTH are "too long" for normalize_phones; the rest is
-            # narrowed to the longest one that fits (the reader's cost grows with the width)
-            length = np.strings.str_len(text)
-            fits = length <= _WIDTH
-            text = text.astype(f"<U{int(length[fits].max(initial=1))}")
-        mobile = mobile_numbers(text)
-        plain = (mobile > 0) & fits
-        number[:k][plain] = _CC86 + mobile[plain]
-        status[:k][plain] = 0
-        rest = np.flatnonzero(~plain)
+    if isinstance(uniq, np.ndarray):
+        number[:k], status[:k] = _read(uniq)
+    elif k:
+        mobile = _arrow_mobiles(uniq)
+        read = mobile > 0
+        number[:k][read] = _CC86 + mobile[read]
+        status[:k][read] = 0
+        rest = np.flatnonzero(~read)
         if len(rest):
-            batch = normalize_phones(uniq[rest])
-            ok = rest[batch.valid]
-            try:  # at most 15 digits: one int64 per number
-                number[ok] = batch.e164[batch.valid].astype(np.int64)
-            except (ValueError, OverflowError):  # pragma: no cover - E.164 is "+" and digits
-                number[ok] = codes_of(batch.e164[batch.valid])[0] + 1
-            status[rest] = np.where(batch.valid, 0, np.where(batch.missing, 1, 2))
+            others = uniq.take(rest).to_numpy(zero_copy_only=False)
+            number[rest], status[rest] = _read(others)
     dense = np.full(k + 1, -1, dtype=np.int64)
     has = np.flatnonzero(number)
     dense[has] = int_codes(number[has])
