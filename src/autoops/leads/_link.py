@@ -75,7 +75,7 @@ def phones(values: npt.NDArray[Any]) -> _Phones:
 KEY_STATUS = ("ok", "missing", "invalid")
 
 
-def _spellings(parts: Sequence[npt.NDArray[Any]]) -> tuple[npt.NDArray[np.int64], Any]:
+def _spellings(parts: Sequence[npt.NDArray[Any]]) -> tuple[npt.NDArray[np.signedinteger[Any]], Any]:
     """Codes of the raw phones of *parts*, concatenated (-1: ``None``), and the distinct spellings.
 
     With pyarrow installed, columns of ``str`` (and ``None``) are copied into
@@ -98,7 +98,7 @@ def _spellings(parts: Sequence[npt.NDArray[Any]]) -> tuple[npt.NDArray[np.int64]
             pass
         else:
             encoded = pc.dictionary_encode(pa.chunked_array(text).combine_chunks())
-            codes = encoded.indices.fill_null(-1).to_numpy().astype(np.int64)
+            codes: npt.NDArray[np.int32] = encoded.indices.fill_null(-1).to_numpy()
             return codes, encoded.dictionary
     # one concatenation, no intermediate copies: each copy of an object array touches every
     # string's reference count
@@ -170,8 +170,9 @@ def _read(uniq: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np
 
 def _keys(
     parts: Sequence[npt.NDArray[Any]],
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int8]]:
-    """Dense person code of each row of *parts*, concatenated (-1: none), and its key status code.
+) -> tuple[npt.NDArray[np.signedinteger[Any]], npt.NDArray[np.int64], npt.NDArray[np.int8]]:
+    """Per row of *parts*, concatenated, its spelling's code (-1: ``None``); per spelling
+    code its dense person code (-1: none) and key status code (the last slot: ``None``).
 
     Each distinct raw spelling is read once and coded once. Plain mobiles
     (``138 0013 8000``, ``+8613800138000``, ``008613800138000``) are read as
@@ -200,7 +201,7 @@ def _keys(
     dense = np.full(k + 1, -1, dtype=np.int64)
     has = np.flatnonzero(number)
     dense[has] = int_codes(number[has])
-    return dense[codes], status[codes]
+    return codes, dense, status
 
 
 #: ``+86`` and 11 digits as one integer: 86 * 10**11 + the national number
@@ -212,14 +213,18 @@ _WIDTH = 24
 def phone_keys(values: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int8]]:
     """Integer person code per phone (-1: missing or invalid) and the key status code
     (index into :data:`KEY_STATUS`)."""
-    return _keys([np.asarray(values, dtype=object)])
+    codes, dense, status = _keys([np.asarray(values, dtype=object)])
+    return dense[codes], status[codes]
 
 
 def person_codes(
     lead_phone: npt.NDArray[Any], event_phone: npt.NDArray[Any]
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Shared integer codes of normalised phones (-1 when missing or invalid)."""
-    codes = _keys([np.asarray(lead_phone, dtype=object), np.asarray(event_phone, dtype=object)])[0]
+    raw, dense, _ = _keys(
+        [np.asarray(lead_phone, dtype=object), np.asarray(event_phone, dtype=object)]
+    )
+    codes = dense[raw]  # the key status is not needed here
     return codes[: len(lead_phone)], codes[len(lead_phone) :]
 
 
