@@ -232,11 +232,15 @@ class _HourTable:
                 else:
                     lo = mid
             self.change[k] = hi * _SECOND_US
+        self.crosses = end != self.start
+        self.any_change = bool(self.crosses.any())
 
     def lookup(self, us: npt.NDArray[np.int64], k: npt.NDArray[np.intp]) -> npt.NDArray[np.int64]:
         """Offsets at UTC µs *us*, whose hours sit at positions *k* of the table."""
         out: npt.NDArray[np.int64] = self.start[k]
-        crossing = np.flatnonzero(self.change[k] != np.iinfo(np.int64).max)
+        if not self.any_change:  # e.g. Asia/Shanghai since 1991: one gather and done
+            return out
+        crossing = np.flatnonzero(self.crosses[k])
         if len(crossing):
             at = k[crossing]
             late = us[crossing] >= self.change[at]
@@ -292,23 +296,24 @@ def utc_offsets(ts_utc: npt.NDArray[Any], tz: str = DEFAULT_TZ) -> npt.NDArray[n
         >>> (utc_offsets(ts, "Australia/Adelaide") // 60_000_000).tolist()
         [570, 630]
     """
-    us = np.asarray(ts_utc).astype("datetime64[us]").view(np.int64)
-    out = np.zeros(len(us), dtype=np.int64)
-    valid = ~np.isnat(np.asarray(ts_utc))
+    stamps = np.asarray(ts_utc).astype(US, copy=False)
+    us = stamps.view(np.int64)
+    valid = ~np.isnat(stamps)
     rows = None if valid.all() else np.flatnonzero(valid)
     t = us if rows is None else us[rows]
     if not len(t):
-        return out
+        return np.zeros(len(us), dtype=np.int64)
     hours = t // _HOUR_US
     lo, hi = int(hours.min()), int(hours.max())
     if hi - lo < _DENSE_HOURS:
         first, table = _dense_table(tz, lo, hi)
-        offsets = table.lookup(t, (hours - first).astype(np.intp))
+        offsets = table.lookup(t, np.subtract(hours, first, out=hours))
     else:
         distinct, k = np.unique(hours, return_inverse=True)
         offsets = _HourTable(ZoneInfo(tz), distinct).lookup(t, k.reshape(-1).astype(np.intp))
     if rows is None:
         return offsets
+    out = np.zeros(len(us), dtype=np.int64)
     out[rows] = offsets
     return out
 
