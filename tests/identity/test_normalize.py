@@ -40,6 +40,9 @@ def test_search_many_equals_re_search(values: list[str], pattern: str) -> None:
 @settings(max_examples=150, deadline=None)
 @given(texts)
 def test_vector_phone_patterns_equal_re_search(values: list[str]) -> None:
+    # blocked patterns see normalised values, stripped of surrounding white space (where
+    # re's "$" would also match before a final newline)
+    values = [v.strip(" \t\r\n\u3000\u00a0") for v in values]
     arr = np.array(values, dtype=str)
     for pattern, fn in _VECTOR_PATTERNS.items():
         assert fn(arr).tolist() == [re.search(pattern, v) is not None for v in values]
@@ -84,6 +87,8 @@ def test_canonical_mobiles_read_like_the_raw_value(values: list[str]) -> None:
 
 def _canonical_reference(value: str) -> str:
     """canonical_mobiles for one value, in plain Python (the rule of its docstring)."""
+    if len(value) > 24:  # longer than normalize_phones reads
+        return value
     text = re.sub(r"[ \-()]", "", value)
     for prefix, size in (("+86", 14), ("0086", 15), ("86", 13), ("", 11)):
         if len(text) == size and text.startswith(prefix):
@@ -95,7 +100,7 @@ def _canonical_reference(value: str) -> str:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.one_of(shapes, st.text(alphabet="0123456789 -()+x\x00", max_size=20)),
+@given(st.lists(st.one_of(shapes, st.text(alphabet="0123456789 -()+x\x00", max_size=30)),
                 min_size=1, max_size=20))  # fmt: skip
 def test_canonical_mobiles_equal_plain_python(values: list[str]) -> None:
     out = canonical_mobiles(np.array(values, dtype=object))

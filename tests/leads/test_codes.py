@@ -178,8 +178,8 @@ def test_arrow_mobiles_match_mobile_numbers(values: list[str]) -> None:
 
     import pyarrow as pa
 
-    from autoops.identity._normalize import mobile_numbers
     from autoops.leads._link import _arrow_mobiles
+    from autoops.models._phone import mobile_numbers
 
     got = _arrow_mobiles(pa.array(values, type=pa.large_string()))
     want = mobile_numbers(np.array([*values, "x" * 11], dtype=str))[:-1]

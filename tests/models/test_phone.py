@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autoops.models import normalize_phone, normalize_phones
@@ -131,3 +131,30 @@ def test_normalising_twice_changes_nothing(raw: str) -> None:
 def test_every_mobile_shape_gives_the_same_e164(prefix: str, rest: int, shape: str) -> None:
     number = f"{prefix}{rest:09d}"
     assert normalize_phone(shape.format(number)).e164 == f"+86{number}"
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.builds(
+            lambda pad, prefix, number, tail: pad + prefix + number + tail,
+            st.sampled_from(["", " ", " " * 9, " " * 14]),
+            st.sampled_from(["", "+86", "+86 ", "0086", "86", "(+86)", "+1"]),
+            st.from_regex(r"1[2-9][0-9]{3}[ -]?[0-9]{4}[ -]?[0-9]{2}", fullmatch=True),
+            st.sampled_from(["", " ", "x"]),
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_mobile_numbers_is_the_fast_path_of_normalize_phones(values: list[str]) -> None:
+    from autoops.models._phone import mobile_numbers
+
+    number = mobile_numbers(np.array(values, dtype=str))
+    batch = normalize_phones(np.array(values, dtype=object))
+    read = number > 0
+    # whatever the fast path reads, normalize_phones reads the same mobile
+    assert all(batch.valid[read])
+    assert batch.e164[read].tolist() == ["+86" + str(n) for n in number[read]]
+    # spellings past normalize_phones' 24-character limit are never read
+    assert not any(read[[len(v) > 24 for v in values]])

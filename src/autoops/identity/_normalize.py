@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from autoops._factorize import factorize_objects, factorize_u64
 from autoops.identity._rules import BLOCKED_PHONES, DEFAULT_BLOCKED, IdType
+from autoops.models._phone import mobile_numbers
 
 __all__ = [
     "REASONS",
@@ -27,7 +28,6 @@ __all__ = [
     "hash_strings",
     "lower",
     "mix64",
-    "mobile_numbers",
     "normalize_values",
     "present",
     "search_many",
@@ -253,51 +253,6 @@ def lower(text: npt.NDArray[np.str_]) -> npt.NDArray[np.str_]:
 
 def _as_text(values: npt.NDArray[Any]) -> npt.NDArray[np.str_]:
     return np.strings.strip(to_text(values), _STRIP)
-
-
-def mobile_numbers(text: npt.NDArray[np.str_]) -> npt.NDArray[np.int64]:
-    """The mobile number of each raw phone as an integer, 0 where it is not a plain mobile.
-
-    A plain mobile is, once spaces, dashes and brackets are removed, 11 ASCII
-    digits starting with 13-19, optionally after ``+86``, ``0086`` or ``86``.
-    Read from the code points of the fixed-width array, one position at a time.
-
-    Examples:
-        >>> mobile_numbers(np.array(["+86 138-0013-8000", "0086 13800138000", "1380013800"])).tolist()
-        [13800138000, 13800138000, 0]
-    """
-    m = len(text)
-    out = np.zeros(m, dtype=np.int64)
-    width = text.dtype.itemsize // 4
-    if m == 0 or width < 11:
-        return out
-    length = np.strings.str_len(text)
-    clean = np.ones(m, dtype=bool)
-    plus_first = np.zeros(m, dtype=bool)  # a "+" before the first digit (then "+86")
-    n_digits = np.zeros(m, dtype=np.int64)
-    n_plus = np.zeros(m, dtype=np.int64)
-    total = np.zeros(m, dtype=np.int64)  # all the digits as one integer
-    # one column (character position) at a time, over all rows
-    for c in text.view(np.uint32).reshape(m, width).T.copy():
-        digit = (c >= ord("0")) & (c <= ord("9"))
-        plus = c == ord("+")
-        sep = (c == ord(" ")) | (c == ord("-")) | (c == ord("(")) | (c == ord(")"))
-        clean &= digit | plus | sep | (length <= 0)
-        plus_first |= plus & (n_digits == 0)
-        n_plus += plus
-        n_digits += digit
-        np.copyto(total, total * 10 + (c.astype(np.int64) - ord("0")), where=digit)
-        length -= 1
-    # the last 11 digits are the number, those before them the prefix (longer rows are
-    # rejected by their digit count, so an overflow of total never matters)
-    number, prefix = total % 10**11, total // 10**11
-    prefixed = ((n_digits == 13) | (n_digits == 15) & (n_plus == 0)) & (prefix == 86)
-    ok = clean & (number >= 13_000_000_000) & (number < 20_000_000_000)
-    ok &= ((n_plus == 0) & (n_digits == 11)) | (
-        prefixed & ((n_plus == 0) | (n_plus == 1) & plus_first)
-    )
-    out[ok] = number[ok]
-    return out
 
 
 def canonical_mobiles(values: npt.NDArray[Any]) -> npt.NDArray[Any]:

@@ -10,6 +10,7 @@ import numpy.typing as npt
 
 from autoops.leads._codes import codes_of, index_of, int_codes
 from autoops.models import normalize_phones
+from autoops.models._phone import mobile_numbers
 
 __all__ = ["KEY_STATUS", "index_of", "link_by_phone", "person_codes", "phone_keys", "phones"]
 
@@ -106,7 +107,7 @@ def _spellings(parts: Sequence[npt.NDArray[Any]]) -> tuple[npt.NDArray[np.signed
 
 
 def _arrow_mobiles(spellings: Any) -> npt.NDArray[np.int64]:
-    """:func:`~autoops.identity._normalize.mobile_numbers` of the Arrow spellings made of
+    """:func:`~autoops.models._phone.mobile_numbers` of the Arrow spellings made of
     ASCII digits only, after at most one leading ``+`` (0 for every other spelling).
 
     Such a spelling is read by Arrow's integer parser; the rule is the one of
@@ -137,23 +138,13 @@ def _arrow_mobiles(spellings: Any) -> npt.NDArray[np.int64]:
 def _read(uniq: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int8]]:
     """The number (``+86`` numbers as ``_CC86`` + national; 0: none) and key status of
     each distinct spelling (an object array)."""
-    from autoops.identity._normalize import mobile_numbers  # imported on use: identity is large
-
     k = len(uniq)
     number = np.zeros(k, dtype=np.int64)
     status = np.full(k, 1, dtype=np.int8)
     if not k:
         return number, status
-    text = uniq.astype(str)
-    fits = np.ones(k, dtype=bool)
-    if text.dtype.itemsize // 4 > _WIDTH:
-        # spellings longer than _WIDTH are "too long" for normalize_phones; the rest is
-        # narrowed to the longest one that fits (the reader's cost grows with the width)
-        length = np.strings.str_len(text)
-        fits = length <= _WIDTH
-        text = text.astype(f"<U{int(length[fits].max(initial=1))}")
-    mobile = mobile_numbers(text)
-    plain = (mobile > 0) & fits
+    mobile = mobile_numbers(uniq.astype(str))
+    plain = mobile > 0
     number[plain] = _CC86 + mobile[plain]
     status[plain] = 0
     rest = np.flatnonzero(~plain)
@@ -178,7 +169,7 @@ def _keys(
     (``138 0013 8000``, ``+8613800138000``, ``008613800138000``) are read as
     integers, by Arrow's integer parser when they are digits only (see
     :func:`_arrow_mobiles`), else by
-    :func:`autoops.identity._normalize.mobile_numbers` (tested equal to
+    :func:`autoops.models._phone.mobile_numbers` (tested equal to
     ``normalize_phones``); every other spelling goes through
     :func:`autoops.models.normalize_phones`. No E.164 string is built: a number
     is one ``int64`` (``+8613800138000`` → ``8613800138000``).
@@ -206,8 +197,6 @@ def _keys(
 
 #: ``+86`` and 11 digits as one integer: 86 * 10**11 + the national number
 _CC86 = 86 * 10**11
-#: the longest phone spelling ``normalize_phones`` reads (longer ones are invalid)
-_WIDTH = 24
 
 
 def phone_keys(values: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int8]]:
