@@ -23,6 +23,7 @@ from autoops.errors import InvalidInput
 __all__ = [
     "NULL",
     "Tabular",
+    "arrow_dictionary",
     "as_array",
     "columns",
     "encode",
@@ -128,6 +129,21 @@ def encode(values: Any) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
             # pandas marks missing values with None, NaN, NA or NaT: all are missing here
             return factorize_objects(values.to_numpy(dtype=object, na_value=None))
         return factorize_objects(np.asarray(as_array(values), dtype=object))
+    codes, dictionary = arrow_dictionary(arrow)
+    distinct: npt.NDArray[Any] = dictionary.to_numpy(zero_copy_only=False)
+    return codes.astype(np.int64), distinct
+
+
+def arrow_dictionary(arrow: Any) -> tuple[npt.NDArray[np.signedinteger[Any]], Any]:
+    """Codes (``-1`` for null) and the Arrow array of distinct values of an Arrow string
+    array or chunked array, by Arrow's dictionary encoding.
+
+    Examples:
+        >>> import pyarrow as pa
+        >>> codes, dictionary = arrow_dictionary(pa.chunked_array([["b", None], ["a", "b"]]))
+        >>> codes.tolist(), dictionary.to_pylist()
+        ([0, -1, 1, 0], ['b', 'a'])
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -140,9 +156,8 @@ def encode(values: Any) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
             arrow = arrow.cast(pa.large_string())
         arrow = arrow.combine_chunks()
     encoded = pc.dictionary_encode(arrow)
-    codes: npt.NDArray[np.int64] = encoded.indices.fill_null(-1).to_numpy().astype(np.int64)
-    distinct: npt.NDArray[Any] = encoded.dictionary.to_numpy(zero_copy_only=False)
-    return codes, distinct
+    codes: npt.NDArray[np.signedinteger[Any]] = encoded.indices.fill_null(-1).to_numpy()
+    return codes, encoded.dictionary
 
 
 def _arrow_strings(values: Any) -> Any:

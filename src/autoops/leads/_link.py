@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from autoops._tabular import arrow_dictionary
 from autoops.leads._codes import codes_of, index_of, int_codes
 from autoops.models import normalize_phones
 from autoops.models._phone import mobile_numbers
@@ -80,8 +81,8 @@ def _spellings(parts: Sequence[npt.NDArray[Any]]) -> tuple[npt.NDArray[np.signed
     """Codes of the raw phones of *parts*, concatenated (-1: ``None``), and the distinct spellings.
 
     With pyarrow installed, columns of ``str`` (and ``None``) are copied into
-    one Arrow string column and dictionary-encoded by Arrow (as
-    :func:`autoops._tabular.encode` does): hashing contiguous bytes is faster
+    one Arrow string column and dictionary-encoded by Arrow
+    (:func:`autoops._tabular.arrow_dictionary`): hashing contiguous bytes is faster
     than ``pandas.factorize`` on Python strings, and no object array is
     concatenated; the distinct spellings are then an Arrow array. Other
     columns (numbers, NaN, bytes, strings Arrow cannot encode) are factorised
@@ -89,7 +90,6 @@ def _spellings(parts: Sequence[npt.NDArray[Any]]) -> tuple[npt.NDArray[np.signed
     """
     try:
         import pyarrow as pa
-        import pyarrow.compute as pc
     except ImportError:  # pragma: no cover - pyarrow is an optional extra
         pa = None
     if pa is not None:
@@ -98,9 +98,7 @@ def _spellings(parts: Sequence[npt.NDArray[Any]]) -> tuple[npt.NDArray[np.signed
         except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeError):
             pass
         else:
-            encoded = pc.dictionary_encode(pa.chunked_array(text).combine_chunks())
-            codes: npt.NDArray[np.int32] = encoded.indices.fill_null(-1).to_numpy()
-            return codes, encoded.dictionary
+            return arrow_dictionary(pa.chunked_array(text, type=pa.large_string()))
     # one concatenation, no intermediate copies: each copy of an object array touches every
     # string's reference count
     return codes_of(np.concatenate(parts) if len(parts) > 1 else parts[0])
