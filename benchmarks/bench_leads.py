@@ -1121,6 +1121,10 @@ def load() -> str:
     return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} cores"
 
 
+#: the names ``--only`` takes
+OPERATIONS = ("grade", "dedupe", "nearest", "round_robin", "capacity", "sla")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="100k leads, 400 dealers")
@@ -1128,11 +1132,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per engine; best is shown")
     parser.add_argument(
         "--only",
-        default="grade,dedupe,nearest,round_robin,capacity,sla",
+        default=",".join(OPERATIONS),
         help="comma-separated operations",
     )
     args = parser.parse_args()
     only = set(args.only.split(","))
+    if only - set(OPERATIONS):
+        parser.error(f"unknown --only {sorted(only - set(OPERATIONS))}; choose from {OPERATIONS}")
     n = args.leads or (100_000 if args.quick else 1_000_000)
     n_dealers = 400 if args.quick else 2_000
     import duckdb
