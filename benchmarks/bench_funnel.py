@@ -510,12 +510,15 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="one small size (1M events)")
     ap.add_argument("--sizes", type=int, nargs="*", help="event counts (units = events / 10)")
     ap.add_argument("--ref-max", type=int, default=2_500_000, help="largest size for duckdb-ref")
-    ap.add_argument("--skip", nargs="*", default=[], help="implementations to skip")
+    names = ["autoops", "autoops-object", "duckdb-ref", "duckdb-window", "polars-asof",
+             "pandas-asof", "duckdb", "polars", "pandas"]  # fmt: skip
+    ap.add_argument("--skip", nargs="*", default=[], choices=names, help="implementations to skip")
     ap.add_argument("--repeat", type=int, default=3, help="runs per implementation (best is kept)")
     ap.add_argument("--shuffled", action="store_true", help="rows in random order, not time order")
     ap.add_argument("--no-memory", action="store_true", help="skip the traced-memory run")
-    ap.add_argument("--only", nargs="*", default=None, help="run only these implementations")
-    ap.add_argument("--parts", nargs="*", default=["funnel", "retention", "mau", "twenty"])
+    ap.add_argument("--only", nargs="*", default=None, choices=names, help="run only these")
+    parts = ["funnel", "retention", "mau", "twenty"]
+    ap.add_argument("--parts", nargs="*", default=parts, choices=parts)
     args = ap.parse_args()
     global REPEAT, args_no_memory
     REPEAT = args.repeat
