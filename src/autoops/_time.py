@@ -219,10 +219,11 @@ class _HourTable:
 
     def __init__(self, zone: ZoneInfo, hours: npt.NDArray[np.int64]) -> None:
         self.start = _offsets_at(zone, hours * _HOUR_US)
-        end = _offsets_at(zone, (hours + 1) * _HOUR_US)
-        self.after = end
+        self.after = end = _offsets_at(zone, (hours + 1) * _HOUR_US)
+        self.crosses = end != self.start  # a bool table: a cheaper gather per row than change
+        self.any_change = bool(self.crosses.any())
         self.change = np.full(len(hours), np.iinfo(np.int64).max, dtype=np.int64)
-        for k in np.flatnonzero(end != self.start).tolist():
+        for k in np.flatnonzero(self.crosses).tolist():
             # bisect on whole seconds for the first one with the new offset
             lo, hi = int(hours[k]) * 3600, (int(hours[k]) + 1) * 3600
             while hi - lo > 1:
@@ -232,8 +233,6 @@ class _HourTable:
                 else:
                     lo = mid
             self.change[k] = hi * _SECOND_US
-        self.crosses = end != self.start
-        self.any_change = bool(self.crosses.any())
 
     def lookup(self, us: npt.NDArray[np.int64], k: npt.NDArray[np.intp]) -> npt.NDArray[np.int64]:
         """Offsets at UTC µs *us*, whose hours sit at positions *k* of the table."""
