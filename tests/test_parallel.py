@@ -1,0 +1,98 @@
+"""autoops._parallel: thread count, ordered results, no nesting deadlock, exact gathers."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from autoops import _parallel
+from autoops._parallel import chunks, parallel_map, take, thread_count
+from autoops.errors import ConfigError
+
+
+def test_thread_count_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUTOOPS_THREADS", "5")
+    assert thread_count() == 5
+    monkeypatch.delenv("AUTOOPS_THREADS")
+    assert 1 <= thread_count() <= 8
+
+
+@pytest.mark.parametrize("raw", ["0", "-2", "two", "1.5"])
+def test_thread_count_refuses_bad_values(monkeypatch: pytest.MonkeyPatch, raw: str) -> None:
+    monkeypatch.setenv("AUTOOPS_THREADS", raw)
+    with pytest.raises(ConfigError, match="AUTOOPS_THREADS"):
+        thread_count()
+
+
+def test_parallel_map_keeps_order_and_uses_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUTOOPS_THREADS", "2")
+    names: set[str] = set()
+    barrier = threading.Barrier(2, timeout=10)
+
+    def piece(x: int) -> int:
+        names.add(threading.current_thread().name)
+        barrier.wait()  # both pieces must be running at once, or this times out
+        return x * 10
+
+    assert parallel_map(piece, [1, 2]) == [10, 20]
+    assert len(names) == 2
+
+
+def test_one_thread_runs_serially_on_the_caller(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUTOOPS_THREADS", "1")
+    seen = parallel_map(lambda _: threading.current_thread().name, [0, 1, 2])
+    assert set(seen) == {threading.current_thread().name}
+
+
+def test_nested_calls_do_not_deadlock(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUTOOPS_THREADS", "2")
+
+    def outer(x: int) -> list[int]:
+        return parallel_map(lambda y: x + y, [1, 2, 3])
+
+    assert parallel_map(outer, [0, 10, 20, 30]) == [
+        [1, 2, 3],
+        [11, 12, 13],
+        [21, 22, 23],
+        [31, 32, 33],
+    ]
+
+
+def test_the_first_exception_is_raised(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUTOOPS_THREADS", "2")
+
+    def piece(x: int) -> int:
+        if x == 1:
+            raise KeyError("boom")
+        return x
+
+    with pytest.raises(KeyError, match="boom"):
+        parallel_map(piece, [0, 1, 2])
+
+
+@given(st.integers(0, 1000), st.integers(1, 9))
+def test_chunks_cover_the_range_once(n: int, parts: int) -> None:
+    spans = chunks(n, parts)
+    covered = [i for a, b in spans for i in range(a, b)]
+    assert covered == list(range(n))
+    assert len(spans) <= parts
+    assert all(b > a for a, b in spans)
+
+
+@pytest.mark.parametrize("threads", ["1", "2", "3"])
+def test_take_equals_fancy_indexing(monkeypatch: pytest.MonkeyPatch, threads: str) -> None:
+    monkeypatch.setenv("AUTOOPS_THREADS", threads)
+    monkeypatch.setattr(_parallel, "_MIN_TAKE", 4)
+    rng = np.random.default_rng(1)
+    for dtype in (np.int64, np.float32, np.uint8, "datetime64[us]"):
+        values = rng.integers(0, 100, 1000).astype(dtype)
+        index = rng.integers(-1000, 1000, 5000)
+        got = take(values, index)
+        assert got.dtype == values.dtype
+        assert np.array_equal(got, values[index])
+    with pytest.raises(IndexError):
+        take(np.arange(10), np.arange(20))
