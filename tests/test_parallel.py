@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 
 import numpy as np
@@ -96,3 +98,25 @@ def test_take_equals_fancy_indexing(monkeypatch: pytest.MonkeyPatch, threads: st
         assert np.array_equal(got, values[index])
     with pytest.raises(IndexError):
         take(np.arange(10), np.arange(20))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork and signal.alarm")
+def test_a_forked_child_gets_a_working_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUTOOPS_THREADS", "2")
+    barrier = threading.Barrier(2, timeout=10)
+    # both pool threads started and idle in the parent: a child reusing them would wait forever
+    assert parallel_map(lambda x: barrier.wait() * 0 + x, [1, 2]) == [1, 2]
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        signal.alarm(10)  # a hang kills the child; the parent then reads nothing
+        try:
+            ok = parallel_map(lambda x: x * 2, [1, 2, 3]) == [2, 4, 6]
+            os.write(write, b"1" if ok else b"0")
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        answer = pipe.read()
+    os.waitpid(pid, 0)
+    assert answer == b"1"

@@ -80,6 +80,16 @@ def _executor(size: int) -> ThreadPoolExecutor:
         return _pool
 
 
+def _forget_pool_in_child() -> None:
+    """A forked child inherits the pool object but not its threads: start afresh."""
+    global _pool, _pool_size, _lock
+    _pool, _pool_size, _lock = None, 0, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_in_child)
+
+
 def _run_inside(fn: Callable[[T], R], item: T) -> R:
     _inside.active = True
     try:
