@@ -10,6 +10,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from autoops._parallel import take
 from autoops._tabular import factorize
 from autoops._time import to_utc_us
 from autoops.errors import InvalidInput
@@ -17,21 +18,19 @@ from autoops.funnel._columns import (
     EventColumns,
     column_mask,
     dense_codes,
-    is_nondecreasing,
     is_null,
     known_event_check,
     read_events,
-    sort_rows,
 )
 from autoops.funnel._kernel import (
     Rows,
     Transition,
     canonical_chains,
-    depth_of,
     open_reached,
-    ordered_dp,
+    ordered_dp_depth,
     unordered_depth,
 )
+from autoops.funnel._order import order_rows
 from autoops.funnel._result import FunnelResult, LazyChains
 from autoops.funnel._spec import Funnel, Step
 
@@ -103,10 +102,10 @@ def _int_codes(v: I64) -> I64:
 def _hold_codes(ev: EventColumns, fields: tuple[str, ...], rows: I64) -> I64:
     """One code per combination of the held fields on *rows* (-1 if any is null)."""
     if len(fields) == 1:
-        return _codes(np.asarray(ev.column(fields[0]))[rows])
+        return _codes(take(np.asarray(ev.column(fields[0])), rows))
     codes: I64 | None = None
     for field in fields:
-        c = _codes(np.asarray(ev.column(field))[rows])
+        c = _codes(take(np.asarray(ev.column(field)), rows))
         ok = c >= 0
         dense = np.full(len(c), -1, dtype=np.int64)
         dense[ok] = dense_codes(c[ok])[0]
@@ -155,52 +154,57 @@ def plan(
                 "unordered funnels need steps whose predicates never overlap; rows match two steps"
             )
             raise InvalidInput(msg, field=event, row=[int(i) for i in np.nonzero(overlap)[0][:10]])
-    # strict order counts every row; otherwise only rows matching a step or exclusion
-    keep = (
-        np.arange(ev.n, dtype=np.int64) if funnel.order == "strict" else np.flatnonzero(bits != 0)
-    )
-    tie = ev.column(seq)[keep] if seq else None
-    unit_k = ev.unit[keep]
-    # an append-only log is in time order already: then the sort needs the unit only
-    ordered = tie is None and is_nondecreasing(ev.ts)
-    src = sort_rows(unit_k, None if ordered else ev.ts[keep], tie, labels=keep)
-    # sorted unit codes without a random gather: each unit's count, repeated
-    n_per_unit = np.bincount(unit_k)
-    unit_s = np.repeat(np.arange(len(n_per_unit), dtype=np.int64), n_per_unit)
-    del keep, unit_k, tie  # free the large temporaries early
-    ts_s = ev.ts[src]
-    # one gather of the packed step/exclusion bits, then one bit test per mask
-    sorted_bits = bits[src]
-    del bits
-    one = sorted_bits.dtype.type(1)
-    sorted_masks = [(sorted_bits & (one << one.dtype.type(i))) != 0 for i in range(len(specs))]
-    del sorted_bits
-    step_s, excl_s = sorted_masks[:n_steps], sorted_masks[n_steps:]
     d0, d1 = _NEG, _POS
     if funnel.entry_range is not None:
         d0 = _instant_us(funnel.entry_range[0], "entry_range")
         d1 = _instant_us(funnel.entry_range[1], "entry_range")
-    if funnel.entry_range is None:
-        entry = np.ones(len(ts_s), dtype=bool)
-    else:
-        entry = (ts_s >= d0) & (ts_s < d1)
+    entry: tuple[int, int] | None = None if funnel.entry_range is None else (d0, d1)
     if funnel.order == "open":
-        hi = d1 if d1 == _POS else d1 + funnel.window_us
-        entry = (ts_s >= d0) & (ts_s < hi)
-    rows = Rows(unit=unit_s, ts=ts_s, steps=step_s, entry=entry)
+        entry = (d0, d1 if d1 == _POS else d1 + funnel.window_us)
+    # the field sets held between consecutive steps, and the steps declaring them all
+    hold_fields = list(
+        dict.fromkeys(
+            f
+            for f in (
+                tuple(f for f, idx in holds.items() if j in idx and j + 1 in idx)
+                for j in range(1, k)
+            )
+            if f
+        )
+    )
+    hold_masks = [
+        sum(1 << (i - 1) for i in set.intersection(*(set(holds[f]) for f in fields)))
+        for fields in hold_fields
+    ]
+    # strict order counts every row; otherwise only rows matching a step or exclusion
+    s = order_rows(
+        ev.unit,
+        ev.ts,
+        bits,
+        len(ev.unit_values),
+        n_bits=len(specs),
+        all_rows=funnel.order == "strict",
+        tie=ev.column(seq) if seq else None,
+        entry=entry,
+        hold_masks=hold_masks,
+    )
+    del bits
+    src = s.src
+    step_s, excl_s = s.masks[:n_steps], s.masks[n_steps:]
+    rows = Rows(
+        unit=s.unit,
+        ts=s.ts,
+        steps=step_s,
+        entry=s.entry,
+        starts=s.starts,
+        unit_idx=s.unit_idx,
+        distinct=s.distinct,
+    )
     hold_codes: dict[tuple[str, ...], I64] = {}
-
-    def held(fields: tuple[str, ...]) -> I64:
-        """Codes of the held *fields* on the rows of the steps declaring them all (-1 elsewhere)."""
-        if fields not in hold_codes:
-            on = np.zeros(rows.n, dtype=bool)
-            for i in set.intersection(*(set(holds[f]) for f in fields)):
-                on |= step_s[i - 1]
-            sub = np.flatnonzero(on)
-            codes = np.full(rows.n, -1, dtype=np.int64)
-            codes[sub] = _hold_codes(ev, fields, src[sub])
-            hold_codes[fields] = codes
-        return hold_codes[fields]
+    for fields, sub in zip(hold_fields, s.held, strict=True):
+        codes = np.full(rows.n, -1, dtype=np.int64)
+        codes[sub] = _hold_codes(ev, fields, take(src, sub))
+        hold_codes[fields] = codes
 
     transitions: list[Transition] = []
     gaps = funnel.gap_bounds_us()
@@ -215,7 +219,7 @@ def plan(
             not_prev = ~rows.steps[j - 1]
             breakers = not_prev if breakers is None else breakers | not_prev
         fields = tuple(f for f, idx in holds.items() if j in idx and j + 1 in idx)
-        hold = held(fields) if fields else None
+        hold = hold_codes[fields] if fields else None
         lo, hi_gap = gaps[j - 1]
         transitions.append(Transition(breakers, every, hold, lo, hi_gap))
     bd = ev.column(funnel.breakdown)[src] if funnel.breakdown else None
@@ -249,7 +253,7 @@ def _match_bits(
         for i, st in enumerate(specs):
             hit = np.isin(cats, list(st.events)).astype(width)
             table[:-1] |= hit << width(i)
-        return table[codes]
+        return take(table, codes)  # code -1 (null) reads the last slot
     by_name = {name: column_mask(ev, event, "==", name) for name in names}
     for st in funnel.steps:
         for name in st.events:
@@ -281,10 +285,10 @@ def depth_and_chains(p: Plan) -> tuple[I64, I64, npt.NDArray[np.bool_], Callable
     f = p.funnel
     k = len(f.steps)
     if f.order in ("ordered", "strict"):
-        levels = ordered_dp(p.rows, p.transitions, f.window_us, f.entry == "first")
-        units, depth = depth_of(p.rows, levels)
+        levels, depth = ordered_dp_depth(p.rows, p.transitions, f.window_us, f.entry == "first")
+        units = p.rows.units()
         reached = depth[:, None] >= np.arange(1, k + 1)[None, :]
-        return units, depth, reached, lambda: canonical_chains(p.rows, p.transitions, levels)[2]
+        return units, depth, reached, lambda: canonical_chains(p.rows, p.transitions, levels())[2]
     if f.order == "unordered":
         units, depth, chain = unordered_depth(p.rows, f.window_us, p.rows.entry)
         reached = depth[:, None] >= np.arange(1, k + 1)[None, :]

@@ -15,10 +15,13 @@ maximum when a gap has a maximum), never a Python loop per row.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 import attrs
 import numpy as np
 import numpy.typing as npt
+
+from autoops._parallel import parallel_map
 
 __all__ = [
     "Rows",
@@ -26,6 +29,7 @@ __all__ = [
     "canonical_chains",
     "depth_of",
     "ordered_dp",
+    "ordered_dp_depth",
     "unordered_depth",
 ]
 
@@ -55,6 +59,7 @@ class Rows:
     first: I64 = attrs.field(default=None, eq=False, repr=False)  # first row of each row's unit
     unit_idx: I64 = attrs.field(default=None, eq=False, repr=False)  # 0.. per distinct unit
     starts: Bool = attrs.field(default=None, eq=False, repr=False)  # first row of a unit
+    distinct: I64 = attrs.field(default=None, eq=False, repr=False)  # unit codes, ascending
     # segment ids per breaker mask (links guarded by the same exclusions share them)
     segs: dict[int, tuple[Bool, I64]] = attrs.field(factory=dict, init=False, eq=False, repr=False)
 
@@ -78,7 +83,9 @@ class Rows:
 
     def units(self) -> I64:
         """The distinct unit codes, ascending (rows are sorted by unit)."""
-        return self.unit[self.starts]
+        if self.distinct is None:
+            object.__setattr__(self, "distinct", self.unit[self.starts])
+        return self.distinct
 
     def unit_first_index(self) -> I64:
         """The first row of each row's unit (computed on first use: gap bounds need it)."""
@@ -357,44 +364,101 @@ def best_start(
 #: in the cache and are recycled by the allocator instead of being mapped anew
 DP_BLOCK_ROWS = 1 << 18
 
+Levels = list[tuple[I64, I64]]
 
-def ordered_dp(
+
+def _block_edges(rows: Rows) -> list[int]:
+    """Row offsets cutting *rows* into blocks of whole units of about DP_BLOCK_ROWS rows."""
+    edges = [0]
+    for target in range(DP_BLOCK_ROWS, rows.n, DP_BLOCK_ROWS):
+        if target <= edges[-1]:
+            continue
+        tail = rows.starts[target:]
+        at = int(np.argmax(tail))  # the first unit start at or after target
+        if not tail[at]:
+            break
+        edges.append(target + at)
+    edges.append(rows.n)
+    return edges
+
+
+def _block(
+    rows: Rows, transitions: list[Transition], lo: int, hi: int
+) -> tuple[Rows, list[Transition]]:
+    block = Rows(
+        unit=rows.unit[lo:hi],
+        ts=rows.ts[lo:hi],
+        steps=[m[lo:hi] for m in rows.steps],
+        entry=rows.entry[lo:hi],
+        starts=rows.starts[lo:hi],
+    )
+    cut = [
+        attrs.evolve(
+            tr,
+            breakers=None if tr.breakers is None else tr.breakers[lo:hi],
+            hold=None if tr.hold is None else tr.hold[lo:hi],
+        )
+        for tr in transitions
+    ]
+    return block, cut
+
+
+def ordered_dp_depth(
     rows: Rows, transitions: list[Transition], window: int, entry_first: bool
-) -> list[tuple[I64, I64]]:
-    """The DP: per step, (row indices with a valid chain, latest start row index).
+) -> tuple[Callable[[], Levels], I64]:
+    """The DP's levels (joined on first call of the returned thunk) and the depth per unit.
 
     Units never interact, so long inputs run as blocks of whole units of about
-    :data:`DP_BLOCK_ROWS` rows each, and the blocks' levels are joined.
+    :data:`DP_BLOCK_ROWS` rows each — on several threads
+    (:func:`autoops._parallel.parallel_map`) — and each block also finds the
+    depth of its own units. The result does not depend on the blocks or the
+    threads.
     """
     if rows.n <= 2 * DP_BLOCK_ROWS:
-        return _ordered_dp(rows, transitions, window, entry_first)
-    unit_rows = np.flatnonzero(rows.starts)
-    at = np.searchsorted(unit_rows, np.arange(DP_BLOCK_ROWS, rows.n, DP_BLOCK_ROWS))
-    cuts = unit_rows[np.minimum(at, len(unit_rows) - 1)]  # the first unit start at or after
-    edges = np.unique(np.concatenate([[0], cuts, [rows.n]])).tolist()
-    parts: list[list[tuple[I64, I64]]] = []
-    for lo, hi in itertools.pairwise(edges):
-        block = Rows(
-            unit=rows.unit[lo:hi],
-            ts=rows.ts[lo:hi],
-            steps=[m[lo:hi] for m in rows.steps],
-            entry=rows.entry[lo:hi],
-            starts=rows.starts[lo:hi],
-        )
-        cut = [
-            attrs.evolve(
-                tr,
-                breakers=None if tr.breakers is None else tr.breakers[lo:hi],
-                hold=None if tr.hold is None else tr.hold[lo:hi],
-            )
-            for tr in transitions
-        ]
+        whole = _ordered_dp(rows, transitions, window, entry_first)
+        return (lambda: whole), _depth(rows.unit_idx, whole, int(np.count_nonzero(rows.starts)))
+    edges = _block_edges(rows)
+
+    def run(span: tuple[int, int]) -> tuple[Levels, I64]:
+        lo, hi = span
+        block, cut = _block(rows, transitions, lo, hi)
         levels = _ordered_dp(block, cut, window, entry_first)
-        parts.append([(idx + lo, b + lo) for idx, b in levels])
-    return [
-        (np.concatenate([p[j][0] for p in parts]), np.concatenate([p[j][1] for p in parts]))
-        for j in range(len(transitions) + 1)
-    ]
+        n_units = int(block.unit_idx[-1]) + 1 if block.n else 0
+        return levels, _depth(block.unit_idx, levels, n_units)
+
+    spans = list(itertools.pairwise(edges))
+    parts = parallel_map(run, spans)
+    depth = np.concatenate([d for _, d in parts]) if parts else np.zeros(0, dtype=np.int64)
+    joined: Levels = []
+
+    def levels() -> Levels:
+        if not joined:
+            for j in range(len(transitions) + 1):
+                at = [(lv[j], lo) for (lv, _), (lo, _) in zip(parts, spans, strict=True)]
+                joined.append(
+                    (
+                        np.concatenate([idx + lo for (idx, _), lo in at]),
+                        np.concatenate([b + lo for (_, b), lo in at]),
+                    )
+                )
+        return joined
+
+    return levels, depth
+
+
+def ordered_dp(rows: Rows, transitions: list[Transition], window: int, entry_first: bool) -> Levels:
+    """The DP: per step, (row indices with a valid chain, latest start row index).
+
+    Long inputs run in blocks of whole units (see :func:`ordered_dp_depth`).
+    """
+    return ordered_dp_depth(rows, transitions, window, entry_first)[0]()
+
+
+def _depth(unit_idx: I64, levels: Levels, n_units: int) -> I64:
+    depth = np.zeros(n_units, dtype=np.int64)
+    for j, (idx, _) in enumerate(levels):
+        depth[unit_idx[idx]] = j + 1
+    return depth
 
 
 def _ordered_dp(
@@ -419,11 +483,8 @@ def _ordered_dp(
 
 def depth_of(rows: Rows, levels: list[tuple[I64, I64]]) -> tuple[I64, I64]:
     """(unit codes, depth): the last step at which each unit has a valid row."""
-    units = rows.unit[rows.starts]
-    depth = np.zeros(len(units), dtype=np.int64)
-    for j, (idx, _) in enumerate(levels):
-        depth[rows.unit_idx[idx]] = j + 1
-    return units, depth
+    units = rows.units()
+    return units, _depth(rows.unit_idx, levels, len(units))
 
 
 def canonical_chains(
@@ -437,7 +498,7 @@ def canonical_chains(
     Returns:
         (unit codes present, depth, chain) for every unit with a row.
     """
-    units = rows.unit[rows.starts]
+    units = rows.units()
     unit_idx = rows.unit_idx
     k = len(levels)
     depth = np.zeros(len(units), dtype=np.int64)

@@ -1,0 +1,148 @@
+"""Threads change nothing: AUTOOPS_THREADS=1 and 2 or 3 give identical outputs.
+
+Size thresholds are lowered so that the small generated logs take the
+threaded paths (parts of whole units, DP blocks, parallel gathers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from autoops import _parallel
+from autoops.funnel import Funnel, compute
+
+from .strategies import funnels, logs
+
+_SETTINGS = settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+
+
+@pytest.fixture
+def small_thresholds(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    from autoops.funnel import _active, _kernel, _order, _retention
+
+    monkeypatch.setattr(_order, "PAR_MIN_ROWS", 1)
+    monkeypatch.setattr(_kernel, "DP_BLOCK_ROWS", 2)
+    monkeypatch.setattr(_parallel, "_MIN_TAKE", 1)
+    monkeypatch.setattr(_retention, "ROW_BLOCK", 3)
+    monkeypatch.setattr(_active, "ROW_BLOCK", 3)
+    for module in (_retention, _active):
+        if hasattr(module, "PAR_MIN_ROWS"):
+            monkeypatch.setattr(module, "PAR_MIN_ROWS", 1)
+    yield
+
+
+def _with_threads(n: int, fn: Callable[[], Any]) -> Any:
+    with pytest.MonkeyPatch.context() as m:
+        m.setenv("AUTOOPS_THREADS", str(n))
+        return fn()
+
+
+def _funnel_outputs(f: Funnel, ev: dict[str, Any], seq: str | None) -> dict[str, Any]:
+    r = compute(f, ev, seq=seq)
+    p = r.plan
+    out: dict[str, Any] = {
+        "units": r.units,
+        "depth": r.depth,
+        "reached": r.reached,
+        "counts": r.counts,
+        "chain_row": r.chain_row,
+        "chain_ts": r.chain_ts,
+        "src": p.source_row,
+        "unit": p.rows.unit,
+        "ts": p.rows.ts,
+        "entry": p.rows.entry,
+        "starts": p.rows.starts,
+        "unit_idx": p.rows.unit_idx,
+        "distinct": p.rows.units(),
+    }
+    for i, m in enumerate(p.rows.steps):
+        out[f"step{i}"] = m
+    for j, tr in enumerate(p.transitions):
+        out[f"hold{j}"] = tr.hold
+        out[f"breakers{j}"] = tr.breakers
+    return out
+
+
+def _assert_same(a: dict[str, Any], b: dict[str, Any]) -> None:
+    assert a.keys() == b.keys()
+    for key in a:
+        if a[key] is None or b[key] is None:
+            assert a[key] is None and b[key] is None, key
+            continue
+        x, y = np.asarray(a[key]), np.asarray(b[key])
+        assert x.dtype == y.dtype, key
+        np.testing.assert_array_equal(x, y, err_msg=key)
+
+
+@_SETTINGS
+@given(
+    ev=logs(units=8),
+    f=funnels(),
+    in_time_order=st.booleans(),
+    with_seq=st.booleans(),
+    threads=st.sampled_from([2, 3]),
+)
+def test_funnel_threads_change_nothing(
+    small_thresholds: None,
+    ev: dict[str, Any],
+    f: Funnel,
+    in_time_order: bool,
+    with_seq: bool,
+    threads: int,
+) -> None:
+    if in_time_order:  # an append-only log: the packed (unit, row) sort by parts
+        by_time = np.argsort(ev["ts"], kind="stable")
+        ev = {k: v[by_time] for k, v in ev.items()}
+    if with_seq:
+        ev = dict(ev, seq=np.arange(len(ev["ts"]))[::-1].copy())
+    seq = "seq" if with_seq else None
+    one = _with_threads(1, lambda: _funnel_outputs(f, ev, seq))
+    many = _with_threads(threads, lambda: _funnel_outputs(f, ev, seq))
+    _assert_same(one, many)
+
+
+@pytest.mark.parametrize("order", ["open", "unordered"])
+def test_open_and_unordered_threads_change_nothing(small_thresholds: None, order: str) -> None:
+    rng = np.random.default_rng(3)
+    n = 400
+    ev = {
+        "one_id": rng.integers(0, 40, n),
+        "event": np.array(["A", "B", "C", "X"], dtype=object)[rng.integers(0, 4, n)],
+        "ts": np.sort(np.datetime64("2026-01-01", "us") + rng.integers(0, 10**9, n)),
+    }
+    f = Funnel(steps=["A", "B", "C"], order=order, window="5min")
+    one = _with_threads(1, lambda: _funnel_outputs(f, ev, None))
+    two = _with_threads(2, lambda: _funnel_outputs(f, ev, None))
+    _assert_same(one, two)
+
+
+def test_default_thresholds_match_small_ones() -> None:
+    """The one-part path with default thresholds equals the many-part path."""
+    rng = np.random.default_rng(5)
+    n = 3000
+    ev = {
+        "one_id": rng.integers(0, 300, n),
+        "event": np.array(["A", "B", "C", "X"], dtype=object)[rng.integers(0, 4, n)],
+        "ts": np.sort(np.datetime64("2026-01-01", "us") + rng.integers(0, 10**10, n)),
+        "order_id": rng.integers(0, 3, n).astype(float),
+    }
+    f = Funnel(steps=["A", "B", "C"], window="1h", hold={"order_id": [2, 3]})
+    plain = _with_threads(1, lambda: _funnel_outputs(f, ev, None))
+    from autoops.funnel import _kernel, _order
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(_order, "PAR_MIN_ROWS", 1)
+        m.setattr(_kernel, "DP_BLOCK_ROWS", 7)
+        m.setattr(_parallel, "_MIN_TAKE", 1)
+        split = _with_threads(2, lambda: _funnel_outputs(f, ev, None))
+    _assert_same(plain, split)
