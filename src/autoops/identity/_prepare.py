@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from autoops._factorize import factorize_u64
+from autoops._parallel import parallel_map
 from autoops._tabular import columns, encode, source_columns
 from autoops.errors import ConfigError, InvalidInput
 from autoops.identity._normalize import (
@@ -165,8 +166,24 @@ def _value_tokens(
     absent = np.append(status_u == Status.ABSENT, True)  # code -1: None
     rows = np.flatnonzero(~absent[codes])
     c = codes[rows]
-    return _Values(rows, tok_u[c], status_u[c].astype(np.int8), local[c],
+    return _Values(rows, tok_u[c], status_u[c], local[c],
                    tuple(names.tolist()), key_u[c], len(distinct_tok), c)  # fmt: skip
+
+
+@attrs.frozen(slots=True)
+class _TypeEdges:
+    """The edges of one identifier type, before they are laid end to end."""
+
+    ti: int
+    rows: npt.NDArray[np.int64]
+    tok: npt.NDArray[np.uint64]
+    status: npt.NDArray[np.int8]
+    detail: npt.NDArray[np.int32]
+    names: tuple[str, ...]
+    verified: npt.NDArray[np.bool_]
+    raw: npt.NDArray[np.int64]
+    key: npt.NDArray[np.int64]
+    n_keys: int
 
 
 def token_of(idtype: IdType, value: Any, scope: Any = None, *, secret: Secret | None = None) -> int:
@@ -286,7 +303,9 @@ def prepare(
     # identifier and scope columns are read factorised: an Arrow-backed string column
     # never becomes one Python string per row (see autoops._tabular.encode)
     string_cols = set(type_cols.values()) | {t.scope for t in rules.types if t.scope}
-    coded = {c: encode(source[c]) for c in sorted(string_cols) if c in source}
+    string_names = [c for c in sorted(string_cols) if c in source]
+    encoded = parallel_map(lambda c: encode(source[c]), string_names)
+    coded = dict(zip(string_names, encoded, strict=True))
     wanted = {f"{c}_verified" for c in type_cols.values()}
     wanted |= set(ID_COLUMNS) | set(TIME_COLUMNS)
     for extra in (id_column, time_column):
@@ -333,38 +352,21 @@ def prepare(
     staff_tok = registry_tokens(staff, rules, secret=secret)
     kiosk_tok = registry_tokens(kiosks, rules, secret=secret)
 
-    e_rec: list[npt.NDArray[np.int64]] = []
-    e_type: list[npt.NDArray[np.int16]] = []
-    e_tok: list[npt.NDArray[np.uint64]] = []
-    e_status: list[npt.NDArray[np.int8]] = []
-    e_det: list[npt.NDArray[np.int16]] = []
-    e_key: list[npt.NDArray[np.int64]] = []
-    details: dict[str, int] = {}
-    n_keys = 0
-    e_ver: list[npt.NDArray[np.bool_]] = []
-    e_raw: list[npt.NDArray[np.int64]] = []
-    raw_cols: dict[str, npt.NDArray[Any]] = {}
-    for ti in present_types:
+    def type_edges(ti: int) -> _TypeEdges:
         idtype = rules.types[ti]
         col = type_cols[idtype.name]
-        raw_cols[idtype.name] = coded[col][1]
         values = _value_tokens(idtype, coded[col], block_defaults=rules.block_defaults,
                                secret=secret)  # fmt: skip
-        rows, vtok, status, vkey, n_vkey = (values.rows, values.tok, values.status, values.key,
-                                            values.n_keys)  # fmt: skip
-        gmap = np.array([details.setdefault(d, len(details)) for d in values.names] + [-1],
-                        dtype=np.int16)  # fmt: skip
-        detail_rows = gmap[values.detail]
-        ok = status == Status.OK
+        rows, tok, status, vkey, n_vkey = (values.rows, values.tok, values.status, values.key,
+                                           values.n_keys)  # fmt: skip
         if ti in staff_tok:
-            status[ok & np.isin(vtok, staff_tok[ti])] = Status.STAFF
+            status[(status == Status.OK) & np.isin(tok, staff_tok[ti])] = Status.STAFF
         if ti in kiosk_tok:
-            status[(status == Status.OK) & np.isin(vtok, kiosk_tok[ti])] = Status.KIOSK
-        tok = vtok
+            status[(status == Status.OK) & np.isin(tok, kiosk_tok[ti])] = Status.KIOSK
         if idtype.scope is not None:
             scope_h = _scope_hash(coded.get(idtype.scope), rows, idtype.default_scope)
             status[(status == Status.OK) & (scope_h == 0)] = Status.SCOPE
-            tok = np.where(vtok != 0, combine(vtok, scope_h), vtok)
+            tok = np.where(tok != 0, combine(tok, scope_h), tok)
             # the same value under two scopes is two keys: factorise the scoped tokens
             has = tok != 0
             vkey = np.full(len(rows), -1, dtype=np.int64)
@@ -378,20 +380,49 @@ def prepare(
         )
         if idtype.needs_verification:
             status[(status == Status.OK) & ~verified] = Status.UNVERIFIED
-        e_rec.append(rows.astype(np.int64))
-        e_type.append(np.full(len(rows), ti, dtype=np.int16))
-        e_tok.append(tok)
-        e_status.append(status)
-        e_det.append(detail_rows)
-        e_ver.append(verified)
-        e_raw.append(values.raw)
-        e_key.append(np.where(vkey >= 0, vkey + n_keys, -1))
-        n_keys += n_vkey
-    rec = np.concatenate(e_rec)
-    etype = np.concatenate(e_type)
-    etok = np.concatenate(e_tok)
-    estatus = np.concatenate(e_status)
-    e_detail = np.concatenate(e_det)
+        return _TypeEdges(ti, rows, tok, status, values.detail, values.names, verified,
+                          values.raw, vkey, n_vkey)  # fmt: skip
+
+    # the types are independent until their edges are laid end to end (numpy and
+    # Arrow release the GIL, so they run on several threads)
+    parts = parallel_map(type_edges, present_types)
+    details: dict[str, int] = {}
+    offsets = [0]
+    key_offsets = [0]
+    gmaps = []
+    for part in parts:
+        gmaps.append(np.array([details.setdefault(d, len(details)) for d in part.names] + [-1],
+                              dtype=np.int16))  # fmt: skip
+        offsets.append(offsets[-1] + len(part.rows))
+        key_offsets.append(key_offsets[-1] + part.n_keys)
+    m = offsets[-1]
+    n_keys = key_offsets[-1]
+    rec = np.empty(m, dtype=np.int64)
+    etype = np.empty(m, dtype=np.int16)
+    etok = np.empty(m, dtype=np.uint64)
+    estatus = np.empty(m, dtype=np.int8)
+    e_detail = np.empty(m, dtype=np.int16)
+    e_ver = np.empty(m, dtype=bool)
+    e_raw = np.empty(m, dtype=np.int64)
+    e_key = np.empty(m, dtype=np.int64)
+
+    def lay(j: int) -> None:
+        part, a, b = parts[j], offsets[j], offsets[j + 1]
+        rec[a:b] = part.rows
+        etype[a:b] = part.ti
+        etok[a:b] = part.tok
+        estatus[a:b] = part.status
+        np.take(gmaps[j], part.detail, out=e_detail[a:b])
+        e_ver[a:b] = part.verified
+        e_raw[a:b] = part.raw
+        keys = e_key[a:b]
+        np.add(part.key, key_offsets[j], out=keys)
+        keys[part.key < 0] = -1
+
+    parallel_map(lay, range(len(parts)))
+    raw_cols = {
+        rules.types[ti].name: coded[type_cols[rules.types[ti].name]][1] for ti in present_types
+    }
     if consent is not None:
         _apply_consent(consent, rules, rec, etype, etok, estatus, secret=secret)
     etok = chain_tokens(etok, secret)
@@ -416,10 +447,10 @@ def prepare(
         details=tuple(details),
         raw=raw_cols,
         issues=tuple(issues),
-        e_verified=np.concatenate(e_ver),
-        e_key=np.concatenate(e_key),
+        e_verified=e_ver,
+        e_key=e_key,
         n_keys=n_keys,
-        e_raw=np.concatenate(e_raw),
+        e_raw=e_raw,
     )
 
 
