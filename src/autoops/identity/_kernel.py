@@ -14,11 +14,13 @@ priority order that refuses the unions breaking a rule.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from autoops._factorize import factorize_u64
+from autoops._parallel import parallel_map
 
 __all__ = [
     "components",
@@ -128,30 +130,43 @@ def fanout(
     person_types: Sequence[int],
     n_keys: int,
     threshold: I64 | None = None,
+    *,
+    key_type: npt.NDArray[np.integer[Any]] | None = None,
 ) -> I64:
     """Per key: the most distinct keys of any one *other* person type it co-occurs with.
 
     Two keys co-occur when one record holds both. A key whose records hold
     at most ``threshold[key]`` keys of each other type cannot exceed that
     threshold, so only keys with more are computed (the others get 0): a
-    sort-free count per (key, other type) selects them, and their records'
-    other keys are then joined exactly.
+    sort-free count per (key, other type) selects them (the types on several
+    threads), and their records' other keys are then joined exactly.
+    *key_type*, the type of every key when the caller has it, saves finding it.
     """
     result = np.zeros(n_keys, dtype=np.int64)
     if len(rec) == 0:
         return result
-    key_type = np.zeros(n_keys, dtype=np.int64)
-    key_type[key] = edge_type
+    if key_type is None:
+        key_type = np.zeros(n_keys, dtype=np.int64)
+        key_type[key] = edge_type
     # an upper bound per key: its records holding a key of one other person type
-    bound = np.zeros(n_keys, dtype=np.int64)
     n_rec = int(rec.max()) + 1
-    for t in person_types:
+    held = np.zeros(n_types, dtype=bool)
+    held[key_type] = True
+
+    def bound_of(t: int) -> I64 | None:
+        of_t = edge_type == t
         holds = np.zeros(n_rec, dtype=bool)
-        holds[rec[edge_type == t]] = True
+        holds[rec[of_t]] = True
         if not holds.any():
-            continue
-        other = holds[rec] & (edge_type != t)
-        np.maximum(bound, np.bincount(key[other], minlength=n_keys), out=bound)
+            return None
+        other = holds[rec]
+        other &= ~of_t
+        counts: I64 = np.bincount(key[other], minlength=n_keys)
+        return counts
+
+    types = [int(t) for t in person_types if held[t]]
+    bounds = [b for b in parallel_map(bound_of, types) if b is not None]
+    bound = np.maximum.reduce(bounds) if bounds else np.zeros(n_keys, dtype=np.int64)
     cand = bound > (0 if threshold is None else threshold)
     if not cand.any():
         return result

@@ -105,7 +105,7 @@ def solve(
     person_edge = ok & ~asset_t[prep.e_type]
     max_fan = np.array([t.max_fanout or np.iinfo(np.int64).max for t in types], dtype=np.int64)
     key_fanout = fanout(prep.e_rec[person_edge], e_key[person_edge], prep.e_type[person_edge],
-                        n_types, person_types, k, max_fan[key_type])  # fmt: skip
+                        n_types, person_types, k, max_fan[key_type], key_type=key_type)  # fmt: skip
     hub_key = key_fanout > max_fan[key_type]
     if known_hubs is not None and len(known_hubs):
         hub_key |= np.isin(key_tok, known_hubs)
@@ -138,15 +138,28 @@ def solve(
     used_key = np.zeros(k, dtype=bool)
     used_key[s_key] = True
     if limits:
-        cnt = np.bincount(key_comp[used_key] * n_types + key_type[used_key],
-                          minlength=len(bad_comp) * n_types).reshape(-1, n_types)  # fmt: skip
-        for ti, lim in limits.items():
-            bad_comp |= cnt[:, ti] > lim
+        # counts per (component, type) for the types with a limit that hold used keys
+        u_type = key_type[used_key]
+        u_comp = key_comp[used_key]
+        held = np.zeros(n_types, dtype=bool)
+        held[u_type] = True
+        limited = [ti for ti in limits if held[ti]]
+        if limited:
+            col = np.full(n_types, -1, dtype=np.int64)
+            col[limited] = np.arange(len(limited))
+            u_col = col[u_type]
+            counted = u_col >= 0
+            width = len(limited)
+            cnt = np.bincount(u_comp[counted] * width + u_col[counted],
+                              minlength=n_comp * width).reshape(-1, width)  # fmt: skip
+            lim_of = np.array([limits[ti] for ti in limited], dtype=np.int64)
+            bad_comp |= (cnt > lim_of[None, :]).any(axis=1)
     for kn in cannot_keys:
         bad_comp[key_comp[kn - n]] = True
     accepted = np.ones(len(s_idx), dtype=bool)
     if bad_comp.any():
-        sel = np.flatnonzero(bad_comp[comp[s_rec]])
+        # an edge's record and key are in one component: look it up through the key
+        sel = np.flatnonzero(bad_comp[key_comp][s_key])
         prio = np.array([t.priority for t in types], dtype=np.int64)
         r, kk = s_rec[sel], s_key[sel]
         order = np.lexsort(
@@ -169,7 +182,8 @@ def solve(
             is_split = np.isin(comp[prep.e_rec[refused]], split_comp)
             e_status[refused[is_split]] = Status.SPLIT
         limit_type[refused] = key_type[e_key[refused]]
-    if accepted.all():
+    relabelled = not accepted.all()
+    if not relabelled:
         rec_lab = lab[:n]
     else:
         # only the components that went through the constrained pass change: rebuild
@@ -186,8 +200,13 @@ def solve(
     asset_edge = ok & asset_t[prep.e_type]
     if asset_edge.any():
         rec_lab, unowned = _attach_assets(prep, rec_lab, asset_edge, e_key, s_rec[accepted], n)
+        relabelled = True
         e_status[unowned] = Status.UNOWNED
-    label, _ = dense(rec_lab, n + k)
+    if not relabelled:
+        # unchanged components: their dense labels are ``comp`` (keys on no edge rank last)
+        label = comp
+    else:
+        label, _ = dense(rec_lab, n + k)
     one_id = one_ids_from(label, prep.ts, prep.rid_token)
     return Solution(
         label=label,
