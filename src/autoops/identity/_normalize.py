@@ -225,6 +225,8 @@ def to_text(values: npt.NDArray[Any]) -> npt.NDArray[np.str_]:
         ['ab', '7']
     """
     step = 1 << 14
+    if values.dtype.kind == "U":
+        return values
     if len(values) <= step:
         return values.astype(str)
     return np.concatenate(
@@ -297,7 +299,7 @@ def _phones(
     codes[mobile], distinct = factorize_u64(number[mobile].view(np.uint64))
     rest = np.flatnonzero(~mobile)
     codes[rest] = len(distinct) + np.arange(len(rest))
-    batch = normalize_phones(uniques[rest])
+    batch = normalize_phones(uniques[rest].astype(object))
     status = np.full(len(distinct) + len(rest), Status.OK, dtype=np.int8)
     detail = np.full(len(status), None, dtype=object)
     r_status, r_detail = status[len(distinct) :], detail[len(distinct) :]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from autoops._factorize import factorize_u64
 from autoops._parallel import parallel_map
-from autoops._tabular import columns, encode, source_columns
+from autoops._tabular import _arrow_strings, arrow_dictionary, columns, encode, source_columns
 from autoops.errors import ConfigError, InvalidInput
 from autoops.identity._normalize import (
     Status,
@@ -72,6 +72,79 @@ class Prepared:
     n_keys: int = 0
     #: per edge, the index of its raw value in ``raw[type name]`` (empty with ``raw``)
     e_raw: npt.NDArray[np.int64] = attrs.Factory(lambda: np.zeros(0, dtype=np.int64))
+
+
+class _LazyRaw(Mapping[str, npt.NDArray[Any]]):
+    """Distinct raw values by type name, made Python strings only when one is looked up."""
+
+    def __init__(self, make: Mapping[str, Callable[[], npt.NDArray[Any]]]) -> None:
+        self._make = dict(make)
+        self._done: dict[str, npt.NDArray[Any]] = {}
+
+    def __getitem__(self, name: str) -> npt.NDArray[Any]:
+        if name not in self._done:
+            self._done[name] = self._make[name]()
+        return self._done[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._make)
+
+    def __len__(self) -> int:
+        return len(self._make)
+
+
+def _ascii_text(dictionary: Any) -> npt.NDArray[np.str_] | None:
+    """An Arrow string array without nulls as a fixed-width unicode array, straight from its
+    buffers (no Python string per value): exactly ``to_text(dictionary.to_numpy())`` when
+    every byte is ASCII; None otherwise (the caller converts through Python strings)."""
+    import pyarrow as pa
+
+    m = len(dictionary)
+    large = pa.types.is_large_string(dictionary.type)
+    if m == 0 or dictionary.null_count or not (large or pa.types.is_string(dictionary.type)):
+        return None
+    _, off_buf, data_buf = dictionary.buffers()
+    offsets = np.frombuffer(off_buf, dtype=np.int64 if large else np.int32)
+    offsets = offsets[dictionary.offset : dictionary.offset + m + 1].astype(np.int64)
+    start, end = int(offsets[0]), int(offsets[-1])
+    if data_buf is None or end == start:
+        return None
+    data = np.frombuffer(data_buf, dtype=np.uint8)[start:end]
+    if int(data.max()) >= 128:
+        return None
+    lengths = np.diff(offsets)
+    width = int(lengths.max())
+    cps = np.zeros((m, width), dtype=np.uint32)
+    # byte i of the data is character i - (offsets[r] - start) of its row r
+    row = np.repeat(np.arange(m, dtype=np.int64), lengths)
+    flat = np.arange(len(data), dtype=np.int64)
+    flat += (row * width) - (offsets[:-1] - start)[row]
+    cps.reshape(-1)[flat] = data
+    text: npt.NDArray[np.str_] = cps.view(f"<U{width}").reshape(m)
+    return text
+
+
+def _encode_column(values: Any) -> tuple[tuple[npt.NDArray[np.int64], npt.NDArray[Any]], Any]:
+    """:func:`~autoops._tabular.encode` of one column, and how to get its distinct raw values.
+
+    For an Arrow-backed column of ASCII strings the distinct values come as a
+    fixed-width unicode array read from Arrow's buffers (normalisation reads
+    them so), and the Python strings are made only if a raw value is shown.
+    """
+    arrow = _arrow_strings(values)
+    if arrow is not None:
+        # what encode does with it, the distinct values' Python strings made later or never
+        codes, dictionary = arrow_dictionary(arrow)
+        text = _ascii_text(dictionary)
+        distinct = dictionary.to_numpy(zero_copy_only=False) if text is None else text
+
+        def raw() -> npt.NDArray[Any]:
+            out: npt.NDArray[Any] = dictionary.to_numpy(zero_copy_only=False)
+            return out
+
+        return (codes.astype(np.int64), distinct), raw
+    coded = encode(values)
+    return coded, lambda: coded[1]
 
 
 def _salt(idtype: IdType) -> int:
@@ -304,8 +377,9 @@ def prepare(
     # never becomes one Python string per row (see autoops._tabular.encode)
     string_cols = set(type_cols.values()) | {t.scope for t in rules.types if t.scope}
     string_names = [c for c in sorted(string_cols) if c in source]
-    encoded = parallel_map(lambda c: encode(source[c]), string_names)
-    coded = dict(zip(string_names, encoded, strict=True))
+    encoded = parallel_map(lambda c: _encode_column(source[c]), string_names)
+    coded = {c: e[0] for c, e in zip(string_names, encoded, strict=True)}
+    raw_of = {c: e[1] for c, e in zip(string_names, encoded, strict=True)}
     wanted = {f"{c}_verified" for c in type_cols.values()}
     wanted |= set(ID_COLUMNS) | set(TIME_COLUMNS)
     for extra in (id_column, time_column):
@@ -420,9 +494,8 @@ def prepare(
         keys[part.key < 0] = -1
 
     parallel_map(lay, range(len(parts)))
-    raw_cols = {
-        rules.types[ti].name: coded[type_cols[rules.types[ti].name]][1] for ti in present_types
-    }
+    raw_cols = _LazyRaw({rules.types[ti].name: raw_of[type_cols[rules.types[ti].name]]
+                         for ti in present_types})  # fmt: skip
     if consent is not None:
         _apply_consent(consent, rules, rec, etype, etok, estatus, secret=secret)
     etok = chain_tokens(etok, secret)
