@@ -28,6 +28,7 @@ __all__ = [
     "hash_strings",
     "lower",
     "mix64",
+    "normalize_forms",
     "normalize_values",
     "present",
     "search_many",
@@ -111,8 +112,13 @@ def _fnv(text: npt.NDArray[np.str_], salt: int) -> npt.NDArray[np.uint64]:
     if width and n:
         # only each string's own code points: the hash must not depend on the array's width
         cps = np.ascontiguousarray(text.view(np.uint32).reshape(n, width).T)
+        shortest = int(length.min())
         for j in range(width):
-            h = np.where(length > j, (h ^ cps[j].astype(np.uint64)) * _FNV_PRIME, h)
+            if j < shortest:  # every string has this character: in place, no mask
+                h ^= cps[j]
+                h *= _FNV_PRIME
+            else:
+                h = np.where(length > j, (h ^ cps[j].astype(np.uint64)) * _FNV_PRIME, h)
     h ^= length.astype(np.uint64) << np.uint64(40)
     h = mix64(h)
     h[h == 0] = np.uint64(1)
@@ -325,12 +331,38 @@ def normalize_values(
         fixed-width unicode array (meaningful where the status is OK), a
         :class:`Status` code per value (ABSENT, OK, INVALID or BLOCKED) and a
         short reason for the non-OK ones.
+
+    Examples:
+        >>> from autoops.identity import MergeRules
+        >>> text, status, _ = normalize_values(MergeRules.automotive_default()["phone"],
+        ...     np.array(["138 0013 8001", "+8613800138001", "x"], dtype=object),
+        ...     block_defaults=True)
+        >>> text[:2].tolist(), status.tolist()
+        (['+8613800138001', '+8613800138001'], [1, 1, 2])
+    """
+    codes, text, status, detail = normalize_forms(idtype, uniques, block_defaults=block_defaults)
+    if codes is not None:
+        return text[codes], status[codes], detail[codes]
+    return text, status, detail
+
+
+def normalize_forms(
+    idtype: IdType, uniques: npt.NDArray[Any], *, block_defaults: bool
+) -> tuple[
+    npt.NDArray[np.int64] | None, npt.NDArray[np.str_], npt.NDArray[np.int8], npt.NDArray[Any]
+]:
+    """:func:`normalize_values` before it is spread back over the raw values.
+
+    Returns ``(codes, forms, status, detail)``: where several raw values share
+    one normalised form (phones), ``codes`` gives each raw value's form and
+    the other three arrays are per form; else ``codes`` is None and they are
+    per raw value. Token hashing then runs once per form.
     """
     m = len(uniques)
     status = np.full(m, Status.OK, dtype=np.int8)
     detail = np.full(m, None, dtype=object)
     if m == 0:
-        return np.zeros(0, dtype=str), status, detail
+        return None, np.zeros(0, dtype=str), status, detail
     codes = None
     if idtype.normalizer == "phone":
         # distinct forms: many raw shapes of one mobile share one, so the rest runs once per number
@@ -393,6 +425,4 @@ def normalize_values(
     blocked &= ok
     status[blocked] = Status.BLOCKED
     detail[blocked] = "blocked value"
-    if codes is not None:
-        return text[codes], status[codes], detail[codes]
-    return text, status, detail
+    return codes, text, status, detail

@@ -28,7 +28,7 @@ from autoops.identity._normalize import (
     fnv_strings,
     hash_strings,
     mix64,
-    normalize_values,
+    normalize_forms,
     present,
 )
 from autoops.identity._rules import IdType, MergeRules
@@ -219,23 +219,29 @@ def _value_tokens(
     gathered for the rows holding a value only.
     """
     codes, uniq_raw = coded
-    text_u, status_u, detail_u = normalize_values(idtype, uniq_raw, block_defaults=block_defaults)
-    norm_present = status_u == Status.OK
-    tok_u = np.zeros(len(uniq_raw), dtype=np.uint64)
+    # per normalised form (several raw phones share one), then spread over the raw values
+    form, text_f, status_f, detail_f = normalize_forms(idtype, uniq_raw,
+                                                       block_defaults=block_defaults)  # fmt: skip
+    norm_present = status_f == Status.OK
+    tok_f = np.zeros(len(text_f), dtype=np.uint64)
     if norm_present.any():
         if secret is not None:
-            tok_u[norm_present] = _hmac_tokens(secret, idtype, text_u[norm_present])
+            tok_f[norm_present] = _hmac_tokens(secret, idtype, text_f[norm_present])
         else:
-            # normalised values of distinct raw values are (nearly) distinct: hash them as is
-            tok_u[norm_present] = combine(fnv_strings(text_u[norm_present]), _salt(idtype))
+            # one hash per form (raw values that normalise alike hash alike anyway)
+            tok_f[norm_present] = combine(fnv_strings(text_f[norm_present]), _salt(idtype))
+    # details as small integer codes: no object array per record
+    has = present(detail_f)
+    names, inv = np.unique(detail_f[has].astype(str), return_inverse=True)
+    local_f = np.full(len(detail_f), -1, dtype=np.int32)
+    local_f[has] = inv.reshape(-1)
+    if form is None:
+        tok_u, status_u, local = tok_f, status_f, local_f
+    else:
+        tok_u, status_u, local = tok_f[form], status_f[form], local_f[form]
     key_u = np.full(len(tok_u), -1, dtype=np.int64)
     has_tok = tok_u != 0
     key_u[has_tok], distinct_tok = factorize_u64(tok_u[has_tok])
-    # details as small integer codes: no object array per record
-    has = present(detail_u)
-    names, inv = np.unique(detail_u[has].astype(str), return_inverse=True)
-    local = np.full(len(detail_u), -1, dtype=np.int32)
-    local[has] = inv.reshape(-1)
     absent = np.append(status_u == Status.ABSENT, True)  # code -1: None
     rows = np.flatnonzero(~absent[codes])
     c = codes[rows]
