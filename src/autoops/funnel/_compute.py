@@ -197,7 +197,6 @@ def plan(
         steps=step_s,
         entry=s.entry,
         starts=s.starts,
-        unit_idx=s.unit_idx,
         distinct=s.distinct,
     )
     hold_codes: dict[tuple[str, ...], I64] = {}

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from typing import Any
 
 import attrs
 import numpy as np
@@ -57,7 +58,7 @@ class Rows:
     steps: list[Bool]
     entry: Bool  # rows whose ts lies in the entry range
     first: I64 = attrs.field(default=None, eq=False, repr=False)  # first row of each row's unit
-    unit_idx: I64 = attrs.field(default=None, eq=False, repr=False)  # 0.. per distinct unit
+    _unit_idx: I64 = attrs.field(default=None, eq=False, repr=False)  # see unit_idx
     starts: Bool = attrs.field(default=None, eq=False, repr=False)  # first row of a unit
     distinct: I64 = attrs.field(default=None, eq=False, repr=False)  # unit codes, ascending
     # segment ids per breaker mask (links guarded by the same exclusions share them)
@@ -69,10 +70,15 @@ class Rows:
             if self.n > 1:
                 np.not_equal(self.unit[1:], self.unit[:-1], out=starts[1:])
             object.__setattr__(self, "starts", starts)
-        if self.unit_idx is None:
+
+    @property
+    def unit_idx(self) -> I64:
+        """0, 1, … per distinct unit, for each row (computed on first use)."""
+        if self._unit_idx is None:
             unit_idx = np.cumsum(self.starts, dtype=np.int64)
             unit_idx -= 1
-            object.__setattr__(self, "unit_idx", unit_idx)
+            object.__setattr__(self, "_unit_idx", unit_idx)
+        return self._unit_idx
 
     @property
     def n(self) -> int:
@@ -103,7 +109,9 @@ def _segments(rows: Rows, tr: Transition) -> I64:
     hit = rows.segs.get(id(tr.breakers))
     if hit is not None and hit[0] is tr.breakers:
         return hit[1]
-    seg = np.cumsum(rows.starts | tr.breakers, dtype=np.int64)
+    cut = rows.starts | tr.breakers
+    seg = np.empty(rows.n, dtype=np.int64)
+    np.cumsum(cut, dtype=np.int64, out=seg)
     seg -= 1
     rows.segs[id(tr.breakers)] = (tr.breakers, seg)
     return seg
@@ -258,13 +266,19 @@ def _best_start_scan(rows: Rows, tr: Transition, q_idx: I64, q_b: I64, r_idx: I6
     lies in its own unit, so starts of earlier units fall before r's unit's
     first row and starts of r's unit do not.
     """
-    run.fill(0)
     hi = _hi_bound(rows, tr, r_idx)
     if tr.breakers is None and not tr.every_row_breaks:
+        run.fill(0)
         run[q_idx] = q_b + 1
         np.maximum.accumulate(run, out=run)
-        val = run[np.maximum(hi, 0)] - 1
-        return np.where((hi >= 0) & (val >= rows.unit_first_index()[r_idx]), val, -1)
+        val = run[np.maximum(hi, 0)]
+        val -= 1
+        # the start lies in r's unit when it is a row of r's unit (start rows precede r)
+        ok = val >= 0
+        ok &= hi >= 0
+        ok &= rows.unit[np.maximum(val, 0)] == rows.unit[r_idx]
+        return np.where(ok, val, -1)
+    run.fill(0)
     seg = _segments(rows, tr)
     n1 = rows.n + 1
     enc = seg[q_idx]
@@ -392,14 +406,18 @@ def _block(
         entry=rows.entry[lo:hi],
         starts=rows.starts[lo:hi],
     )
-    cut = [
-        attrs.evolve(
-            tr,
-            breakers=None if tr.breakers is None else tr.breakers[lo:hi],
-            hold=None if tr.hold is None else tr.hold[lo:hi],
-        )
-        for tr in transitions
-    ]
+    # one view per shared array, so that the block's segment cache (keyed by the
+    # breaker mask) serves every transition guarded by the same exclusions
+    views: dict[int, Any] = {}
+
+    def view(a: Any) -> Any:
+        if a is None:
+            return None
+        if id(a) not in views:
+            views[id(a)] = a[lo:hi]
+        return views[id(a)]
+
+    cut = [attrs.evolve(tr, breakers=view(tr.breakers), hold=view(tr.hold)) for tr in transitions]
     return block, cut
 
 

@@ -1,13 +1,19 @@
 """The rows a funnel reads, ordered by (unit, time), built on several threads.
 
 Units never interact, so the sorted rows split into parts of whole units
-(contiguous ranges of unit codes, cut where the row counts balance); each
-part is sorted and gathered on its own thread (numpy releases the GIL) and
-writes its slice of the shared output arrays. The output does not depend on
-the number of parts: rows are ordered by (unit, input row) — or by
-:func:`~autoops.funnel._columns.sort_rows` when time or a tie column must
-be sorted too — and every part computes exactly what the one-part path
-computes on its slice.
+(contiguous ranges of unit codes, cut at quantiles of a sample of the codes);
+each part is sorted and gathered on its own thread (numpy releases the GIL)
+and writes its slice of the shared output arrays. The output does not depend
+on the number of parts: rows are ordered by (unit, input row) — or by
+:func:`~autoops.funnel._columns.sort_rows` when time or a tie column must be
+sorted too — and every part computes exactly what the one-part path computes
+on its slice.
+
+An append-only log (rows in time order, no tie column) needs no gather but
+the timestamps': each kept row becomes one 64-bit key ``unit · row · match
+bits`` (bit fields, most significant first). The keys are distinct, so
+numpy's vectorised sort orders them stably by (unit, row), and the unit, the
+input row and the match bits come back out of the sorted keys by shifts.
 """
 
 from __future__ import annotations
@@ -18,17 +24,21 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from autoops._parallel import chunks, parallel_map, thread_count
+from autoops._parallel import chunks, parallel_map, take, thread_count
 from autoops.funnel._columns import sort_rows
 
 __all__ = ["PAR_MIN_ROWS", "SortedRows", "order_rows"]
 
 I64 = npt.NDArray[np.int64]
+U64 = npt.NDArray[np.uint64]
 Bool = npt.NDArray[np.bool_]
 Bits = npt.NDArray[np.unsignedinteger[Any]]
 
 PAR_MIN_ROWS = 1 << 20
 """Inputs shorter than this are one part (threads cost more than they save)."""
+
+_SAMPLE = 1 << 16
+"""Unit codes sampled to place the cuts between parts."""
 
 
 @attrs.frozen
@@ -38,9 +48,8 @@ class SortedRows:
     src: I64  # sorted row -> input row
     unit: I64  # unit code per sorted row
     ts: I64
-    masks: list[Bool]  # one per bit of the match bits
+    masks: list[Bool]  # one per match bit
     starts: Bool  # first row of a unit
-    unit_idx: I64  # 0.. per distinct unit
     distinct: I64  # the distinct unit codes, ascending
     entry: Bool  # ts in [entry_lo, entry_hi)
     held: list[I64]  # per hold bit mask: sorted positions of rows with any of its bits
@@ -48,6 +57,16 @@ class SortedRows:
 
 def _parts(n: int) -> int:
     return 1 if n < PAR_MIN_ROWS else thread_count()
+
+
+def _unit_cuts(unit: I64, n_units: int, parts: int) -> list[int]:
+    """Unit codes cutting the code range into *parts* ranges of about equal row counts."""
+    if parts == 1 or len(unit) == 0:
+        return [0, n_units]
+    step = max(1, len(unit) // _SAMPLE)
+    sample = np.sort(unit[::step])
+    inner = [int(sample[len(sample) * p // parts]) for p in range(1, parts)]
+    return [0, *inner, n_units]
 
 
 def order_rows(
@@ -64,90 +83,93 @@ def order_rows(
 ) -> SortedRows:
     """Order the rows with a nonzero match bit (*all_rows*: every row) by (unit, ts, tie, row).
 
-    *unit* holds codes below *n_units*; *entry* the half-open time range of
-    entry rows (None: every row). ``masks[i]`` tells the sorted rows with bit
-    i set; ``held[h]`` the sorted positions of rows with a bit of
-    ``hold_masks[h]`` set.
+    *unit* holds codes below *n_units*; *bits* the match bits (``n_bits`` of
+    them); *entry* the half-open time range of entry rows (None: every row).
+    ``masks[i]`` tells the sorted rows with bit i set; ``held[h]`` the sorted
+    positions of rows with a bit of ``hold_masks[h]`` set.
     """
     n = len(unit)
-    row_spans = chunks(n, _parts(n)) if n else [(0, 0)]
-
-    def scan(span: tuple[int, int]) -> tuple[I64, I64, I64, bool]:
-        a, b = span
-        keep = np.arange(a, b, dtype=np.int64) if all_rows else np.flatnonzero(bits[a:b])
-        if not all_rows:
-            keep += a
-        u = np.take(unit, keep)
-        counts = np.bincount(u, minlength=n_units)
-        t = ts[a : b + 1]
-        return keep, u, counts, bool(np.all(t[1:] >= t[:-1]))
-
-    scanned = parallel_map(scan, row_spans)
-    per_unit = scanned[0][2]
-    for _, _, c, _ in scanned[1:]:
-        per_unit = per_unit + c
-    ordered = all(s[3] for s in scanned)
-    edge = np.zeros(n_units + 1, dtype=np.int64)
-    np.cumsum(per_unit, out=edge[1:])
-    m = int(edge[-1])
-    n_parts = _parts(m)
-    # unit cuts: part p holds units [cut[p], cut[p+1]), about m / n_parts rows
-    cut = np.searchsorted(edge, [m * p // n_parts for p in range(n_parts + 1)]).tolist()
-    cut[0], cut[-1] = 0, n_units
-    cut = [min(c, n_units) for c in cut]
-    off = [int(edge[c]) for c in cut]
-    unit_bits = max(n_units - 1, 1).bit_length()
+    n_parts = _parts(n)
+    cuts = _unit_cuts(unit, n_units, n_parts)
     pos_bits = max(n - 1, 1).bit_length()
-    src = np.empty(m, dtype=np.int64)
-    if tie is None and ordered and unit_bits + pos_bits <= 64:
-        # one packed (unit, row) key per row, written straight to its part's slice
-        packed = src.view(np.uint64)
-        at = np.zeros((len(scanned), n_parts), dtype=np.int64)  # write offset per (chunk, part)
+    unit_bits = max(n_units - 1, 1).bit_length()
+    packed = tie is None and unit_bits + pos_bits + n_bits <= 64
+    low = np.uint64(pos_bits + n_bits)
+
+    def kept(a: int, b: int) -> I64:
+        if all_rows:
+            return np.arange(a, b, dtype=np.int64)
+        keep = np.flatnonzero(bits[a:b] != 0)
+        keep += a
+        return keep
+
+    def scan(span: tuple[int, int]) -> tuple[list[U64], bool]:
+        a, b = span
+        t = ts[a : b + 1]
+        in_order = bool(np.all(t[1:] >= t[:-1]))
+        if not packed or not in_order:
+            return [], in_order
+        keep = kept(a, b)
+        u = unit[keep]
+        key = u.astype(np.uint64)
+        key <<= np.uint64(pos_bits)
+        key |= keep.view(np.uint64)
+        key <<= np.uint64(n_bits)
+        key |= bits[keep]
+        if n_parts == 1:
+            return [key], True
+        pieces = []
         for p in range(n_parts):
-            sizes = [int(s[2][cut[p] : cut[p + 1]].sum()) for s in scanned]
-            at[:, p] = off[p] + np.concatenate([[0], np.cumsum(sizes)[:-1]])
+            inside = u >= cuts[p]
+            inside &= u < cuts[p + 1]
+            pieces.append(key[inside])
+        return pieces, True
 
-        def pack(i: int) -> None:
-            keep, u, _, _ = scanned[i]
-            key = u.astype(np.uint64)
-            key <<= np.uint64(pos_bits)
-            key |= keep.view(np.uint64)
-            if n_parts == 1:
-                packed[off[0] : off[1]] = key
-                return
-            for p in range(n_parts):
-                inside = (u >= cut[p]) & (u < cut[p + 1])
-                size = int(np.count_nonzero(inside))
-                np.compress(inside, key, out=packed[at[i, p] : at[i, p] + size])
-
-        parallel_map(pack, list(range(len(scanned))))
+    scanned = parallel_map(scan, chunks(n) if n_parts > 1 else [(0, n)])
+    ordered = all(in_order for _, in_order in scanned)
+    # per part: (first sorted row, unit codes, input rows, match bits)
+    if packed and ordered:
+        sizes = [sum(len(pieces[p]) for pieces, _ in scanned) for p in range(n_parts)]
+        off = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64).tolist()
+        m = off[-1]
+        src = np.empty(m, dtype=np.int64)
+        out_unit = np.empty(m, dtype=np.int64)
+        sorted_bits: list[Bits] = [bits[:0]] * n_parts
 
         def sort(p: int) -> None:
-            part = packed[off[p] : off[p + 1]]
-            part.sort()  # distinct values: any sort is stable
-            part &= np.uint64((1 << pos_bits) - 1)
+            lo, hi = off[p], off[p + 1]
+            keys = src[lo:hi].view(np.uint64)
+            np.concatenate([pieces[p] for pieces, _ in scanned], out=keys)
+            for pieces, _ in scanned:
+                pieces[p] = keys[:0]  # free the piece
+            keys.sort()  # distinct keys: any sort is stable
+            np.right_shift(keys, low, out=out_unit[lo:hi].view(np.uint64))
+            b = keys & np.uint64((1 << n_bits) - 1)
+            sorted_bits[p] = b.astype(bits.dtype)
+            keys >>= np.uint64(n_bits)
+            keys &= np.uint64((1 << pos_bits) - 1)
 
         parallel_map(sort, list(range(n_parts)))
     else:
-        keep = np.concatenate([s[0] for s in scanned])
-        u = np.concatenate([s[1] for s in scanned])
+        keep = kept(0, n)
         t_keep = None if tie is None and ordered else ts[keep]
-        src[:] = sort_rows(u, t_keep, None if tie is None else tie[keep], labels=keep)
-    scanned.clear()  # free the chunks' row lists
-    out_unit = np.empty(m, dtype=np.int64)
+        src = sort_rows(unit[keep], t_keep, None if tie is None else tie[keep], labels=keep)
+        out_unit = take(unit, src)
+        m = len(src)
+        off = [*np.searchsorted(out_unit, cuts[:-1]).tolist(), m]
+        off[0] = 0
+        whole = take(bits, src)
+        sorted_bits = [whole[off[p] : off[p + 1]] for p in range(n_parts)]
+    scanned.clear()
     out_ts = np.empty(m, dtype=np.int64)
     masks = [np.empty(m, dtype=bool) for _ in range(n_bits)]
-    starts = np.zeros(m, dtype=bool)
-    unit_idx = np.empty(m, dtype=np.int64)
+    starts = np.empty(m, dtype=bool)
     in_entry = np.empty(m, dtype=bool)
-    present = [np.flatnonzero(per_unit[cut[p] : cut[p + 1]]) for p in range(n_parts)]
-    first_idx = np.concatenate([[0], np.cumsum([len(x) for x in present])]).tolist()
 
-    def columns(p: int) -> list[I64]:
+    def columns(p: int) -> tuple[I64, list[I64]]:
         lo, hi = off[p], off[p + 1]
-        rows = src[lo:hi]
-        np.take(ts, rows, out=out_ts[lo:hi])
-        b = np.take(bits, rows)
+        np.take(ts, src[lo:hi], out=out_ts[lo:hi])
+        b = sorted_bits[p]
         bit = np.empty(len(b), dtype=b.dtype)
         for i in range(n_bits):
             np.bitwise_and(b, b.dtype.type(1 << i), out=bit)
@@ -155,30 +177,22 @@ def order_rows(
         held = []
         for h in hold_masks:
             np.bitwise_and(b, b.dtype.type(h), out=bit)
-            pos = np.flatnonzero(bit)
+            pos = np.flatnonzero(bit != 0)
             pos += lo
             held.append(pos)
-        codes = present[p]
-        counts = per_unit[cut[p] : cut[p + 1]][codes]
-        out_unit[lo:hi] = np.repeat(codes + cut[p], counts)
-        unit_idx[lo:hi] = np.repeat(np.arange(first_idx[p], first_idx[p + 1]), counts)
-        if len(counts):
-            first = np.cumsum(counts[:-1])
-            first += lo
+        u = out_unit[lo:hi]
+        if hi > lo:
             starts[lo] = True
-            starts[first] = True
+            np.not_equal(u[1:], u[:-1], out=starts[lo + 1 : hi])
         t = out_ts[lo:hi]
         if entry is None:
             in_entry[lo:hi] = True
         else:
             np.greater_equal(t, entry[0], out=in_entry[lo:hi])
             in_entry[lo:hi] &= t < entry[1]
-        return held
+        return u[starts[lo:hi]], held
 
-    held_parts = parallel_map(columns, list(range(n_parts)))
-    held = [
-        np.concatenate([hp[h] for hp in held_parts]) if held_parts else np.zeros(0, np.int64)
-        for h in range(len(hold_masks))
-    ]
-    distinct = np.concatenate([x + c for x, c in zip(present, cut[:-1], strict=True)])
-    return SortedRows(src, out_unit, out_ts, masks, starts, unit_idx, distinct, in_entry, held)
+    done = parallel_map(columns, list(range(n_parts)))
+    held = [np.concatenate([h[i] for _, h in done]) for i in range(len(hold_masks))]
+    distinct = np.concatenate([d for d, _ in done])
+    return SortedRows(src, out_unit, out_ts, masks, starts, distinct, in_entry, held)
