@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from autoops._factorize import factorize_u64
-from autoops._parallel import parallel_map
+from autoops._parallel import parallel_map, take
 
 __all__ = [
     "components",
@@ -94,14 +94,14 @@ def record_components(n_rec: int, n_keys: int, rec: I64, key: I64) -> I64:
         return labels
     anchor = np.full(n_rec, -1, dtype=np.int64)
     anchor[rec] = key  # any one of the record's keys
-    a = anchor[rec]
+    a = take(anchor, rec)
     link = a != key
     root = components(n_keys, a[link], key[link])
     rows = np.flatnonzero(anchor >= 0)
-    rec_root = root[anchor[rows]]
+    rec_root = take(root, take(anchor, rows))
     smallest = np.full(n_keys, n_rec, dtype=np.int64)
     np.minimum.at(smallest, rec_root, rows)
-    labels[rows] = smallest[rec_root]
+    labels[rows] = take(smallest, rec_root)
     key_label = smallest[root]
     held = key_label < n_rec  # keys on no edge stay alone
     labels[n_rec:][held] = key_label[held]
@@ -113,7 +113,7 @@ def dense(labels: I64, n_labels: int) -> tuple[I64, int]:
     mark = np.zeros(n_labels, dtype=bool)
     mark[labels] = True
     rank = np.cumsum(mark, dtype=np.int64) - 1
-    return rank[labels], int(rank[-1]) + 1 if n_labels else 0
+    return take(rank, labels), int(rank[-1]) + 1 if n_labels else 0
 
 
 def relabel_min(labels: I64) -> I64:

@@ -72,6 +72,9 @@ class Prepared:
     n_keys: int = 0
     #: per edge, the index of its raw value in ``raw[type name]`` (empty with ``raw``)
     e_raw: npt.NDArray[np.int64] = attrs.Factory(lambda: np.zeros(0, dtype=np.int64))
+    #: with ``e_key``: the token and the type of each key (None: read them off the edges)
+    key_tok: npt.NDArray[np.uint64] | None = None
+    key_type: npt.NDArray[np.int16] | None = None
 
 
 class _LazyRaw(Mapping[str, npt.NDArray[Any]]):
@@ -202,6 +205,7 @@ class _Values:
     key: npt.NDArray[np.int64]  # dense id 0..n_keys-1 of the token, -1 where it is 0
     n_keys: int
     raw: npt.NDArray[np.int64]  # index of the row's value in the distinct raw values
+    key_tok: npt.NDArray[np.uint64]  # the token of each key
 
 
 def _value_tokens(
@@ -246,7 +250,7 @@ def _value_tokens(
     rows = np.flatnonzero(~absent[codes])
     c = codes[rows]
     return _Values(rows, tok_u[c], status_u[c], local[c],
-                   tuple(names.tolist()), key_u[c], len(distinct_tok), c)  # fmt: skip
+                   tuple(names.tolist()), key_u[c], len(distinct_tok), c, distinct_tok)  # fmt: skip
 
 
 @attrs.frozen(slots=True)
@@ -263,6 +267,8 @@ class _TypeEdges:
     raw: npt.NDArray[np.int64]
     key: npt.NDArray[np.int64]
     n_keys: int
+    key_tok: npt.NDArray[np.uint64]
+    raw_of: Callable[[], npt.NDArray[Any]]  # the column's distinct raw values, when asked
 
 
 def token_of(idtype: IdType, value: Any, scope: Any = None, *, secret: Secret | None = None) -> int:
@@ -379,13 +385,8 @@ def prepare(
     for col, tname in mapping.items():
         type_cols[tname] = col
     source = source_columns(records)
-    # identifier and scope columns are read factorised: an Arrow-backed string column
-    # never becomes one Python string per row (see autoops._tabular.encode)
     string_cols = set(type_cols.values()) | {t.scope for t in rules.types if t.scope}
     string_names = [c for c in sorted(string_cols) if c in source]
-    encoded = parallel_map(lambda c: _encode_column(source[c]), string_names)
-    coded = {c: e[0] for c, e in zip(string_names, encoded, strict=True)}
-    raw_of = {c: e[1] for c, e in zip(string_names, encoded, strict=True)}
     wanted = {f"{c}_verified" for c in type_cols.values()}
     wanted |= set(ID_COLUMNS) | set(TIME_COLUMNS)
     for extra in (id_column, time_column):
@@ -394,16 +395,16 @@ def prepare(
     src = columns(
         source,
         [c for c in (id_column, time_column) if c],
-        optional=sorted(wanted - set(coded)),
+        optional=sorted(wanted - set(string_names)),
         what="records",
     )
-    lengths = {len(v) for v in src.values()} | {len(codes) for codes, _ in coded.values()}
+    lengths = {len(v) for v in src.values()} | {len(source[c]) for c in string_names}
     if not lengths:
         raise InvalidInput("records hold no identifier column", code="no_identifier_columns")
     if len(lengths) > 1:
         raise InvalidInput(f"records columns differ in length: {sorted(lengths)}", code="ragged")
     n = lengths.pop()
-    present_types = [i for i, t in enumerate(rules.types) if type_cols[t.name] in coded]
+    present_types = [i for i, t in enumerate(rules.types) if type_cols[t.name] in string_names]
     if not present_types:
         known = ", ".join(sorted(type_cols.values()))
         raise InvalidInput(
@@ -431,14 +432,22 @@ def prepare(
 
     staff_tok = registry_tokens(staff, rules, secret=secret)
     kiosk_tok = registry_tokens(kiosks, rules, secret=secret)
+    # scope columns first: they are read by the types they scope
+    scope_names = sorted({t.scope for t in rules.types if t.scope} & set(string_names))
+    scoped = parallel_map(lambda c: _encode_column(source[c])[0], scope_names)
+    coded = dict(zip(scope_names, scoped, strict=True))
 
     def type_edges(ti: int) -> _TypeEdges:
         idtype = rules.types[ti]
         col = type_cols[idtype.name]
-        values = _value_tokens(idtype, coded[col], block_defaults=rules.block_defaults,
+        # an identifier column is read factorised: an Arrow-backed string column never
+        # becomes one Python string per row (see autoops._tabular.encode)
+        col_coded, raw_of = _encode_column(source[col])
+        values = _value_tokens(idtype, col_coded, block_defaults=rules.block_defaults,
                                secret=secret)  # fmt: skip
         rows, tok, status, vkey, n_vkey = (values.rows, values.tok, values.status, values.key,
                                            values.n_keys)  # fmt: skip
+        key_tok = values.key_tok
         if ti in staff_tok:
             status[(status == Status.OK) & np.isin(tok, staff_tok[ti])] = Status.STAFF
         if ti in kiosk_tok:
@@ -450,8 +459,8 @@ def prepare(
             # the same value under two scopes is two keys: factorise the scoped tokens
             has = tok != 0
             vkey = np.full(len(rows), -1, dtype=np.int64)
-            vkey[has], scoped = factorize_u64(tok[has])
-            n_vkey = len(scoped)
+            vkey[has], key_tok = factorize_u64(tok[has])
+            n_vkey = len(key_tok)
         ver = src.get(f"{col}_verified")
         verified = (
             np.zeros(len(rows), dtype=bool)
@@ -461,10 +470,11 @@ def prepare(
         if idtype.needs_verification:
             status[(status == Status.OK) & ~verified] = Status.UNVERIFIED
         return _TypeEdges(ti, rows, tok, status, values.detail, values.names, verified,
-                          values.raw, vkey, n_vkey)  # fmt: skip
+                          values.raw, vkey, n_vkey, key_tok, raw_of)  # fmt: skip
 
-    # the types are independent until their edges are laid end to end (numpy and
-    # Arrow release the GIL, so they run on several threads)
+    # the types are independent (reading, encoding, normalising, hashing) until their
+    # edges are laid end to end: numpy and Arrow release the GIL, so they run on
+    # several threads
     parts = parallel_map(type_edges, present_types)
     details: dict[str, int] = {}
     offsets = [0]
@@ -500,11 +510,13 @@ def prepare(
         keys[part.key < 0] = -1
 
     parallel_map(lay, range(len(parts)))
-    raw_cols = _LazyRaw({rules.types[ti].name: raw_of[type_cols[rules.types[ti].name]]
-                         for ti in present_types})  # fmt: skip
+    raw_cols = _LazyRaw({rules.types[p.ti].name: p.raw_of for p in parts})
     if consent is not None:
         _apply_consent(consent, rules, rec, etype, etok, estatus, secret=secret)
     etok = chain_tokens(etok, secret)
+    key_tok = chain_tokens(np.concatenate([p.key_tok for p in parts]), secret)
+    key_type = np.repeat(np.array([p.ti for p in parts], dtype=np.int16),
+                         [p.n_keys for p in parts])  # fmt: skip
     if tombstones is not None and len(tombstones):
         estatus[(estatus == Status.OK) & np.isin(etok, tombstones)] = Status.FORGOTTEN
     has_any = np.zeros(n, dtype=bool)
@@ -530,6 +542,8 @@ def prepare(
         e_key=e_key,
         n_keys=n_keys,
         e_raw=e_raw,
+        key_tok=key_tok,
+        key_type=key_type,
     )
 
 

@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from autoops._factorize import factorize_u64
+from autoops._parallel import take
 from autoops._time import parse_duration
 from autoops.identity._kernel import (
     components,
@@ -67,13 +68,17 @@ def one_ids_from(label: I64, ts: I64, rid_token: npt.NDArray[np.uint64]) -> I64:
     c = int(label.max()) + 1
     min_ts = np.full(c, np.iinfo(np.int64).max, dtype=np.int64)
     np.minimum.at(min_ts, label, ts)
-    cand = ts == min_ts[label]
+    cand = ts == take(min_ts, label)
     min_tok = np.full(c, np.iinfo(np.uint64).max, dtype=np.uint64)
-    np.minimum.at(min_tok, label[cand], rid_token[cand])
+    if cand.all():  # e.g. no times: every record is a candidate
+        np.minimum.at(min_tok, label, rid_token)
+    else:
+        np.minimum.at(min_tok, label[cand], rid_token[cand])
     per_label: I64 = (mix64(min_tok ^ np.uint64(0xA0761D6478BD642F)) >> np.uint64(1)).astype(
         np.int64
     )
-    return per_label[label]
+    out: I64 = take(per_label, label)
+    return out
 
 
 def solve(
@@ -91,14 +96,17 @@ def solve(
     asset_t = np.array([t.kind == "asset" for t in types])
     e_status = prep.e_status.copy()
     ok = e_status == Status.OK
-    e_key = np.full(len(e_status), -1, dtype=np.int64)
-    inv, key_tok = _keys(prep, ok)
-    e_key[ok] = inv
+    # every edge usable (common): whole arrays instead of copies through the mask
+    ok_sel: npt.NDArray[np.bool_] | slice = slice(None) if ok.all() else ok
+    inv, key_tok, key_type = _keys(prep, ok_sel)
+    if isinstance(ok_sel, slice):
+        e_key = inv.copy() if prep.e_key is not None and np.shares_memory(inv, prep.e_key) else inv
+    else:
+        e_key = np.full(len(e_status), -1, dtype=np.int64)
+        e_key[ok] = inv
     k = len(key_tok)
-    key_type = np.zeros(k, dtype=np.int16)
-    key_type[inv] = prep.e_type[ok]
     key_first = np.full(k, np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(key_first, inv, prep.ts[prep.e_rec[ok]])
+    np.minimum.at(key_first, inv, take(prep.ts, prep.e_rec[ok_sel]))
 
     # 2. hubs
     person_types = [i for i, t in enumerate(types) if t.is_person_key]
@@ -223,23 +231,36 @@ def solve(
     )
 
 
-def _keys(prep: Prepared, ok: npt.NDArray[np.bool_]) -> tuple[I64, npt.NDArray[np.uint64]]:
-    """Dense keys of the OK edges' tokens and the tokens of the keys.
+def _keys(
+    prep: Prepared, ok: npt.NDArray[np.bool_] | slice
+) -> tuple[I64, npt.NDArray[np.uint64], npt.NDArray[np.int16]]:
+    """Dense keys of the OK edges' tokens, the tokens of the keys and their types.
 
     With the keys :func:`~autoops.identity._prepare.prepare` found on the
-    distinct values, only the keys held by OK edges are renumbered (no hashing).
+    distinct values, only the keys held by OK edges are renumbered (no hashing),
+    and their tokens and types are prepare's when it gave them.
     """
     if prep.e_key is None:
-        return factorize_u64(prep.e_tok[ok])
-    inv: I64 = prep.e_key[ok]
+        inv, key_tok = factorize_u64(prep.e_tok[ok])
+        key_type = np.zeros(len(key_tok), dtype=np.int16)
+        key_type[inv] = prep.e_type[ok]
+        return inv, key_tok, key_type
+    inv = prep.e_key[ok]
     used = np.zeros(prep.n_keys, dtype=bool)
     used[inv] = True
-    if not used.all():
+    every = bool(used.all())
+    if not every:
         rank = np.cumsum(used, dtype=np.int64) - 1
-        inv = rank[inv]
+        inv = take(rank, inv)
+    if prep.key_tok is not None and prep.key_type is not None:
+        if every:
+            return inv, prep.key_tok, prep.key_type
+        return inv, prep.key_tok[used], prep.key_type[used]
     key_tok = np.zeros(int(np.count_nonzero(used)), dtype=np.uint64)
     key_tok[inv] = prep.e_tok[ok]
-    return inv, key_tok
+    key_type = np.zeros(len(key_tok), dtype=np.int16)
+    key_type[inv] = prep.e_type[ok]
+    return inv, key_tok, key_type
 
 
 def recycle(
@@ -327,7 +348,8 @@ def _recycle_type(
     stale = moved & (owner >= 0) & (holder_now >= 0) & (owner != holder_now)
     e_status = prep.e_status.copy()
     e_status[idx[stale]] = Status.RECYCLED
-    return attrs.evolve(prep, e_tok=e_tok, e_status=e_status, e_key=None, n_keys=0)
+    return attrs.evolve(prep, e_tok=e_tok, e_status=e_status, e_key=None, n_keys=0,
+                        key_tok=None, key_type=None)  # fmt: skip
 
 
 def asset_spans(a_key: I64, a_lab: I64, a_ts: I64) -> tuple[I64, I64, I64]:
