@@ -15,9 +15,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from autoops import _parallel
-from autoops.funnel import Funnel, compute
+from autoops.funnel import Funnel, active_users, compute, retention
 
 from .strategies import funnels, logs
+from .test_active import _random_log
+from .test_retention import retention_logs
 
 _SETTINGS = settings(
     max_examples=200,
@@ -146,3 +148,64 @@ def test_default_thresholds_match_small_ones() -> None:
         m.setattr(_parallel, "_MIN_TAKE", 1)
         split = _with_threads(2, lambda: _funnel_outputs(f, ev, None))
     _assert_same(plain, split)
+
+
+@settings(_SETTINGS, max_examples=150)
+@given(
+    ev=retention_logs(),
+    period=st.sampled_from(["day", "week", "month", "brackets"]),
+    clock=st.sampled_from(["rolling", "calendar"]),
+    cohort_type=st.sampled_from(["first_time", "recurring"]),
+    criterion=st.sampled_from(["on", "on_or_after"]),
+    measure=st.sampled_from(["rate", "count", "amount"]),
+    returning=st.sampled_from([None, "b"]),
+)
+def test_retention_threads_change_nothing(
+    small_thresholds: None,
+    ev: dict[str, Any],
+    period: str,
+    clock: str,
+    cohort_type: str,
+    criterion: str,
+    measure: str,
+    returning: str | None,
+) -> None:
+    ev = dict(ev, amount=np.arange(len(ev["ts"]), dtype=np.float64) * 1.5)
+    kwargs: dict[str, Any] = {
+        "cohort": "a",
+        "returning": returning,
+        "period": ["1d", "3d", "10d", "40d"] if period == "brackets" else period,
+        "clock": clock,
+        "cohort_type": cohort_type,
+        "criterion": criterion,
+        "measure": measure,
+        "periods": 4,
+    }
+    one = _with_threads(1, lambda: retention(ev, **kwargs))
+    two = _with_threads(2, lambda: retention(ev, **kwargs))
+    for field in ("cohort", "size", "counts", "values", "complete", "weighted_mean"):
+        np.testing.assert_array_equal(getattr(one, field), getattr(two, field), err_msg=field)
+
+
+@settings(_SETTINGS, max_examples=100)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 80),
+    period=st.sampled_from(["day", "week", "month"]),
+)
+def test_active_users_threads_change_nothing(
+    small_thresholds: None, seed: int, n: int, period: str
+) -> None:
+    from autoops.funnel import _active
+
+    ev = _random_log(np.random.default_rng(seed), n, units=12, days=75)
+    one = _with_threads(1, lambda: active_users(ev, period=period))
+    two = _with_threads(2, lambda: active_users(ev, period=period))
+    for field in ("period_start", "active", "mean_dau", "stickiness", "complete"):
+        np.testing.assert_array_equal(getattr(one, field), getattr(two, field), err_msg=field)
+    # the sort path of _distinct_per (too many cells for the byte map), by key ranges
+    days = np.arange(n) % 5 + 3
+    want = [len(set(ev["one_id"][np.arange(n) % 5 == b].tolist())) for b in range(5)]
+    for threads in (1, 2, 3):
+        got = _with_threads(threads, lambda: _active._distinct_per(ev["one_id"], days, 3, 5, 2**24))
+        assert got.tolist() == want

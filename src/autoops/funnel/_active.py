@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from autoops._display import html_table, short_repr
+from autoops._parallel import parallel_map, thread_count
 from autoops._tabular import Tabular
 from autoops._time import DEFAULT_TZ
 from autoops.errors import ConfigError
@@ -22,7 +23,7 @@ from autoops.funnel._calendar import (
     period_start_local,
 )
 from autoops.funnel._columns import column_mask, read_events, step_mask
-from autoops.funnel._retention import ROW_BLOCK, _as_step, _instant
+from autoops.funnel._retention import PAR_MIN_ROWS, ROW_BLOCK, _as_step, _instant
 from autoops.models import TouchpointKind
 
 __all__ = ["OUTBOUND_EVENTS", "PRIVATE_TOUCHPOINTS", "ActiveUsers", "active_users"]
@@ -202,21 +203,26 @@ def active_users(
         mask &= ev.ts <= as_of_us
     # qualifying rows as compact columns, filled ROW_BLOCK rows at a time: the
     # scratch arrays of a block stay in the cache and are recycled by the allocator
-    n_q = int(np.count_nonzero(mask))
+    spans = [(lo, min(lo + ROW_BLOCK, ev.n)) for lo in range(0, ev.n, ROW_BLOCK)]
+    sizes = [int(np.count_nonzero(mask[a:b])) for a, b in spans]
+    at = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]).tolist()
+    n_q = at[-1]
     u = np.empty(n_q, dtype=np.int32 if len(ev.unit_values) < 2**31 else np.int64)
     day = np.empty(n_q, dtype=np.int32)
     pidx = np.empty(n_q, dtype=np.int32)
-    at = 0
-    for start in range(0, ev.n, ROW_BLOCK):
-        rows = np.flatnonzero(mask[start : start + ROW_BLOCK])
+
+    def fill(i: int) -> None:
+        """Block i's qualifying rows into its slice of the columns (blocks run on threads)."""
+        start, end = spans[i]
+        rows = np.flatnonzero(mask[start:end])
         rows += start
-        got = slice(at, at + len(rows))
-        at += len(rows)
+        got = slice(at[i], at[i + 1])
         u[got] = ev.unit[rows]
         day_b = period_index(local_us(ev.ts[rows], tz), "day")
         day[got] = day_b
         pidx[got] = day_b if period == "day" else day_period(day_b, period)
-    del mask
+
+    parallel_map(fill, list(range(len(spans))))
     if len(u) == 0:
         empty = np.zeros(0, dtype=np.int64)
         return ActiveUsers(
@@ -263,20 +269,44 @@ def _distinct_per(units: Arr, period: Arr, first: int, n_buckets: int, n_units: 
     kind = np.uint32 if not small and n_cells < 2**32 else np.int64
     seen = np.zeros(n_cells if small else 0, dtype=bool)
     key = np.empty(0 if small else len(units), dtype=kind)
-    for lo in range(0, len(units), ROW_BLOCK):
-        block = period[lo : lo + ROW_BLOCK]
-        cell = np.empty(len(block), dtype=kind) if small else key[lo : lo + ROW_BLOCK]
-        np.subtract(block, first, out=cell, casting="unsafe")  # buckets are >= 0
+
+    def block(lo: int) -> None:
+        """Key rows [lo, lo + ROW_BLOCK); mark them in the byte map (blocks run on several
+        threads: they only ever set bytes to True, or write their own slice of the keys)."""
+        part = period[lo : lo + ROW_BLOCK]
+        cell = np.empty(len(part), dtype=kind) if small else key[lo : lo + ROW_BLOCK]
+        np.subtract(part, first, out=cell, casting="unsafe")  # buckets are >= 0
         cell *= kind(n_units)
         np.add(cell, units[lo : lo + ROW_BLOCK], out=cell, casting="unsafe")
         if small:
             seen[cell] = True
+
+    parallel_map(block, list(range(0, len(units), ROW_BLOCK)))
     if small:
         return np.asarray(np.count_nonzero(seen.reshape(n_buckets, n_units), axis=1), np.int64)
-    # sort-based distinct (numpy's hash-based unique is slow on patterned keys)
-    key.sort()
-    edge = np.ones(len(key), dtype=bool)
-    np.not_equal(key[1:], key[:-1], out=edge[1:])
-    distinct = key[edge]
+    # sort-based distinct (numpy's hash-based unique is slow on patterned keys); the
+    # keys split into ranges (cut at a sample's quantiles), sorted on several threads:
+    # distinct keys of disjoint ranges add up
     bounds = np.arange(n_buckets + 1, dtype=kind) * kind(n_units)
-    return np.asarray(np.diff(np.searchsorted(distinct, bounds)), dtype=np.int64)
+    parts = thread_count() if len(key) >= PAR_MIN_ROWS else 1
+    cuts: list[Any] = [None] * (parts + 1)
+    if parts > 1:
+        sample = np.sort(key[:: max(1, len(key) // 65_536)])
+        cuts[1:-1] = [sample[len(sample) * p // parts] for p in range(1, parts)]
+
+    def distinct(p: int) -> Arr:
+        lo, hi = cuts[p], cuts[p + 1]
+        if lo is None and hi is None:
+            sub = key
+        else:
+            inside = np.ones(len(key), dtype=bool) if lo is None else key >= lo
+            if hi is not None:
+                inside &= key < hi
+            sub = key[inside]
+        sub.sort()
+        edge = np.ones(len(sub), dtype=bool)
+        np.not_equal(sub[1:], sub[:-1], out=edge[1:])
+        return np.diff(np.searchsorted(sub[edge], bounds))
+
+    per_part = parallel_map(distinct, list(range(parts)))
+    return np.asarray(np.sum(per_part, axis=0), dtype=np.int64)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from autoops._parallel import take
 from autoops._tabular import columns as read_columns
 from autoops._tabular import factorize
 from autoops._time import to_utc_us
@@ -449,7 +450,7 @@ def column_mask(ev: EventColumns, name: str, op: str, value: Any) -> npt.NDArray
         on_cats = condition_mask(np.asarray(cats, dtype=object), op, value)
         null_hit = op == "is_null"
         lut = np.append(on_cats, null_hit)
-        return np.asarray(lut[codes], dtype=bool)  # code -1 picks the null slot
+        return np.asarray(take(lut, codes), dtype=bool)  # code -1 picks the null slot
     return condition_mask(ev.column(name), op, value)
 
 
@@ -464,7 +465,7 @@ def step_mask(
     if events and event_col in ev.coded:
         codes, cats = ev.coded[event_col]
         lut = np.append(np.isin(cats, list(events)), False)
-        mask = lut[codes]
+        mask = take(lut, codes)  # code -1 picks the trailing False
     elif events:
         names = ev.column(event_col)
         mask = np.zeros(ev.n, dtype=bool)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import attrs
@@ -12,6 +13,7 @@ import numpy.typing as npt
 
 from autoops._display import html_table, short_repr
 from autoops._optional import require
+from autoops._parallel import chunks, parallel_map
 from autoops._tabular import Tabular
 from autoops._time import DEFAULT_TZ, parse_duration
 from autoops.errors import ConfigError
@@ -34,6 +36,8 @@ _LENGTH = {"day": _DAY, "week": 7 * _DAY, "month": 30 * _DAY}
 #: rows per block of the passes over all rows: a block's scratch arrays (2 MiB
 #: of int64) stay in the cache and are recycled by the allocator, not mapped anew
 ROW_BLOCK = 1 << 18
+PAR_MIN_ROWS = 1 << 20
+"""Row-wise passes over fewer rows than this run on one thread."""
 
 
 def _as_step(spec: Any, key: str) -> Step | None:
@@ -291,14 +295,14 @@ def retention(
     t = ev.ts
     as_of_us = int(t.max()) if as_of is None and ev.n else _instant(as_of)
     live = t <= as_of_us
-    is_c = (_mask(ev, event, c_step) & live).nonzero()[0]
+    c_ok = _mask(ev, event, c_step)
+    is_c = _by_chunks(lambda a, b: np.flatnonzero(c_ok[a:b] & live[a:b]) + a, ev.n)
     r_ok = _mask(ev, event, r_step)
     r_ok &= live
-    del live
     n_units = len(ev.unit_values)
     # cohort instances: (unit, t0) — one per unit, or one per unit and cohort period
     cu, ct = ev.unit[is_c], t[is_c]
-    cg = period_index(local_us(ct, tz), group)
+    cg = _by_chunks(lambda a, b: period_index(local_us(ct[a:b], tz), group), len(ct))
     if cohort_type == "first_time":
         order = sort_rows(cu, ct, None)
         cu_sorted = cu[order]
@@ -325,8 +329,13 @@ def retention(
     n_inst = len(inst)
     n_cols = periods + 1
     # returns joined to instances (rows, instance, cohort period), as blocks of rows
+    source: Callable[[tuple[int, int]], tuple[I64, Arr, Arr]]
     if cohort_type == "first_time":
-        pairs = _first_returns(ev.unit, t, r_ok, i_unit, i_t0, i_group, n_units)
+        per_unit = _unit_records(i_unit, i_t0, i_group, n_units)
+        spans = [(lo, min(lo + ROW_BLOCK, len(t))) for lo in range(0, len(t), ROW_BLOCK)]
+
+        def source(span: tuple[int, int]) -> tuple[I64, Arr, Arr]:
+            return _returns_block(per_unit, ev.unit, t, r_ok, *span)
     else:
         is_r = np.flatnonzero(r_ok)
         ru, rt = ev.unit[is_r], t[is_r]
@@ -340,14 +349,22 @@ def retention(
         all_inst = by_unit[np.repeat(starts, reps) + offs]
         after = np.flatnonzero(rt[r_pos] > i_t0[all_inst])
         all_inst = all_inst[after]
-        pairs = iter([(is_r[r_pos[after]], all_inst, i_group[all_inst])])
+        joined = (is_r[r_pos[after]], all_inst, i_group[all_inst])
+        spans = [(0, len(t))]
+
+        def source(span: tuple[int, int]) -> tuple[I64, Arr, Arr]:
+            return joined
+
     same_clock = clock == "calendar" and brackets is None and group == name
     inst_local = local_us(i_t0, tz) if clock == "calendar" and not same_clock else i_t0
     # "on" with one return: a byte map of (bucket, instance), filled block by block
     presence = criterion == "on" and min_returns == 1 and n_inst * n_cols <= 256_000_000
     seen = np.zeros(n_inst * n_cols if presence else 0, dtype=bool)
-    kept: list[tuple[I64, I64, I64]] = []
-    for rows, b_inst, b_group in pairs:
+
+    def block(span: tuple[int, int]) -> tuple[Arr, Arr, Arr] | None:
+        """One block of rows: its returns' buckets, marked in the map (blocks run on
+        several threads: they only ever set bytes of the map to True)."""
+        rows, b_inst, b_group = source(span)
         r_local = local_us(t[rows], tz)
         if same_clock:  # the calendar bucket is the difference of period numbers
             bucket = period_index(r_local, group) - b_group
@@ -367,7 +384,10 @@ def retention(
             cell = np.flatnonzero((bucket >= 1) & (bucket < n_cols))
             seen[bucket[cell] * n_inst + b_inst[cell]] = True
         if not presence or sum_col is not None:
-            kept.append((rows, b_inst, bucket))
+            return rows, b_inst, bucket
+        return None
+
+    kept = [k for k in parallel_map(block, spans) if k is not None]
     r_rows, r_inst, bucket = (
         (np.concatenate([k[j] for k in kept]).astype(np.int64, copy=False) for j in range(3))
         if kept
@@ -378,11 +398,8 @@ def retention(
     sums = np.zeros((len(cohorts), n_cols), dtype=np.float64)
     counts[:, 0] = size
     if presence and n_inst:
-        runs = np.flatnonzero(np.diff(i_cohort, prepend=-1))
-        # a bucket's instances are one row, a cohort's a run of it: contiguous sums
-        hits = np.add.reduceat(seen.reshape(n_cols, n_inst), runs, axis=1, dtype=np.int64)
-        counts[:, 1:] += hits[1:].T
-    del seen
+        counts[:, 1:] += _presence_counts(seen.reshape(n_cols, n_inst), i_cohort)[1:].T
+
     if len(r_inst):
         top = int(bucket.max()) + 1
         if not presence:
@@ -464,34 +481,61 @@ def retention(
     )
 
 
-def _first_returns(
-    unit: I64,
-    t: I64,
-    r_ok: npt.NDArray[np.bool_],
-    i_unit: I64,
-    i_t0: I64,
-    i_group: I64,
-    n_units: int,
-) -> Iterator[tuple[I64, Arr, Arr]]:
-    """(row, instance, cohort period) of the returns of first-time cohorts, by blocks.
+def _by_chunks(fn: Callable[[int, int], Arr], n: int) -> Arr:
+    """``fn(0, n)`` for a *fn* working row by row, computed on spans of rows on
+    several threads when *n* is at least :data:`PAR_MIN_ROWS`, then joined."""
+    if n < PAR_MIN_ROWS:
+        return fn(0, n)
+    return np.concatenate(parallel_map(lambda span: fn(*span), chunks(n)))
 
-    A return is a returning row of a unit strictly after its t0. The unit's
-    t0, instance and cohort period are one 16-byte record, so each row costs
-    one random read (a cache miss) instead of three; the scratch arrays of a
-    block of :data:`ROW_BLOCK` rows stay in the cache and are recycled.
-    """
+
+def _unit_records(i_unit: I64, i_t0: I64, i_group: I64, n_units: int) -> Arr:
+    """Per unit: t0 (int64 max without a cohort), instance and cohort period — one record."""
     idx = "i4" if n_units < 2**31 else "i8"
     per_unit = np.empty(n_units, dtype=[("t0", "i8"), ("inst", idx), ("group", "i4")])
     per_unit["t0"] = np.iinfo(np.int64).max  # no cohort: no row is after t0
     per_unit["t0"][i_unit] = i_t0
     per_unit["inst"][i_unit] = np.arange(len(i_unit))
     per_unit["group"][i_unit] = i_group
-    for lo in range(0, len(t), ROW_BLOCK):
-        rec = per_unit[unit[lo : lo + ROW_BLOCK]]
-        ok = rec["t0"] < t[lo : lo + ROW_BLOCK]
-        ok &= r_ok[lo : lo + ROW_BLOCK]
-        rows = np.flatnonzero(ok)
-        yield rows + lo, rec["inst"][rows], rec["group"][rows]
+    return per_unit
+
+
+def _returns_block(
+    per_unit: Arr, unit: I64, t: I64, r_ok: npt.NDArray[np.bool_], lo: int, hi: int
+) -> tuple[I64, Arr, Arr]:
+    """(row, instance, cohort period) of the first-time cohort returns in rows [lo, hi).
+
+    A return is a returning row of a unit strictly after its t0. The unit's
+    t0, instance and cohort period are one 16-byte record, so each row costs
+    one random read (a cache miss) instead of three; the scratch arrays of a
+    block of :data:`ROW_BLOCK` rows stay in the cache and are recycled.
+    """
+    rec = per_unit[unit[lo:hi]]
+    ok = rec["t0"] < t[lo:hi]
+    ok &= r_ok[lo:hi]
+    rows = np.flatnonzero(ok)
+    return rows + lo, rec["inst"][rows], rec["group"][rows]
+
+
+def _presence_counts(seen: npt.NDArray[np.bool_], i_cohort: I64) -> I64:
+    """``out[k, c]``: instances of cohort c marked in row k of *seen* (buckets × instances).
+
+    A cohort's instances are one contiguous run of each row: one byte count
+    per (bucket, cohort), the buckets on several threads.
+    """
+    n_rows, n_inst = seen.shape
+    runs = np.flatnonzero(np.diff(i_cohort, prepend=-1)).tolist()
+    edges = list(itertools.pairwise([*runs, n_inst]))
+    if len(edges) * n_rows > 100_000:  # many small cohorts: one pass
+        return np.add.reduceat(seen, runs, axis=1, dtype=np.int64)
+
+    def row(k: int) -> list[int]:
+        line = seen[k]
+        return [int(np.count_nonzero(line[a:b])) for a, b in edges]
+
+    return np.array(parallel_map(row, list(range(n_rows))), dtype=np.int64).reshape(
+        n_rows, len(edges)
+    )
 
 
 def _key_counts(key: I64, n_keys: int) -> tuple[I64, I64]:
