@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from autoops._parallel import thread_count
 from autoops.funnel import PRIVATE_TOUCHPOINTS
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
@@ -443,9 +444,8 @@ def timed(fn: Impl, ev: dict[str, Any], memory: bool) -> tuple[float, float, lis
     """Best wall and best CPU seconds of REPEAT runs (the machine is shared: noise only
     adds), the counts, and for autoops the peak traced memory of one more run.
 
-    CPU seconds sum every thread of the process (DuckDB and polars use several),
-    so they are a fairer ruler for the single-threaded engines only; the
-    ratios use wall time."""
+    CPU seconds sum every thread of the process (DuckDB and polars use several,
+    autoops too when AUTOOPS_THREADS > 1); the table prints both ratios."""
     wall = cpu = float("inf")
     out: list[int] = []
     for _ in range(REPEAT):
@@ -467,7 +467,7 @@ def timed(fn: Impl, ev: dict[str, Any], memory: bool) -> tuple[float, float, lis
 def bench(title: str, ev: dict[str, Any], impls: dict[str, Impl]) -> None:
     rows = []
     want: list[int] | None = None
-    base = None
+    base = base_cpu = None
     for name, fn in impls.items():
         try:
             wall, cpu, out, peak = timed(fn, ev, memory=name == "autoops" and not args_no_memory)
@@ -477,18 +477,26 @@ def bench(title: str, ev: dict[str, Any], impls: dict[str, Impl]) -> None:
             )
             continue
         if want is None:
-            want, base = out, wall
+            want, base, base_cpu = out, wall, cpu
         same = "same" if out == want else f"DIFFERENT {out}"
         rows.append((name, wall, cpu, same, peak))
     print(f"\n{title}: counts {want}")
-    print(f"(best of {REPEAT} runs; ratio = wall seconds / autoops wall seconds)")
     print(
-        f"{'implementation':<16}{'wall s':>9}{'cpu s':>9}{'vs autoops':>12}  {'counts':<10}{'peak GiB':>10}"
+        f"(best of {REPEAT} runs; autoops on {thread_count()} thread(s); wall ratio = wall s /"
+        " autoops wall s, cpu ratio = cpu s / autoops cpu s — CPU seconds of every thread)"
+    )
+    print(
+        f"{'implementation':<16}{'wall s':>9}{'cpu s':>9}{'wall ratio':>12}{'cpu ratio':>11}"
+        f"  {'counts':<10}{'peak GiB':>10}"
     )
     for name, wall, cpu, same, peak in rows:
         ratio = wall / base if base else float("nan")
+        cpu_ratio = cpu / base_cpu if base_cpu else float("nan")
         mem = f"{peak:.2f}" if name == "autoops" else ""
-        print(f"{name:<16}{wall:>9.2f}{cpu:>9.2f}{ratio:>11.1f}x  {same:<10}{mem:>10}")
+        print(
+            f"{name:<16}{wall:>9.2f}{cpu:>9.2f}{ratio:>11.1f}x{cpu_ratio:>10.1f}x"
+            f"  {same:<10}{mem:>10}"
+        )
     sys.stdout.flush()
 
 
@@ -519,7 +527,15 @@ def main() -> None:
     ap.add_argument("--only", nargs="*", default=None, choices=names, help="run only these")
     parts = ["funnel", "retention", "mau", "twenty"]
     ap.add_argument("--parts", nargs="*", default=parts, choices=parts)
+    ap.add_argument(
+        "--threads", type=int, default=None, help="AUTOOPS_THREADS for autoops (default: as set)"
+    )
     args = ap.parse_args()
+    if args.threads is not None:
+        os.environ["AUTOOPS_THREADS"] = str(args.threads)
+    print(
+        f"autoops threads: {thread_count()} (AUTOOPS_THREADS={os.environ.get('AUTOOPS_THREADS')})"
+    )
     global REPEAT, args_no_memory
     REPEAT = args.repeat
     args_no_memory = args.no_memory
