@@ -4,6 +4,8 @@
 Run: python benchmarks/bench_identity.py [--quick] [--sizes 1000000 2000000 4000000]
      [--add-sizes 1000000 2000000] [--repeat 3] [--no-pandas] [--input object arrow]
      python benchmarks/bench_identity.py --stages 1000000 [--input arrow]   (CPU seconds per stage)
+     --threads N sets AUTOOPS_THREADS for resolve (default: the environment's, else the CPUs;
+     --stages always profiles one thread, cProfile sees only its own thread)
 
 Records are synthetic: each person (n/8 of them) has a phone, a unionid, an
 app account and a device; each record carries some of them (20% of phones
@@ -154,7 +156,10 @@ def one_size(n: int, nx_max: int, duckdb_max: int, repeat: int, form: str) -> di
 
     resolve(as_input(make_records(1000, seed=9), form))  # warm up: imports, phone tables
     cols = as_input(make_records(n), form)
+    from autoops._parallel import thread_count
+
     out: dict[str, Any] = {"n": n, "input": form, "input_mib": rss_mib()}  # holding the input
+    out["threads"] = thread_count()
     out["resolve_default"], out["resolve_default_cpu"], res = best_of(repeat, lambda: resolve(cols))
     out["peak_resolve_mib"] = peak_mib()
     out["people"] = res.people
@@ -238,6 +243,7 @@ STAGES = (
 
 def stages(n: int, form: str) -> dict[str, float]:
     """CPU seconds per stage of one ``resolve`` (default rules), from cProfile."""
+    os.environ["AUTOOPS_THREADS"] = "1"  # cProfile sees the calling thread only
     import cProfile
     import pstats
 
@@ -313,7 +319,7 @@ def _print_size(r: dict[str, Any]) -> None:
     print(f"{'':>11} people={r['people']:,} hubs={r['hubs']} edges={r['edges']:,} "
           f"peak RSS after resolve {r['peak_resolve_mib']:,.0f} MiB (input "
           f"{r['input_mib']:,.0f} MiB; ~{per_rec:,.0f} B/record above the input); "
-          f"load {os.getloadavg()[0]:.1f}")  # fmt: skip
+          f"threads {r['threads']}; load {os.getloadavg()[0]:.1f}")  # fmt: skip
 
 
 def main() -> None:
@@ -328,9 +334,16 @@ def main() -> None:
     ap.add_argument("--stages", type=int, help="CPU seconds per stage of resolve at this size")
     ap.add_argument("--input", nargs="+", choices=INPUTS, default=["object"],
                     help="form of the records given to resolve (each in its own run)")  # fmt: skip
+    ap.add_argument(
+        "--threads",
+        type=int,
+        help="AUTOOPS_THREADS for resolve (default: the environment's, else the CPUs)",
+    )
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--one-add", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.threads is not None:
+        os.environ["AUTOOPS_THREADS"] = str(args.threads)  # read by the child processes too
     if args.no_pandas:
         import autoops._factorize as fac
 
@@ -354,8 +367,15 @@ def main() -> None:
     extra = ["--nx-max", str(args.nx_max), "--duckdb-max", str(args.duckdb_max)]
     if args.no_pandas:
         extra.append("--no-pandas")
+    from autoops._parallel import thread_count
+
     print(f"factorisation: {'numpy hash table' if args.no_pandas else 'pandas.factorize'}; "
-          f"best of {args.repeat}")  # fmt: skip
+          f"best of {args.repeat}; resolve on {thread_count()} thread(s) (AUTOOPS_THREADS), "
+          f"scipy on one")  # fmt: skip
+    print(
+        "x floor: wall seconds / scipy's wall seconds; cpu x floor: CPU seconds of all "
+        "threads / scipy's CPU seconds"
+    )
     print(f"{'records':>11} {'input':<7} {'tool':<42} {'seconds':>8} {'x floor':>8} {'cpu s':>7} "
           f"{'x floor':>8}")  # fmt: skip
     results: dict[str, list[dict[str, Any]]] = {form: [] for form in args.input}
