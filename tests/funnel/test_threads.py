@@ -33,6 +33,7 @@ def small_thresholds(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     from autoops.funnel import _active, _kernel, _order, _retention
 
     monkeypatch.setattr(_order, "PAR_MIN_ROWS", 1)
+    monkeypatch.setattr(_order, "SCAN_ROWS", 5)
     monkeypatch.setattr(_kernel, "DP_BLOCK_ROWS", 2)
     monkeypatch.setattr(_parallel, "_MIN_TAKE", 1)
     monkeypatch.setattr(_retention, "ROW_BLOCK", 3)

@@ -37,6 +37,9 @@ Bits = npt.NDArray[np.unsignedinteger[Any]]
 PAR_MIN_ROWS = 1 << 20
 """Inputs shorter than this are one part (threads cost more than they save)."""
 
+SCAN_ROWS = 1 << 22
+"""Rows per chunk of the first pass (its temporaries: 24 bytes a row)."""
+
 _SAMPLE = 1 << 16
 """Unit codes sampled to place the cuts between parts."""
 
@@ -116,6 +119,7 @@ def order_rows(
         key |= keep.view(np.uint64)
         key <<= np.uint64(n_bits)
         key |= bits[keep]
+        del keep
         if n_parts == 1:
             return [key], True
         pieces = []
@@ -125,7 +129,9 @@ def order_rows(
             pieces.append(key[inside])
         return pieces, True
 
-    scanned = parallel_map(scan, chunks(n) if n_parts > 1 else [(0, n)])
+    # chunks of at most SCAN_ROWS rows: only the running chunks' temporaries are alive
+    spans = chunks(n, max(n_parts, -(-n // SCAN_ROWS))) if n_parts > 1 else [(0, n)]
+    scanned = parallel_map(scan, spans)
     ordered = all(in_order for _, in_order in scanned)
     # per part: (first sorted row, unit codes, input rows, match bits)
     if packed and ordered:
