@@ -18,6 +18,7 @@ input row and the match bits come back out of the sorted keys by shifts.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import attrs
@@ -98,6 +99,7 @@ def order_rows(
     unit_bits = max(n_units - 1, 1).bit_length()
     packed = tie is None and unit_bits + pos_bits + n_bits <= 64
     low = np.uint64(pos_bits + n_bits)
+    low_byte = sys.byteorder == "little" and bits.dtype == np.uint8
 
     def kept(a: int, b: int) -> I64:
         if all_rows:
@@ -113,8 +115,8 @@ def order_rows(
         if not packed or not in_order:
             return [], in_order
         keep = kept(a, b)
-        u = unit[keep]
-        key = u.astype(np.uint64)
+        key = np.take(unit, keep).astype(np.int64, copy=False).view(np.uint64)  # codes >= 0
+        u = key.copy() if n_parts > 1 else key  # the part cuts compare unit codes
         key <<= np.uint64(pos_bits)
         key |= keep.view(np.uint64)
         key <<= np.uint64(n_bits)
@@ -124,8 +126,8 @@ def order_rows(
             return [key], True
         pieces = []
         for p in range(n_parts):
-            inside = u >= cuts[p]
-            inside &= u < cuts[p + 1]
+            inside = u >= np.uint64(cuts[p])
+            inside &= u < np.uint64(cuts[p + 1])
             pieces.append(key[inside])
         return pieces, True
 
@@ -150,8 +152,10 @@ def order_rows(
                 pieces[p] = keys[:0]  # free the piece
             keys.sort()  # distinct keys: any sort is stable
             np.right_shift(keys, low, out=out_unit[lo:hi].view(np.uint64))
-            b = keys & np.uint64((1 << n_bits) - 1)
-            sorted_bits[p] = b.astype(bits.dtype)
+            if low_byte:  # the match bits are the low bits of each key's first byte
+                sorted_bits[p] = keys.view(np.uint8)[::8] & np.uint8((1 << n_bits) - 1)
+            else:
+                sorted_bits[p] = (keys & np.uint64((1 << n_bits) - 1)).astype(bits.dtype)
             keys >>= np.uint64(n_bits)
             keys &= np.uint64((1 << pos_bits) - 1)
 
