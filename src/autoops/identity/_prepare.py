@@ -9,6 +9,7 @@ HMAC-SHA256 when a secret is given, so nothing downstream needs raw values.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -416,19 +417,22 @@ def prepare(
     if time_column is None:
         time_column = next((c for c in TIME_COLUMNS if c in src), None)
     record_id = src[id_column] if id_column else np.arange(n, dtype=np.int64)
-    rid_token = record_tokens(record_id)
-    srt = np.sort(rid_token)
-    if (srt[1:] == srt[:-1]).any():
-        order = np.argsort(rid_token, kind="stable")
-        dup = np.flatnonzero(rid_token[order][1:] == rid_token[order][:-1])
-        bad = sorted({int(order[d]) for d in dup} | {int(order[d + 1]) for d in dup})[:20]
-        raise InvalidInput(
-            f"{len(dup)} duplicate record ids",
-            field=id_column,
-            row=bad,
-            code="duplicate_record_id",
-        )
-    ts = _ts_column(src, time_column, n)
+
+    def record_facts() -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]:
+        """The record-id tokens (checked unique) and the times: a task of its own."""
+        rid_token = record_tokens(record_id)
+        srt = np.sort(rid_token)
+        if (srt[1:] == srt[:-1]).any():
+            order = np.argsort(rid_token, kind="stable")
+            dup = np.flatnonzero(rid_token[order][1:] == rid_token[order][:-1])
+            bad = sorted({int(order[d]) for d in dup} | {int(order[d + 1]) for d in dup})[:20]
+            raise InvalidInput(
+                f"{len(dup)} duplicate record ids",
+                field=id_column,
+                row=bad,
+                code="duplicate_record_id",
+            )
+        return rid_token, _ts_column(src, time_column, n)
 
     staff_tok = registry_tokens(staff, rules, secret=secret)
     kiosk_tok = registry_tokens(kiosks, rules, secret=secret)
@@ -475,7 +479,12 @@ def prepare(
     # the types are independent (reading, encoding, normalising, hashing) until their
     # edges are laid end to end: numpy and Arrow release the GIL, so they run on
     # several threads
-    parts = parallel_map(type_edges, present_types)
+    # the record facts first: their errors (duplicate ids, bad times) are raised first
+    tasks: list[Callable[[], Any]] = [record_facts]
+    tasks += [functools.partial(type_edges, ti) for ti in present_types]
+    done = parallel_map(lambda task: task(), tasks)
+    rid_token, ts = done[0]
+    parts: list[_TypeEdges] = done[1:]
     details: dict[str, int] = {}
     offsets = [0]
     key_offsets = [0]
