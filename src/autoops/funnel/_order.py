@@ -116,7 +116,6 @@ def order_rows(
             return [], in_order
         keep = kept(a, b)
         key = np.take(unit, keep).astype(np.int64, copy=False).view(np.uint64)  # codes >= 0
-        u = key.copy() if n_parts > 1 else key  # the part cuts compare unit codes
         key <<= np.uint64(pos_bits)
         key |= keep.view(np.uint64)
         key <<= np.uint64(n_bits)
@@ -126,8 +125,10 @@ def order_rows(
             return [key], True
         pieces = []
         for p in range(n_parts):
-            inside = u >= np.uint64(cuts[p])
-            inside &= u < np.uint64(cuts[p + 1])
+            # unit >= cut exactly when key >= cut << (row and bit fields)
+            inside = key >= np.uint64(cuts[p] << int(low))
+            if p + 1 < n_parts:
+                inside &= key < np.uint64(cuts[p + 1] << int(low))
             pieces.append(key[inside])
         return pieces, True
 
