@@ -492,6 +492,12 @@ def _ordered_dp(
     for j, tr in enumerate(transitions, start=1):
         q_idx, q_b = levels[-1]
         r_idx = np.flatnonzero(rows.steps[j])
+        if len(q_idx) * 4 < len(r_idx):
+            # few units went on: drop the rows of units without a chain to extend
+            # (their start would be -1; every other row's start depends on q alone)
+            has_q = np.zeros(int(rows.unit_idx[-1]) + 1, dtype=bool)
+            has_q[rows.unit_idx[q_idx]] = True
+            r_idx = r_idx[has_q[rows.unit_idx[r_idx]]]
         b = best_start(rows, tr, q_idx, q_b, r_idx, work)
         # b = -1 reads the last row's time, then fails the first test
         valid = (b >= 0) & (rows.ts[r_idx] - rows.ts[b] <= window)
