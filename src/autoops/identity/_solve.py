@@ -214,7 +214,7 @@ def solve(
         # unchanged components: their dense labels are ``comp`` (keys on no edge rank last)
         label = comp
     else:
-        label, _ = dense(rec_lab, n + k)
+        label, _ = dense(rec_lab, n)  # records are labelled by records
     one_id = one_ids_from(label, prep.ts, prep.rid_token)
     return Solution(
         label=label,
