@@ -117,6 +117,27 @@ def _segments(rows: Rows, tr: Transition) -> I64:
     return seg
 
 
+def _segment_lookup(rows: Rows, tr: Transition) -> Callable[[I64], I64]:
+    """``positions -> segment ids`` (as :func:`_segments`) for a few rows: a binary
+    search among the segments' first rows, instead of numbering every row."""
+    if tr.every_row_breaks or tr.breakers is None:
+        seg = _segments(rows, tr)
+        return lambda at: seg[at]
+    key = -1 - id(tr.breakers)  # beside _segments' entries in the same cache
+    hit = rows.segs.get(key)
+    if hit is None or hit[0] is not tr.breakers:
+        hit = (tr.breakers, np.flatnonzero(rows.starts | tr.breakers))
+        rows.segs[key] = hit
+    first = hit[1]
+
+    def at(positions: I64) -> I64:
+        out = np.searchsorted(first, positions, side="right")
+        out -= 1
+        return out
+
+    return at
+
+
 def _prev_segment(rows: Rows, seg: I64, r_idx: I64) -> I64:
     """The segment of row r−1 when it belongs to r's unit, else -1."""
     out = seg[r_idx - 1]  # r = 0 is a unit start: its wrapped value is overwritten
@@ -306,7 +327,7 @@ def _best_start_held(
     pos_bits = len(q_idx).bit_length()
     top = max(int(hq.max(initial=0)), int(hr.max(initial=0)))
     assert top.bit_length() + pos_bits <= 62, "hold codes exceed the packed key"
-    seg = _segments(rows, tr)
+    seg_at = _segment_lookup(rows, tr)
     n1 = rows.n + 1
     held = np.flatnonzero(hq >= 0)
     if len(held) == 0:
@@ -317,7 +338,7 @@ def _best_start_held(
     key.sort()  # by hold code, then row (q positions grow with the row)
     at = key & ((1 << pos_bits) - 1)
     code = key >> pos_bits
-    q_seg = seg[q_idx[at]]
+    q_seg = seg_at(q_idx[at])
     starts = np.ones(len(key), dtype=bool)
     starts[1:] = (code[1:] != code[:-1]) | (q_seg[1:] != q_seg[:-1])
     group = np.cumsum(starts, dtype=np.int64)
@@ -329,7 +350,8 @@ def _best_start_held(
     last = np.searchsorted(q_idx, _hi_bound(rows, tr, r_idx), side="right") - 1
     pos = np.searchsorted(key, (hr << pos_bits) + last, side="right") - 1
     pos_c = np.maximum(pos, 0)
-    gr = _prev_segment(rows, seg, r_idx)
+    gr = seg_at(r_idx - 1)  # r = 0 is a unit start: overwritten next
+    gr[rows.starts[r_idx]] = -1
     ok = (pos >= 0) & (hr >= 0) & (gr >= 0) & (code[pos_c] == hr) & (q_seg[pos_c] == gr)
     return np.where(ok, enc[pos_c] - group[pos_c] * n1 - 1, -1)
 
