@@ -30,7 +30,7 @@ _SETTINGS = settings(
 
 @pytest.fixture
 def small_thresholds(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    from autoops.funnel import _active, _kernel, _order, _retention
+    from autoops.funnel import _active, _compute, _kernel, _order, _retention
 
     monkeypatch.setattr(_order, "PAR_MIN_ROWS", 1)
     monkeypatch.setattr(_order, "SCAN_ROWS", 5)
@@ -38,7 +38,7 @@ def small_thresholds(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(_parallel, "_MIN_TAKE", 1)
     monkeypatch.setattr(_retention, "ROW_BLOCK", 3)
     monkeypatch.setattr(_active, "ROW_BLOCK", 3)
-    for module in (_retention, _active):
+    for module in (_retention, _active, _compute):
         if hasattr(module, "PAR_MIN_ROWS"):
             monkeypatch.setattr(module, "PAR_MIN_ROWS", 1)
     yield
@@ -129,22 +129,35 @@ def test_open_and_unordered_threads_change_nothing(small_thresholds: None, order
     _assert_same(one, two)
 
 
-def test_default_thresholds_match_small_ones() -> None:
-    """The one-part path with default thresholds equals the many-part path."""
+@pytest.mark.parametrize("orders", ["float", "float_nan", "int", "fraction", "wide", "object"])
+def test_default_thresholds_match_small_ones(orders: str) -> None:
+    """The one-part path with default thresholds equals the many-part path (hold codes
+    of every kind of order id: integral floats with or without NaN and integers are
+    spread on threads; fractions, spans over 2**32 and objects take the serial path)."""
     rng = np.random.default_rng(5)
     n = 3000
+    raw = rng.integers(0, 3, n)
+    order_id: Any = {
+        "float": raw.astype(float),
+        "float_nan": np.where(raw == 2, np.nan, raw * 7.0 - 5),
+        "int": raw * 3 - 1,
+        "fraction": raw / 2,
+        "wide": raw * 2**40,
+        "object": np.array(["a", "b", None], dtype=object)[raw],
+    }[orders]
     ev = {
         "one_id": rng.integers(0, 300, n),
         "event": np.array(["A", "B", "C", "X"], dtype=object)[rng.integers(0, 4, n)],
         "ts": np.sort(np.datetime64("2026-01-01", "us") + rng.integers(0, 10**10, n)),
-        "order_id": rng.integers(0, 3, n).astype(float),
+        "order_id": order_id,
     }
     f = Funnel(steps=["A", "B", "C"], window="1h", hold={"order_id": [2, 3]})
     plain = _with_threads(1, lambda: _funnel_outputs(f, ev, None))
-    from autoops.funnel import _kernel, _order
+    from autoops.funnel import _compute, _kernel, _order
 
     with pytest.MonkeyPatch.context() as m:
         m.setattr(_order, "PAR_MIN_ROWS", 1)
+        m.setattr(_compute, "PAR_MIN_ROWS", 1)
         m.setattr(_kernel, "DP_BLOCK_ROWS", 7)
         m.setattr(_parallel, "_MIN_TAKE", 1)
         split = _with_threads(2, lambda: _funnel_outputs(f, ev, None))

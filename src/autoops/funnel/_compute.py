@@ -10,7 +10,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from autoops._parallel import take
+from autoops._parallel import chunks, parallel_map, take
 from autoops._tabular import factorize
 from autoops._time import to_utc_us
 from autoops.errors import InvalidInput
@@ -30,7 +30,7 @@ from autoops.funnel._kernel import (
     ordered_dp_depth,
     unordered_depth,
 )
-from autoops.funnel._order import order_rows
+from autoops.funnel._order import PAR_MIN_ROWS, order_rows
 from autoops.funnel._result import FunnelResult, LazyChains
 from autoops.funnel._spec import Funnel, Step
 
@@ -97,6 +97,51 @@ def _int_codes(v: I64) -> I64:
     if int(v.max()) - lo < 2**32:
         return np.asarray(v - lo, dtype=np.int64)
     return dense_codes(v)[0]
+
+
+def _spread_codes(
+    ev: EventColumns, fields: tuple[str, ...], src: I64, sub: I64, n: int
+) -> I64 | None:
+    """The hold codes of one integral numeric field at sorted rows *sub* (-1 elsewhere),
+    read and written on several threads; None when :func:`_hold_codes` must do it.
+
+    Equal to :func:`_hold_codes` when every value is integral and the values span
+    less than 2**32: each code is then ``value − min`` (-1 for null).
+    """
+    spans = chunks(len(sub)) if len(sub) >= PAR_MIN_ROWS else []
+    col = np.asarray(ev.column(fields[0])) if len(fields) == 1 else None
+    if len(spans) < 2 or col is None or col.dtype.kind not in "iuf":
+        return None
+
+    def read(span: tuple[int, int]) -> tuple[npt.NDArray[Any], int | None, int | None, bool]:
+        v = np.take(col, np.take(src, sub[span[0] : span[1]]))
+        present = v[~np.isnan(v)] if v.dtype.kind == "f" else v
+        if not len(present):
+            return v, None, None, True
+        integral = v.dtype.kind != "f" or bool(np.all(present == np.round(present)))
+        return v, int(present.min()), int(present.max()), integral
+
+    parts = parallel_map(read, spans)
+    lows = [lo for _, lo, _, _ in parts if lo is not None]
+    highs = [hi for _, _, hi, _ in parts if hi is not None]
+    if not all(ok for *_, ok in parts):
+        return None
+    if lows and (max(highs) - min(lows) >= 2**32 or max(highs) > 2**62 or min(lows) < -(2**62)):
+        return None
+    low = min(lows) if lows else 0
+    out = np.full(n, -1, dtype=np.int64)
+
+    def write(i: int) -> None:
+        a, b = spans[i]
+        v = parts[i][0]
+        if v.dtype.kind == "f":
+            ok = ~np.isnan(v)
+            out[sub[a:b][ok]] = v[ok].astype(np.int64) - low
+        else:
+            out[sub[a:b]] = v.astype(np.int64) - low
+
+    parallel_map(write, list(range(len(spans))))
+    return out
 
 
 def _hold_codes(ev: EventColumns, fields: tuple[str, ...], rows: I64) -> I64:
@@ -201,8 +246,10 @@ def plan(
     )
     hold_codes: dict[tuple[str, ...], I64] = {}
     for fields, sub in zip(hold_fields, s.held, strict=True):
-        codes = np.full(rows.n, -1, dtype=np.int64)
-        codes[sub] = _hold_codes(ev, fields, take(src, sub))
+        codes = _spread_codes(ev, fields, src, sub, rows.n)
+        if codes is None:
+            codes = np.full(rows.n, -1, dtype=np.int64)
+            codes[sub] = _hold_codes(ev, fields, take(src, sub))
         hold_codes[fields] = codes
 
     transitions: list[Transition] = []
