@@ -117,8 +117,11 @@ def solve(
     hub_key = key_fanout > max_fan[key_type]
     if known_hubs is not None and len(known_hubs):
         hub_key |= np.isin(key_tok, known_hubs)
-    hub_edge = ok.copy()
-    hub_edge[ok] = hub_key[e_key[ok]]
+    if isinstance(ok_sel, slice):
+        hub_edge = take(hub_key, e_key)
+    else:
+        hub_edge = ok.copy()
+        hub_edge[ok] = hub_key[e_key[ok]]
     e_status[hub_edge] = Status.HUB
     safe = person_edge & ~hub_edge
 
