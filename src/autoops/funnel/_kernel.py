@@ -519,11 +519,11 @@ def _ordered_dp(
             # (their start would be -1; every other row's start depends on q alone)
             has_q = np.zeros(int(rows.unit_idx[-1]) + 1, dtype=bool)
             has_q[rows.unit_idx[q_idx]] = True
-            r_idx = r_idx[has_q[rows.unit_idx[r_idx]]]
+            r_idx = np.compress(has_q[rows.unit_idx[r_idx]], r_idx)
         b = best_start(rows, tr, q_idx, q_b, r_idx, work)
         # b = -1 reads the last row's time, then fails the first test
         valid = (b >= 0) & (rows.ts[r_idx] - rows.ts[b] <= window)
-        levels.append((r_idx[valid], b[valid]))
+        levels.append((np.compress(valid, r_idx), np.compress(valid, b)))
     return levels
 
 

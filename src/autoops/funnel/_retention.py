@@ -318,7 +318,7 @@ def retention(
         )
         first = np.ones(len(order), dtype=bool)
         first[1:] = (cu[order][1:] != cu[order][:-1]) | (cg[order][1:] != cg[order][:-1])
-    inst = order[first]
+    inst = np.compress(first, order)  # faster than order[first]
     i_cohort, cohorts = dense_codes(cg[inst])  # period numbers: compact, no sort
     # instances grouped by cohort: a cohort's instances are one contiguous run
     # (a 16-bit stable argsort is a radix sort)
