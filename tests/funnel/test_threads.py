@@ -30,10 +30,11 @@ _SETTINGS = settings(
 
 @pytest.fixture
 def small_thresholds(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    from autoops.funnel import _active, _compute, _kernel, _order, _retention
+    from autoops.funnel import _active, _columns, _compute, _kernel, _order, _retention
 
     monkeypatch.setattr(_order, "PAR_MIN_ROWS", 1)
     monkeypatch.setattr(_order, "SCAN_ROWS", 5)
+    monkeypatch.setattr(_columns, "_PAR_MIN", 1)
     monkeypatch.setattr(_kernel, "DP_BLOCK_ROWS", 2)
     monkeypatch.setattr(_parallel, "_MIN_TAKE", 1)
     monkeypatch.setattr(_retention, "ROW_BLOCK", 3)
@@ -223,3 +224,19 @@ def test_active_users_threads_change_nothing(
     for threads in (1, 2, 3):
         got = _with_threads(threads, lambda: _active._distinct_per(ev["one_id"], days, 3, 5, 2**24))
         assert got.tolist() == want
+
+
+def test_missing_timestamps_found_on_threads(small_thresholds: None) -> None:
+    from autoops.errors import InvalidInput
+
+    ts = np.datetime64("2026-01-01", "us") + np.arange(40).astype("timedelta64[m]")
+    ts[[3, 31]] = np.datetime64("NaT")
+    ev = {"one_id": np.arange(40) % 7 + 5, "event": np.array(["A", "B"] * 20, dtype=object)}
+    for threads in (1, 2):
+        with pytest.raises(InvalidInput) as err:
+            _with_threads(threads, lambda: compute(Funnel(steps=["A", "B"]), dict(ev, ts=ts)))
+        assert "2 missing timestamps" in str(err.value)
+    ok = _with_threads(
+        2, lambda: compute(Funnel(steps=["A", "B"]), dict(ev, ts=ts[ts == ts].repeat(2)[:40]))
+    )
+    assert ok.counts.tolist()[0] > 0

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from autoops._parallel import take
+from autoops._parallel import chunks, parallel_map, take
 from autoops._tabular import columns as read_columns
 from autoops._tabular import factorize
 from autoops._time import to_utc_us
@@ -165,8 +165,8 @@ def read_events(
     if raw_ts.dtype.kind != "M":
         raw_ts = to_utc_us(raw_ts, field=ts, assume_tz=assume_tz)
     ts_arr = raw_ts.astype("datetime64[us]", copy=False)
-    bad = np.isnat(ts_arr)
-    if bad.any():
+    if _any_nat(ts_arr):
+        bad = np.isnat(ts_arr)
         msg = f"{int(bad.sum())} missing timestamps; fill or drop them first"
         raise InvalidInput(msg, field=ts, row=_rows_list(bad), code="missing_value")
     if unit_arr is None:
@@ -182,6 +182,27 @@ def read_events(
         if len(c) != len(ts_arr):
             raise InvalidInput(f"column has {len(c)} values for {len(ts_arr)} rows", field=name)
     return EventColumns(cols, codes, values, ts_arr.view(np.int64), coded)
+
+
+_PAR_MIN = 1 << 21
+"""Whole-column checks over fewer rows than this run on one thread."""
+
+
+def _spans(n: int) -> list[tuple[int, int]]:
+    return chunks(n) if n >= _PAR_MIN else [(0, n)]
+
+
+def _any_nat(ts: Arr) -> bool:
+    """Whether a datetime64 column holds NaT, checked by spans on several threads."""
+    return any(parallel_map(lambda sp: bool(np.isnat(ts[sp[0] : sp[1]]).any()), _spans(len(ts))))
+
+
+def _min_max(v: npt.NDArray[np.int64]) -> tuple[int, int]:
+    """(min, max) of a non-empty integer column, by spans on several threads."""
+    parts = parallel_map(
+        lambda sp: (int(v[sp[0] : sp[1]].min()), int(v[sp[0] : sp[1]].max())), _spans(len(v))
+    )
+    return min(p[0] for p in parts), max(p[1] for p in parts)
 
 
 def _categorical(source: Any, name: str) -> tuple[npt.NDArray[np.int64], Arr] | None:
@@ -369,7 +390,7 @@ def _unit_codes(values: Arr, name: str) -> tuple[npt.NDArray[np.int64], Arr]:
     if values.dtype.kind in "iub":
         v = values.astype(np.int64, copy=False)
         if len(v):
-            lo, hi = int(v.min()), int(v.max())
+            lo, hi = _min_max(v)
             if hi - lo <= 4 * len(v) + 1024:
                 # ids from 0 are their own codes (read-only from here on: no copy)
                 codes = v if lo == 0 else np.asarray(v - lo, dtype=np.int64)
