@@ -219,6 +219,27 @@ _VECTOR_PATTERNS: dict[str, Any] = {
 }
 
 
+#: the same patterns on the 11-digit number of a plain mobile (form ``"+86"`` + digits,
+#: so a match never involves the prefix; the first digit is always 1)
+_MOBILE_PATTERNS: dict[str, Any] = {
+    r"^\+861(\d)\1{9}$": lambda n: n % 10**10 % 1_111_111_111 == 0,
+    r"^\+861\d(\d)\1{8}$": lambda n: n % 10**9 % 111_111_111 == 0,
+    r"12345678|87654321": lambda n: np.logical_or.reduce(
+        [np.isin(n // 10**shift % 10**8, [12345678, 87654321]) for shift in range(4)]
+    ),
+    r"^[0\-]+$": lambda n: np.zeros(len(n), dtype=bool),
+}
+
+#: read the plain mobile forms as numbers in blocking (False: as text, for tests)
+INTEGER_MOBILES = True
+
+
+def _mobile_numbers_of(values: npt.NDArray[np.str_]) -> npt.NDArray[np.int64]:
+    """The numbers of the values shaped like a plain mobile form (``"+86"`` and 11 digits)."""
+    shaped = [v for v in values.tolist() if len(v) == 14 and v[:3] == "+86" and v[3:].isdigit()]
+    return np.array([int(v[3:]) for v in shaped if v[3:].isascii()], dtype=np.int64)
+
+
 _STRIP = " \t\r\n\u3000\u00a0"
 
 
@@ -287,8 +308,15 @@ def _e164_mobiles(number: npt.NDArray[np.int64]) -> npt.NDArray[np.str_]:
 
 def _phones(
     uniques: npt.NDArray[Any],
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.str_], npt.NDArray[np.int8], npt.NDArray[Any]]:
-    """Distinct raw phones → (code per value, normalised forms, their status, their detail).
+) -> tuple[
+    npt.NDArray[np.int64],
+    npt.NDArray[np.str_],
+    npt.NDArray[np.int8],
+    npt.NDArray[Any],
+    npt.NDArray[np.int64],
+]:
+    """Distinct raw phones → (code per value, normalised forms, their status, their detail,
+    the numbers of the first forms: the plain mobiles).
 
     Plain mobiles ("+86 138…", "138-…", "0086138…") are read as integers and
     collapse to one form per number, ``+86`` and the digits (what
@@ -317,8 +345,9 @@ def _phones(
     r_status[service] = Status.BLOCKED
     r_detail[service] = "400/800 service number"
     r_text = np.where(r_status == Status.OK, batch.e164, "").astype(str)
-    text = np.concatenate([_e164_mobiles(distinct.view(np.int64)), r_text])
-    return codes, text, status, detail
+    numbers = distinct.view(np.int64)
+    text = np.concatenate([_e164_mobiles(numbers), r_text])
+    return codes, text, status, detail, numbers
 
 
 def normalize_values(
@@ -364,9 +393,10 @@ def normalize_forms(
     if m == 0:
         return None, np.zeros(0, dtype=str), status, detail
     codes = None
+    numbers = np.zeros(0, dtype=np.int64)  # forms 0..len-1 are "+86" and these 11 digits
     if idtype.normalizer == "phone":
         # distinct forms: many raw shapes of one mobile share one, so the rest runs once per number
-        codes, text, status, detail = _phones(uniques)
+        codes, text, status, detail, numbers = _phones(uniques)
         m = len(text)
     else:
         text = _as_text(uniques)
@@ -408,16 +438,26 @@ def normalize_forms(
     exact = tuple(idtype.blocked)
     if block_defaults and idtype.normalizer == "phone":
         exact = exact + BLOCKED_PHONES
+    # the plain mobiles are read as numbers, the other forms as text (same results, tested)
+    n_mob = len(numbers) if INTEGER_MOBILES else 0
     if exact:
-        blocked |= np.isin(text, np.array(sorted(set(exact))))
+        values = np.array(sorted(set(exact)))
+        blocked[n_mob:] |= np.isin(text[n_mob:], values)
+        if n_mob:
+            blocked[:n_mob] |= np.isin(numbers, _mobile_numbers_of(values))
     if idtype.blocked_patterns:
         cand = np.flatnonzero(ok & ~blocked)
         fast = [p for p in idtype.blocked_patterns if p in _VECTOR_PATTERNS]
         rest = [p for p in idtype.blocked_patterns if p not in _VECTOR_PATTERNS]
-        sub_text = text[cand]
+        if rest or not all(p in _MOBILE_PATTERNS for p in fast):
+            n_mob = 0
+        split = int(np.searchsorted(cand, n_mob))  # cand is sorted: mobiles first
+        sub_text = text[cand[split:]] if n_mob else text[cand]
         hit = np.zeros(len(cand), dtype=bool)
         for p in fast:
-            hit |= _VECTOR_PATTERNS[p](sub_text)
+            hit[split:] |= _VECTOR_PATTERNS[p](sub_text)
+            if split:
+                hit[:split] |= _MOBILE_PATTERNS[p](numbers[cand[:split]])
         if rest:
             pattern = re.compile("|".join(f"(?:{p})" for p in rest), re.MULTILINE)
             hit |= search_many(pattern, sub_text)
