@@ -84,13 +84,15 @@ def order_rows(
     tie: npt.NDArray[Any] | None,
     entry: tuple[int, int] | None,
     hold_masks: list[int],
+    gather_ts: bool = True,
 ) -> SortedRows:
     """Order the rows with a nonzero match bit (*all_rows*: every row) by (unit, ts, tie, row).
 
     *unit* holds codes below *n_units*; *bits* the match bits (``n_bits`` of
     them); *entry* the half-open time range of entry rows (None: every row).
     ``masks[i]`` tells the sorted rows with bit i set; ``held[h]`` the sorted
-    positions of rows with a bit of ``hold_masks[h]`` set.
+    positions of rows with a bit of ``hold_masks[h]`` set. Without *gather_ts*
+    the sorted ``ts`` is left empty (then *entry* must be None).
     """
     n = len(unit)
     n_parts = _parts(n)
@@ -172,14 +174,15 @@ def order_rows(
         whole = take(bits, src)
         sorted_bits = [whole[off[p] : off[p + 1]] for p in range(n_parts)]
     scanned.clear()
-    out_ts = np.empty(m, dtype=np.int64)
+    out_ts = np.empty(m if gather_ts else 0, dtype=np.int64)
     masks = [np.empty(m, dtype=bool) for _ in range(n_bits)]
     starts = np.empty(m, dtype=bool)
     in_entry = np.empty(m, dtype=bool)
 
     def columns(p: int) -> tuple[I64, list[I64]]:
         lo, hi = off[p], off[p + 1]
-        np.take(ts, src[lo:hi], out=out_ts[lo:hi])
+        if gather_ts:
+            np.take(ts, src[lo:hi], out=out_ts[lo:hi])
         b = sorted_bits[p]
         bit = np.empty(len(b), dtype=b.dtype)
         for i in range(n_bits):

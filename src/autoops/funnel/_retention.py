@@ -25,6 +25,7 @@ from autoops.funnel._calendar import (
     period_start_local,
 )
 from autoops.funnel._columns import dense_codes, read_events, sort_rows, step_mask
+from autoops.funnel._order import order_rows
 from autoops.funnel._spec import Step
 
 __all__ = ["RetentionTable", "retention"]
@@ -304,11 +305,21 @@ def retention(
     cu, ct = ev.unit[is_c], t[is_c]
     cg = _by_chunks(lambda a, b: period_index(local_us(ct[a:b], tz), group), len(ct))
     if cohort_type == "first_time":
-        order = sort_rows(cu, ct, None)
-        cu_sorted = cu[order]
-        first = np.ones(len(order), dtype=bool)
-        first[1:] = cu_sorted[1:] != cu_sorted[:-1]
-        del cu_sorted
+        # by (unit, t0, row) on several threads: each unit's first cohort row
+        ranked = order_rows(
+            cu,
+            ct,
+            np.zeros(len(cu), dtype=np.uint8),
+            n_units,
+            n_bits=0,
+            all_rows=True,
+            tie=None,
+            entry=None,
+            hold_masks=[],
+            gather_ts=False,
+        )
+        order, first = ranked.src, ranked.starts
+        del ranked
     else:
         order = sort_rows(
             cu * (int(cg.max(initial=0)) - int(cg.min(initial=0)) + 1)
