@@ -102,6 +102,7 @@ def _ascii_text(dictionary: Any) -> npt.NDArray[np.str_] | None:
     buffers (no Python string per value): exactly ``to_text(dictionary.to_numpy())`` when
     every byte is ASCII; None otherwise (the caller converts through Python strings)."""
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     m = len(dictionary)
     large = pa.types.is_large_string(dictionary.type)
@@ -116,14 +117,19 @@ def _ascii_text(dictionary: Any) -> npt.NDArray[np.str_] | None:
     data = np.frombuffer(data_buf, dtype=np.uint8)[start:end]
     if int(data.max()) >= 128:
         return None
-    lengths = np.diff(offsets)
-    width = int(lengths.max())
-    cps = np.zeros((m, width), dtype=np.uint32)
-    # byte i of the data is character i - (offsets[r] - start) of its row r
-    row = np.repeat(np.arange(m, dtype=np.int64), lengths)
-    flat = np.arange(len(data), dtype=np.int64)
-    flat += (row * width) - (offsets[:-1] - start)[row]
-    cps.reshape(-1)[flat] = data
+    width = int(np.diff(offsets).max())
+    if not large and m * width >= 2**31:  # the padded bytes need 64-bit offsets
+        dictionary, large = dictionary.cast(pa.large_string()), True
+    # padded with NULs to one width, the bytes are an (m, width) matrix; numpy's unicode
+    # arrays pad with NULs too, so the code points are exactly those of the Python strings
+    padded = pc.utf8_rpad(dictionary, width=width, padding="\x00")
+    _, off_buf, data_buf = padded.buffers()
+    offsets = np.frombuffer(off_buf, dtype=np.int64 if large else np.int32)
+    offsets = offsets[padded.offset : padded.offset + m + 1].astype(np.int64)
+    if int(offsets[-1] - offsets[0]) != m * width:  # pragma: no cover - not seen
+        return None
+    data = np.frombuffer(data_buf, dtype=np.uint8)[int(offsets[0]) : int(offsets[-1])]
+    cps = data.reshape(m, width).astype(np.uint32)
     text: npt.NDArray[np.str_] = cps.view(f"<U{width}").reshape(m)
     return text
 
