@@ -110,12 +110,12 @@ def order_rows(
         keep += a
         return keep
 
-    def scan(span: tuple[int, int]) -> tuple[list[U64], bool]:
+    def scan(span: tuple[int, int]) -> tuple[U64, list[Bool], list[int], bool]:
         a, b = span
         t = ts[a : b + 1]
         in_order = bool(np.all(t[1:] >= t[:-1]))
         if not packed or not in_order:
-            return [], in_order
+            return np.zeros(0, dtype=np.uint64), [], [], in_order
         keep = kept(a, b)
         key = np.take(unit, keep).astype(np.int64, copy=False).view(np.uint64)  # codes >= 0
         key <<= np.uint64(pos_bits)
@@ -124,35 +124,49 @@ def order_rows(
         key |= bits[keep]
         del keep
         if n_parts == 1:
-            return [key], True
-        pieces = []
+            return key, [], [len(key)], True
+        insides = []
         for p in range(n_parts):
             # unit >= cut exactly when key >= cut << (row and bit fields)
             inside = key >= np.uint64(cuts[p] << int(low))
             if p + 1 < n_parts:
                 inside &= key < np.uint64(cuts[p + 1] << int(low))
-            pieces.append(np.compress(inside, key))  # faster than key[inside]
-        return pieces, True
+            insides.append(inside)
+        return key, insides, [int(np.count_nonzero(x)) for x in insides], True
 
     # chunks of at most SCAN_ROWS rows: only the running chunks' temporaries are alive
     spans = chunks(n, max(n_parts, -(-n // SCAN_ROWS))) if n_parts > 1 else [(0, n)]
     scanned = parallel_map(scan, spans)
-    ordered = all(in_order for _, in_order in scanned)
+    ordered = all(sc[3] for sc in scanned)
     # per part: (first sorted row, unit codes, input rows, match bits)
     if packed and ordered:
-        sizes = [sum(len(pieces[p]) for pieces, _ in scanned) for p in range(n_parts)]
+        sizes = [sum(sc[2][p] for sc in scanned) for p in range(n_parts)]
         off = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64).tolist()
         m = off[-1]
-        src = np.empty(m, dtype=np.int64)
+        if n_parts == 1:
+            src = scanned[0][0].view(np.int64)  # the one chunk's keys, sorted in place
+        else:
+            # each chunk's keys of part p go straight to their place in p's slice
+            src = np.empty(m, dtype=np.int64)
+            at = np.zeros((len(scanned), n_parts), dtype=np.int64)
+            for p in range(n_parts):
+                before = np.cumsum([0] + [sc[2][p] for sc in scanned[:-1]])
+                at[:, p] = off[p] + before
+
+            def place(i: int) -> None:
+                key, insides, counts, _ = scanned[i]
+                for p in range(n_parts):
+                    lo = int(at[i, p])
+                    np.compress(insides[p], key, out=src[lo : lo + counts[p]].view(np.uint64))
+
+            parallel_map(place, list(range(len(scanned))))
+        scanned.clear()
         out_unit = np.empty(m, dtype=np.int64)
         sorted_bits: list[Bits] = [bits[:0]] * n_parts
 
         def sort(p: int) -> None:
             lo, hi = off[p], off[p + 1]
             keys = src[lo:hi].view(np.uint64)
-            np.concatenate([pieces[p] for pieces, _ in scanned], out=keys)
-            for pieces, _ in scanned:
-                pieces[p] = keys[:0]  # free the piece
             keys.sort()  # distinct keys: any sort is stable
             np.right_shift(keys, low, out=out_unit[lo:hi].view(np.uint64))
             if low_byte:  # the match bits are the low bits of each key's first byte
@@ -164,6 +178,7 @@ def order_rows(
 
         parallel_map(sort, list(range(n_parts)))
     else:
+        scanned.clear()
         keep = kept(0, n)
         t_keep = None if tie is None and ordered else ts[keep]
         src = sort_rows(unit[keep], t_keep, None if tie is None else tie[keep], labels=keep)
@@ -173,7 +188,6 @@ def order_rows(
         off[0] = 0
         whole = take(bits, src)
         sorted_bits = [whole[off[p] : off[p + 1]] for p in range(n_parts)]
-    scanned.clear()
     out_ts = np.empty(m if gather_ts else 0, dtype=np.int64)
     masks = [np.empty(m, dtype=bool) for _ in range(n_bits)]
     starts = np.empty(m, dtype=bool)
