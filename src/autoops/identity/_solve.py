@@ -203,9 +203,9 @@ def solve(
         sel_acc = sel[accepted[sel]]
         sub = components(len(nodes), np.searchsorted(nodes, s_rec[sel_acc]),
                          np.searchsorted(nodes, s_key[sel_acc] + n))  # fmt: skip
-        lab2 = lab.copy()
-        lab2[nodes] = nodes[sub]
-        rec_lab = lab2[:n]
+        rec_lab = lab[:n].copy()
+        cut = int(np.searchsorted(nodes, n))  # the record nodes (sorted: records first)
+        rec_lab[nodes[:cut]] = nodes[sub[:cut]]
 
     # 5. assets: attach records holding nothing else to the owner at their time
     asset_edge = ok & asset_t[prep.e_type]
