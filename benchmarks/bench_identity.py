@@ -231,9 +231,11 @@ def one_add(n: int, batch: int = 10_000, repeats: int = 3) -> dict[str, Any]:
 #: stages of resolve() reported by --stages: (label, module file, function)
 STAGES = (
     ("factorise raw columns (pandas)", "_factorize.py", "factorize_objects"),
-    ("factorise raw columns (encode, incl. the above)", "_tabular.py", "encode"),
-    ("normalise distinct values", "_normalize.py", "normalize_values"),
-    ("prepare (all, incl. the two above)", "_prepare.py", "prepare"),
+    ("factorise raw columns (Arrow dictionary_encode)", "_tabular.py", "arrow_dictionary"),
+    ("read the columns (all, incl. the two above)", "_prepare.py", "_encode_column"),
+    ("normalise distinct values", "_normalize.py", "normalize_forms"),
+    ("tokens and keys (incl. normalising)", "_prepare.py", "_value_tokens"),
+    ("prepare (all, incl. the above)", "_prepare.py", "prepare"),
     ("hub fan-out", "_kernel.py", "fanout"),
     ("components (key graph)", "_kernel.py", "record_components"),
     ("constrained pass", "_kernel.py", "constrained_pass"),
