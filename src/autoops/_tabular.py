@@ -24,6 +24,7 @@ __all__ = [
     "NULL",
     "Tabular",
     "arrow_dictionary",
+    "arrow_strings",
     "as_array",
     "columns",
     "encode",
@@ -74,7 +75,7 @@ def as_array(values: Any) -> npt.NDArray[Any]:
             from autoops._time import to_utc_us
 
             return to_utc_us(values)
-        if values.dtype.kind in "OSU" or _arrow_strings(values) is not None:
+        if values.dtype.kind in "OSU" or arrow_strings(values) is not None:
             text: npt.NDArray[Any] = values.to_numpy(dtype=object, na_value=None)
             return text
         arr: npt.NDArray[Any] = values.to_numpy()
@@ -120,7 +121,7 @@ def encode(values: Any) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
         >>> codes.tolist(), distinct.tolist()
         ([0, -1, 1, 0], ['b', ''])
     """
-    arrow = _arrow_strings(values)
+    arrow = arrow_strings(values)
     if arrow is None:
         module = type(values).__module__.split(".")[0]
         if module == "pyarrow":
@@ -160,8 +161,20 @@ def arrow_dictionary(arrow: Any) -> tuple[npt.NDArray[np.signedinteger[Any]], An
     return codes, encoded.dictionary
 
 
-def _arrow_strings(values: Any) -> Any:
-    """The column as a pyarrow (chunked) array of strings, or None if it is not Arrow-backed."""
+def arrow_strings(values: Any) -> Any:
+    """The column as a pyarrow (chunked) array of strings, or None if it is not Arrow-backed.
+
+    Arrow-backed are pyarrow string arrays, polars ``String`` series and pandas
+    ``str`` / ``string[pyarrow]`` / ``ArrowDtype`` string columns; nothing is copied
+    except for pandas, whose Arrow array is wrapped.
+
+    Examples:
+        >>> import pyarrow as pa
+        >>> arrow_strings(pa.array(["a", None])).to_pylist()
+        ['a', None]
+        >>> arrow_strings(np.array(["a"], dtype=object)) is None
+        True
+    """
     module = type(values).__module__.split(".")[0]
     if module == "polars":
         return values.to_arrow() if str(values.dtype) == "String" else None

@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from autoops._factorize import factorize_u64
 from autoops._parallel import parallel_map
-from autoops._tabular import _arrow_strings, arrow_dictionary, columns, encode, source_columns
+from autoops._tabular import arrow_dictionary, arrow_strings, columns, encode, source_columns
 from autoops.errors import ConfigError, InvalidInput
 from autoops.identity._normalize import (
     Status,
@@ -141,7 +141,7 @@ def _encode_column(values: Any) -> tuple[tuple[npt.NDArray[np.int64], npt.NDArra
     fixed-width unicode array read from Arrow's buffers (normalisation reads
     them so), and the Python strings are made only if a raw value is shown.
     """
-    arrow = _arrow_strings(values)
+    arrow = arrow_strings(values)
     if arrow is not None:
         # what encode does with it, the distinct values' Python strings made later or never
         codes, dictionary = arrow_dictionary(arrow)
