@@ -30,6 +30,9 @@ __all__ = ["OUTBOUND_EVENTS", "PRIVATE_TOUCHPOINTS", "ActiveUsers", "active_user
 
 Arr = npt.NDArray[Any]
 
+MAP_CELLS = 64_000_000
+"""Cells of the distinct-count byte map always allowed (more when there are many rows)."""
+
 OUTBOUND_EVENTS = ("push_sent", "message_delivered", "system")
 """Outbound and system events: never person-initiated, never counted as activity."""
 
@@ -258,13 +261,16 @@ def active_users(
 
 
 def _distinct_per(units: Arr, period: Arr, first: int, n_buckets: int, n_units: int) -> Arr:
-    """Distinct units per bucket ``period - first``: a bitmap when small, else a sort.
+    """Distinct units per bucket ``period - first``: a byte map when small (at most
+    :data:`MAP_CELLS` plus four cells a row), else a sort.
 
     Both key a row by its cell ``bucket · n_units + unit`` (bucket-major: a
     bucket's cells are one contiguous range), built ROW_BLOCK rows at a time.
     """
     n_cells = n_units * n_buckets
-    small = n_cells <= 64_000_000
+    # the byte map while it takes at most the sort keys' memory (4 bytes a row) plus
+    # a constant: the choice then does not change as the log grows with its units
+    small = n_cells <= MAP_CELLS + 4 * len(units)
     # 32-bit sort keys when they fit: the vectorised sort takes twice as many per step
     kind = np.uint32 if not small and n_cells < 2**32 else np.int64
     seen = np.zeros(n_cells if small else 0, dtype=bool)

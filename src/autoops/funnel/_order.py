@@ -38,8 +38,8 @@ Bits = npt.NDArray[np.unsignedinteger[Any]]
 PAR_MIN_ROWS = 1 << 20
 """Inputs shorter than this are one part (threads cost more than they save)."""
 
-SCAN_ROWS = 1 << 22
-"""Rows per chunk of the first pass (its temporaries: 24 bytes a row)."""
+SCAN_ROWS = 1 << 18
+"""Rows per span of the first passes (a span's temporaries: about 12 bytes a row)."""
 
 _SAMPLE = 1 << 16
 """Unit codes sampled to place the cuts between parts."""
@@ -110,57 +110,73 @@ def order_rows(
         keep += a
         return keep
 
-    def scan(span: tuple[int, int]) -> tuple[U64, list[Bool], list[int], bool]:
+    # unit >= cuts[p] exactly when key >= cuts[p] << (row and bit fields)
+    key_cuts = [np.uint64(c << int(low)) for c in cuts[1:-1]]
+
+    def count(span: tuple[int, int]) -> tuple[list[int], bool]:
+        """The span's kept rows per part, and whether its times are in order."""
         a, b = span
         t = ts[a : b + 1]
         in_order = bool(np.all(t[1:] >= t[:-1]))
         if not packed or not in_order:
-            return np.zeros(0, dtype=np.uint64), [], [], in_order
-        keep = kept(a, b)
-        key = np.take(unit, keep).astype(np.int64, copy=False).view(np.uint64)  # codes >= 0
-        key <<= np.uint64(pos_bits)
-        key |= keep.view(np.uint64)
-        key <<= np.uint64(n_bits)
-        key |= bits[keep]
-        del keep
-        if n_parts == 1:
-            return key, [], [len(key)], True
-        insides = []
-        for p in range(n_parts):
-            # unit >= cut exactly when key >= cut << (row and bit fields)
-            inside = key >= np.uint64(cuts[p] << int(low))
-            if p + 1 < n_parts:
-                inside &= key < np.uint64(cuts[p + 1] << int(low))
-            insides.append(inside)
-        return key, insides, [int(np.count_nonzero(x)) for x in insides], True
+            return [], in_order
+        nz = None if all_rows else bits[a:b] != 0
+        total = b - a if nz is None else int(np.count_nonzero(nz))
+        below = []
+        for c in cuts[1:-1]:
+            lt = unit[a:b] < c
+            if nz is not None:
+                lt &= nz
+            below.append(int(np.count_nonzero(lt)))
+        return np.diff([0, *below, total]).tolist(), True
 
-    # chunks of at most SCAN_ROWS rows: only the running chunks' temporaries are alive
-    spans = chunks(n, max(n_parts, -(-n // SCAN_ROWS))) if n_parts > 1 else [(0, n)]
-    scanned = parallel_map(scan, spans)
-    ordered = all(sc[3] for sc in scanned)
-    # per part: (first sorted row, unit codes, input rows, match bits)
+    iota = np.arange(min(n, SCAN_ROWS), dtype=np.uint64)
+
+    def place(span: tuple[int, int], at: list[int], counts: list[int]) -> None:
+        """Key the span's kept rows (a span-sized buffer, no gather) and write the
+        *counts[p]* keys of each part p at offset *at[p]* of ``src``."""
+        a, b = span
+        key = np.empty(b - a, dtype=np.uint64)
+        key[...] = unit[a:b]  # codes >= 0
+        key <<= np.uint64(pos_bits)
+        key |= iota[: b - a]
+        key += np.uint64(a)  # the low bits were zero: + a is | a's row numbers
+        if n_bits:
+            key <<= np.uint64(n_bits)
+            key |= bits[a:b]
+        nz = None if all_rows else bits[a:b] != 0
+        lts = [key < c for c in key_cuts]
+        for p in range(n_parts):
+            sel = nz
+            if p < n_parts - 1:
+                sel = lts[p] if sel is None else sel & lts[p]
+            if p > 0:
+                sel = ~lts[p - 1] if sel is None else sel & ~lts[p - 1]
+            out = src[at[p] : at[p] + counts[p]].view(np.uint64)
+            if sel is None:
+                out[...] = key
+            else:
+                np.compress(sel, key, out=out)
+
+    # spans of at most SCAN_ROWS rows: their temporaries stay in the cache and are
+    # recycled by the allocator; no full-length temporary besides the output
+    spans = chunks(n, max(1, -(-n // SCAN_ROWS)))
+    counted = parallel_map(count, spans)
+    ordered = all(c[1] for c in counted)
     if packed and ordered:
-        sizes = [sum(sc[2][p] for sc in scanned) for p in range(n_parts)]
+        per = np.array([c[0] for c in counted], dtype=np.int64).reshape(len(spans), n_parts)
+        sizes = per.sum(axis=0)
         off = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64).tolist()
         m = off[-1]
-        if n_parts == 1:
-            src = scanned[0][0].view(np.int64)  # the one chunk's keys, sorted in place
-        else:
-            # each chunk's keys of part p go straight to their place in p's slice
-            src = np.empty(m, dtype=np.int64)
-            at = np.zeros((len(scanned), n_parts), dtype=np.int64)
-            for p in range(n_parts):
-                before = np.cumsum([0] + [sc[2][p] for sc in scanned[:-1]])
-                at[:, p] = off[p] + before
+        # where span i's keys of part p start: the part's offset + earlier spans' counts
+        starts_at = np.cumsum(per, axis=0) - per + np.array(off[:-1], dtype=np.int64)
+        src = np.empty(m, dtype=np.int64)
 
-            def place(i: int) -> None:
-                key, insides, counts, _ = scanned[i]
-                for p in range(n_parts):
-                    lo = int(at[i, p])
-                    np.compress(insides[p], key, out=src[lo : lo + counts[p]].view(np.uint64))
+        def place_span(i: int) -> None:
+            place(spans[i], starts_at[i].tolist(), per[i].tolist())
 
-            parallel_map(place, list(range(len(scanned))))
-        scanned.clear()
+        parallel_map(place_span, list(range(len(spans))))
+        counted.clear()
         out_unit = np.empty(m, dtype=np.int64)
         sorted_bits: list[Bits] = [bits[:0]] * n_parts
 
@@ -178,7 +194,7 @@ def order_rows(
 
         parallel_map(sort, list(range(n_parts)))
     else:
-        scanned.clear()
+        counted.clear()
         keep = kept(0, n)
         t_keep = None if tie is None and ordered else ts[keep]
         src = sort_rows(unit[keep], t_keep, None if tie is None else tie[keep], labels=keep)
