@@ -8,7 +8,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autoops.identity import MergeRules, resolve
-from autoops.identity._kernel import components, record_components
+from autoops.identity._kernel import (
+    components,
+    fanout,
+    fanout_candidates,
+    fanout_exact,
+    key_components,
+    record_components,
+    record_labels,
+)
 
 
 def _partition(labels: np.ndarray) -> set[frozenset[int]]:
@@ -129,3 +137,53 @@ def test_record_components_equal_components(
     key = np.array([x for _, x in pairs], dtype=np.int64)
     expected = components(n + k, rec, key + n)
     assert record_components(n, k, rec, key).tolist() == expected.tolist()
+
+
+@settings(max_examples=500, deadline=None)
+@given(bipartite, st.lists(st.booleans(), max_size=80))
+def test_key_components_in_two_batches_equal_one(
+    case: tuple[tuple[int, int], list[tuple[int, int]]], later: list[bool]
+) -> None:
+    """Edges found in two batches (as solve does around the hub counts) label like one batch."""
+    (n, k), pairs = case
+    rec = np.array([r for r, _ in pairs], dtype=np.int64)
+    key = np.array([x for _, x in pairs], dtype=np.int64)
+    second = np.zeros(len(pairs), dtype=bool)
+    second[: len(later)] = later[: len(pairs)]
+    first = key_components(n, k, rec[~second], key[~second])
+    both = key_components(n, k, rec[second], key[second], first)
+    assert record_labels(n, both).tolist() == record_components(n, k, rec, key).tolist()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 15), st.integers(0, 3), st.integers(0, 4)), max_size=60),
+    st.integers(0, 3),
+)
+def test_fanout_counts_exactly_the_candidates(
+    rows: list[tuple[int, int, int]], threshold: int
+) -> None:
+    """fanout_candidates never misses a key whose fan-out passes the threshold, and
+    fanout_exact gives those keys the brute-force fan-out."""
+    # one key per (record, type), as prepare lays the edges out
+    pairs = sorted({(r, t): (r, t, t * 5 + v) for r, t, v in rows}.values())
+    rec = np.array([p[0] for p in pairs], dtype=np.int64)
+    key = np.array([p[2] for p in pairs], dtype=np.int64)
+    key_type = np.arange(20, dtype=np.int64) // 5
+    etype = key_type[key].astype(np.int16)
+    thr = np.full(20, threshold, dtype=np.int64)
+    cand = fanout_candidates(rec, key, etype, 4, [0, 1, 2, 3], 20, thr, key_type=key_type)
+    exact = fanout_exact(rec, key, etype, 4, [0, 1, 2, 3], cand, key_type)
+    brute = np.zeros(20, dtype=np.int64)
+    for x in range(20):
+        recs = {r for r, _, kk in pairs if kk == x}
+        per_type: dict[int, set[int]] = {}
+        for r, t, kk in pairs:
+            if r in recs and t != key_type[x]:
+                per_type.setdefault(t, set()).add(kk)
+        brute[x] = max((len(s) for s in per_type.values()), default=0)
+    assert ((brute > thr) <= cand).all()
+    np.testing.assert_array_equal(exact[cand], brute[cand])
+    assert (exact[~cand] == 0).all()
+    full = fanout(rec, key, etype, 4, [0, 1, 2, 3], 20, thr, key_type=key_type)
+    np.testing.assert_array_equal(full, exact)

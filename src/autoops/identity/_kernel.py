@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import attrs
 import numpy as np
 import numpy.typing as npt
 
@@ -27,7 +28,11 @@ __all__ = [
     "constrained_pass",
     "dense",
     "fanout",
+    "fanout_candidates",
+    "fanout_exact",
+    "key_components",
     "record_components",
+    "record_labels",
     "relabel_min",
 ]
 
@@ -95,18 +100,67 @@ def record_components(n_rec: int, n_keys: int, rec: I64, key: I64) -> I64:
     per record than the bipartite graph; records then take their anchor's
     component. Labels are the same as :func:`components` gives (the smallest
     node of each component, which is a record whenever the component has one).
+    The edges may also be given in several batches (:func:`key_components`).
+
+    >>> record_components(3, 2, np.array([0, 1, 2]), np.array([1, 1, 0])).tolist()
+    [0, 0, 2, 2, 0]
     """
-    labels = np.arange(n_rec + n_keys, dtype=np.int64)
-    if len(rec) == 0:
-        return labels
+    return record_labels(n_rec, key_components(n_rec, n_keys, rec, key))
+
+
+@attrs.frozen(slots=True)
+class KeyComponents:
+    """Components of a record-key graph on its keys: see :func:`key_components`."""
+
+    anchor: npt.NDArray[np.integer[Any]]  # per record: one key it holds (-1: none yet)
+    root: npt.NDArray[np.integer[Any]]  # per key: the smallest key of its component
+
+
+def key_components(
+    n_rec: int, n_keys: int, rec: I64, key: I64, before: KeyComponents | None = None
+) -> KeyComponents:
+    """The components of the (record, key) edges on the keys, after those of *before*.
+
+    Adding edges in batches gives the components of all the batches together
+    (each root is the smallest key of its component, whatever the batches), so
+    independent batches can be found while another thread still decides on the
+    rest. :func:`record_labels` turns the result into node labels.
+
+    >>> first = key_components(3, 3, np.array([0, 1]), np.array([0, 1]))
+    >>> key_components(3, 3, np.array([2, 2]), np.array([1, 2]), first).root.tolist()
+    [0, 1, 1]
+    """
     # 32-bit work arrays when the ids fit: half the memory traffic of the random accesses
     idx = np.int32 if n_rec + n_keys < 2**31 else np.int64
-    anchor = np.full(n_rec, -1, dtype=idx)
-    anchor[rec] = key  # any one of the record's keys
+    if before is None:
+        anchor = np.full(n_rec, -1, dtype=idx)
+        anchor[rec] = key  # any one of the record's keys
+    else:
+        anchor = before.anchor.copy()
+        free = take(anchor, rec) < 0  # records that have no anchor yet take one here
+        anchor[rec[free]] = key[free]
     a = take(anchor, rec)
     link = a != key
-    root = _components(n_keys, a[link], key[link])
+    u, v = a[link], key[link]
+    if before is None:
+        return KeyComponents(anchor, _components(n_keys, u, v))
+    if len(u) == 0:
+        return KeyComponents(anchor, before.root)
+    # the new links between the earlier components' roots
+    merged = _components(n_keys, take(before.root, u), take(before.root, v))
+    return KeyComponents(anchor, take(merged, before.root))
+
+
+def record_labels(n_rec: int, kc: KeyComponents) -> I64:
+    """Node labels (records ``0..n_rec-1``, then keys) of :func:`key_components`' result:
+    the smallest node of each component; a key on no edge stays alone."""
+    n_keys = len(kc.root)
+    labels = np.arange(n_rec + n_keys, dtype=np.int64)
+    anchor, root = kc.anchor, kc.root
+    idx = anchor.dtype
     rows = np.flatnonzero(anchor >= 0)
+    if len(rows) == 0:
+        return labels
     rec_root = take(root, take(anchor, rows))
     smallest = np.full(n_keys, n_rec, dtype=idx)
     np.minimum.at(smallest, rec_root, rows.astype(idx))
@@ -149,17 +203,49 @@ def fanout(
     Two keys co-occur when one record holds both. A key whose records hold
     at most ``threshold[key]`` keys of each other type cannot exceed that
     threshold, so only keys with more are computed (the others get 0): a
-    sort-free count per (key, other type) selects them (the types on several
-    threads), and their records' other keys are then joined exactly.
+    sort-free count per (key, other type) selects them
+    (:func:`fanout_candidates`), and their records' other keys are then joined
+    exactly (:func:`fanout_exact`).
     *key_type*, the type of every key when the caller has it, saves finding it.
+
+    >>> rec, key = np.array([0, 0, 1, 1, 2]), np.array([0, 1, 0, 2, 3])
+    >>> fanout(rec, key, np.array([0, 1, 0, 1, 1], dtype=np.int16), 2, [0, 1], 4).tolist()
+    [2, 1, 1, 0]
     """
-    result = np.zeros(n_keys, dtype=np.int64)
-    if len(rec) == 0:
-        return result
     if key_type is None:
         key_type = np.zeros(n_keys, dtype=np.int64)
         key_type[key] = edge_type
-    # an upper bound per key: its records holding a key of one other person type
+    cand = fanout_candidates(rec, key, edge_type, n_types, person_types, n_keys, threshold,
+                             key_type=key_type)  # fmt: skip
+    return fanout_exact(rec, key, edge_type, n_types, person_types, cand, key_type)
+
+
+def fanout_candidates(
+    rec: I64,
+    key: I64,
+    edge_type: npt.NDArray[np.int16],
+    n_types: int,
+    person_types: Sequence[int],
+    n_keys: int,
+    threshold: I64 | None,
+    *,
+    key_type: npt.NDArray[np.integer[Any]],
+) -> npt.NDArray[np.bool_]:
+    """The keys whose :func:`fanout` can exceed *threshold* (None: 0).
+
+    An upper bound per key, its records holding a key of one other person
+    type (one ``bincount`` per type, the types on several threads), against
+    the threshold. A key outside the result has a fan-out of at most its
+    threshold, so it is never a hub.
+
+    >>> rec, key = np.array([0, 0, 1, 1, 2]), np.array([0, 1, 0, 2, 3])
+    >>> kt = np.array([0, 1, 1, 1])
+    >>> fanout_candidates(rec, key, kt[key].astype(np.int16), 2, [0, 1], 4, None,
+    ...                   key_type=kt).tolist()
+    [True, True, True, False]
+    """
+    if len(rec) == 0:
+        return np.zeros(n_keys, dtype=bool)
     n_rec = int(rec.max()) + 1
     held = np.zeros(n_types, dtype=bool)
     held[key_type] = True
@@ -180,9 +266,33 @@ def fanout(
     bound = bounds[0] if bounds else np.zeros(n_keys, dtype=np.int64)
     for more in bounds[1:]:
         np.maximum(bound, more, out=bound)
-    cand = bound > (0 if threshold is None else threshold)
-    if not cand.any():
+    cand: npt.NDArray[np.bool_] = bound > (0 if threshold is None else threshold)
+    return cand
+
+
+def fanout_exact(
+    rec: I64,
+    key: I64,
+    edge_type: npt.NDArray[np.int16],
+    n_types: int,
+    person_types: Sequence[int],
+    cand: npt.NDArray[np.bool_],
+    key_type: npt.NDArray[np.integer[Any]],
+) -> I64:
+    """:func:`fanout` of the keys in *cand* (the others get 0), by joining their records'
+    other keys.
+
+    >>> rec, key = np.array([0, 0, 1, 1, 2]), np.array([0, 1, 0, 2, 3])
+    >>> kt = np.array([0, 1, 1, 1])
+    >>> fanout_exact(rec, key, kt[key].astype(np.int16), 2, [0, 1],
+    ...              np.array([True, False, False, False]), kt).tolist()
+    [2, 0, 0, 0]
+    """
+    n_keys = len(cand)
+    result = np.zeros(n_keys, dtype=np.int64)
+    if len(rec) == 0 or not cand.any():
         return result
+    n_rec = int(rec.max()) + 1
     c_edge = np.flatnonzero(cand[key])
     # the records of candidate keys, numbered compactly, with their key of each person type
     is_held = np.zeros(n_rec, dtype=bool)

@@ -18,21 +18,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
 from autoops._factorize import factorize_u64
-from autoops._parallel import take
+from autoops._parallel import parallel_map, take
 from autoops._time import parse_duration
 from autoops.identity._kernel import (
+    KeyComponents,
     components,
     constrained_pass,
     dense,
     fanout,
-    record_components,
+    fanout_candidates,
+    fanout_exact,
+    key_components,
+    record_labels,
 )
 from autoops.identity._normalize import Status, combine, mix64
 from autoops.identity._prepare import Prepared
@@ -105,31 +110,63 @@ def solve(
         e_key = np.full(len(e_status), -1, dtype=np.int64)
         e_key[ok] = inv
     k = len(key_tok)
-    key_first = np.full(k, np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(key_first, inv, take(prep.ts, prep.e_rec[ok_sel]))
 
-    # 2. hubs
+    def first_seen() -> I64:
+        key_first = np.full(k, np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(key_first, inv, take(prep.ts, prep.e_rec[ok_sel]))
+        return key_first
+
+    # 2. hubs: the keys whose fan-out can pass their max_fanout are counted exactly while
+    # the components of the edges of the other keys (never hubs) are found (3.)
     person_types = [i for i, t in enumerate(types) if t.is_person_key]
     person_edge = ok & ~asset_t[prep.e_type]
+    p_sel: npt.NDArray[np.bool_] | slice = (
+        slice(None) if isinstance(ok_sel, slice) and person_edge.all() else person_edge
+    )
+    p_rec, p_key, p_type = prep.e_rec[p_sel], e_key[p_sel], prep.e_type[p_sel]
     max_fan = np.array([t.max_fanout or np.iinfo(np.int64).max for t in types], dtype=np.int64)
-    key_fanout = fanout(prep.e_rec[person_edge], e_key[person_edge], prep.e_type[person_edge],
-                        n_types, person_types, k, max_fan[key_type], key_type=key_type)  # fmt: skip
-    hub_key = key_fanout > max_fan[key_type]
-    if known_hubs is not None and len(known_hubs):
-        hub_key |= np.isin(key_tok, known_hubs)
-    if isinstance(ok_sel, slice):
-        hub_edge = take(hub_key, e_key)
-    else:
-        hub_edge = ok.copy()
-        hub_edge[ok] = hub_key[e_key[ok]]
+    key_max = max_fan[key_type]
+    cand = fanout_candidates(p_rec, p_key, p_type, n_types, person_types, k, key_max,
+                             key_type=key_type)  # fmt: skip
+    known = np.isin(key_tok, known_hubs) if known_hubs is not None and len(known_hubs) else None
+    maybe = cand if known is None else cand | known
+
+    def per_edge(of_key: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+        """A flag of each key on the usable edges (False on the others)."""
+        if isinstance(ok_sel, slice):
+            flags: npt.NDArray[np.bool_] = take(of_key, e_key)
+            return flags
+        out = np.zeros(len(e_key), dtype=bool)
+        out[ok] = of_key[e_key[ok]]
+        return out
+
+    maybe_edge = per_edge(maybe)  # edges whose key may be a hub
+
+    def exact() -> I64:
+        return fanout_exact(p_rec, p_key, p_type, n_types, person_types, cand, key_type)
+
+    def sure_components() -> KeyComponents:
+        sure = np.flatnonzero(person_edge & ~maybe_edge)
+        return key_components(n, k, prep.e_rec[sure], e_key[sure])
+
+    tasks: list[Callable[[], Any]] = [exact, sure_components, first_seen]
+    done = parallel_map(lambda task: task(), tasks)
+    key_fanout: I64 = done[0]
+    kc: KeyComponents = done[1]
+    key_first: I64 = done[2]
+    hub_key = key_fanout > key_max
+    if known is not None:
+        hub_key |= known
+    hub_edge = per_edge(hub_key)
     e_status[hub_edge] = Status.HUB
     safe = person_edge & ~hub_edge
 
-    # 3. components over the safe edges
-    s_idx = np.flatnonzero(safe)
-    s_rec = prep.e_rec[s_idx]
-    s_key = e_key[s_idx]
-    lab = record_components(n, k, s_rec, s_key)
+    # 3. components over the safe edges: the edges of keys that may have been hubs but
+    # are not join those found above
+    late = np.flatnonzero(safe & maybe_edge)
+    if len(late):
+        kc = key_components(n, k, prep.e_rec[late], e_key[late], kc)
+    lab = record_labels(n, kc)
     comp_all, n_comp = dense(lab, n + k)
     comp = comp_all[:n]
 
@@ -146,8 +183,9 @@ def solve(
                     cannot_keys[pos[tok] + n] = mapped
     key_comp = comp_all[n:]
     bad_comp = np.zeros(n_comp, dtype=bool)
-    used_key = np.zeros(k, dtype=bool)
-    used_key[s_key] = True
+    # the keys of safe edges: every key is held by a usable edge, so the person keys
+    # that are not hubs
+    used_key = ~asset_t[key_type] & ~hub_key
     if limits:
         # counts per (component, type) for the types with a limit that hold used keys
         u_type = key_type[used_key]
@@ -167,12 +205,13 @@ def solve(
             bad_comp |= (cnt > lim_of[None, :]).any(axis=1)
     for kn in cannot_keys:
         bad_comp[key_comp[kn - n]] = True
-    accepted = np.ones(len(s_idx), dtype=bool)
+    # the safe edges refused by the constrained pass (edge indices)
+    refused = np.zeros(0, dtype=np.int64)
     if bad_comp.any():
         # an edge's record and key are in one component: look it up through the key
-        sel = np.flatnonzero(bad_comp[key_comp][s_key])
+        sel = np.flatnonzero(safe & per_edge(bad_comp[key_comp]))
         prio = np.array([t.priority for t in types], dtype=np.int64)
-        r, kk = s_rec[sel], s_key[sel]
+        r, kk = prep.e_rec[sel], e_key[sel]
         order = np.lexsort(
             (prep.rid_token[r], prep.ts[r], key_tok[kk], key_first[kk], -prio[key_type[kk]])
         )
@@ -183,8 +222,7 @@ def solve(
         }
         acc = constrained_pass(r, kk, order, key_type, limits, cannot_keys, n + k, n,
                                windows=windows, key_time=key_first)  # fmt: skip
-        accepted[sel] = acc
-        refused = s_idx[sel[~acc]]
+        refused = sel[~acc]
         e_status[refused] = Status.LIMIT
         if cannot_keys:
             # a refusal in a component holding cannot-link keys is a split when limits allow it
@@ -193,16 +231,16 @@ def solve(
             is_split = np.isin(comp[prep.e_rec[refused]], split_comp)
             e_status[refused[is_split]] = Status.SPLIT
         limit_type[refused] = key_type[e_key[refused]]
-    relabelled = not accepted.all()
+    relabelled = len(refused) > 0
     if not relabelled:
         rec_lab = lab[:n]
     else:
         # only the components that went through the constrained pass change: rebuild
         # their nodes (numbered compactly) from their accepted edges
         nodes = np.flatnonzero(bad_comp[comp_all])
-        sel_acc = sel[accepted[sel]]
-        sub = components(len(nodes), np.searchsorted(nodes, s_rec[sel_acc]),
-                         np.searchsorted(nodes, s_key[sel_acc] + n))  # fmt: skip
+        sel_acc = sel[acc]
+        sub = components(len(nodes), np.searchsorted(nodes, prep.e_rec[sel_acc]),
+                         np.searchsorted(nodes, e_key[sel_acc] + n))  # fmt: skip
         rec_lab = lab[:n].copy()
         cut = int(np.searchsorted(nodes, n))  # the record nodes (sorted: records first)
         rec_lab[nodes[:cut]] = nodes[sub[:cut]]
@@ -210,7 +248,9 @@ def solve(
     # 5. assets: attach records holding nothing else to the owner at their time
     asset_edge = ok & asset_t[prep.e_type]
     if asset_edge.any():
-        rec_lab, unowned = _attach_assets(prep, rec_lab, asset_edge, e_key, s_rec[accepted], n)
+        linked = safe.copy()
+        linked[refused] = False
+        rec_lab, unowned = _attach_assets(prep, rec_lab, asset_edge, e_key, prep.e_rec[linked], n)
         relabelled = True
         e_status[unowned] = Status.UNOWNED
     if not relabelled:
