@@ -37,6 +37,7 @@ from autoops.funnel._spec import Funnel, Step
 __all__ = ["Plan", "compute", "plan"]
 
 I64 = npt.NDArray[np.int64]
+Codes = npt.NDArray[np.signedinteger[Any]]  # hold codes: int32 when they fit, else int64
 _NEG = np.iinfo(np.int64).min
 _POS = np.iinfo(np.int64).max
 
@@ -101,12 +102,13 @@ def _int_codes(v: I64) -> I64:
 
 def _spread_codes(
     ev: EventColumns, fields: tuple[str, ...], src: I64, sub: I64, n: int
-) -> I64 | None:
+) -> Codes | None:
     """The hold codes of one integral numeric field at sorted rows *sub* (-1 elsewhere),
     read and written on several threads; None when :func:`_hold_codes` must do it.
 
     Equal to :func:`_hold_codes` when every value is integral and the values span
-    less than 2**32: each code is then ``value − min`` (-1 for null).
+    less than 2**32: each code is then ``value − min`` (-1 for null), as int32 when
+    the codes fit (see :func:`_code_type`, which the serial path uses too).
     """
     spans = chunks(len(sub)) if len(sub) >= PAR_MIN_ROWS else []
     col = np.asarray(ev.column(fields[0])) if len(fields) == 1 else None
@@ -129,10 +131,15 @@ def _spread_codes(
     if lows and (max(highs) - min(lows) >= 2**32 or max(highs) > 2**62 or min(lows) < -(2**62)):
         return None
     low = min(lows) if lows else 0
-    out = np.full(n, -1, dtype=np.int64)
+    out = np.empty(n, dtype=_code_type(max(highs) - low if lows else 0))
+    # span i owns the sorted rows from its first held row to the next span's first
+    # held row: it fills them with -1 and writes its codes, so the fresh memory is
+    # touched on several threads
+    bounds = [0, *(int(sub[a]) for a, _ in spans[1:]), n]
 
     def write(i: int) -> None:
         a, b = spans[i]
+        out[bounds[i] : bounds[i + 1]] = -1
         v = parts[i][0]
         if v.dtype.kind == "f":
             ok = ~np.isnan(v)
@@ -142,6 +149,11 @@ def _spread_codes(
 
     parallel_map(write, list(range(len(spans))))
     return out
+
+
+def _code_type(top: int) -> type[np.signedinteger[Any]]:
+    """int32 for hold codes up to *top* when they fit (half the memory), else int64."""
+    return np.int32 if top < 2**31 - 1 else np.int64
 
 
 def _hold_codes(ev: EventColumns, fields: tuple[str, ...], rows: I64) -> I64:
@@ -244,12 +256,13 @@ def plan(
         starts=s.starts,
         distinct=s.distinct,
     )
-    hold_codes: dict[tuple[str, ...], I64] = {}
+    hold_codes: dict[tuple[str, ...], Codes] = {}
     for fields, sub in zip(hold_fields, s.held, strict=True):
         codes = _spread_codes(ev, fields, src, sub, rows.n)
         if codes is None:
-            codes = np.full(rows.n, -1, dtype=np.int64)
-            codes[sub] = _hold_codes(ev, fields, take(src, sub))
+            got = _hold_codes(ev, fields, take(src, sub))
+            codes = np.full(rows.n, -1, dtype=_code_type(int(got.max(initial=0))))
+            codes[sub] = got
         hold_codes[fields] = codes
 
     transitions: list[Transition] = []

@@ -44,7 +44,7 @@ class Transition:
 
     breakers: Bool | None  # rows that start a new segment besides unit starts (None: none)
     every_row_breaks: bool  # strict order, repeats break
-    hold: I64 | None  # hold codes (-1 null) when both steps declare the same field
+    hold: npt.NDArray[np.signedinteger[Any]] | None  # hold codes (-1 null; int32 or int64)
     min_gap: int | None
     max_gap: int | None
 
@@ -220,8 +220,8 @@ def _groups(
     parts_q = [gq]
     parts_r = [gr]
     if tr.hold is not None:
-        hq = tr.hold[q_idx]
-        hr = tr.hold[r_idx]
+        hq = tr.hold[q_idx].astype(np.int64, copy=False)  # codes may be int32
+        hr = tr.hold[r_idx].astype(np.int64, copy=False)
         keep_q &= hq >= 0
         gr = np.where(hr >= 0, gr, -1)
         parts_q.append(hq)
@@ -314,7 +314,12 @@ def _best_start_scan(rows: Rows, tr: Transition, q_idx: I64, q_b: I64, r_idx: I6
 
 
 def _best_start_held(
-    rows: Rows, tr: Transition, hold: I64, q_idx: I64, q_b: I64, r_idx: I64
+    rows: Rows,
+    tr: Transition,
+    hold: npt.NDArray[np.signedinteger[Any]],
+    q_idx: I64,
+    q_b: I64,
+    r_idx: I64,
 ) -> I64:
     """``best_start`` with a hold and no maximum gap: one sort of the q rows by
     (hold code, row) — packed with their position into one 64-bit key — and
@@ -322,8 +327,8 @@ def _best_start_held(
     candidate by one binary search. Hold codes are below 2**32 (offsets of
     compact integers, else dense ranks), so the key fits below 2**62 rows.
     """
-    hq = hold[q_idx]
-    hr = hold[r_idx]
+    hq = hold[q_idx].astype(np.int64, copy=False)  # codes may be int32: keys need 64 bits
+    hr = hold[r_idx].astype(np.int64, copy=False)
     pos_bits = len(q_idx).bit_length()
     top = max(int(hq.max(initial=0)), int(hr.max(initial=0)))
     assert top.bit_length() + pos_bits <= 62, "hold codes exceed the packed key"
