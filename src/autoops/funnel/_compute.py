@@ -199,8 +199,11 @@ def plan(
     if seq:
         needed.add(seq)
     ev = read_events(events, unit=unit, ts=ts, needed=sorted(needed - {ts}))
-    specs = [*funnel.steps, *(x.step for x in funnel.exclusions)]
+    every_spec = [*funnel.steps, *(x.step for x in funnel.exclusions)]
     n_steps = len(funnel.steps)
+    # steps and exclusions with the same predicate share one match bit (unordered
+    # funnels keep one bit a step: their overlap check reads them)
+    bit_of, specs = _shared_bits(every_spec, share=funnel.order != "unordered")
     bits = _match_bits(ev, event, funnel, specs)
     if funnel.order == "unordered":
         one = bits.dtype.type(1)
@@ -230,7 +233,10 @@ def plan(
         )
     )
     hold_masks = [
-        sum(1 << (i - 1) for i in set.intersection(*(set(holds[f]) for f in fields)))
+        sum(
+            1 << b
+            for b in {bit_of[i - 1] for i in set.intersection(*(set(holds[f]) for f in fields))}
+        )
         for fields in hold_fields
     ]
     # strict order counts every row; otherwise only rows matching a step or exclusion
@@ -247,7 +253,8 @@ def plan(
     )
     del bits
     src = s.src
-    step_s, excl_s = s.masks[:n_steps], s.masks[n_steps:]
+    step_s = [s.masks[b] for b in bit_of[:n_steps]]
+    excl_s = [s.masks[b] for b in bit_of[n_steps:]]
     rows = Rows(
         unit=s.unit,
         ts=s.ts,
@@ -283,6 +290,21 @@ def plan(
         transitions.append(Transition(breakers, every, hold, lo, hi_gap))
     bd = ev.column(funnel.breakdown)[src] if funnel.breakdown else None
     return Plan(funnel, rows, transitions, src, ev.unit_values, bd, (d0, d1))
+
+
+def _shared_bits(specs: list[Step], *, share: bool) -> tuple[list[int], list[Step]]:
+    """(the match bit of each spec, the specs owning a bit): specs with the same event
+    names and conditions share a bit when *share* (a 20-step funnel cycling three
+    events needs three bits, and its sort keys still fit 64 bits)."""
+    if not share:
+        return list(range(len(specs))), specs
+    owner: dict[Any, int] = {}
+    bit_of = []
+    for st in specs:
+        key = (frozenset(st.events), tuple(c.model_dump_json() for c in st.where))
+        bit_of.append(owner.setdefault(key, len(owner)))
+    distinct = list({b: st for b, st in zip(bit_of, specs, strict=True)}.values())
+    return bit_of, distinct
 
 
 def _match_bits(
