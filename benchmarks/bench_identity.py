@@ -236,10 +236,14 @@ STAGES = (
     ("normalise distinct values", "_normalize.py", "normalize_forms"),
     ("tokens and keys (incl. normalising)", "_prepare.py", "_value_tokens"),
     ("prepare (all, incl. the above)", "_prepare.py", "prepare"),
-    ("hub fan-out", "_kernel.py", "fanout"),
-    ("components (key graph)", "_kernel.py", "record_components"),
+    ("hub fan-out: bound per type", "_kernel.py", "fanout_candidates"),
+    ("hub fan-out: exact counts of the candidates", "_kernel.py", "fanout_exact"),
+    ("components (key graph, both batches)", "_kernel.py", "key_components"),
+    ("component labels of records and keys", "_kernel.py", "record_labels"),
+    ("dense component numbers", "_kernel.py", "dense"),
+    ("One IDs", "_solve.py", "one_ids_from"),
     ("constrained pass", "_kernel.py", "constrained_pass"),
-    ("solve (all, incl. the three above)", "_solve.py", "solve"),
+    ("solve (all, incl. the above)", "_solve.py", "solve"),
 )
 
 

@@ -52,3 +52,14 @@ def test_special_numbers_and_user_lists(monkeypatch: pytest.MonkeyPatch) -> None
     _both([*SPECIAL, "13912345670"], regex, monkeypatch)
     blocked = normalize_forms(rules["phone"], np.array(SPECIAL, dtype=object), block_defaults=True)
     assert (blocked[2] == 3).sum() >= 8  # the same-digit, sequence and listed numbers
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(13_000_000_000, 19_999_999_999), max_size=30))
+def test_e164_mobiles_spell_the_numbers(numbers: list[int]) -> None:
+    """The plain mobiles' forms built digit by digit are ``"+86"`` and the number."""
+    from autoops.identity._normalize import _e164_mobiles
+
+    text = _e164_mobiles(np.array(numbers, dtype=np.int64))
+    assert text.dtype == np.dtype("<U14")
+    assert text.tolist() == [f"+86{v}" for v in numbers]

@@ -299,11 +299,18 @@ def canonical_mobiles(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
 
 def _e164_mobiles(number: npt.NDArray[np.int64]) -> npt.NDArray[np.str_]:
     """``"+86"`` and the 11 digits of each mobile number, as a fixed-width array."""
-    cps = np.empty((len(number), 14), dtype=np.uint32)
-    cps[:, :3] = [ord("+"), ord("8"), ord("6")]
-    power = 10 ** np.arange(10, -1, -1, dtype=np.int64)
-    cps[:, 3:] = (number[:, None] // power[None, :]) % 10 + ord("0")
-    return cps.view("<U14").reshape(len(number))
+    m = len(number)
+    # one character position at a time (contiguous rows), the last digit first: a division
+    # by 10 per digit instead of one by each power of ten
+    cps = np.empty((14, m), dtype=np.uint32)
+    cps[0], cps[1], cps[2] = ord("+"), ord("8"), ord("6")
+    rest = np.asarray(number, dtype=np.int64)
+    for j in range(13, 2, -1):
+        quotient = rest // 10
+        cps[j] = rest - quotient * 10
+        rest = quotient
+    cps[3:] += np.uint32(ord("0"))
+    return np.ascontiguousarray(cps.T).view("<U14").reshape(m)
 
 
 def _phones(
