@@ -276,41 +276,44 @@ def _hi_bound(rows: Rows, tr: Transition, r_idx: I64) -> I64:
     return hi
 
 
-def _best_start_scan(rows: Rows, tr: Transition, q_idx: I64, q_b: I64, r_idx: I64, run: I64) -> I64:
-    """``best_start`` without hold or maximum gap: one running maximum over all rows.
+def _best_start_scan(rows: Rows, tr: Transition, q_idx: I64, q_b: I64, r_idx: I64) -> I64:
+    """``best_start`` without hold or maximum gap: one running maximum over the q rows.
 
-    Each q row holds ``segment · (n+1) + start + 1``. Segment ids never
-    decrease along the rows, so at any row the running maximum is the latest
-    start of the row's own segment when that segment has a q row so far, and
-    smaller than ``segment · (n+1)`` otherwise: no search, no per-segment reset.
-    When the segments are the units, ``start + 1`` alone does: a chain start
-    lies in its own unit, so starts of earlier units fall before r's unit's
-    first row and starts of r's unit do not.
+    Each q row holds ``segment · (n+1) + start + 1``; each r row reads the running
+    maximum at its last q row at or before its bound (a binary search among the
+    q rows, which are in row order). Segment ids never decrease along the rows,
+    so that maximum is the latest start of the row's own segment when that
+    segment has a q row so far, and smaller than ``segment · (n+1)`` otherwise:
+    no per-segment reset, and no pass over the rows of other steps. When the
+    segments are the units, ``start + 1`` alone does: a chain start lies in its
+    own unit, so starts of earlier units fall before r's unit's first row and
+    starts of r's unit do not.
     """
     hi = _hi_bound(rows, tr, r_idx)
+    # the last q row at or before r's bound, as a position into q_idx (-1: none)
+    last = np.searchsorted(q_idx, hi, side="right")
+    last -= 1
+    at = np.maximum(last, 0)
     if tr.breakers is None and not tr.every_row_breaks:
-        run.fill(0)
-        run[q_idx] = q_b + 1
-        np.maximum.accumulate(run, out=run)
-        val = run[np.maximum(hi, 0)]
+        enc = q_b + 1
+        np.maximum.accumulate(enc, out=enc)
+        val = enc[at]
         val -= 1
         # the start lies in r's unit when it is a row of r's unit (start rows precede r)
-        ok = val >= 0
-        ok &= hi >= 0
-        ok &= rows.unit[np.maximum(val, 0)] == rows.unit[r_idx]
+        ok = last >= 0
+        ok &= rows.unit[val] == rows.unit[r_idx]
         return np.where(ok, val, -1)
-    run.fill(0)
-    seg = _segments(rows, tr)
+    seg_at = _segment_lookup(rows, tr)
     n1 = rows.n + 1
-    enc = seg[q_idx]
+    enc = seg_at(q_idx)
     enc *= n1
     enc += q_b
     enc += 1
-    run[q_idx] = enc
-    np.maximum.accumulate(run, out=run)
-    gr = _prev_segment(rows, seg, r_idx)
-    val = run[np.maximum(hi, 0)] - gr * n1 - 1
-    return np.where((gr >= 0) & (hi >= 0) & (val >= 0), val, -1)
+    np.maximum.accumulate(enc, out=enc)
+    gr = seg_at(r_idx - 1)  # r = 0 is a unit start: overwritten next
+    gr[rows.starts[r_idx]] = -1
+    val = enc[at] - gr * n1 - 1
+    return np.where((gr >= 0) & (last >= 0) & (val >= 0), val, -1)
 
 
 def _best_start_held(
@@ -361,20 +364,17 @@ def _best_start_held(
     return np.where(ok, enc[pos_c] - group[pos_c] * n1 - 1, -1)
 
 
-def best_start(
-    rows: Rows, tr: Transition, q_idx: I64, q_b: I64, r_idx: I64, work: I64 | None = None
-) -> I64:
+def best_start(rows: Rows, tr: Transition, q_idx: I64, q_b: I64, r_idx: I64) -> I64:
     """For each row r of step j: the latest chain start over admissible q (-1: none).
 
-    *work* is an optional scratch array of ``rows.n`` int64 values (reused
-    across the steps of one DP, so its memory is not requested again).
+    Without a maximum gap the work is proportional to the q and r rows, not to
+    all rows (binary searches among the q rows and the segments' first rows).
     """
     out = np.full(len(r_idx), -1, dtype=np.int64)
     if len(q_idx) == 0 or len(r_idx) == 0:
         return out
     if tr.hold is None and tr.max_gap is None:
-        run = np.empty(rows.n, dtype=np.int64) if work is None else work
-        return _best_start_scan(rows, tr, q_idx, q_b, r_idx, run)
+        return _best_start_scan(rows, tr, q_idx, q_b, r_idx)
     if tr.hold is not None and tr.max_gap is None:
         return _best_start_held(rows, tr, tr.hold, q_idx, q_b, r_idx)
     g = _groups(rows, tr, q_idx, r_idx, None, None)
@@ -515,7 +515,6 @@ def _ordered_dp(
         keep[1:] = rows.unit[s1[1:]] != rows.unit[s1[:-1]]
         s1 = s1[keep]
     levels = [(s1, s1.copy())]
-    work = np.empty(rows.n, dtype=np.int64)
     for j, tr in enumerate(transitions, start=1):
         q_idx, q_b = levels[-1]
         r_idx = np.flatnonzero(rows.steps[j])
@@ -525,7 +524,7 @@ def _ordered_dp(
             has_q = np.zeros(int(rows.unit_idx[-1]) + 1, dtype=bool)
             has_q[rows.unit_idx[q_idx]] = True
             r_idx = np.compress(has_q[rows.unit_idx[r_idx]], r_idx)
-        b = best_start(rows, tr, q_idx, q_b, r_idx, work)
+        b = best_start(rows, tr, q_idx, q_b, r_idx)
         # b = -1 reads the last row's time, then fails the first test
         valid = (b >= 0) & (rows.ts[r_idx] - rows.ts[b] <= window)
         levels.append((np.compress(valid, r_idx), np.compress(valid, b)))
