@@ -137,3 +137,27 @@ def test_random_tables_same_with_threads(rows: list[tuple[Any, ...]], tight: boo
 
     serial = _with_threads(1, run)
     _assert_same(serial, _with_threads(2, run))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_record_id_errors_come_first(threads: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The columns start before the record facts, but a duplicate id is still the error
+    raised when a column fails too."""
+    from autoops.errors import InvalidInput
+    from autoops.identity import _prepare
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("column failed")
+
+    table = {"record_id": [1, 1, 2], "phone": ["13800138000", None, "13800138000"],
+             "device_id": ["d1", "d1", None]}  # fmt: skip
+    with pytest.raises(InvalidInput) as info:
+        _with_threads(threads, lambda: resolve(table))
+    assert info.value.code == "duplicate_record_id"
+    monkeypatch.setattr(_prepare, "_value_tokens", broken)
+    with pytest.raises(InvalidInput) as info:
+        _with_threads(threads, lambda: resolve(table))
+    assert info.value.code == "duplicate_record_id"
+    table["record_id"] = [1, 2, 3]
+    with pytest.raises(RuntimeError, match="column failed"):
+        _with_threads(threads, lambda: resolve(table))

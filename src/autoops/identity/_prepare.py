@@ -365,6 +365,14 @@ def _ts_column(
     return out
 
 
+def _attempt(task: Callable[[], Any]) -> tuple[Any, BaseException | None]:
+    """``(task(), None)``, or ``(None, the exception it raised)``."""
+    try:
+        return task(), None
+    except Exception as error:  # raised by prepare in the order of the tasks
+        return None, error
+
+
 def prepare(
     records: Any,
     rules: MergeRules,
@@ -484,11 +492,23 @@ def prepare(
 
     # the types are independent (reading, encoding, normalising, hashing) until their
     # edges are laid end to end: numpy and Arrow release the GIL, so they run on
-    # several threads
-    # the record facts first: their errors (duplicate ids, bad times) are raised first
+    # several threads. The longest tasks start first (phones, with their normalisation,
+    # then the other columns, the short record facts last), but the record facts'
+    # errors (duplicate ids, bad times) are raised first, then the columns' in order.
     tasks: list[Callable[[], Any]] = [record_facts]
     tasks += [functools.partial(type_edges, ti) for ti in present_types]
-    done = parallel_map(lambda task: task(), tasks)
+    longest_first = sorted(
+        range(1, len(tasks)), key=lambda i: rules.types[present_types[i - 1]].normalizer != "phone"
+    )
+    start = [*longest_first, 0]  # fmt: skip
+    attempts = parallel_map(_attempt, [tasks[i] for i in start])
+    done: list[Any] = [None] * len(tasks)
+    errors: list[BaseException | None] = [None] * len(tasks)
+    for i, (value, error) in zip(start, attempts, strict=True):
+        done[i], errors[i] = value, error
+    for error in errors:
+        if error is not None:
+            raise error
     rid_token, ts = done[0]
     parts: list[_TypeEdges] = done[1:]
     details: dict[str, int] = {}
