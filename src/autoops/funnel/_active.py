@@ -200,7 +200,8 @@ def active_users(
         mask = column_mask(ev, touchpoint, "in", list(PRIVATE_TOUCHPOINTS))
     else:
         mask = step_mask(ev, event, step.events, step.where)
-    mask &= ~column_mask(ev, event, "in", list(OUTBOUND_EVENTS))
+    outbound = column_mask(ev, event, "in", list(OUTBOUND_EVENTS))
+    mask &= np.logical_not(outbound, out=outbound)  # in place: one full-length mask less
     as_of_us = int(ev.ts.max()) if as_of is None and ev.n else _instant(as_of)
     if as_of is not None:  # by default as_of is the latest row: no row lies after it
         mask &= ev.ts <= as_of_us

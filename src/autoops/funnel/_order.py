@@ -207,7 +207,8 @@ def order_rows(
     out_ts = np.empty(m if gather_ts else 0, dtype=np.int64)
     masks = [np.empty(m, dtype=bool) for _ in range(n_bits)]
     starts = np.empty(m, dtype=bool)
-    in_entry = np.empty(m, dtype=bool)
+    # no entry range: every row, as a read-only view of one value (no full-length array)
+    in_entry = np.empty(m, dtype=bool) if entry is not None else np.broadcast_to(np.True_, (m,))
 
     def columns(p: int) -> tuple[I64, list[I64]]:
         lo, hi = off[p], off[p + 1]
@@ -229,9 +230,7 @@ def order_rows(
             starts[lo] = True
             np.not_equal(u[1:], u[:-1], out=starts[lo + 1 : hi])
         t = out_ts[lo:hi]
-        if entry is None:
-            in_entry[lo:hi] = True
-        else:
+        if entry is not None:
             np.greater_equal(t, entry[0], out=in_entry[lo:hi])
             in_entry[lo:hi] &= t < entry[1]
         return np.compress(starts[lo:hi], u), held

@@ -298,8 +298,11 @@ def retention(
     live = t <= as_of_us
     c_ok = _mask(ev, event, c_step)
     is_c = _by_chunks(lambda a, b: np.flatnonzero(c_ok[a:b] & live[a:b]) + a, ev.n)
-    r_ok = _mask(ev, event, r_step)
-    r_ok &= live
+    if r_step is None:  # any event returns: the live rows (no second full-length mask)
+        r_ok = live
+    else:
+        r_ok = _mask(ev, event, r_step)
+        r_ok &= live
     n_units = len(ev.unit_values)
     # cohort instances: (unit, t0) — one per unit, or one per unit and cohort period
     cu, ct = ev.unit[is_c], t[is_c]
