@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any, Literal
 
 import attrs
@@ -213,7 +214,6 @@ def active_users(
     n_q = at[-1]
     u = np.empty(n_q, dtype=np.int32 if len(ev.unit_values) < 2**31 else np.int64)
     day = np.empty(n_q, dtype=np.int32)
-    pidx = np.empty(n_q, dtype=np.int32)
 
     def fill(i: int) -> None:
         """Block i's qualifying rows into its slice of the columns (blocks run on threads)."""
@@ -224,7 +224,6 @@ def active_users(
         u[got] = ev.unit[rows]
         day_b = period_index(local_us(ev.ts[rows], tz), "day")
         day[got] = day_b
-        pidx[got] = day_b if period == "day" else day_period(day_b, period)
 
     parallel_map(fill, list(range(len(spans))))
     if len(u) == 0:
@@ -238,11 +237,17 @@ def active_users(
             period,
             tz,
         )
-    p0 = int(pidx.min())
-    plist = np.arange(p0, int(pidx.max()) + 1, dtype=np.int64)
-    active = _distinct_per(u, pidx, p0, len(plist), len(ev.unit_values))
-    d0 = int(day.min())
-    dau = _distinct_per(u, day, d0, int(day.max()) - d0 + 1, len(ev.unit_values))
+    d0, d1 = int(day.min()), int(day.max())
+    dau = _distinct_per(u, day, d0, d1 - d0 + 1, len(ev.unit_values))
+    # periods never decrease with the day: the first and last days give their range
+    p0, p1 = (int(x) for x in day_period(np.array([d0, d1], dtype=np.int64), period))
+    plist = np.arange(p0, p1 + 1, dtype=np.int64)
+    if period == "day":
+        active = dau
+    else:  # the period of each row computed block by block from its day (no column)
+        active = _distinct_per(
+            u, day, p0, len(plist), len(ev.unit_values), lambda d: day_period(d, period)
+        )
     start_local = period_start_local(plist, period)
     end_local = period_start_local(plist + 1, period)
     as_local = int(local_us(np.array([as_of_us], dtype=np.int64), tz)[0])
@@ -261,12 +266,20 @@ def active_users(
     return ActiveUsers(local_to_utc(start_local, tz), active, mean_dau, stick, complete, period, tz)
 
 
-def _distinct_per(units: Arr, period: Arr, first: int, n_buckets: int, n_units: int) -> Arr:
+def _distinct_per(
+    units: Arr,
+    period: Arr,
+    first: int,
+    n_buckets: int,
+    n_units: int,
+    to_period: Callable[[Arr], Arr] | None = None,
+) -> Arr:
     """Distinct units per bucket ``period - first``: a byte map when small (at most
     :data:`MAP_CELLS` plus four cells a row), else a sort.
 
     Both key a row by its cell ``bucket · n_units + unit`` (bucket-major: a
-    bucket's cells are one contiguous range), built ROW_BLOCK rows at a time.
+    bucket's cells are one contiguous range), built ROW_BLOCK rows at a time;
+    *to_period*, when given, maps each block of *period* first (days to months).
     """
     n_cells = n_units * n_buckets
     # the byte map while it takes at most the sort keys' memory (4 bytes a row) plus
@@ -281,6 +294,8 @@ def _distinct_per(units: Arr, period: Arr, first: int, n_buckets: int, n_units: 
         """Key rows [lo, lo + ROW_BLOCK); mark them in the byte map (blocks run on several
         threads: they only ever set bytes to True, or write their own slice of the keys)."""
         part = period[lo : lo + ROW_BLOCK]
+        if to_period is not None:
+            part = to_period(part)
         cell = np.empty(len(part), dtype=kind) if small else key[lo : lo + ROW_BLOCK]
         np.subtract(part, first, out=cell, casting="unsafe")  # buckets are >= 0
         cell *= kind(n_units)
