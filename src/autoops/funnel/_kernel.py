@@ -464,12 +464,22 @@ def ordered_dp_depth(
         return (lambda: whole), _depth(rows.unit_idx, whole, int(np.count_nonzero(rows.starts)))
     edges = _block_edges(rows)
 
-    def run(span: tuple[int, int]) -> tuple[Levels, I64]:
+    def run(span: tuple[int, int]) -> tuple[list[tuple[Any, Any]], I64]:
         lo, hi = span
         block, cut = _block(rows, transitions, lo, hi)
         levels = _ordered_dp(block, cut, window, entry_first)
         n_units = int(block.unit_idx[-1]) + 1 if block.n else 0
-        return levels, _depth(block.unit_idx, levels, n_units)
+        depth = _depth(block.unit_idx, levels, n_units)
+        if block.n >= 2**31:
+            return list(levels), depth
+        # kept until the chains are asked for: block positions fit 32 bits (half the
+        # memory); a level whose starts are its rows (the first) is kept once
+        narrow = [
+            (i32, i32 if b is idx else b.astype(np.int32))
+            for idx, b in levels
+            for i32 in [idx.astype(np.int32)]
+        ]
+        return narrow, depth
 
     spans = list(itertools.pairwise(edges))
     parts = parallel_map(run, spans)
@@ -482,8 +492,8 @@ def ordered_dp_depth(
                 at = [(lv[j], lo) for (lv, _), (lo, _) in zip(parts, spans, strict=True)]
                 joined.append(
                     (
-                        np.concatenate([idx + lo for (idx, _), lo in at]),
-                        np.concatenate([b + lo for (_, b), lo in at]),
+                        np.concatenate([np.add(idx, lo, dtype=np.int64) for (idx, _), lo in at]),
+                        np.concatenate([np.add(b, lo, dtype=np.int64) for (_, b), lo in at]),
                     )
                 )
         return joined
@@ -514,7 +524,7 @@ def _ordered_dp(
         keep = np.ones(len(s1), dtype=bool)
         keep[1:] = rows.unit[s1[1:]] != rows.unit[s1[:-1]]
         s1 = s1[keep]
-    levels = [(s1, s1.copy())]
+    levels = [(s1, s1)]  # the first step's chains start at their own rows (read only)
     for j, tr in enumerate(transitions, start=1):
         q_idx, q_b = levels[-1]
         r_idx = np.flatnonzero(rows.steps[j])
