@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 from autoops.identity import MergeRules, resolve
 from autoops.identity._kernel import (
     components,
+    dense,
+    dense_components,
     fanout,
     fanout_candidates,
     fanout_exact,
@@ -187,3 +189,20 @@ def test_fanout_counts_exactly_the_candidates(
     assert (exact[~cand] == 0).all()
     full = fanout(rec, key, etype, 4, [0, 1, 2, 3], 20, thr, key_type=key_type)
     np.testing.assert_array_equal(full, exact)
+
+
+@settings(max_examples=300, deadline=None)
+@given(bipartite)
+def test_dense_components_equal_dense_of_the_labels(
+    case: tuple[tuple[int, int], list[tuple[int, int]]],
+) -> None:
+    (n, k), pairs = case
+    rec = np.array([r for r, _ in pairs], dtype=np.int64)
+    key = np.array([x for _, x in pairs], dtype=np.int64)
+    kc = key_components(n, k, rec, key)
+    labels = record_labels(n, kc)
+    expected, count = dense(labels, n + k)
+    rec_label, comp, n_comp = dense_components(n, kc)
+    assert rec_label.tolist() == labels[:n].tolist()
+    assert comp.tolist() == expected.tolist()
+    assert n_comp == count

@@ -27,6 +27,7 @@ __all__ = [
     "components",
     "constrained_pass",
     "dense",
+    "dense_components",
     "fanout",
     "fanout_candidates",
     "fanout_exact",
@@ -153,22 +154,69 @@ def key_components(
 
 def record_labels(n_rec: int, kc: KeyComponents) -> I64:
     """Node labels (records ``0..n_rec-1``, then keys) of :func:`key_components`' result:
-    the smallest node of each component; a key on no edge stays alone."""
-    n_keys = len(kc.root)
-    labels = np.arange(n_rec + n_keys, dtype=np.int64)
-    anchor, root = kc.anchor, kc.root
-    idx = anchor.dtype
-    rows = np.flatnonzero(anchor >= 0)
-    if len(rows) == 0:
-        return labels
-    rec_root = take(root, take(anchor, rows))
-    smallest = np.full(n_keys, n_rec, dtype=idx)
-    np.minimum.at(smallest, rec_root, rows.astype(idx))
-    labels[rows] = take(smallest, rec_root)
-    key_label = take(smallest, root)
+    the smallest node of each component; a key on no edge stays alone.
+
+    >>> kc = key_components(3, 3, np.array([0, 2]), np.array([1, 1]))
+    >>> record_labels(3, kc).tolist()
+    [0, 1, 0, 3, 0, 5]
+    """
+    rec_label, _, key_label = _smallest_records(n_rec, kc)
+    labels = np.arange(n_rec + len(kc.root), dtype=np.int64)
+    labels[:n_rec] = rec_label
     held = key_label < n_rec  # keys on no edge stay alone
     labels[n_rec:][held] = key_label[held]
     return labels
+
+
+def _smallest_records(
+    n_rec: int, kc: KeyComponents
+) -> tuple[I64, npt.NDArray[np.integer[Any]], npt.NDArray[np.integer[Any]]]:
+    """Per record the smallest record of its component; per key root that smallest
+    record (``n_rec`` for the other keys); per key that of its root."""
+    n_keys = len(kc.root)
+    anchor, root = kc.anchor, kc.root
+    idx = anchor.dtype
+    rec_label = np.arange(n_rec, dtype=np.int64)
+    rows = np.flatnonzero(anchor >= 0)
+    smallest = np.full(n_keys, n_rec, dtype=idx)
+    if len(rows) == 0:
+        return rec_label, smallest, smallest
+    rec_root = take(root, take(anchor, rows))
+    np.minimum.at(smallest, rec_root, rows.astype(idx))
+    rec_label[rows] = take(smallest, rec_root)
+    return rec_label, smallest, take(smallest, root)
+
+
+def dense_components(n_rec: int, kc: KeyComponents) -> tuple[I64, I64, int]:
+    """The record part of :func:`record_labels` and ``dense`` of all of it, in one go.
+
+    Returns ``(record labels, dense component of every node, number of components)``;
+    components are numbered in the order of their smallest node, as :func:`dense`
+    numbers :func:`record_labels`: those holding records by their smallest record,
+    then the keys on no edge in key order.
+
+    >>> kc = key_components(3, 3, np.array([0, 2]), np.array([1, 1]))
+    >>> lab, comp, c = dense_components(3, kc)
+    >>> lab.tolist(), comp.tolist(), c
+    ([0, 1, 0], [0, 1, 0, 2, 0, 3], 4)
+    """
+    rec_label, smallest, key_label = _smallest_records(n_rec, kc)
+    n_keys = len(kc.root)
+    # the records that are the smallest of their component: lone ones and the roots' smallest
+    first = np.ones(n_rec, dtype=bool)
+    first[kc.anchor >= 0] = False
+    first[smallest[smallest < n_rec]] = True
+    rank = np.cumsum(first, dtype=np.int32 if n_rec < 2**31 else np.int64)
+    rank -= 1
+    n_rc = int(rank[-1]) + 1 if n_rec else 0
+    comp = np.empty(n_rec + n_keys, dtype=np.int64)
+    comp[:n_rec] = take(rank, rec_label)
+    held = key_label < n_rec
+    key_comp = comp[n_rec:]
+    key_comp[held] = take(rank, key_label[held])
+    lone = np.flatnonzero(~held)
+    key_comp[lone] = n_rc + np.arange(len(lone))
+    return rec_label, comp, n_rc + len(lone)
 
 
 def dense(labels: I64, n_labels: int) -> tuple[I64, int]:

@@ -33,11 +33,11 @@ from autoops.identity._kernel import (
     components,
     constrained_pass,
     dense,
+    dense_components,
     fanout,
     fanout_candidates,
     fanout_exact,
     key_components,
-    record_labels,
 )
 from autoops.identity._normalize import Status, combine, mix64
 from autoops.identity._prepare import Prepared
@@ -166,8 +166,7 @@ def solve(
     late = np.flatnonzero(safe & maybe_edge)
     if len(late):
         kc = key_components(n, k, prep.e_rec[late], e_key[late], kc)
-    lab = record_labels(n, kc)
-    comp_all, n_comp = dense(lab, n + k)
+    rec_lab, comp_all, n_comp = dense_components(n, kc)
     comp = comp_all[:n]
 
     # 4. limits and cannot-links
@@ -232,16 +231,13 @@ def solve(
             e_status[refused[is_split]] = Status.SPLIT
         limit_type[refused] = key_type[e_key[refused]]
     relabelled = len(refused) > 0
-    if not relabelled:
-        rec_lab = lab[:n]
-    else:
+    if relabelled:
         # only the components that went through the constrained pass change: rebuild
         # their nodes (numbered compactly) from their accepted edges
         nodes = np.flatnonzero(bad_comp[comp_all])
         sel_acc = sel[acc]
         sub = components(len(nodes), np.searchsorted(nodes, prep.e_rec[sel_acc]),
                          np.searchsorted(nodes, e_key[sel_acc] + n))  # fmt: skip
-        rec_lab = lab[:n].copy()
         cut = int(np.searchsorted(nodes, n))  # the record nodes (sorted: records first)
         rec_lab[nodes[:cut]] = nodes[sub[:cut]]
 
