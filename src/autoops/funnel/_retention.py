@@ -13,7 +13,7 @@ import numpy.typing as npt
 
 from autoops._display import html_table, short_repr
 from autoops._optional import require
-from autoops._parallel import chunks, parallel_map
+from autoops._parallel import parallel_map
 from autoops._tabular import Tabular
 from autoops._time import DEFAULT_TZ, parse_duration
 from autoops.errors import ConfigError
@@ -297,7 +297,7 @@ def retention(
     as_of_us = int(t.max()) if as_of is None and ev.n else _instant(as_of)
     live = t <= as_of_us
     c_ok = _mask(ev, event, c_step)
-    is_c = _by_chunks(lambda a, b: np.flatnonzero(c_ok[a:b] & live[a:b]) + a, ev.n)
+    is_c = _rows_where(lambda a, b: c_ok[a:b] & live[a:b], ev.n)
     if r_step is None:  # any event returns: the live rows (no second full-length mask)
         r_ok = live
     else:
@@ -306,7 +306,7 @@ def retention(
     n_units = len(ev.unit_values)
     # cohort instances: (unit, t0) — one per unit, or one per unit and cohort period
     cu, ct = ev.unit[is_c], t[is_c]
-    cg = _by_chunks(lambda a, b: period_index(local_us(ct[a:b], tz), group), len(ct))
+    cg = _by_chunks(lambda a, b: period_index(local_us(ct[a:b], tz), group), len(ct), np.int64)
     if cohort_type == "first_time":
         # by (unit, t0, row) on several threads: each unit's first cohort row
         ranked = order_rows(
@@ -495,12 +495,42 @@ def retention(
     )
 
 
-def _by_chunks(fn: Callable[[int, int], Arr], n: int) -> Arr:
-    """``fn(0, n)`` for a *fn* working row by row, computed on spans of rows on
-    several threads when *n* is at least :data:`PAR_MIN_ROWS`, then joined."""
+def _spans(n: int) -> list[tuple[int, int]]:
+    """Spans of at most :data:`ROW_BLOCK` rows (one span below :data:`PAR_MIN_ROWS`)."""
     if n < PAR_MIN_ROWS:
-        return fn(0, n)
-    return np.concatenate(parallel_map(lambda span: fn(*span), chunks(n)))
+        return [(0, n)]
+    return [(lo, min(lo + ROW_BLOCK, n)) for lo in range(0, n, ROW_BLOCK)]
+
+
+def _by_chunks(fn: Callable[[int, int], Arr], n: int, dtype: Any) -> Arr:
+    """``fn(0, n)`` for a *fn* working row by row, computed on spans of rows on
+    several threads when *n* is at least :data:`PAR_MIN_ROWS`, each written
+    straight into its slice of the output (no pieces to join)."""
+    out = np.empty(n, dtype=dtype)
+
+    def one(span: tuple[int, int]) -> None:
+        out[span[0] : span[1]] = fn(*span)
+
+    parallel_map(one, _spans(n))
+    return out
+
+
+def _rows_where(mask: Callable[[int, int], npt.NDArray[np.bool_]], n: int) -> I64:
+    """``np.flatnonzero(mask(0, n))``, by spans on several threads: each span counts
+    its rows, then writes their indices into its slice of the output."""
+    spans = _spans(n)
+    sizes = parallel_map(lambda sp: int(np.count_nonzero(mask(*sp))), spans)
+    at = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]).tolist()
+    out = np.empty(at[-1], dtype=np.int64)
+
+    def one(i: int) -> None:
+        a, b = spans[i]
+        got = out[at[i] : at[i + 1]]
+        got[...] = np.flatnonzero(mask(a, b))
+        got += a
+
+    parallel_map(one, list(range(len(spans))))
+    return out
 
 
 def _unit_records(i_unit: I64, i_t0: I64, i_group: I64, n_units: int) -> Arr:
