@@ -67,7 +67,7 @@ def _components(
     while True:
         cross = pu != pv
         if not cross.all():
-            pu, pv = pu[cross], pv[cross]
+            pu, pv = np.compress(cross, pu), np.compress(cross, pv)
         if len(pu) == 0:
             break
         hi = np.maximum(pu, pv)
@@ -79,8 +79,8 @@ def _components(
             moved = nxt != parent[touched]
             if not moved.any():
                 break
-            parent[touched[moved]] = nxt[moved]
-            touched = touched[moved]
+            touched = np.compress(moved, touched)
+            parent[touched] = np.compress(moved, nxt)
         # every old root now points at its current root
         pu = parent[pu]
         pv = parent[pv]
@@ -139,17 +139,23 @@ def key_components(
     else:
         anchor = before.anchor.copy()
         free = take(anchor, rec) < 0  # records that have no anchor yet take one here
-        anchor[rec[free]] = key[free]
+        anchor[np.compress(free, rec)] = np.compress(free, key)
     a = take(anchor, rec)
     link = a != key
-    u, v = a[link], key[link]
+    # np.compress: much faster than boolean indexing on masks without runs
+    u, v = np.compress(link, a), np.compress(link, key)
     if before is None:
         return KeyComponents(anchor, _components(n_keys, u, v))
     if len(u) == 0:
         return KeyComponents(anchor, before.root)
-    # the new links between the earlier components' roots
-    merged = _components(n_keys, take(before.root, u), take(before.root, v))
-    return KeyComponents(anchor, take(merged, before.root))
+    # the new links between the earlier components' roots, on those roots only (numbered
+    # compactly in their order, so the smallest stays the smallest)
+    ru, rv = take(before.root, u), take(before.root, v)
+    nodes = np.unique(np.concatenate([ru, rv]))
+    sub = _components(len(nodes), np.searchsorted(nodes, ru), np.searchsorted(nodes, rv))
+    remap = np.arange(n_keys, dtype=before.root.dtype)
+    remap[nodes] = nodes[sub]
+    return KeyComponents(anchor, take(remap, before.root))
 
 
 def record_labels(n_rec: int, kc: KeyComponents) -> I64:
@@ -301,12 +307,12 @@ def fanout_candidates(
     def bound_of(t: int) -> I64 | None:
         of_t = edge_type == t
         holds = np.zeros(n_rec, dtype=bool)
-        holds[rec[of_t]] = True
+        holds[np.compress(of_t, rec)] = True
         if not holds.any():
             return None
         other = holds[rec]
         other &= ~of_t
-        counts: I64 = np.bincount(key[other], minlength=n_keys)
+        counts: I64 = np.bincount(np.compress(other, key), minlength=n_keys)
         return counts
 
     types = [int(t) for t in person_types if held[t]]

@@ -78,7 +78,7 @@ def one_ids_from(label: I64, ts: I64, rid_token: npt.NDArray[np.uint64]) -> I64:
     if cand.all():  # e.g. no times: every record is a candidate
         np.minimum.at(min_tok, label, rid_token)
     else:
-        np.minimum.at(min_tok, label[cand], rid_token[cand])
+        np.minimum.at(min_tok, np.compress(cand, label), np.compress(cand, rid_token))
     per_label: I64 = (mix64(min_tok ^ np.uint64(0xA0761D6478BD642F)) >> np.uint64(1)).astype(
         np.int64
     )
@@ -146,8 +146,8 @@ def solve(
         return fanout_exact(p_rec, p_key, p_type, n_types, person_types, cand, key_type)
 
     def sure_components() -> KeyComponents:
-        sure = np.flatnonzero(person_edge & ~maybe_edge)
-        return key_components(n, k, prep.e_rec[sure], e_key[sure])
+        sure = person_edge & ~maybe_edge
+        return key_components(n, k, np.compress(sure, prep.e_rec), np.compress(sure, e_key))
 
     tasks: list[Callable[[], Any]] = [exact, sure_components, first_seen]
     done = parallel_map(lambda task: task(), tasks)
@@ -163,9 +163,9 @@ def solve(
 
     # 3. components over the safe edges: the edges of keys that may have been hubs but
     # are not join those found above
-    late = np.flatnonzero(safe & maybe_edge)
-    if len(late):
-        kc = key_components(n, k, prep.e_rec[late], e_key[late], kc)
+    late = safe & maybe_edge
+    if late.any():
+        kc = key_components(n, k, np.compress(late, prep.e_rec), np.compress(late, e_key), kc)
     rec_lab, comp_all, n_comp = dense_components(n, kc)
     comp = comp_all[:n]
 
@@ -187,8 +187,8 @@ def solve(
     used_key = ~asset_t[key_type] & ~hub_key
     if limits:
         # counts per (component, type) for the types with a limit that hold used keys
-        u_type = key_type[used_key]
-        u_comp = key_comp[used_key]
+        u_type = np.compress(used_key, key_type)
+        u_comp = np.compress(used_key, key_comp)
         held = np.zeros(n_types, dtype=bool)
         held[u_type] = True
         limited = [ti for ti in limits if held[ti]]
