@@ -50,11 +50,11 @@ class SortedRows:
     """Rows ordered by (unit, ts, tie, input row) and their columns (internal)."""
 
     src: I64  # sorted row -> input row
-    unit: I64  # unit code per sorted row
+    unit: npt.NDArray[np.signedinteger[Any]]  # unit code per sorted row (int32 when they fit)
     ts: I64
     masks: list[Bool]  # one per match bit
     starts: Bool  # first row of a unit
-    distinct: I64  # the distinct unit codes, ascending
+    distinct: npt.NDArray[np.signedinteger[Any]]  # the distinct unit codes, ascending
     entry: Bool  # ts in [entry_lo, entry_hi)
     held: list[I64]  # per hold bit mask: sorted positions of rows with any of its bits
 
@@ -102,6 +102,8 @@ def order_rows(
     packed = tie is None and unit_bits + pos_bits + n_bits <= 64
     low = np.uint64(pos_bits + n_bits)
     low_byte = sys.byteorder == "little" and bits.dtype == np.uint8
+    # the sorted unit codes as int32 when they fit (half the memory of a full-length column)
+    unit_type = np.int32 if n_units <= 2**31 else np.int64
 
     def kept(a: int, b: int) -> I64:
         if all_rows:
@@ -177,14 +179,19 @@ def order_rows(
 
         parallel_map(place_span, list(range(len(spans))))
         counted.clear()
-        out_unit = np.empty(m, dtype=np.int64)
+        out_unit = np.empty(m, dtype=unit_type)
         sorted_bits: list[Bits] = [bits[:0]] * n_parts
 
         def sort(p: int) -> None:
             lo, hi = off[p], off[p + 1]
             keys = src[lo:hi].view(np.uint64)
             keys.sort()  # distinct keys: any sort is stable
-            np.right_shift(keys, low, out=out_unit[lo:hi].view(np.uint64))
+            u = out_unit[lo:hi]
+            if u.dtype == np.int64:
+                np.right_shift(keys, low, out=u.view(np.uint64))
+            else:  # int32 codes, a span at a time (no full-length temporary)
+                for c in range(0, hi - lo, SCAN_ROWS):
+                    u[c : c + SCAN_ROWS] = keys[c : c + SCAN_ROWS] >> low
             if low_byte:  # the match bits are the low bits of each key's first byte
                 sorted_bits[p] = keys.view(np.uint8)[::8] & np.uint8((1 << n_bits) - 1)
             else:
@@ -198,7 +205,7 @@ def order_rows(
         keep = kept(0, n)
         t_keep = None if tie is None and ordered else ts[keep]
         src = sort_rows(unit[keep], t_keep, None if tie is None else tie[keep], labels=keep)
-        out_unit = take(unit, src)
+        out_unit = take(unit, src).astype(unit_type, copy=False)
         m = len(src)
         off = [*np.searchsorted(out_unit, cuts[:-1]).tolist(), m]
         off[0] = 0
