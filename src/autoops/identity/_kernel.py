@@ -148,14 +148,9 @@ def key_components(
         return KeyComponents(anchor, _components(n_keys, u, v))
     if len(u) == 0:
         return KeyComponents(anchor, before.root)
-    # the new links between the earlier components' roots, on those roots only (numbered
-    # compactly in their order, so the smallest stays the smallest)
-    ru, rv = take(before.root, u), take(before.root, v)
-    nodes = np.unique(np.concatenate([ru, rv]))
-    sub = _components(len(nodes), np.searchsorted(nodes, ru), np.searchsorted(nodes, rv))
-    remap = np.arange(n_keys, dtype=before.root.dtype)
-    remap[nodes] = nodes[sub]
-    return KeyComponents(anchor, take(remap, before.root))
+    # the new links between the earlier components' roots
+    merged = _components(n_keys, take(before.root, u), take(before.root, v))
+    return KeyComponents(anchor, take(merged, before.root))
 
 
 def record_labels(n_rec: int, kc: KeyComponents) -> I64:
