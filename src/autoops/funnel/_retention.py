@@ -295,7 +295,8 @@ def retention(
     ev = read_events(events, unit=unit, ts=ts, needed=sorted(needed - {ts}))
     t = ev.ts
     as_of_us = int(t.max()) if as_of is None and ev.n else _instant(as_of)
-    live = t <= as_of_us
+    # by default as_of is the latest row: every row is live (a read-only view, no array)
+    live = t <= as_of_us if as_of is not None else np.broadcast_to(np.True_, (ev.n,))
     c_ok = _mask(ev, event, c_step)
     is_c = _rows_where(lambda a, b: c_ok[a:b] & live[a:b], ev.n)
     if r_step is None:  # any event returns: the live rows (no second full-length mask)
