@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import networkx as nx
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -206,3 +209,44 @@ def test_dense_components_equal_dense_of_the_labels(
     assert rec_label.tolist() == labels[:n].tolist()
     assert comp.tolist() == expected.tolist()
     assert n_comp == count
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 3)), min_size=1, max_size=40),
+       st.booleans())  # fmt: skip
+def test_one_ids_same_time_fast_path(rows: list[tuple[int, int]], constant: bool) -> None:
+    """Skipping the oldest-time search when every record has one time changes no id."""
+    from autoops.identity._solve import one_ids_from
+
+    label = np.unique([r[0] for r in rows], return_inverse=True)[1].astype(np.int64)
+    ts = np.full(len(rows), 7, dtype=np.int64) if constant else np.array([r[1] for r in rows])
+    tok = np.arange(len(rows), 0, -1).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    general = one_ids_from(label, ts, tok, same_time=False)
+    np.testing.assert_array_equal(one_ids_from(label, ts, tok), general)
+    if constant:
+        np.testing.assert_array_equal(one_ids_from(label, ts, tok, same_time=True), general)
+
+
+@pytest.mark.parametrize("times", ["constant", "none", "varied"])
+def test_key_first_seen_with_or_without_times(times: str) -> None:
+    """The first-seen time of every key is the minimum over its records (fast path when
+    every record has the same time)."""
+    from autoops.identity._normalize import Status
+
+    n = 40
+    table: dict[str, Any] = {
+        "record_id": list(range(n)),
+        "phone": [f"1380013{i % 7:04d}" for i in range(n)],
+        "device_id": [f"d{i % 5}" if i % 3 else None for i in range(n)],
+    }
+    if times == "constant":
+        table["ts"] = np.full(n, np.datetime64("2026-01-01T00:00:00", "us"))
+    elif times == "varied":
+        table["ts"] = np.datetime64("2026-01-01T00:00:00", "us") + np.arange(n)[::-1] * 1000
+    res = resolve(table)
+    prep, sol = res._prep, res._sol
+    ok = sol.e_key >= 0
+    expected = np.full(len(sol.key_tok), np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(expected, sol.e_key[ok], prep.ts[prep.e_rec[ok]])
+    assert (prep.e_status[ok] == Status.OK).all()
+    np.testing.assert_array_equal(sol.key_first, expected)

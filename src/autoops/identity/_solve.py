@@ -65,17 +65,32 @@ class Solution:
     hub_tokens: npt.NDArray[np.uint64]
 
 
-def one_ids_from(label: I64, ts: I64, rid_token: npt.NDArray[np.uint64]) -> I64:
-    """Per record: 63-bit hash of the oldest record id in its cluster."""
+def one_ids_from(
+    label: I64, ts: I64, rid_token: npt.NDArray[np.uint64], *, same_time: bool | None = None
+) -> I64:
+    """Per record: 63-bit hash of the oldest record id in its cluster.
+
+    *same_time* (every record has the same time, e.g. none: found when None)
+    skips the search for each cluster's oldest time.
+
+    >>> lab = np.array([0, 1, 0])
+    >>> ids = one_ids_from(lab, np.array([5, 1, 3]), np.array([7, 8, 9], dtype=np.uint64))
+    >>> bool(ids[0] == ids[2]), bool(ids[0] != ids[1])
+    (True, True)
+    """
     n = len(label)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
     c = int(label.max()) + 1
-    min_ts = np.full(c, np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(min_ts, label, ts)
-    cand = ts == take(min_ts, label)
+    if same_time is None:
+        same_time = int(ts.min()) == int(ts.max())
+    cand = None  # the records of their cluster's oldest time (None: every record)
+    if not same_time:
+        min_ts = np.full(c, np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(min_ts, label, ts)
+        cand = ts == take(min_ts, label)
     min_tok = np.full(c, np.iinfo(np.uint64).max, dtype=np.uint64)
-    if cand.all():  # e.g. no times: every record is a candidate
+    if cand is None or cand.all():
         np.minimum.at(min_tok, label, rid_token)
     else:
         np.minimum.at(min_tok, np.compress(cand, label), np.compress(cand, rid_token))
@@ -111,7 +126,12 @@ def solve(
         e_key[ok] = inv
     k = len(key_tok)
 
+    # every record has the same time (e.g. there are no times): nothing to look for
+    same_time = n > 0 and int(prep.ts.min()) == int(prep.ts.max())
+
     def first_seen() -> I64:
+        if same_time:  # every key is held by a usable edge (see _keys)
+            return np.full(k, prep.ts[0], dtype=np.int64)
         key_first = np.full(k, np.iinfo(np.int64).max, dtype=np.int64)
         np.minimum.at(key_first, inv, take(prep.ts, prep.e_rec[ok_sel]))
         return key_first
@@ -254,7 +274,7 @@ def solve(
         label = comp
     else:
         label, _ = dense(rec_lab, n)  # records are labelled by records
-    one_id = one_ids_from(label, prep.ts, prep.rid_token)
+    one_id = one_ids_from(label, prep.ts, prep.rid_token, same_time=same_time)
     return Solution(
         label=label,
         one_id=one_id,
