@@ -3,7 +3,7 @@
 The graph is bipartite: nodes ``0..n-1`` are records, ``n..n+k-1`` are
 identifier values (keys); an edge says "record holds key". Its components
 are found on the keys alone (each record links its keys to one of them, see
-:func:`record_components`), by min-label hooking with pointer jumping (every
+:func:`key_components`, then :func:`record_labels`), by min-label hooking with pointer jumping (every
 round hooks each root onto the smallest root it touches and jumps the hooked
 roots to their new roots), which is vectorised and needs O(log n) rounds in
 practice even on long chains with shuffled labels. Only components that break a per-person limit or hold a
@@ -32,7 +32,6 @@ __all__ = [
     "fanout_candidates",
     "fanout_exact",
     "key_components",
-    "record_components",
     "record_labels",
     "relabel_min",
 ]
@@ -93,22 +92,6 @@ def _components(
     return parent
 
 
-def record_components(n_rec: int, n_keys: int, rec: I64, key: I64) -> I64:
-    """``components(n_rec + n_keys, rec, key + n_rec)`` of a record-key graph, found on the keys.
-
-    Each record links every key it holds to one of them (its *anchor*), so
-    the graph that is searched has only the keys as nodes and one edge fewer
-    per record than the bipartite graph; records then take their anchor's
-    component. Labels are the same as :func:`components` gives (the smallest
-    node of each component, which is a record whenever the component has one).
-    The edges may also be given in several batches (:func:`key_components`).
-
-    >>> record_components(3, 2, np.array([0, 1, 2]), np.array([1, 1, 0])).tolist()
-    [0, 0, 2, 2, 0]
-    """
-    return record_labels(n_rec, key_components(n_rec, n_keys, rec, key))
-
-
 @attrs.frozen(slots=True)
 class KeyComponents:
     """Components of a record-key graph on its keys: see :func:`key_components`."""
@@ -121,6 +104,13 @@ def key_components(
     n_rec: int, n_keys: int, rec: I64, key: I64, before: KeyComponents | None = None
 ) -> KeyComponents:
     """The components of the (record, key) edges on the keys, after those of *before*.
+
+    Each record links every key it holds to one of them (its *anchor*), so
+    the graph searched has only the keys as nodes and one edge fewer per
+    record than the bipartite graph; :func:`record_labels` then gives records
+    their anchor's component, with the labels :func:`components` gives on the
+    bipartite graph (the smallest node of each component, a record whenever
+    the component has one).
 
     Adding edges in batches gives the components of all the batches together
     (each root is the smallest key of its component, whatever the batches), so

@@ -6,7 +6,7 @@
 2. Quarantine hubs: keys whose fan-out (see :func:`~autoops.identity._kernel.fanout`)
    exceeds their type's ``max_fanout``.
 3. Connected components over the safe person/device edges (vectorised, on the
-   graph of the keys: see :func:`~autoops.identity._kernel.record_components`).
+   graph of the keys: see :func:`~autoops.identity._kernel.key_components`).
 4. Components that break a ``max_per_person`` limit or hold a cannot-link pair
    are redone by the constrained pass, edges ordered by type priority, the
    key's first-seen time, the key, the record's time and the record id.
