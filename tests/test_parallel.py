@@ -88,7 +88,7 @@ def test_chunks_cover_the_range_once(n: int, parts: int) -> None:
 @pytest.mark.parametrize("threads", ["1", "2", "3"])
 def test_take_equals_fancy_indexing(monkeypatch: pytest.MonkeyPatch, threads: str) -> None:
     monkeypatch.setenv("AUTOOPS_THREADS", threads)
-    monkeypatch.setattr(_parallel, "_MIN_TAKE", 4)
+    monkeypatch.setattr(_parallel, "MIN_ROWS", 4)
     rng = np.random.default_rng(1)
     for dtype in (np.int64, np.float32, np.uint8, "datetime64[us]"):
         values = rng.integers(0, 100, 1000).astype(dtype)

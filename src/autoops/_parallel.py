@@ -26,14 +26,16 @@ import numpy.typing as npt
 
 from autoops.errors import ConfigError
 
-__all__ = ["chunks", "parallel_map", "take", "thread_count"]
+__all__ = ["MIN_ROWS", "chunks", "parallel_map", "take", "thread_count"]
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 _MAX_DEFAULT = 8
-_MIN_TAKE = 1 << 20
-"""Gathers shorter than this run on one thread: splitting them costs more than it saves."""
+MIN_ROWS = 1 << 20
+"""Work over fewer rows than this runs as one piece: splitting it costs more than it saves.
+
+Kernels read it as ``_parallel.MIN_ROWS`` when they run, so tests lower it in one place."""
 
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
@@ -137,7 +139,7 @@ def take(values: npt.NDArray[Any], index: npt.NDArray[np.integer[Any]]) -> npt.N
     >>> take(np.array([10, 20, 30]), np.array([2, 0, 2]))
     array([30, 10, 30])
     """
-    if len(index) < _MIN_TAKE or values.dtype == object or thread_count() == 1:
+    if len(index) < MIN_ROWS or values.dtype == object or thread_count() == 1:
         gathered: npt.NDArray[Any] = values[index]
         return gathered
     out = np.empty(len(index), dtype=values.dtype)

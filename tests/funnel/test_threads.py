@@ -6,7 +6,7 @@ threaded paths (parts of whole units, DP blocks, parallel gathers).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from autoops import _parallel
 from autoops.funnel import Funnel, active_users, compute, retention
 
+from ..threads import with_threads
 from .strategies import funnels, logs
 from .test_active import _random_log
 from .test_retention import retention_logs
@@ -30,25 +31,14 @@ _SETTINGS = settings(
 
 @pytest.fixture
 def small_thresholds(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    from autoops.funnel import _active, _columns, _compute, _kernel, _order, _retention
+    from autoops.funnel import _active, _kernel, _order, _retention
 
-    monkeypatch.setattr(_order, "PAR_MIN_ROWS", 1)
+    monkeypatch.setattr(_parallel, "MIN_ROWS", 1)
     monkeypatch.setattr(_order, "SCAN_ROWS", 5)
-    monkeypatch.setattr(_columns, "_PAR_MIN", 1)
     monkeypatch.setattr(_kernel, "DP_BLOCK_ROWS", 2)
-    monkeypatch.setattr(_parallel, "_MIN_TAKE", 1)
     monkeypatch.setattr(_retention, "ROW_BLOCK", 3)
     monkeypatch.setattr(_active, "ROW_BLOCK", 3)
-    for module in (_retention, _active, _compute):
-        if hasattr(module, "PAR_MIN_ROWS"):
-            monkeypatch.setattr(module, "PAR_MIN_ROWS", 1)
     yield
-
-
-def _with_threads(n: int, fn: Callable[[], Any]) -> Any:
-    with pytest.MonkeyPatch.context() as m:
-        m.setenv("AUTOOPS_THREADS", str(n))
-        return fn()
 
 
 def _funnel_outputs(f: Funnel, ev: dict[str, Any], seq: str | None) -> dict[str, Any]:
@@ -110,8 +100,8 @@ def test_funnel_threads_change_nothing(
     if with_seq:
         ev = dict(ev, seq=np.arange(len(ev["ts"]))[::-1].copy())
     seq = "seq" if with_seq else None
-    one = _with_threads(1, lambda: _funnel_outputs(f, ev, seq))
-    many = _with_threads(threads, lambda: _funnel_outputs(f, ev, seq))
+    one = with_threads(1, lambda: _funnel_outputs(f, ev, seq))
+    many = with_threads(threads, lambda: _funnel_outputs(f, ev, seq))
     _assert_same(one, many)
 
 
@@ -125,8 +115,8 @@ def test_open_and_unordered_threads_change_nothing(small_thresholds: None, order
         "ts": np.sort(np.datetime64("2026-01-01", "us") + rng.integers(0, 10**9, n)),
     }
     f = Funnel(steps=["A", "B", "C"], order=order, window="5min")
-    one = _with_threads(1, lambda: _funnel_outputs(f, ev, None))
-    two = _with_threads(2, lambda: _funnel_outputs(f, ev, None))
+    one = with_threads(1, lambda: _funnel_outputs(f, ev, None))
+    two = with_threads(2, lambda: _funnel_outputs(f, ev, None))
     _assert_same(one, two)
 
 
@@ -153,15 +143,13 @@ def test_default_thresholds_match_small_ones(orders: str) -> None:
         "order_id": order_id,
     }
     f = Funnel(steps=["A", "B", "C"], window="1h", hold={"order_id": [2, 3]})
-    plain = _with_threads(1, lambda: _funnel_outputs(f, ev, None))
-    from autoops.funnel import _compute, _kernel, _order
+    plain = with_threads(1, lambda: _funnel_outputs(f, ev, None))
+    from autoops.funnel import _kernel
 
     with pytest.MonkeyPatch.context() as m:
-        m.setattr(_order, "PAR_MIN_ROWS", 1)
-        m.setattr(_compute, "PAR_MIN_ROWS", 1)
+        m.setattr(_parallel, "MIN_ROWS", 1)
         m.setattr(_kernel, "DP_BLOCK_ROWS", 7)
-        m.setattr(_parallel, "_MIN_TAKE", 1)
-        split = _with_threads(2, lambda: _funnel_outputs(f, ev, None))
+        split = with_threads(2, lambda: _funnel_outputs(f, ev, None))
     _assert_same(plain, split)
 
 
@@ -196,8 +184,8 @@ def test_retention_threads_change_nothing(
         "measure": measure,
         "periods": 4,
     }
-    one = _with_threads(1, lambda: retention(ev, **kwargs))
-    two = _with_threads(2, lambda: retention(ev, **kwargs))
+    one = with_threads(1, lambda: retention(ev, **kwargs))
+    two = with_threads(2, lambda: retention(ev, **kwargs))
     for field in ("cohort", "size", "counts", "values", "complete", "weighted_mean"):
         np.testing.assert_array_equal(getattr(one, field), getattr(two, field), err_msg=field)
 
@@ -214,15 +202,15 @@ def test_active_users_threads_change_nothing(
     from autoops.funnel import _active
 
     ev = _random_log(np.random.default_rng(seed), n, units=12, days=75)
-    one = _with_threads(1, lambda: active_users(ev, period=period))
-    two = _with_threads(2, lambda: active_users(ev, period=period))
+    one = with_threads(1, lambda: active_users(ev, period=period))
+    two = with_threads(2, lambda: active_users(ev, period=period))
     for field in ("period_start", "active", "mean_dau", "stickiness", "complete"):
         np.testing.assert_array_equal(getattr(one, field), getattr(two, field), err_msg=field)
     # the sort path of _distinct_per (too many cells for the byte map), by key ranges
     days = np.arange(n) % 5 + 3
     want = [len(set(ev["one_id"][np.arange(n) % 5 == b].tolist())) for b in range(5)]
     for threads in (1, 2, 3):
-        got = _with_threads(threads, lambda: _active._distinct_per(ev["one_id"], days, 3, 5, 2**24))
+        got = with_threads(threads, lambda: _active._distinct_per(ev["one_id"], days, 3, 5, 2**24))
         assert got.tolist() == want
 
 
@@ -234,9 +222,9 @@ def test_missing_timestamps_found_on_threads(small_thresholds: None) -> None:
     ev = {"one_id": np.arange(40) % 7 + 5, "event": np.array(["A", "B"] * 20, dtype=object)}
     for threads in (1, 2):
         with pytest.raises(InvalidInput) as err:
-            _with_threads(threads, lambda: compute(Funnel(steps=["A", "B"]), dict(ev, ts=ts)))
+            with_threads(threads, lambda: compute(Funnel(steps=["A", "B"]), dict(ev, ts=ts)))
         assert "2 missing timestamps" in str(err.value)
-    ok = _with_threads(
+    ok = with_threads(
         2, lambda: compute(Funnel(steps=["A", "B"]), dict(ev, ts=ts[ts == ts].repeat(2)[:40]))
     )
     assert ok.counts.tolist()[0] > 0

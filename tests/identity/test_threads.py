@@ -6,7 +6,7 @@ Size thresholds are lowered so that small inputs take the threaded paths
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import attrs
@@ -20,6 +20,8 @@ from autoops.datasets import synthetic
 from autoops.identity import MergeRules, resolve
 from autoops.identity._resolution import Resolution
 
+from ..threads import with_threads
+
 PERSON_COLUMNS = ("event_id", "ts", "phone", "email", "wechat_unionid", "wechat_openid",
                   "wechat_appid", "wecom_external_userid", "wecom_corp_id", "app_user_id",
                   "crm_id", "device_id", "vin")  # fmt: skip
@@ -27,19 +29,8 @@ PERSON_COLUMNS = ("event_id", "ts", "phone", "email", "wechat_unionid", "wechat_
 
 @pytest.fixture
 def small_thresholds(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    from autoops.identity import _kernel, _solve
-
-    monkeypatch.setattr(_parallel, "_MIN_TAKE", 1)
-    for module in (_kernel, _solve):
-        if hasattr(module, "PAR_MIN"):
-            monkeypatch.setattr(module, "PAR_MIN", 1)
+    monkeypatch.setattr(_parallel, "MIN_ROWS", 1)
     yield
-
-
-def _with_threads(n: int, fn: Callable[[], Any]) -> Any:
-    with pytest.MonkeyPatch.context() as m:
-        m.setenv("AUTOOPS_THREADS", str(n))
-        return fn()
 
 
 def _same_value(a: Any, b: Any, what: str) -> None:
@@ -81,7 +72,7 @@ def _assert_same(a: Resolution, b: Resolution) -> None:
 
 @pytest.mark.usefixtures("small_thresholds")
 @pytest.mark.parametrize("form", ["object", "arrow"])
-def test_synthetic_dataset_same_with_threads(form: str) -> None:
+def test_synthetic_dataset_samewith_threads(form: str) -> None:
     data = synthetic(people=1500, seed=5)
     ev = data.events
     table: Any = {c: getattr(ev, c) for c in PERSON_COLUMNS if hasattr(ev, c)}
@@ -99,9 +90,9 @@ def test_synthetic_dataset_same_with_threads(form: str) -> None:
     def run() -> Resolution:
         return resolve(table, rules, staff=data.staff)
 
-    serial = _with_threads(1, run)
+    serial = with_threads(1, run)
     for n in (2, 3):
-        _assert_same(serial, _with_threads(n, run))
+        _assert_same(serial, with_threads(n, run))
 
 
 rows_strategy = st.lists(
@@ -120,7 +111,7 @@ rows_strategy = st.lists(
           suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
 @given(rows_strategy, st.booleans())
 @pytest.mark.usefixtures("small_thresholds")
-def test_random_tables_same_with_threads(rows: list[tuple[Any, ...]], tight: bool) -> None:
+def test_random_tables_samewith_threads(rows: list[tuple[Any, ...]], tight: bool) -> None:
     table = {
         "record_id": list(range(len(rows))),
         "phone": [r[0] for r in rows],
@@ -135,8 +126,8 @@ def test_random_tables_same_with_threads(rows: list[tuple[Any, ...]], tight: boo
     def run() -> Resolution:
         return resolve(table, rules, kiosks={"device_id": ["kiosk"]})
 
-    serial = _with_threads(1, run)
-    _assert_same(serial, _with_threads(2, run))
+    serial = with_threads(1, run)
+    _assert_same(serial, with_threads(2, run))
 
 
 @pytest.mark.parametrize("threads", [1, 2])
@@ -152,12 +143,12 @@ def test_record_id_errors_come_first(threads: int, monkeypatch: pytest.MonkeyPat
     table = {"record_id": [1, 1, 2], "phone": ["13800138000", None, "13800138000"],
              "device_id": ["d1", "d1", None]}  # fmt: skip
     with pytest.raises(InvalidInput) as info:
-        _with_threads(threads, lambda: resolve(table))
+        with_threads(threads, lambda: resolve(table))
     assert info.value.code == "duplicate_record_id"
     monkeypatch.setattr(_prepare, "_value_tokens", broken)
     with pytest.raises(InvalidInput) as info:
-        _with_threads(threads, lambda: resolve(table))
+        with_threads(threads, lambda: resolve(table))
     assert info.value.code == "duplicate_record_id"
     table["record_id"] = [1, 2, 3]
     with pytest.raises(RuntimeError, match="column failed"):
-        _with_threads(threads, lambda: resolve(table))
+        with_threads(threads, lambda: resolve(table))

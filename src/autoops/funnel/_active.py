@@ -10,6 +10,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from autoops import _parallel
 from autoops._display import html_table, short_repr
 from autoops._parallel import parallel_map, thread_count
 from autoops._tabular import Tabular
@@ -24,7 +25,7 @@ from autoops.funnel._calendar import (
     period_start_local,
 )
 from autoops.funnel._columns import column_mask, read_events, step_mask
-from autoops.funnel._retention import PAR_MIN_ROWS, ROW_BLOCK, _as_step, _instant
+from autoops.funnel._retention import ROW_BLOCK, _as_step, _instant
 from autoops.models import TouchpointKind
 
 __all__ = ["OUTBOUND_EVENTS", "PRIVATE_TOUCHPOINTS", "ActiveUsers", "active_users"]
@@ -310,7 +311,7 @@ def _distinct_per(
     # keys split into ranges (cut at a sample's quantiles), sorted on several threads:
     # distinct keys of disjoint ranges add up
     bounds = np.arange(n_buckets + 1, dtype=kind) * kind(n_units)
-    parts = thread_count() if len(key) >= PAR_MIN_ROWS else 1
+    parts = thread_count() if len(key) >= _parallel.MIN_ROWS else 1
     cuts: list[Any] = [None] * (parts + 1)
     if parts > 1:
         sample = np.sort(key[:: max(1, len(key) // 65_536)])

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from autoops import _parallel
 from autoops._parallel import chunks, parallel_map, take
 from autoops._tabular import columns as read_columns
 from autoops._tabular import factorize
@@ -184,12 +185,8 @@ def read_events(
     return EventColumns(cols, codes, values, ts_arr.view(np.int64), coded)
 
 
-_PAR_MIN = 1 << 21
-"""Whole-column checks over fewer rows than this run on one thread."""
-
-
 def _spans(n: int) -> list[tuple[int, int]]:
-    return chunks(n) if n >= _PAR_MIN else [(0, n)]
+    return chunks(n) if n >= _parallel.MIN_ROWS else [(0, n)]
 
 
 def _any_nat(ts: Arr) -> bool:

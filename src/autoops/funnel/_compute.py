@@ -10,6 +10,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from autoops import _parallel
 from autoops._parallel import chunks, parallel_map, take
 from autoops._tabular import factorize
 from autoops._time import to_utc_us
@@ -30,7 +31,7 @@ from autoops.funnel._kernel import (
     ordered_dp_depth,
     unordered_depth,
 )
-from autoops.funnel._order import PAR_MIN_ROWS, order_rows
+from autoops.funnel._order import order_rows
 from autoops.funnel._result import FunnelResult, LazyChains
 from autoops.funnel._spec import Funnel, Step
 
@@ -110,7 +111,7 @@ def _spread_codes(
     less than 2**32: each code is then ``value − min`` (-1 for null), as int32 when
     the codes fit (see :func:`_code_type`, which the serial path uses too).
     """
-    spans = chunks(len(sub)) if len(sub) >= PAR_MIN_ROWS else []
+    spans = chunks(len(sub)) if len(sub) >= _parallel.MIN_ROWS else []
     col = np.asarray(ev.column(fields[0])) if len(fields) == 1 else None
     if len(spans) < 2 or col is None or col.dtype.kind not in "iuf":
         return None

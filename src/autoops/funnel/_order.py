@@ -25,18 +25,16 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from autoops import _parallel
 from autoops._parallel import chunks, parallel_map, take, thread_count
 from autoops.funnel._columns import sort_rows
 
-__all__ = ["PAR_MIN_ROWS", "SortedRows", "order_rows"]
+__all__ = ["SortedRows", "order_rows"]
 
 I64 = npt.NDArray[np.int64]
 U64 = npt.NDArray[np.uint64]
 Bool = npt.NDArray[np.bool_]
 Bits = npt.NDArray[np.unsignedinteger[Any]]
-
-PAR_MIN_ROWS = 1 << 20
-"""Inputs shorter than this are one part (threads cost more than they save)."""
 
 SCAN_ROWS = 1 << 18
 """Rows per span of the first passes (a span's temporaries: about 12 bytes a row)."""
@@ -60,7 +58,7 @@ class SortedRows:
 
 
 def _parts(n: int) -> int:
-    return 1 if n < PAR_MIN_ROWS else thread_count()
+    return 1 if n < _parallel.MIN_ROWS else thread_count()
 
 
 def _unit_cuts(unit: I64, n_units: int, parts: int) -> list[int]:

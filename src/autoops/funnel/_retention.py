@@ -11,6 +11,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from autoops import _parallel
 from autoops._display import html_table, short_repr
 from autoops._optional import require
 from autoops._parallel import parallel_map
@@ -37,8 +38,6 @@ _LENGTH = {"day": _DAY, "week": 7 * _DAY, "month": 30 * _DAY}
 #: rows per block of the passes over all rows: a block's scratch arrays (2 MiB
 #: of int64) stay in the cache and are recycled by the allocator, not mapped anew
 ROW_BLOCK = 1 << 18
-PAR_MIN_ROWS = 1 << 20
-"""Row-wise passes over fewer rows than this run on one thread."""
 
 
 def _as_step(spec: Any, key: str) -> Step | None:
@@ -497,15 +496,15 @@ def retention(
 
 
 def _spans(n: int) -> list[tuple[int, int]]:
-    """Spans of at most :data:`ROW_BLOCK` rows (one span below :data:`PAR_MIN_ROWS`)."""
-    if n < PAR_MIN_ROWS:
+    """Spans of at most :data:`ROW_BLOCK` rows (one span below :data:`autoops._parallel.MIN_ROWS`)."""
+    if n < _parallel.MIN_ROWS:
         return [(0, n)]
     return [(lo, min(lo + ROW_BLOCK, n)) for lo in range(0, n, ROW_BLOCK)]
 
 
 def _by_chunks(fn: Callable[[int, int], Arr], n: int, dtype: Any) -> Arr:
     """``fn(0, n)`` for a *fn* working row by row, computed on spans of rows on
-    several threads when *n* is at least :data:`PAR_MIN_ROWS`, each written
+    several threads when *n* is at least :data:`autoops._parallel.MIN_ROWS`, each written
     straight into its slice of the output (no pieces to join)."""
     out = np.empty(n, dtype=dtype)
 
