@@ -220,6 +220,32 @@ def test_revenue_retention_matches_duckdb(
     assert t.values.tolist() == want.tolist()
 
 
+def retention_case(
+    ev: dict[str, Any],
+    period: str,
+    clock: str,
+    cohort_type: str,
+    criterion: str,
+    measure: str,
+    returning: str | None,
+    min_returns: int = 1,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A log with an ``amount`` column and the ``retention`` arguments of one drawn option set."""
+    ev = dict(ev, amount=np.arange(len(ev["ts"]), dtype=np.float64) * 1.5)
+    kwargs: dict[str, Any] = {
+        "cohort": "a",
+        "returning": returning,
+        "period": ["1d", "3d", "10d", "40d"] if period == "brackets" else period,
+        "clock": clock,
+        "cohort_type": cohort_type,
+        "criterion": criterion,
+        "min_returns": 1 if measure == "amount" else min_returns,
+        "measure": measure,
+        "periods": 4,
+    }
+    return ev, kwargs
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     ev=retention_logs(),
@@ -246,18 +272,8 @@ def test_blocks_of_rows_change_nothing(
     """Returns are found ROW_BLOCK rows at a time: tiny blocks give the one-block table."""
     from autoops.funnel import _retention
 
-    ev = dict(ev, amount=np.arange(len(ev["ts"]), dtype=np.float64) * 1.5)
-    kwargs: dict[str, Any] = {
-        "cohort": "a",
-        "returning": returning,
-        "period": ["1d", "3d", "10d", "40d"] if period == "brackets" else period,
-        "clock": clock,
-        "cohort_type": cohort_type,
-        "criterion": criterion,
-        "min_returns": 1 if measure == "amount" else min_returns,
-        "measure": measure,
-        "periods": 4,
-    }
+    ev, kwargs = retention_case(ev, period, clock, cohort_type, criterion, measure, returning,
+                                min_returns)  # fmt: skip
     whole = retention(ev, **kwargs)
     with pytest.MonkeyPatch.context() as m:
         m.setattr(_retention, "ROW_BLOCK", block)

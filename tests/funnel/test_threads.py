@@ -20,7 +20,7 @@ from autoops.funnel import Funnel, active_users, compute, retention
 from ..threads import with_threads
 from .strategies import funnels, logs
 from .test_active import _random_log
-from .test_retention import retention_logs
+from .test_retention import retention_case, retention_logs
 
 _SETTINGS = settings(
     max_examples=200,
@@ -173,17 +173,7 @@ def test_retention_threads_change_nothing(
     measure: str,
     returning: str | None,
 ) -> None:
-    ev = dict(ev, amount=np.arange(len(ev["ts"]), dtype=np.float64) * 1.5)
-    kwargs: dict[str, Any] = {
-        "cohort": "a",
-        "returning": returning,
-        "period": ["1d", "3d", "10d", "40d"] if period == "brackets" else period,
-        "clock": clock,
-        "cohort_type": cohort_type,
-        "criterion": criterion,
-        "measure": measure,
-        "periods": 4,
-    }
+    ev, kwargs = retention_case(ev, period, clock, cohort_type, criterion, measure, returning)
     one = with_threads(1, lambda: retention(ev, **kwargs))
     two = with_threads(2, lambda: retention(ev, **kwargs))
     for field in ("cohort", "size", "counts", "values", "complete", "weighted_mean"):
