@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from autoops._tabular import encode
 from autoops.identity._normalize import to_text
 from autoops.identity._prepare import _ascii_text, _encode_column
 
@@ -43,5 +44,44 @@ def test_non_ascii_and_encoded_columns_keep_python_strings() -> None:
     assert codes.tolist() == [0, -1, 1, 0]
     assert distinct.dtype.kind == "U" and distinct.tolist() == ["b", "a"]
     assert raw().tolist() == ["b", "a"] and raw().dtype == object
+    # an object column of strings is read the Arrow way too; any other value keeps encode's
     (codes, distinct), raw = _encode_column(np.array(["x", None, "x"], dtype=object))
-    assert codes.tolist() == [0, -1, 0] and distinct.tolist() == ["x"] and raw() is distinct
+    assert codes.tolist() == [0, -1, 0] and distinct.tolist() == ["x"]
+    assert distinct.dtype.kind == "U" and raw().tolist() == ["x"]
+    (codes, distinct), raw = _encode_column(np.array(["x", b"x", None, 1], dtype=object))
+    assert codes.tolist() == [0, 1, -1, 2] and raw() is distinct
+
+
+object_values = st.lists(
+    st.one_of(
+        st.none(),
+        st.text(max_size=6),
+        st.sampled_from(["a", "b", "13800138000", "", "x\x00", "ä"]),
+        st.binary(max_size=3),
+        st.integers(0, 3),
+        st.just(float("nan")),
+    ),
+    max_size=25,
+)
+string_values = st.lists(
+    st.one_of(st.none(), st.text(max_size=6), st.sampled_from(["a", "+86 138", "", "x\x00"])),
+    max_size=25,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(string_values, object_values), st.booleans())
+def test_object_columns_encode_as_pandas_factorize_does(values: list[object], series: bool) -> None:
+    """The codes and distinct values of an object column are encode's (pandas.factorize's),
+    whether Arrow reads it (strings and None only) or not (anything else)."""
+    import pandas as pd
+
+    col = np.array(values, dtype=object)
+    expected_codes, expected = encode(pd.Series(col, dtype=object) if series else col)
+    (codes, distinct), raw = _encode_column(pd.Series(col, dtype=object) if series else col)
+    assert codes.tolist() == expected_codes.tolist()
+    assert raw().tolist() == expected.tolist()
+    if distinct.dtype.kind == "U":  # read from Arrow's buffers
+        assert distinct.tobytes() == to_text(expected).tobytes()
+    else:
+        assert distinct.tolist() == expected.tolist()

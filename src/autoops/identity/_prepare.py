@@ -134,6 +134,38 @@ def _ascii_text(dictionary: Any) -> npt.NDArray[np.str_] | None:
     return text
 
 
+def _object_strings(values: Any) -> Any:
+    """A numpy or pandas object column of Python strings (and None) as an Arrow string array,
+    or None when it holds anything else or pyarrow is missing.
+
+    Arrow copies the strings' UTF-8 bytes (holding the GIL, about as long as one
+    ``pandas.factorize`` pass takes to hash them), and its dictionary encoding
+    then runs without the GIL, so the columns of a resolution are factorised
+    side by side; the distinct values come as fixed-width text straight from
+    Arrow's buffers. Arrow infers the type: any value that is not a string or
+    None (bytes, numbers, NaN, ...) gives another type or an error, and the
+    column keeps :func:`~autoops._tabular.encode`'s path, so the codes and
+    distinct values are those ``pandas.factorize`` gives (first-seen order,
+    None missing).
+    """
+    module = type(values).__module__.split(".")[0]
+    if module == "pandas" and str(values.dtype) == "object":
+        values = values.to_numpy(dtype=object, na_value=None)  # what encode reads
+    if not isinstance(values, np.ndarray) or values.dtype != object or values.ndim != 1:
+        return None
+    try:
+        import pyarrow as pa
+    except ImportError:  # pragma: no cover - pyarrow is optional
+        return None
+    try:
+        arrow = pa.array(values)
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):
+        return None
+    if not (pa.types.is_string(arrow.type) or pa.types.is_large_string(arrow.type)):
+        return None
+    return arrow
+
+
 def _encode_column(values: Any) -> tuple[tuple[npt.NDArray[np.int64], npt.NDArray[Any]], Any]:
     """:func:`~autoops._tabular.encode` of one column, and how to get its distinct raw values.
 
@@ -142,6 +174,8 @@ def _encode_column(values: Any) -> tuple[tuple[npt.NDArray[np.int64], npt.NDArra
     them so), and the Python strings are made only if a raw value is shown.
     """
     arrow = arrow_strings(values)
+    if arrow is None:
+        arrow = _object_strings(values)
     if arrow is not None:
         # what encode does with it, the distinct values' Python strings made later or never
         codes, dictionary = arrow_dictionary(arrow)
