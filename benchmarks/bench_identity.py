@@ -29,7 +29,9 @@ every form must equal the first form's.
 * resolve: the whole pipeline from raw strings (factorise, normalise, hash,
   hubs, components, limits, ids), default and unprotected rules.
 * "pandas.factorize of the 4 raw columns": factorising the raw object columns
-  alone, the first step of any pipeline that starts from Python strings. For
+  alone, the first step of any pipeline that starts from Python strings; for
+  object columns also "pyarrow.array + Arrow encode", the way ``resolve`` reads
+  object columns of strings (copied into Arrow, then dictionary-encoded). For
   the other input forms, ``autoops._tabular.encode`` of the 4 columns instead
   (Arrow's ``dictionary_encode``: what ``resolve`` does with them).
 * networkx and the DuckDB SQL approach (iterative min-label propagation) run
@@ -194,6 +196,12 @@ def one_size(n: int, nx_max: int, duckdb_max: int, repeat: int, form: str) -> di
     out["factorize"], out["factorize_cpu"], _ = best_of(
         repeat, lambda: [factorise(source[c]) for c in ID_COLUMNS]
     )
+    if form == "object":  # what resolve does with object columns of strings
+        import pyarrow as pa
+
+        out["factorize_arrow"], out["factorize_arrow_cpu"], _ = best_of(
+            repeat, lambda: [encode(pa.array(source[c])) for c in ID_COLUMNS]
+        )
     if n <= nx_max:
         import networkx as nx
 
@@ -231,6 +239,7 @@ def one_add(n: int, batch: int = 10_000, repeats: int = 3) -> dict[str, Any]:
 #: stages of resolve() reported by --stages: (label, module file, function)
 STAGES = (
     ("factorise raw columns (pandas)", "_factorize.py", "factorize_objects"),
+    ("object columns to Arrow (pyarrow.array)", "_prepare.py", "_object_strings"),
     ("factorise raw columns (Arrow dictionary_encode)", "_tabular.py", "arrow_dictionary"),
     ("read the columns (all, incl. the two above)", "_prepare.py", "_encode_column"),
     ("normalise distinct values", "_normalize.py", "normalize_forms"),
@@ -314,6 +323,9 @@ def _print_size(r: dict[str, Any]) -> None:
         ("resolve automotive_default", r["resolve_default"], r["resolve_default_cpu"]),
         (f"  {factorise} of the 4 raw columns", r["factorize"], r["factorize_cpu"]),
     ]  # fmt: skip
+    if "factorize_arrow" in r:
+        rows.append(("  pyarrow.array + Arrow encode (4 columns)", r["factorize_arrow"],
+                     r["factorize_arrow_cpu"]))  # fmt: skip
     if "networkx" in r:
         rows.append(("networkx connected_components", r["networkx"], None))
     if "duckdb" in r:
