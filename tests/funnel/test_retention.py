@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -282,3 +283,60 @@ def test_blocks_of_rows_change_nothing(
     np.testing.assert_array_equal(blocked.values, whole.values)  # NaN where NaN
     assert blocked.complete.tolist() == whole.complete.tolist()
     assert blocked.size.tolist() == whole.size.tolist()
+
+
+def _near_changes(tz: str) -> npt.NDArray[np.int64]:
+    """UTC µs of the hours of 2026 in which *tz* changes its offset."""
+    from autoops._time import utc_offsets
+
+    hours = np.arange(0, 366 * 24, dtype=np.int64) * 3_600_000_000 + int(START.astype(np.int64))
+    off = utc_offsets(hours.view("datetime64[us]"), tz)
+    return hours[np.flatnonzero(np.diff(off)) + 1]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=st.data(),
+    n=st.integers(1, 40),
+    tz=st.sampled_from(
+        ["America/Santiago", "America/Havana", "Australia/Lord_Howe", "Asia/Kolkata", "UTC"]
+    ),
+    period=st.sampled_from(["day", "week", "month"]),
+    returning=st.sampled_from([None, "b"]),
+    with_as_of=st.booleans(),
+)
+def test_unit_presence_matches_the_general_path(
+    data: Any, n: int, tz: str, period: str, returning: str | None, with_as_of: bool
+) -> None:
+    """First-time calendar cohorts read each row's period from a table per UTC hour
+    (exact per row in hours with a change of offset, e.g. Santiago's midnight
+    changes, Lord Howe's half hour): the same table as the general path."""
+    from autoops._time import utc_offsets
+    from autoops.funnel import _retention
+
+    # times within ±90 minutes of a change of offset or of a local midnight in 2026
+    # (Kolkata's midnight is at 18:30 UTC: inside an hour)
+    start = int(START.astype(np.int64)) // 1_000_000
+    midnight = start - int(utc_offsets(START[None], tz)[0]) // 1_000_000
+    centres = np.concatenate([_near_changes(tz) // 1_000_000, midnight + 86_400 * np.arange(365)])
+    near = data.draw(st.lists(st.integers(0, len(centres) - 1), min_size=n, max_size=n))
+    shift = data.draw(st.lists(st.integers(-5400, 5400), min_size=n, max_size=n))
+    secs = centres[near] + np.asarray(shift)
+    ev = {
+        "one_id": np.asarray(data.draw(st.lists(st.integers(0, 6), min_size=n, max_size=n))),
+        "event": np.asarray(
+            data.draw(st.lists(st.sampled_from(["a", "b", "c"]), min_size=n, max_size=n)),
+            dtype=object,
+        ),
+        "ts": (secs * 1_000_000).view("datetime64[us]"),
+    }
+    kwargs: dict[str, Any] = {"cohort": "a", "returning": returning, "period": period, "tz": tz,
+                              "periods": 6, "measure": "count"}  # fmt: skip
+    if with_as_of:
+        kwargs["as_of"] = np.datetime64(int(np.median(secs)) * 1_000_000, "us")
+    fast = retention(ev, **kwargs)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(_retention, "_unit_presence", lambda *a, **k: None)
+        general = retention(ev, **kwargs)
+    assert fast.counts.tolist() == general.counts.tolist()
+    assert fast.complete.tolist() == general.complete.tolist()

@@ -26,7 +26,6 @@ from autoops.funnel._calendar import (
     period_start_local,
 )
 from autoops.funnel._columns import dense_codes, read_events, sort_rows, step_mask
-from autoops.funnel._order import order_rows
 from autoops.funnel._spec import Step
 
 __all__ = ["RetentionTable", "retention"]
@@ -306,24 +305,19 @@ def retention(
     n_units = len(ev.unit_values)
     # cohort instances: (unit, t0) — one per unit, or one per unit and cohort period
     cu, ct = ev.unit[is_c], t[is_c]
-    cg = _by_chunks(lambda a, b: period_index(local_us(ct[a:b], tz), group), len(ct), np.int64)
     if cohort_type == "first_time":
-        # by (unit, t0, row) on several threads: each unit's first cohort row
-        ranked = order_rows(
-            cu,
-            ct,
-            np.zeros(len(cu), dtype=np.uint8),
-            n_units,
-            n_bits=0,
-            all_rows=True,
-            tie=None,
-            entry=None,
-            hold_masks=[],
-            gather_ts=False,
-        )
-        order, first = ranked.src, ranked.starts
-        del ranked
+        # each unit's first cohort time: one minimum per unit in a linear pass (no sort;
+        # any row order), in ascending unit order; its period is the unit's smallest
+        t0_of = np.full(n_units, np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(t0_of, cu, ct)
+        has = np.zeros(n_units, dtype=bool)
+        has[cu] = True
+        by_unit = np.flatnonzero(has)
+        by_unit_t0 = t0_of[by_unit]
+        del t0_of, has
+        by_unit_group = period_index(local_us(by_unit_t0, tz), group)
     else:
+        cg = _by_chunks(lambda a, b: period_index(local_us(ct[a:b], tz), group), len(ct), np.int64)
         order = sort_rows(
             cu * (int(cg.max(initial=0)) - int(cg.min(initial=0)) + 1)
             + (cg - int(cg.min(initial=0))),
@@ -332,21 +326,43 @@ def retention(
         )
         first = np.ones(len(order), dtype=bool)
         first[1:] = (cu[order][1:] != cu[order][:-1]) | (cg[order][1:] != cg[order][:-1])
-    inst = np.compress(first, order)  # faster than order[first]
-    i_cohort, cohorts = dense_codes(cg[inst])  # period numbers: compact, no sort
+        inst = np.compress(first, order)  # faster than order[first]
+        by_unit, by_unit_t0, by_unit_group = cu[inst], ct[inst], cg[inst]
+        del order, first, inst, cg
+    i_cohort, cohorts = dense_codes(by_unit_group)  # period numbers: compact, no sort
     # instances grouped by cohort: a cohort's instances are one contiguous run
     # (a 16-bit stable argsort is a radix sort)
     narrow = i_cohort.astype(np.uint16) if len(cohorts) <= 1 << 16 else i_cohort
-    inst = inst[np.argsort(narrow, kind="stable")]
-    i_unit, i_t0, i_group = cu[inst], ct[inst], cg[inst]
-    i_cohort = np.searchsorted(cohorts, i_group)
+    inst = np.argsort(narrow, kind="stable")
+    i_unit, i_t0, i_group = by_unit[inst], by_unit_t0[inst], by_unit_group[inst]
+    i_cohort = i_cohort[inst]
     n_inst = len(inst)
     n_cols = periods + 1
+    same_clock = clock == "calendar" and brackets is None and group == name
+    # first-time cohorts, calendar buckets of the cohort's own period, "on" one return:
+    # a byte map of (bucket, unit), each row reading one narrow number of its unit
+    by_units: I64 | None = None
+    if (
+        cohort_type == "first_time"
+        and same_clock
+        and criterion == "on"
+        and min_returns == 1
+        and sum_col is None
+        and n_inst
+        and n_units * n_cols <= 256_000_000
+    ):
+        every = r_step is None and as_of is None  # every row returns (no mask to read)
+        by_units = _unit_presence(
+            ev.unit, t, None if every else r_ok, i_unit, i_group, i_cohort, len(cohorts),
+            n_units, n_cols, group, tz,
+        )  # fmt: skip
     # returns joined to instances (rows, instance, cohort period), as blocks of rows
     source: Callable[[tuple[int, int]], tuple[I64, Arr, Arr]]
     if cohort_type == "first_time":
-        per_unit = _unit_records(i_unit, i_t0, i_group, n_units)
-        spans = [(lo, min(lo + ROW_BLOCK, len(t))) for lo in range(0, len(t), ROW_BLOCK)]
+        spans = []  # every return already counted
+        if by_units is None:
+            per_unit = _unit_records(i_unit, i_t0, i_group, n_units)
+            spans = [(lo, min(lo + ROW_BLOCK, len(t))) for lo in range(0, len(t), ROW_BLOCK)]
 
         def source(span: tuple[int, int]) -> tuple[I64, Arr, Arr]:
             return _returns_block(per_unit, ev.unit, t, r_ok, *span)
@@ -369,10 +385,10 @@ def retention(
         def source(span: tuple[int, int]) -> tuple[I64, Arr, Arr]:
             return joined
 
-    same_clock = clock == "calendar" and brackets is None and group == name
     inst_local = local_us(i_t0, tz) if clock == "calendar" and not same_clock else i_t0
     # "on" with one return: a byte map of (bucket, instance), filled block by block
     presence = criterion == "on" and min_returns == 1 and n_inst * n_cols <= 256_000_000
+    presence = presence and by_units is None
     seen = np.zeros(n_inst * n_cols if presence else 0, dtype=bool)
 
     def block(span: tuple[int, int]) -> tuple[Arr, Arr, Arr] | None:
@@ -413,6 +429,8 @@ def retention(
     counts[:, 0] = size
     if presence and n_inst:
         counts[:, 1:] += _presence_counts(seen.reshape(n_cols, n_inst), i_cohort)[1:].T
+    if by_units is not None:
+        counts[:, 1:] = by_units
 
     if len(r_inst):
         top = int(bucket.max()) + 1
@@ -531,6 +549,109 @@ def _rows_where(mask: Callable[[int, int], npt.NDArray[np.bool_]], n: int) -> I6
 
     parallel_map(one, list(range(len(spans))))
     return out
+
+
+_HOUR = 3_600_000_000
+
+
+def _hour_periods(t_min: int, t_max: int, tz: str, period: str) -> tuple[int, I64, Any]:
+    """Calendar period in *tz* of every UTC hour from *t_min*'s to *t_max*'s: (first hour,
+    periods, hours whose period is not uniform).
+
+    An hour is uniform when the zone's offset and the period are the same at its
+    first and last microsecond: the offset changes at most once inside an hour
+    (the assumption of :func:`autoops._time.utc_offsets`), so local time runs on
+    without a jump inside it and the period cannot change. Rows in the other hours
+    (a change of offset inside them) take the exact path.
+    """
+    h0, h1 = t_min // _HOUR, t_max // _HOUR
+    first = np.arange(h0, h1 + 1, dtype=np.int64) * _HOUR
+    last = first + (_HOUR - 1)
+    at_first = local_us(first, tz)
+    at_last = local_us(last, tz)
+    periods = period_index(at_first, period)
+    odd = (at_last - last != at_first - first) | (period_index(at_last, period) != periods)
+    return h0, periods, np.flatnonzero(odd)
+
+
+def _unit_presence(
+    unit: Arr,
+    t: I64,
+    r_ok: npt.NDArray[np.bool_] | None,
+    i_unit: Arr,
+    i_group: I64,
+    i_cohort: I64,
+    n_cohorts: int,
+    n_units: int,
+    n_cols: int,
+    period: str,
+    tz: str,
+) -> I64 | None:
+    """``out[c, k - 1]``: units of cohort c with a return in period k (1 ≤ k < n_cols), for
+    first-time cohorts bucketed by calendar periods of the cohort's own kind; None when
+    the periods span too much for the narrow tables.
+
+    Bucket k ≥ 1 means a later period than t0's, so every row in it is after t0: a row
+    needs only its unit's cohort period, not t0. Each row reads its hour's period
+    from a table per UTC hour (exact per row in the rare hours with a change of
+    offset) and its unit's cohort period from an int16 array (2 MB per million
+    units: it stays in the cache, not in DRAM), and marks byte (k - 1, unit) of a
+    bucket-major map; blocks of :data:`ROW_BLOCK` rows run on several threads and
+    only ever set bytes to True. Each bucket's marked units are then counted per
+    cohort, the buckets on several threads.
+    """
+    n = len(t)
+    if n == 0 or int(t.max()) // _HOUR - int(t.min()) // _HOUR > 50_000_000:
+        return None
+    h0, hour_period, odd = _hour_periods(int(t.min()), int(t.max()), tz, period)
+    g0 = int(i_group.min())
+    rel = hour_period - g0
+    # |row period - g0| and every cohort period - g0 lie below `far`: it marks units
+    # without a cohort (their buckets are all negative), without overflow
+    far = max(int(np.abs(rel).max()), int(i_group.max()) - g0) + n_cols + 1
+    if 2 * far >= 2**31:
+        return None
+    kind = np.int16 if 2 * far < 2**15 else np.int32
+    odd_mark = np.iinfo(kind).min  # hours whose rows take the exact path
+    table = rel.astype(kind)
+    table[odd] = odd_mark
+    has_odd = len(odd) > 0
+    unit_rel = np.full(n_units, far, dtype=kind)
+    unit_rel[i_unit] = i_group - g0
+    n_buckets = n_cols - 1
+    cell_kind = np.int32 if n_buckets * n_units < 2**31 else np.int64
+    seen = np.zeros(n_buckets * n_units, dtype=bool)
+
+    def block(lo: int) -> None:
+        tb, ub = t[lo : lo + ROW_BLOCK], unit[lo : lo + ROW_BLOCK]
+        if r_ok is not None:
+            rows = np.flatnonzero(r_ok[lo : lo + ROW_BLOCK])
+            tb, ub = tb[rows], ub[rows]
+        hour = tb // _HOUR
+        hour -= h0
+        b = table[hour].astype(np.int32)
+        if has_odd:
+            exact = np.flatnonzero(b == odd_mark)
+            if len(exact):
+                b[exact] = period_index(local_us(tb[exact], tz), period) - g0
+        b -= unit_rel[ub]
+        b -= 1  # 0 ≤ k - 1 < n_buckets, one unsigned comparison
+        ok = b.view(np.uint32) < n_buckets
+        cell = np.compress(ok, b).astype(cell_kind, copy=False)
+        cell *= cell_kind(n_units)
+        cell += np.compress(ok, ub)
+        seen[cell] = True
+
+    parallel_map(block, list(range(0, n, ROW_BLOCK)))
+    unit_cohort = np.full(n_units, n_cohorts, dtype=np.int32)  # n_cohorts: none
+    unit_cohort[i_unit] = i_cohort
+
+    def count(k: int) -> I64:
+        marked = np.flatnonzero(seen[k * n_units : (k + 1) * n_units])
+        return np.bincount(unit_cohort[marked], minlength=n_cohorts + 1)[:n_cohorts]
+
+    per_bucket = parallel_map(count, list(range(n_buckets)))
+    return np.asarray(np.stack(per_bucket, axis=1), dtype=np.int64)
 
 
 def _unit_records(i_unit: I64, i_t0: I64, i_group: I64, n_units: int) -> Arr:
