@@ -185,13 +185,17 @@ def test_retention_threads_change_nothing(
     seed=st.integers(0, 2**32 - 1),
     n=st.integers(1, 80),
     period=st.sampled_from(["day", "week", "month"]),
+    in_order=st.booleans(),
 )
 def test_active_users_threads_change_nothing(
-    small_thresholds: None, seed: int, n: int, period: str
+    small_thresholds: None, seed: int, n: int, period: str, in_order: bool
 ) -> None:
     from autoops.funnel import _active
 
     ev = _random_log(np.random.default_rng(seed), n, units=12, days=75)
+    if in_order:  # an append-only log: daily actives take the rows day by day as they lie
+        by_time = np.argsort(ev["ts"], kind="stable")
+        ev = {k: v[by_time] for k, v in ev.items()}
     one = with_threads(1, lambda: active_users(ev, period=period))
     two = with_threads(2, lambda: active_users(ev, period=period))
     for field in ("period_start", "active", "mean_dau", "stickiness", "complete"):
@@ -218,3 +222,32 @@ def test_missing_timestamps_found_on_threads(small_thresholds: None) -> None:
         2, lambda: compute(Funnel(steps=["A", "B"]), dict(ev, ts=ts[ts == ts].repeat(2)[:40]))
     )
     assert ok.counts.tolist()[0] > 0
+
+
+@settings(_SETTINGS, max_examples=100)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 200),
+    n_units=st.integers(1, 30),
+    n_days=st.integers(1, 40),
+    d0=st.integers(0, 20_000),
+    in_order=st.booleans(),
+)
+def test_daily_distinct_counts_each_day_on_threads(
+    small_thresholds: None, seed: int, n: int, n_units: int, n_days: int, d0: int, in_order: bool
+) -> None:
+    """Distinct units per day by stamps, rows as they lie (days never decreasing) or
+    grouped by a radix sort, runs of days on 1, 2 or 3 threads: a set per day."""
+    from autoops.funnel._active import _daily_distinct
+
+    rng = np.random.default_rng(seed)
+    units = rng.integers(0, n_units, n).astype(np.int32)
+    day = (d0 + rng.integers(0, n_days, n)).astype(np.int32)
+    if in_order:
+        day = np.sort(day)
+    lo, hi = int(day.min()), int(day.max())
+    want = [len(set(units[day == d].tolist())) for d in range(lo, hi + 1)]
+    for threads in (1, 2, 3):
+        got = with_threads(threads, lambda: _daily_distinct(units, day, lo, hi - lo + 1, n_units))
+        assert got is not None
+        assert got.tolist() == want
