@@ -14,7 +14,7 @@ import numpy.typing as npt
 from autoops import _parallel
 from autoops._display import html_table, short_repr
 from autoops._optional import require
-from autoops._parallel import parallel_map
+from autoops._parallel import chunks, parallel_map, thread_count
 from autoops._tabular import Tabular
 from autoops._time import DEFAULT_TZ, parse_duration
 from autoops.errors import ConfigError
@@ -296,7 +296,10 @@ def retention(
     # by default as_of is the latest row: every row is live (a read-only view, no array)
     live = t <= as_of_us if as_of is not None else np.broadcast_to(np.True_, (ev.n,))
     c_ok = _mask(ev, event, c_step)
-    is_c = _rows_where(lambda a, b: c_ok[a:b] & live[a:b], ev.n)
+
+    def cohort_rows(a: int, b: int) -> npt.NDArray[np.bool_]:
+        return c_ok[a:b] & live[a:b]
+
     if r_step is None:  # any event returns: the live rows (no second full-length mask)
         r_ok = live
     else:
@@ -304,19 +307,17 @@ def retention(
         r_ok &= live
     n_units = len(ev.unit_values)
     # cohort instances: (unit, t0) — one per unit, or one per unit and cohort period
-    cu, ct = ev.unit[is_c], t[is_c]
     if cohort_type == "first_time":
         # each unit's first cohort time: one minimum per unit in a linear pass (no sort;
         # any row order), in ascending unit order; its period is the unit's smallest
-        t0_of = np.full(n_units, np.iinfo(np.int64).max, dtype=np.int64)
-        np.minimum.at(t0_of, cu, ct)
-        has = np.zeros(n_units, dtype=bool)
-        has[cu] = True
-        by_unit = np.flatnonzero(has)
+        t0_of = _first_times(ev.unit, t, cohort_rows, n_units)
+        by_unit = np.flatnonzero(t0_of != _NONE)
         by_unit_t0 = t0_of[by_unit]
-        del t0_of, has
+        del t0_of
         by_unit_group = period_index(local_us(by_unit_t0, tz), group)
     else:
+        is_c = _rows_where(cohort_rows, ev.n)
+        cu, ct = ev.unit[is_c], t[is_c]
         cg = _by_chunks(lambda a, b: period_index(local_us(ct[a:b], tz), group), len(ct), np.int64)
         order = sort_rows(
             cu * (int(cg.max(initial=0)) - int(cg.min(initial=0)) + 1)
@@ -552,6 +553,37 @@ def _rows_where(mask: Callable[[int, int], npt.NDArray[np.bool_]], n: int) -> I6
 
 
 _HOUR = 3_600_000_000
+_NONE = np.iinfo(np.int64).max
+"""The first cohort time of a unit without a cohort row."""
+
+
+def _first_times(
+    unit: Arr, t: I64, rows: Callable[[int, int], npt.NDArray[np.bool_]], n_units: int
+) -> I64:
+    """Per unit, the least *t* of the rows selected by ``rows(a, b)`` (:data:`_NONE` if none).
+
+    Each thread takes a contiguous range of rows, ROW_BLOCK rows at a time, into
+    its own array of minima (``np.minimum.at``: linear, no sort, any row order);
+    the arrays are then combined by their minimum, which does not depend on the
+    split.
+    """
+    n = len(t)
+    spans = chunks(n, thread_count() if n >= _parallel.MIN_ROWS else 1) or [(0, 0)]
+
+    def one(span: tuple[int, int]) -> I64:
+        best = np.full(n_units, _NONE, dtype=np.int64)
+        for lo in range(span[0], span[1], ROW_BLOCK):
+            hi = min(lo + ROW_BLOCK, span[1])
+            sel = np.flatnonzero(rows(lo, hi))
+            sel += lo
+            np.minimum.at(best, unit[sel], t[sel])
+        return best
+
+    per = parallel_map(one, spans)
+    out = per[0]
+    for other in per[1:]:
+        np.minimum(out, other, out=out)
+    return out
 
 
 def _hour_periods(t_min: int, t_max: int, tz: str, period: str) -> tuple[int, I64, Any]:
