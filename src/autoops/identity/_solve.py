@@ -212,16 +212,18 @@ def solve(
         held = np.zeros(n_types, dtype=bool)
         held[u_type] = True
         limited = [ti for ti in limits if held[ti]]
-        if limited:
-            col = np.full(n_types, -1, dtype=np.int64)
-            col[limited] = np.arange(len(limited))
-            u_col = col[u_type]
-            counted = u_col >= 0
-            width = len(limited)
-            cnt = np.bincount(u_comp[counted] * width + u_col[counted],
-                              minlength=n_comp * width).reshape(-1, width)  # fmt: skip
-            lim_of = np.array([limits[ti] for ti in limited], dtype=np.int64)
-            bad_comp |= (cnt > lim_of[None, :]).any(axis=1)
+
+        def over_limit(ti: int) -> I64:
+            """The components holding more keys of type *ti* than its limit: one count per
+            component of the type's keys (a count per (component, type) of all the types
+            at once was a table of width x components, 115 MB at 8M records)."""
+            of_t = np.compress(u_type == ti, u_comp)
+            if len(of_t) <= limits[ti]:
+                return np.zeros(0, dtype=np.int64)
+            return np.flatnonzero(np.bincount(of_t) > limits[ti])
+
+        for over in parallel_map(over_limit, limited):
+            bad_comp[over] = True
     for kn in cannot_keys:
         bad_comp[key_comp[kn - n]] = True
     # the safe edges refused by the constrained pass (edge indices)
