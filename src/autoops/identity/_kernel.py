@@ -168,11 +168,12 @@ def _smallest_records(
     anchor, root = kc.anchor, kc.root
     idx = anchor.dtype
     rec_label = np.arange(n_rec, dtype=np.int64)
-    rows = np.flatnonzero(anchor >= 0)
+    has = anchor >= 0
+    rows = np.flatnonzero(has)
     smallest = np.full(n_keys, n_rec, dtype=idx)
     if len(rows) == 0:
         return rec_label, smallest, smallest
-    rec_root = take(root, take(anchor, rows))
+    rec_root = take(root, np.compress(has, anchor))  # a compress reads in order, a take does not
     np.minimum.at(smallest, rec_root, rows.astype(idx))
     rec_label[rows] = take(smallest, rec_root)
     return rec_label, smallest, take(smallest, root)
@@ -194,18 +195,19 @@ def dense_components(n_rec: int, kc: KeyComponents) -> tuple[I64, I64, int]:
     rec_label, smallest, key_label = _smallest_records(n_rec, kc)
     n_keys = len(kc.root)
     # the records that are the smallest of their component: lone ones and the roots' smallest
-    first = np.ones(n_rec, dtype=bool)
-    first[kc.anchor >= 0] = False
+    first = kc.anchor < 0  # a comparison, not a masked write
     first[smallest[smallest < n_rec]] = True
     rank = np.cumsum(first, dtype=np.int32 if n_rec < 2**31 else np.int64)
     rank -= 1
     n_rc = int(rank[-1]) + 1 if n_rec else 0
     comp = np.empty(n_rec + n_keys, dtype=np.int64)
     comp[:n_rec] = take(rank, rec_label)
-    held = key_label < n_rec
     key_comp = comp[n_rec:]
-    key_comp[held] = take(rank, key_label[held])
-    lone = np.flatnonzero(~held)
+    lone = np.flatnonzero(key_label >= n_rec)
+    if n_rec:
+        # every key through the rank table (a key on no edge reads the last record's rank
+        # here and is numbered below): no masked gather and write
+        key_comp[:] = take(rank, np.minimum(key_label, n_rec - 1))
     key_comp[lone] = n_rc + np.arange(len(lone))
     return rec_label, comp, n_rc + len(lone)
 
