@@ -264,3 +264,40 @@ def test_daily_distinct_counts_each_day_on_threads(
         got = with_threads(threads, lambda: _daily_distinct(units, day, lo, hi - lo + 1, n_units))
         assert got is not None
         assert got.tolist() == want
+
+
+@settings(_SETTINGS, max_examples=100)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(0, 120),
+    n_units=st.integers(1, 12),
+    order=st.sampled_from(["random", "increasing", "decreasing"]),
+    block=st.sampled_from([3, 1000]),
+)
+def test_first_times_are_minima_on_threads(
+    small_thresholds: None,
+    monkeypatch: pytest.MonkeyPatch,
+    seed: int,
+    n: int,
+    n_units: int,
+    order: str,
+    block: int,
+) -> None:
+    """Each unit's least time among the selected rows, by rounds of plain assignments
+    (decreasing times in long blocks need more rounds than allowed: np.minimum.at
+    finishes)."""
+    from autoops.funnel import _retention
+    from autoops.funnel._retention import _NONE, _first_times
+
+    monkeypatch.setattr(_retention, "ROW_BLOCK", block)
+
+    rng = np.random.default_rng(seed)
+    unit = rng.integers(0, n_units, n)
+    t = rng.integers(0, 50, n)
+    if order != "random":
+        t = np.sort(t)[:: 1 if order == "increasing" else -1].copy()
+    pick = rng.random(n) < 0.7
+    want = [min(t[(unit == u) & pick].tolist(), default=_NONE) for u in range(n_units)]
+    for threads in (1, 2, 3):
+        got = with_threads(threads, lambda: _first_times(unit, t, lambda a, b: pick[a:b], n_units))
+        assert got.tolist() == want

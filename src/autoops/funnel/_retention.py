@@ -563,9 +563,14 @@ def _first_times(
     """Per unit, the least *t* of the rows selected by ``rows(a, b)`` (:data:`_NONE` if none).
 
     Each thread takes a contiguous range of rows, ROW_BLOCK rows at a time, into
-    its own array of minima (``np.minimum.at``: linear, no sort, any row order);
-    the arrays are then combined by their minimum, which does not depend on the
-    split.
+    its own array of minima; the arrays are then combined by their minimum, which
+    does not depend on the split. ``np.minimum.at`` holds the GIL (no gain from
+    threads), so a block lowers the minima with plain assignments instead: the
+    rows whose time is below their unit's minimum write it, in reverse row order
+    (when several rows of a unit write, one of them wins — in practice the last
+    written, i.e. the earliest row of a log in time order), and the rows still
+    below their unit's minimum write again until none is left; after a few
+    rounds ``np.minimum.at`` finishes the rest. Linear, no sort, any row order.
     """
     n = len(t)
     spans = chunks(n, thread_count() if n >= _parallel.MIN_ROWS else 1) or [(0, 0)]
@@ -576,7 +581,15 @@ def _first_times(
             hi = min(lo + ROW_BLOCK, span[1])
             sel = np.flatnonzero(rows(lo, hi))
             sel += lo
-            np.minimum.at(best, unit[sel], t[sel])
+            u, tb = unit[sel], t[sel]
+            for _ in range(3):
+                low = np.flatnonzero(tb < best[u])
+                if len(low) == 0:
+                    break
+                u, tb = u[low], tb[low]
+                best[u[::-1]] = tb[::-1]
+            else:
+                np.minimum.at(best, u, tb)
         return best
 
     per = parallel_map(one, spans)
@@ -644,8 +657,10 @@ def _unit_presence(
     if 2 * far >= 2**31:
         return None
     kind = np.int16 if 2 * far < 2**15 else np.int32
-    odd_mark = np.iinfo(kind).min  # hours whose rows take the exact path
-    table = rel.astype(kind)
+    odd_mark = np.iinfo(np.int32).min  # hours whose rows take the exact path
+    # the hour's period - g0 - 1, as int32 (a small table: read without a conversion
+    # pass); minus the unit's cohort period it is k - 1
+    table = (rel - 1).astype(np.int32)
     table[odd] = odd_mark
     has_odd = len(odd) > 0
     unit_rel = np.full(n_units, far, dtype=kind)
@@ -661,14 +676,13 @@ def _unit_presence(
             tb, ub = tb[rows], ub[rows]
         hour = tb // _HOUR
         hour -= h0
-        b = table[hour].astype(np.int32)
+        b = table[hour]
         if has_odd:
             exact = np.flatnonzero(b == odd_mark)
             if len(exact):
-                b[exact] = period_index(local_us(tb[exact], tz), period) - g0
+                b[exact] = period_index(local_us(tb[exact], tz), period) - (g0 + 1)
         b -= unit_rel[ub]
-        b -= 1  # 0 ≤ k - 1 < n_buckets, one unsigned comparison
-        ok = b.view(np.uint32) < n_buckets
+        ok = b.view(np.uint32) < n_buckets  # 0 ≤ k - 1 < n_buckets: one comparison
         cell = np.compress(ok, b).astype(cell_kind, copy=False)
         cell *= cell_kind(n_units)
         cell += np.compress(ok, ub)
