@@ -232,26 +232,13 @@ def test_missing_timestamps_found_on_threads(small_thresholds: None) -> None:
     n_days=st.integers(1, 40),
     d0=st.integers(0, 20_000),
     in_order=st.booleans(),
-    bitmap=st.booleans(),
 )
 def test_daily_distinct_counts_each_day_on_threads(
-    small_thresholds: None,
-    monkeypatch: pytest.MonkeyPatch,
-    seed: int,
-    n: int,
-    n_units: int,
-    n_days: int,
-    d0: int,
-    in_order: bool,
-    bitmap: bool,
+    small_thresholds: None, seed: int, n: int, n_units: int, n_days: int, d0: int, in_order: bool
 ) -> None:
-    """Distinct units per day by stamps or a bitmap of units, rows as they lie (days
-    never decreasing) or grouped by a radix sort, runs of days on 1, 2 or 3 threads:
-    a set per day."""
-    from autoops.funnel import _active
+    """Distinct units per day by stamps, rows as they lie (days never decreasing) or
+    grouped by a radix sort, runs of days on 1, 2 or 3 threads: a set per day."""
     from autoops.funnel._active import _daily_distinct
-
-    monkeypatch.setattr(_active, "STAMP_UNITS", 0 if bitmap else 2_000_000)
 
     rng = np.random.default_rng(seed)
     units = rng.integers(0, n_units, n).astype(np.int32)

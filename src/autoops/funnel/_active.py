@@ -32,9 +32,6 @@ __all__ = ["OUTBOUND_EVENTS", "PRIVATE_TOUCHPOINTS", "ActiveUsers", "active_user
 
 Arr = npt.NDArray[Any]
 
-STAMP_UNITS = 2_000_000
-"""Units up to which daily actives use 4-byte stamps (8 MB, in the cache); above, one bit a unit."""
-
 MAP_CELLS = 64_000_000
 """Cells of the distinct-count byte map always allowed (more when there are many rows)."""
 
@@ -352,9 +349,7 @@ def _daily_distinct(units: Arr, day: Arr, d0: int, n_days: int, n_units: int) ->
     written, so the array is never cleared (nor initialised): a day costs in
     proportion to its rows, and the stamp array (4 bytes a unit) stays in the cache.
     Runs of days with about equal rows go to several threads, each with its own
-    stamp array. Beyond :data:`STAMP_UNITS` units the stamps would no longer fit in
-    the cache: a bitmap of one bit a unit (``np.bitwise_or.at``) is marked instead,
-    counted and cleared each day.
+    stamp array.
     """
     n = len(units)
     if n_days >= 2**15 or n_days > max(4096, n // 64) or n_units > 4 * n + 1_000_000:
@@ -375,28 +370,16 @@ def _daily_distinct(units: Arr, day: Arr, d0: int, n_days: int, n_units: int) ->
         {0, n_days, *np.searchsorted(bounds, [n * p // parts for p in range(1, parts)]).tolist()}
     )
     stamp_type = np.int32 if n < 2**31 else np.int64
-    # many units: one bit a unit (the stamps would leave the cache); while the bitmaps
-    # scanned, counted and cleared each day stay below 4 bytes a row
-    bits = n_units > STAMP_UNITS and n_days * (n_units // 8 + 1) <= 4 * n
 
     def run(i: int) -> list[int]:
+        stamp = np.empty(n_units, dtype=stamp_type)
         out = []
-        if bits:
-            seen = np.zeros(n_units // 8 + 1, dtype=np.uint8)
-        else:
-            stamp = np.empty(n_units, dtype=stamp_type)
         for d in range(cuts[i], cuts[i + 1]):
             lo, hi = at[d], at[d + 1]
             if lo == hi:
                 out.append(0)
                 continue
             u = grouped[lo:hi]
-            if bits:
-                bit = np.bitwise_and(u, 7).astype(np.uint8)
-                np.bitwise_or.at(seen, u >> 3, np.left_shift(np.uint8(1), bit))
-                out.append(int(np.bitwise_count(seen).sum(dtype=np.int64)))
-                seen[:] = 0
-                continue
             mine = np.arange(lo, hi, dtype=stamp_type)
             stamp[u] = mine
             out.append(int(np.count_nonzero(stamp[u] == mine)))
