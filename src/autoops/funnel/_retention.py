@@ -292,7 +292,8 @@ def retention(
             )
     ev = read_events(events, unit=unit, ts=ts, needed=sorted(needed - {ts}))
     t = ev.ts
-    as_of_us = int(t.max()) if as_of is None and ev.n else _instant(as_of)
+    t_range = (int(t.min()), int(t.max())) if ev.n else (0, 0)  # read once
+    as_of_us = t_range[1] if as_of is None and ev.n else _instant(as_of)
     # by default as_of is the latest row: every row is live (a read-only view, no array)
     live = t <= as_of_us if as_of is not None else np.broadcast_to(np.True_, (ev.n,))
     c_ok = _mask(ev, event, c_step)
@@ -355,7 +356,7 @@ def retention(
         every = r_step is None and as_of is None  # every row returns (no mask to read)
         by_units = _unit_presence(
             ev.unit, t, None if every else r_ok, i_unit, i_group, i_cohort, len(cohorts),
-            n_units, n_cols, group, tz,
+            n_units, n_cols, group, tz, t_range,
         )  # fmt: skip
     # returns joined to instances (rows, instance, cohort period), as blocks of rows
     source: Callable[[tuple[int, int]], tuple[I64, Arr, Arr]]
@@ -631,10 +632,11 @@ def _unit_presence(
     n_cols: int,
     period: str,
     tz: str,
+    t_range: tuple[int, int],
 ) -> I64 | None:
     """``out[c, k - 1]``: units of cohort c with a return in period k (1 ≤ k < n_cols), for
     first-time cohorts bucketed by calendar periods of the cohort's own kind; None when
-    the periods span too much for the narrow tables.
+    the periods span too much for the narrow tables. *t_range* is (least, greatest) *t*.
 
     Bucket k ≥ 1 means a later period than t0's, so every row in it is after t0: a row
     needs only its unit's cohort period, not t0. Each row reads its hour's period
@@ -646,9 +648,9 @@ def _unit_presence(
     cohort, the buckets on several threads.
     """
     n = len(t)
-    if n == 0 or int(t.max()) // _HOUR - int(t.min()) // _HOUR > 50_000_000:
+    if n == 0 or t_range[1] // _HOUR - t_range[0] // _HOUR > 50_000_000:
         return None
-    h0, hour_period, odd = _hour_periods(int(t.min()), int(t.max()), tz, period)
+    h0, hour_period, odd = _hour_periods(*t_range, tz, period)
     g0 = int(i_group.min())
     rel = hour_period - g0
     # |row period - g0| and every cohort period - g0 lie below `far`: it marks units
