@@ -728,7 +728,7 @@ def bench(
         cpu_ratio = cpu / base_cpu if base_cpu else float("nan")
         mem = f"{peak:.2f}" if name == "autoops" else ""
         print(
-            f"{name:<28}{wall:>9.2f}{cpu:>9.2f}{ratio:>11.1f}x{cpu_ratio:>10.1f}x{mem:>10}  {same}"
+            f"{name:<28}{wall:>9.3f}{cpu:>9.3f}{ratio:>11.1f}x{cpu_ratio:>10.1f}x{mem:>10}  {same}"
         )
     sys.stdout.flush()
 
