@@ -332,13 +332,9 @@ def retention(
         by_unit, by_unit_t0, by_unit_group = cu[inst], ct[inst], cg[inst]
         del order, first, inst, cg
     i_cohort, cohorts = dense_codes(by_unit_group)  # period numbers: compact, no sort
-    # instances grouped by cohort: a cohort's instances are one contiguous run
-    # (a 16-bit stable argsort is a radix sort)
-    narrow = i_cohort.astype(np.uint16) if len(cohorts) <= 1 << 16 else i_cohort
-    inst = np.argsort(narrow, kind="stable")
-    i_unit, i_t0, i_group = by_unit[inst], by_unit_t0[inst], by_unit_group[inst]
-    i_cohort = i_cohort[inst]
-    n_inst = len(inst)
+    i_unit, i_t0, i_group = by_unit, by_unit_t0, by_unit_group
+    del by_unit, by_unit_t0, by_unit_group
+    n_inst = len(i_unit)
     n_cols = periods + 1
     same_clock = clock == "calendar" and brackets is None and group == name
     # first-time cohorts, calendar buckets of the cohort's own period, "on" one return:
@@ -358,6 +354,13 @@ def retention(
             ev.unit, t, None if every else r_ok, i_unit, i_group, i_cohort, len(cohorts),
             n_units, n_cols, group, tz, t_range,
         )  # fmt: skip
+    if by_units is None:
+        # instances grouped by cohort: a cohort's instances are one contiguous run
+        # (a 16-bit stable argsort is a radix sort); the map by unit needs no order
+        narrow = i_cohort.astype(np.uint16) if len(cohorts) <= 1 << 16 else i_cohort
+        inst = np.argsort(narrow, kind="stable")
+        i_unit, i_t0, i_group, i_cohort = i_unit[inst], i_t0[inst], i_group[inst], i_cohort[inst]
+        del inst
     # returns joined to instances (rows, instance, cohort period), as blocks of rows
     source: Callable[[tuple[int, int]], tuple[I64, Arr, Arr]]
     if cohort_type == "first_time":
