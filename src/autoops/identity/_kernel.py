@@ -335,11 +335,13 @@ def fanout_exact(
         return result
     n_rec = int(rec.max()) + 1
     c_edge = np.flatnonzero(cand[key])
+    if len(c_edge) == 0:  # no candidate on an edge: nothing co-occurs
+        return result
     # the records of candidate keys, numbered compactly, with their key of each person type
     is_held = np.zeros(n_rec, dtype=bool)
     is_held[rec[c_edge]] = True
     held_rec = np.flatnonzero(is_held)
-    rec_no = np.full(n_rec, -1, dtype=np.int64)
+    rec_no = np.full(n_rec, -1, dtype=np.int32 if n_rec < 2**31 else np.int64)
     rec_no[held_rec] = np.arange(len(held_rec))
     o_edge = np.flatnonzero(take(is_held, rec))
     present_types = np.zeros(n_types, dtype=bool)
@@ -351,24 +353,39 @@ def fanout_exact(
     matrix = np.full((len(held_rec), max(len(cols), 1)), -1, dtype=np.int64)
     matrix[rec_no[rec[o_edge]], col_of[edge_type[o_edge]]] = key[o_edge]
     col_type = np.array(cols if cols else [-1], dtype=np.int64)
-    pairs_parts = []
+    own_parts, other_parts = [], []
     for lo in range(0, len(c_edge), _CHUNK):
         ce = c_edge[lo : lo + _CHUNK]
         owner = key[ce]
         other = matrix[rec_no[rec[ce]]]  # (edges, person types)
         keep = (other >= 0) & (col_type[None, :] != key_type[owner][:, None])
-        own = np.broadcast_to(owner[:, None], other.shape)[keep]
-        pairs_parts.append(own * np.int64(n_keys) + other[keep])
-    pairs = np.concatenate(pairs_parts)
-    _, distinct = factorize_u64(pairs.view(np.uint64))
-    distinct_i = distinct.view(np.int64)
-    # count per (candidate, type) over the candidates only
+        own_parts.append(np.broadcast_to(owner[:, None], other.shape)[keep])
+        other_parts.append(other[keep])
+    p_own = np.concatenate(own_parts)
+    p_other = np.concatenate(other_parts)
+    # the distinct other keys per (candidate, type): a group whose pairs all name one key
+    # holds 1, a group of two pairs naming two keys 2 (min, max and a count per group,
+    # no hashing); only the other groups' pairs are deduplicated in a hash table
     cand_key = np.flatnonzero(cand)
     cand_no = np.zeros(n_keys, dtype=np.int64)
     cand_no[cand_key] = np.arange(len(cand_key))
-    p_owner = cand_no[distinct_i // n_keys]
-    p_type = key_type[distinct_i % n_keys]
-    counts = np.bincount(p_owner * n_types + p_type, minlength=len(cand_key) * n_types)
+    n_groups = len(cand_key) * n_types
+    group = cand_no[p_own] * n_types + key_type[p_other]
+    n_pairs = np.bincount(group, minlength=n_groups)
+    lo_key = np.full(n_groups, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(lo_key, group, p_other)
+    hi_key = np.full(n_groups, -1, dtype=np.int64)
+    np.maximum.at(hi_key, group, p_other)
+    one = lo_key == hi_key  # (False for the groups without pairs: counted 0)
+    counts = np.where(one, 1, np.minimum(n_pairs, 2))
+    rest = ~one & (n_pairs > 2)
+    if rest.any():
+        sel = take(rest, group)
+        pairs = np.compress(sel, p_own) * np.int64(n_keys) + np.compress(sel, p_other)
+        _, distinct = factorize_u64(pairs.view(np.uint64))
+        distinct_i = distinct.view(np.int64)
+        d_group = cand_no[distinct_i // n_keys] * n_types + key_type[distinct_i % n_keys]
+        counts[rest] = np.bincount(d_group, minlength=n_groups)[rest]
     result[cand_key] = counts.reshape(len(cand_key), n_types).max(axis=1)
     return result
 
