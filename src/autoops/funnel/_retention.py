@@ -611,7 +611,8 @@ def _hour_periods(t_min: int, t_max: int, tz: str, period: str) -> tuple[int, I6
     first and last microsecond: the offset changes at most once inside an hour
     (the assumption of :func:`autoops._time.utc_offsets`), so local time runs on
     without a jump inside it and the period cannot change. Rows in the other hours
-    (a change of offset inside them) take the exact path.
+    (a change of offset or a period start inside them, e.g. Kolkata's midnight at
+    18:30 UTC) take the exact path.
     """
     h0, h1 = t_min // _HOUR, t_max // _HOUR
     first = np.arange(h0, h1 + 1, dtype=np.int64) * _HOUR
