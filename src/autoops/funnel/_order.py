@@ -1,7 +1,8 @@
 """The rows a funnel reads, ordered by (unit, time), built on several threads.
 
 Units never interact, so the sorted rows split into parts of whole units
-(contiguous ranges of unit codes, cut at quantiles of a sample of the codes);
+(contiguous ranges of unit codes: runs of whole buckets, below, or cut at
+quantiles of a sample of the codes when rows must be sorted by time);
 each part is sorted and gathered on its own thread (numpy releases the GIL)
 and writes its slice of the shared output arrays. The output does not depend
 on the number of parts: rows are ordered by (unit, input row) — or by
@@ -11,13 +12,22 @@ on its slice.
 
 An append-only log (rows in time order, no tie column) needs no gather but
 the timestamps': each kept row becomes one 64-bit key ``unit · row · match
-bits`` (bit fields, most significant first). The keys are distinct, so
-numpy's vectorised sort orders them stably by (unit, row), and the unit, the
-input row and the match bits come back out of the sorted keys by shifts.
+bits`` (bit fields, most significant first), and the keys are ordered by a
+two-pass radix sort that numpy's stable sorts of 8- and 16-bit integers do
+for us (a counting sort, linear in the rows; numpy's sort of 64-bit keys is
+several times slower on some CPUs). The first pass splits each span of rows
+by bucket (the high bits of the unit code, a few thousand units each) and
+writes it after the earlier spans' keys of the same buckets, so every bucket
+holds its rows in input order; the second orders each bucket, small enough
+for the L2 cache, by the low bits of the unit code. Stable passes keep the
+rows of a unit in input (time) order, and the unit, the input row and the
+match bits come back out of the sorted keys by shifts. Parts are runs of
+whole buckets.
 """
 
 from __future__ import annotations
 
+import itertools
 import sys
 from typing import Any
 
@@ -42,6 +52,9 @@ SCAN_ROWS = 1 << 18
 _SAMPLE = 1 << 16
 """Unit codes sampled to place the cuts between parts."""
 
+BUCKET_ROWS = 1 << 16
+"""Rows a bucket of the radix ordering aims at: 512 KiB of keys, sorted in the L2 cache."""
+
 
 @attrs.frozen
 class SortedRows:
@@ -59,6 +72,12 @@ class SortedRows:
 
 def _parts(n: int) -> int:
     return 1 if n < _parallel.MIN_ROWS else thread_count()
+
+
+def _bucket_shift(n: int, n_units: int) -> int:
+    """log2 of the unit codes a bucket spans: about :data:`BUCKET_ROWS` of *n* rows, at most 2**16."""
+    codes = BUCKET_ROWS * max(n_units, 1) // max(n, 1)
+    return min(16, max(codes, 1).bit_length() - 1)
 
 
 def _unit_cuts(unit: I64, n_units: int, parts: int) -> list[int]:
@@ -94,69 +113,30 @@ def order_rows(
     """
     n = len(unit)
     n_parts = _parts(n)
-    cuts = _unit_cuts(unit, n_units, n_parts)
     pos_bits = max(n - 1, 1).bit_length()
     unit_bits = max(n_units - 1, 1).bit_length()
-    packed = tie is None and unit_bits + pos_bits + n_bits <= 64
+    shift = _bucket_shift(n, n_units)
+    n_buckets = ((max(n_units, 1) - 1) >> shift) + 1
+    packed = tie is None and unit_bits + pos_bits + n_bits <= 64 and n_buckets <= 1 << 16
     low = np.uint64(pos_bits + n_bits)
     low_byte = sys.byteorder == "little" and bits.dtype == np.uint8
     # the sorted unit codes as int32 when they fit (half the memory of a full-length column)
     unit_type = np.int32 if n_units <= 2**31 else np.int64
+    bucket_type = np.uint8 if n_buckets <= 1 << 8 else np.uint16
 
-    def kept(a: int, b: int) -> I64:
-        if all_rows:
-            return np.arange(a, b, dtype=np.int64)
-        keep = np.flatnonzero(bits[a:b] != 0)
-        keep += a
-        return keep
-
-    # unit >= cuts[p] exactly when key >= cuts[p] << (row and bit fields)
-    key_cuts = [np.uint64(c << int(low)) for c in cuts[1:-1]]
-
-    def count(span: tuple[int, int]) -> tuple[list[int], bool]:
-        """The span's kept rows per part, and whether its times are in order."""
+    def count(span: tuple[int, int]) -> tuple[I64 | None, bool]:
+        """The span's kept rows per bucket, and whether its times are in order."""
         a, b = span
         t = ts[a : b + 1]
         in_order = bool(np.all(t[1:] >= t[:-1]))
         if not packed or not in_order:
-            return [], in_order
-        nz = None if all_rows else bits[a:b] != 0
-        total = b - a if nz is None else int(np.count_nonzero(nz))
-        below = []
-        for c in cuts[1:-1]:
-            lt = unit[a:b] < c
-            if nz is not None:
-                lt &= nz
-            below.append(int(np.count_nonzero(lt)))
-        return np.diff([0, *below, total]).tolist(), True
+            return None, in_order
+        bucket = unit[a:b] >> shift
+        if not all_rows:
+            bucket = bucket[bits[a:b] != 0]
+        return np.bincount(bucket, minlength=n_buckets), True
 
     iota = np.arange(min(n, SCAN_ROWS), dtype=np.uint64)
-
-    def place(span: tuple[int, int], at: list[int], counts: list[int]) -> None:
-        """Key the span's kept rows (a span-sized buffer, no gather) and write the
-        *counts[p]* keys of each part p at offset *at[p]* of ``src``."""
-        a, b = span
-        key = np.empty(b - a, dtype=np.uint64)
-        key[...] = unit[a:b]  # codes >= 0
-        key <<= np.uint64(pos_bits)
-        key |= iota[: b - a]
-        key += np.uint64(a)  # the low bits were zero: + a is | a's row numbers
-        if n_bits:
-            key <<= np.uint64(n_bits)
-            key |= bits[a:b]
-        nz = None if all_rows else bits[a:b] != 0
-        lts = [key < c for c in key_cuts]
-        for p in range(n_parts):
-            sel = nz
-            if p < n_parts - 1:
-                sel = lts[p] if sel is None else sel & lts[p]
-            if p > 0:
-                sel = ~lts[p - 1] if sel is None else sel & ~lts[p - 1]
-            out = src[at[p] : at[p] + counts[p]].view(np.uint64)
-            if sel is None:
-                out[...] = key
-            else:
-                np.compress(sel, key, out=out)
 
     # spans of at most SCAN_ROWS rows: their temporaries stay in the cache and are
     # recycled by the allocator; no full-length temporary besides the output
@@ -164,43 +144,80 @@ def order_rows(
     counted = parallel_map(count, spans)
     ordered = all(c[1] for c in counted)
     if packed and ordered:
-        per = np.array([c[0] for c in counted], dtype=np.int64).reshape(len(spans), n_parts)
-        sizes = per.sum(axis=0)
-        off = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64).tolist()
-        m = off[-1]
-        # where span i's keys of part p start: the part's offset + earlier spans' counts
-        starts_at = np.cumsum(per, axis=0) - per + np.array(off[:-1], dtype=np.int64)
-        src = np.empty(m, dtype=np.int64)
-
-        def place_span(i: int) -> None:
-            place(spans[i], starts_at[i].tolist(), per[i].tolist())
-
-        parallel_map(place_span, list(range(len(spans))))
+        per = np.array([c[0] for c in counted], dtype=np.int64).reshape(len(spans), n_buckets)
         counted.clear()
+        bucket_at = np.concatenate([[0], np.cumsum(per.sum(axis=0))]).astype(np.int64)
+        m = int(bucket_at[-1])
+        # where span i's keys of bucket b start, and where they sit in the span's own order
+        span_at = np.cumsum(per, axis=0) - per + bucket_at[:-1]
+        local_at = np.cumsum(per, axis=1) - per
+        src = np.empty(m, dtype=np.int64)
+        keys = src.view(np.uint64)
+
+        def place(i: int) -> None:
+            """Key span i's kept rows, order them by bucket (stable, in the cache), and
+            write each bucket's keys after the earlier spans' keys of that bucket."""
+            a, b = spans[i]
+            key = np.empty(b - a, dtype=np.uint64)
+            key[...] = unit[a:b]  # codes >= 0
+            key <<= np.uint64(pos_bits)
+            key |= iota[: b - a]
+            key += np.uint64(a)  # the low bits were zero: + a is | a's row numbers
+            if n_bits:
+                key <<= np.uint64(n_bits)
+                key |= bits[a:b]
+            if not all_rows:
+                key = key[bits[a:b] != 0]
+            by_bucket = np.argsort(
+                (key >> (low + np.uint64(shift))).astype(bucket_type), kind="stable"
+            )
+            dest = np.repeat(span_at[i] - local_at[i], per[i])
+            dest += iota[: len(key)].view(np.int64)
+            keys[dest] = key[by_bucket]
+
+        parallel_map(place, list(range(len(spans))))
+        # parts of whole buckets with about equal row counts, one per thread
+        first = np.searchsorted(bucket_at, [m * p // n_parts for p in range(n_parts)]).tolist()
+        part_buckets = list(itertools.pairwise([*first, n_buckets]))
+        off = [int(bucket_at[f]) for f in first] + [m]
+        off[0] = 0
         out_unit = np.empty(m, dtype=unit_type)
         sorted_bits: list[Bits] = [bits[:0]] * n_parts
+        unit_mask = np.uint64((1 << shift) - 1)
 
         def sort(p: int) -> None:
             lo, hi = off[p], off[p + 1]
-            keys = src[lo:hi].view(np.uint64)
-            keys.sort()  # distinct keys: any sort is stable
+            if shift:  # a bucket holds several units: order it by unit (stable: rows stay in order)
+                b0, b1 = part_buckets[p]
+                width = int(np.diff(bucket_at[b0 : b1 + 1]).max(initial=0))
+                scratch = np.empty(width, dtype=np.uint64)
+                for s, e in itertools.pairwise(bucket_at[b0 : b1 + 1].tolist()):
+                    if e - s > 1:
+                        kb = keys[s:e]
+                        by_unit = np.argsort(
+                            ((kb >> low) & unit_mask).astype(np.uint16), kind="stable"
+                        )
+                        np.take(kb, by_unit, out=scratch[: e - s])
+                        kb[...] = scratch[: e - s]
+            part = keys[lo:hi]
             u = out_unit[lo:hi]
             if u.dtype == np.int64:
-                np.right_shift(keys, low, out=u.view(np.uint64))
+                np.right_shift(part, low, out=u.view(np.uint64))
             else:  # int32 codes, a span at a time (no full-length temporary)
                 for c in range(0, hi - lo, SCAN_ROWS):
-                    u[c : c + SCAN_ROWS] = keys[c : c + SCAN_ROWS] >> low
+                    u[c : c + SCAN_ROWS] = part[c : c + SCAN_ROWS] >> low
             if low_byte:  # the match bits are the low bits of each key's first byte
-                sorted_bits[p] = keys.view(np.uint8)[::8] & np.uint8((1 << n_bits) - 1)
+                sorted_bits[p] = part.view(np.uint8)[::8] & np.uint8((1 << n_bits) - 1)
             else:
-                sorted_bits[p] = (keys & np.uint64((1 << n_bits) - 1)).astype(bits.dtype)
-            keys >>= np.uint64(n_bits)
-            keys &= np.uint64((1 << pos_bits) - 1)
+                sorted_bits[p] = (part & np.uint64((1 << n_bits) - 1)).astype(bits.dtype)
+            part >>= np.uint64(n_bits)
+            part &= np.uint64((1 << pos_bits) - 1)
 
         parallel_map(sort, list(range(n_parts)))
     else:
         counted.clear()
-        keep = kept(0, n)
+        cuts = _unit_cuts(unit, n_units, n_parts)
+        keep = np.arange(n, dtype=np.int64) if all_rows else np.flatnonzero(bits != 0)
         t_keep = None if tie is None and ordered else ts[keep]
         src = sort_rows(unit[keep], t_keep, None if tie is None else tie[keep], labels=keep)
         out_unit = take(unit, src).astype(unit_type, copy=False)
