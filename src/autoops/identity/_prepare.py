@@ -23,6 +23,7 @@ from autoops._factorize import factorize_u64
 from autoops._parallel import parallel_map
 from autoops._tabular import arrow_dictionary, arrow_strings, columns, encode, source_columns
 from autoops.errors import ConfigError, InvalidInput
+from autoops.identity._encode import encode_short
 from autoops.identity._normalize import (
     Status,
     combine,
@@ -166,6 +167,20 @@ def _object_strings(values: Any) -> Any:
     return arrow
 
 
+def _one_array(arrow: Any) -> Any:
+    """An Arrow string (chunked) array as one array, as
+    :func:`~autoops._tabular.arrow_dictionary` reads it."""
+    import pyarrow as pa
+
+    if isinstance(arrow, pa.ChunkedArray) and arrow.num_chunks == 1:
+        return arrow.chunk(0)
+    if isinstance(arrow, pa.ChunkedArray):
+        if arrow.type == pa.string():
+            arrow = arrow.cast(pa.large_string())
+        return arrow.combine_chunks()
+    return arrow
+
+
 def _encode_column(values: Any) -> tuple[tuple[npt.NDArray[np.int64], npt.NDArray[Any]], Any]:
     """:func:`~autoops._tabular.encode` of one column, and how to get its distinct raw values.
 
@@ -177,6 +192,18 @@ def _encode_column(values: Any) -> tuple[tuple[npt.NDArray[np.int64], npt.NDArra
     if arrow is None:
         arrow = _object_strings(values)
     if arrow is not None:
+        arrow = _one_array(arrow)
+        short = encode_short(arrow)
+        if short is not None:
+            # short ASCII values: Arrow's codes and _ascii_text's text, by cache-sized
+            # partitions instead of one hash table of every distinct value
+            first_rows = short.rows
+
+            def first_seen() -> npt.NDArray[Any]:
+                out: npt.NDArray[Any] = arrow.take(first_rows).to_numpy(zero_copy_only=False)
+                return out
+
+            return (short.codes, short.text), first_seen
         # what encode does with it, the distinct values' Python strings made later or never
         codes, dictionary = arrow_dictionary(arrow)
         text = _ascii_text(dictionary)

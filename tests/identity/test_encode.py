@@ -1,0 +1,87 @@
+"""encode_short gives Arrow's dictionary codes and _ascii_text's text, in any partitioning."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from autoops._tabular import arrow_dictionary
+from autoops.identity import _encode
+from autoops.identity._encode import encode_short
+from autoops.identity._prepare import _ascii_text, _encode_column
+
+pa = pytest.importorskip("pyarrow")
+
+ascii_text = st.text(alphabet=st.characters(max_codepoint=127), max_size=40)
+values = st.lists(
+    st.one_of(
+        st.none(),
+        ascii_text,
+        st.sampled_from(
+            ["", "a", "a\x00", "\x00", "13800138000", "+86 13800138000", "ä", "x" * 32]
+        ),
+    ),
+    min_size=1,
+    max_size=60,
+)
+
+
+def _expected(arr):  # type: ignore[no-untyped-def]
+    codes, dictionary = arrow_dictionary(arr)
+    return codes.astype(np.int64), _ascii_text(dictionary), dictionary.to_pylist()
+
+
+@settings(max_examples=300, deadline=None)
+@given(values, st.booleans(), st.integers(0, 3), st.sampled_from([1, 2, 5, 1 << 15]))
+def test_codes_and_text_equal_arrows(
+    vals: list[str | None], large: bool, skip: int, part_rows: int
+) -> None:
+    arr = pa.array(vals, type=pa.large_string() if large else pa.string())
+    arr = arr.slice(min(skip, len(vals) - 1))  # a non-zero offset into the buffers
+    old = _encode.PART_ROWS
+    _encode.PART_ROWS = part_rows  # many partitions on few rows
+    try:
+        out = encode_short(arr)
+    finally:
+        _encode.PART_ROWS = old
+    present = [v for v in arr.to_pylist() if v is not None]
+    qualifies = (
+        bool(present)
+        and all(v.isascii() for v in present)
+        and 0 < max(len(v) for v in present) <= _encode.MAX_BYTES
+    )
+    assert (out is not None) == qualifies
+    if out is None:
+        return
+    codes, text, distinct = _expected(arr)
+    assert out.codes.tolist() == codes.tolist()
+    assert text is not None and out.text.dtype == text.dtype
+    assert out.text.tobytes() == text.tobytes()
+    assert arr.take(out.rows).to_pylist() == distinct
+
+
+def test_a_hash_collision_gives_the_column_to_arrow(monkeypatch: pytest.MonkeyPatch) -> None:
+    # every value hashes alike: the check against each group's first row finds it
+    monkeypatch.setattr(_encode, "_mix", lambda x: np.multiply(x, 0, out=x))
+    col = pa.chunked_array([["b", None, "a"], ["b", "ab"]])
+    assert encode_short(col.combine_chunks()) is None
+    (codes, distinct), raw = _encode_column(col)
+    assert codes.tolist() == [0, -1, 1, 0, 2]
+    assert distinct.tolist() == ["b", "a", "ab"] and raw().tolist() == ["b", "a", "ab"]
+    # values of the same length and hash would still never merge
+    monkeypatch.undo()
+    out = encode_short(pa.array(["b", None, "a", "b", "ab"]))
+    assert out is not None and out.codes.tolist() == [0, -1, 1, 0, 2]
+
+
+def test_many_rows_use_several_partitions() -> None:
+    rng = np.random.default_rng(1)
+    vals = [f"13{v:09d}" for v in rng.integers(0, 5000, 100_000)]
+    arr = pa.array([None if i % 7 == 0 else v for i, v in enumerate(vals)])
+    out = encode_short(arr)
+    codes, text, distinct = _expected(arr)
+    assert out is not None and np.array_equal(out.codes, codes)
+    assert text is not None and out.text.tobytes() == text.tobytes()
+    assert arr.take(out.rows).to_pylist() == distinct
