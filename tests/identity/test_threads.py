@@ -145,7 +145,7 @@ def test_record_id_errors_come_first(threads: int, monkeypatch: pytest.MonkeyPat
     with pytest.raises(InvalidInput) as info:
         with_threads(threads, lambda: resolve(table))
     assert info.value.code == "duplicate_record_id"
-    monkeypatch.setattr(_prepare, "_value_tokens", broken)
+    monkeypatch.setattr(_prepare, "_distinct_facts", broken)
     with pytest.raises(InvalidInput) as info:
         with_threads(threads, lambda: resolve(table))
     assert info.value.code == "duplicate_record_id"

@@ -42,17 +42,32 @@ _MASKS = np.array([(1 << (8 * b)) - 1 for b in range(9)], dtype=np.uint64)
 class ShortCodes:
     """The result of :func:`encode_short`.
 
-    ``codes`` per row (int64, ``-1`` for null), ``text`` the distinct values in
-    first-seen order as fixed-width unicode, ``rows`` the row of each distinct
-    value's first occurrence (to build Python strings when one is shown).
+    ``present`` the rows holding a value (None: every row) and ``present_codes``
+    their codes; ``text`` the distinct values in first-seen order as fixed-width
+    unicode; ``rows`` the row of each distinct value's first occurrence (to
+    build Python strings when one is shown); :attr:`codes` the code of every
+    row (``-1`` for null).
     """
 
-    __slots__ = ("codes", "rows", "text")
+    __slots__ = ("n", "present", "present_codes", "rows", "text")
 
-    def __init__(self, codes: I64, text: npt.NDArray[np.str_], rows: I64) -> None:
-        self.codes = codes
+    def __init__(
+        self, n: int, present: I64 | None, present_codes: I64, text: npt.NDArray[np.str_], rows: I64
+    ) -> None:
+        self.n = n
+        self.present = present
+        self.present_codes = present_codes
         self.text = text
         self.rows = rows
+
+    @property
+    def codes(self) -> I64:
+        """The code of every row, ``-1`` for null."""
+        if self.present is None:
+            return self.present_codes
+        codes = np.full(self.n, -1, dtype=np.int64)
+        codes[self.present] = self.present_codes
+        return codes
 
 
 def _mix(x: U64) -> U64:
@@ -186,7 +201,5 @@ def encode_short(arrow: Any) -> ShortCodes | None:
     cps = np.ascontiguousarray(packed).view(np.uint8)[:, :width].astype(np.uint32)
     text: npt.NDArray[np.str_] = np.ascontiguousarray(cps).view(f"<U{width}").reshape(-1)
     if rows is None:
-        return ShortCodes(codes_v, text, dict_pos)
-    codes = np.full(n, -1, dtype=np.int64)
-    codes[rows] = codes_v
-    return ShortCodes(codes, text, rows[dict_pos])
+        return ShortCodes(n, None, codes_v, text, dict_pos)
+    return ShortCodes(n, rows, codes_v, text, rows[dict_pos])

@@ -181,7 +181,26 @@ def _one_array(arrow: Any) -> Any:
     return arrow
 
 
-def _encode_column(values: Any) -> tuple[tuple[npt.NDArray[np.int64], npt.NDArray[Any]], Any]:
+@attrs.frozen(slots=True)
+class _Column:
+    """One raw column, factorised: the rows holding a value, their codes, the distinct values."""
+
+    present: npt.NDArray[np.int64] | None  # the rows holding a value (None: every row)
+    codes: npt.NDArray[np.int64]  # the code of each of those rows
+    distinct: npt.NDArray[Any]
+    raw_of: Callable[[], npt.NDArray[Any]]  # the distinct values as Python strings
+    n: int
+
+    def all_codes(self) -> npt.NDArray[np.int64]:
+        """The code of every row, ``-1`` where it holds no value."""
+        if self.present is None:
+            return self.codes
+        out = np.full(self.n, -1, dtype=np.int64)
+        out[self.present] = self.codes
+        return out
+
+
+def _read_column(values: Any) -> _Column:
     """:func:`~autoops._tabular.encode` of one column, and how to get its distinct raw values.
 
     For an Arrow-backed column of ASCII strings the distinct values come as a
@@ -203,7 +222,7 @@ def _encode_column(values: Any) -> tuple[tuple[npt.NDArray[np.int64], npt.NDArra
                 out: npt.NDArray[Any] = arrow.take(first_rows).to_numpy(zero_copy_only=False)
                 return out
 
-            return (short.codes, short.text), first_seen
+            return _Column(short.present, short.present_codes, short.text, first_seen, len(arrow))
         # what encode does with it, the distinct values' Python strings made later or never
         codes, dictionary = arrow_dictionary(arrow)
         text = _ascii_text(dictionary)
@@ -213,9 +232,25 @@ def _encode_column(values: Any) -> tuple[tuple[npt.NDArray[np.int64], npt.NDArra
             out: npt.NDArray[Any] = dictionary.to_numpy(zero_copy_only=False)
             return out
 
-        return (codes.astype(np.int64), distinct), raw
+        return _present(codes.astype(np.int64), distinct, raw)
     coded = encode(values)
-    return coded, lambda: coded[1]
+    return _present(coded[0], coded[1], lambda: coded[1])
+
+
+def _present(
+    codes: npt.NDArray[np.int64], distinct: npt.NDArray[Any], raw: Callable[[], npt.NDArray[Any]]
+) -> _Column:
+    rows = np.flatnonzero(codes >= 0)
+    if len(rows) == len(codes):
+        return _Column(None, codes, distinct, raw, len(codes))
+    return _Column(rows, codes[rows], distinct, raw, len(codes))
+
+
+def _encode_column(values: Any) -> tuple[tuple[npt.NDArray[np.int64], npt.NDArray[Any]], Any]:
+    """:func:`~autoops._tabular.encode` of one column (its codes and distinct values) and how
+    to get the distinct values as Python strings (see :func:`_read_column`)."""
+    col = _read_column(values)
+    return (col.all_codes(), col.distinct), col.raw_of
 
 
 def _salt(idtype: IdType) -> int:
@@ -276,21 +311,22 @@ class _Values:
     key_tok: npt.NDArray[np.uint64]  # the token of each key
 
 
-def _value_tokens(
-    idtype: IdType,
-    coded: tuple[npt.NDArray[np.int64], npt.NDArray[Any]],
-    *,
-    block_defaults: bool,
-    secret: Secret | None,
-) -> _Values:
-    """Tokens, statuses, details and keys of the rows of a raw column that hold a value.
+@attrs.frozen(slots=True)
+class _Distinct:
+    """The facts of a column's distinct raw values (indexed by their codes)."""
 
-    The column comes factorised (*coded* is :func:`~autoops._tabular.encode`'s
-    codes and distinct values): normalisation, blocking, hashing and the keys
-    (dense ids of the tokens) are found once per distinct raw value, then
-    gathered for the rows holding a value only.
-    """
-    codes, uniq_raw = coded
+    tok: npt.NDArray[np.uint64]  # 0 where the value never links by shape (invalid, blocked)
+    status: npt.NDArray[np.int8]
+    detail: npt.NDArray[np.int32]  # index into names, -1 none
+    names: tuple[str, ...]
+    key: npt.NDArray[np.int64]  # dense id 0..n_keys-1 of the token, -1 where it is 0
+    key_tok: npt.NDArray[np.uint64]  # the token of each key
+
+
+def _distinct_facts(
+    idtype: IdType, uniq_raw: npt.NDArray[Any], *, block_defaults: bool, secret: Secret | None
+) -> _Distinct:
+    """Tokens, statuses, details and keys of a column's distinct raw values."""
     # per normalised form (several raw phones share one), then spread over the raw values
     form, text_f, status_f, detail_f = normalize_forms(idtype, uniq_raw,
                                                        block_defaults=block_defaults)  # fmt: skip
@@ -308,35 +344,58 @@ def _value_tokens(
     local_f = np.full(len(detail_f), -1, dtype=np.int32)
     local_f[has] = inv.reshape(-1)
     if form is None:
-        tok_u, status_u, local = tok_f, status_f, local_f
+        tok_u, status_u, local = tok_f, status_f.copy(), local_f
     else:
         tok_u, status_u, local = tok_f[form], status_f[form], local_f[form]
     key_u = np.full(len(tok_u), -1, dtype=np.int64)
     has_tok = tok_u != 0
     key_u[has_tok], distinct_tok = factorize_u64(tok_u[has_tok])
-    absent = np.append(status_u == Status.ABSENT, True)  # code -1: None
+    return _Distinct(tok_u, status_u, local, tuple(names.tolist()), key_u, distinct_tok)
+
+
+def _value_tokens(
+    idtype: IdType,
+    coded: tuple[npt.NDArray[np.int64], npt.NDArray[Any]],
+    *,
+    block_defaults: bool,
+    secret: Secret | None,
+) -> _Values:
+    """Tokens, statuses, details and keys of the rows of a raw column that hold a value.
+
+    The column comes factorised (*coded* is :func:`~autoops._tabular.encode`'s
+    codes and distinct values): normalisation, blocking, hashing and the keys
+    (dense ids of the tokens) are found once per distinct raw value, then
+    gathered for the rows holding a value only.
+    """
+    codes, uniq_raw = coded
+    d = _distinct_facts(idtype, uniq_raw, block_defaults=block_defaults, secret=secret)
+    absent = np.append(d.status == Status.ABSENT, True)  # code -1: None
     rows = np.flatnonzero(~absent[codes])
     c = codes[rows]
-    return _Values(rows, tok_u[c], status_u[c], local[c],
-                   tuple(names.tolist()), key_u[c], len(distinct_tok), c, distinct_tok)  # fmt: skip
+    return _Values(rows, d.tok[c], d.status[c], d.detail[c],
+                   d.names, d.key[c], len(d.key_tok), c, d.key_tok)  # fmt: skip
 
 
 @attrs.frozen(slots=True)
 class _TypeEdges:
-    """The edges of one identifier type, before they are laid end to end."""
+    """The edges of one identifier type, before they are laid end to end.
+
+    Per edge: its row, and its value's code ``raw`` in the distinct values;
+    the token, status and key of an edge are its value's (``facts``) unless
+    per-edge arrays replace them (scopes and verification act per record).
+    """
 
     ti: int
     rows: npt.NDArray[np.int64]
-    tok: npt.NDArray[np.uint64]
-    status: npt.NDArray[np.int8]
-    detail: npt.NDArray[np.int32]
-    names: tuple[str, ...]
-    verified: npt.NDArray[np.bool_]
     raw: npt.NDArray[np.int64]
-    key: npt.NDArray[np.int64]
+    facts: _Distinct
     n_keys: int
     key_tok: npt.NDArray[np.uint64]
     raw_of: Callable[[], npt.NDArray[Any]]  # the column's distinct raw values, when asked
+    tok: npt.NDArray[np.uint64] | None = None
+    status: npt.NDArray[np.int8] | None = None
+    key: npt.NDArray[np.int64] | None = None
+    verified: npt.NDArray[np.bool_] | None = None  # None: none verified
 
 
 def token_of(idtype: IdType, value: Any, scope: Any = None, *, secret: Secret | None = None) -> int:
@@ -521,17 +580,28 @@ def prepare(
         col = type_cols[idtype.name]
         # an identifier column is read factorised: an Arrow-backed string column never
         # becomes one Python string per row (see autoops._tabular.encode)
-        col_coded, raw_of = _encode_column(source[col])
-        values = _value_tokens(idtype, col_coded, block_defaults=rules.block_defaults,
-                               secret=secret)  # fmt: skip
-        rows, tok, status, vkey, n_vkey = (values.rows, values.tok, values.status, values.key,
-                                           values.n_keys)  # fmt: skip
-        key_tok = values.key_tok
+        column = _read_column(source[col])
+        facts = _distinct_facts(idtype, column.distinct, block_defaults=rules.block_defaults,
+                                secret=secret)  # fmt: skip
+        rows = np.arange(column.n, dtype=np.int64) if column.present is None else column.present
+        c = column.codes
+        absent = facts.status == Status.ABSENT
+        if absent.any():
+            keep = ~absent[c]
+            if not keep.all():
+                rows, c = rows[keep], c[keep]
+        # registries act on the distinct values (an edge's status is its value's)
+        status_u = facts.status
         if ti in staff_tok:
-            status[(status == Status.OK) & np.isin(tok, staff_tok[ti])] = Status.STAFF
+            status_u[(status_u == Status.OK) & np.isin(facts.tok, staff_tok[ti])] = Status.STAFF
         if ti in kiosk_tok:
-            status[(status == Status.OK) & np.isin(tok, kiosk_tok[ti])] = Status.KIOSK
+            status_u[(status_u == Status.OK) & np.isin(facts.tok, kiosk_tok[ti])] = Status.KIOSK
+        tok: npt.NDArray[np.uint64] | None = None
+        status: npt.NDArray[np.int8] | None = None
+        vkey: npt.NDArray[np.int64] | None = None
+        key_tok = facts.key_tok
         if idtype.scope is not None:
+            tok, status = facts.tok[c], status_u[c]
             scope_h = _scope_hash(coded.get(idtype.scope), rows, idtype.default_scope)
             status[(status == Status.OK) & (scope_h == 0)] = Status.SCOPE
             tok = np.where(tok != 0, combine(tok, scope_h), tok)
@@ -539,17 +609,21 @@ def prepare(
             has = tok != 0
             vkey = np.full(len(rows), -1, dtype=np.int64)
             vkey[has], key_tok = factorize_u64(tok[has])
-            n_vkey = len(key_tok)
         ver = src.get(f"{col}_verified")
         verified = (
-            np.zeros(len(rows), dtype=bool)
+            None
             if ver is None
             else np.asarray(np.where(present(ver), ver, False), dtype=bool)[rows]
         )
         if idtype.needs_verification:
-            status[(status == Status.OK) & ~verified] = Status.UNVERIFIED
-        return _TypeEdges(ti, rows, tok, status, values.detail, values.names, verified,
-                          values.raw, vkey, n_vkey, key_tok, raw_of)  # fmt: skip
+            if status is None:
+                status = status_u[c]
+            if verified is None:
+                status[status == Status.OK] = Status.UNVERIFIED
+            else:
+                status[(status == Status.OK) & ~verified] = Status.UNVERIFIED
+        return _TypeEdges(ti, rows, c, facts, len(key_tok), key_tok, column.raw_of,
+                          tok, status, vkey, verified)  # fmt: skip
 
     # the types are independent (reading, encoding, normalising, hashing) until their
     # edges are laid end to end: numpy and Arrow release the GIL, so they run on
@@ -577,7 +651,7 @@ def prepare(
     key_offsets = [0]
     gmaps = []
     for part in parts:
-        gmaps.append(np.array([details.setdefault(d, len(details)) for d in part.names] + [-1],
+        gmaps.append(np.array([details.setdefault(d, len(details)) for d in part.facts.names] + [-1],
                               dtype=np.int16))  # fmt: skip
         offsets.append(offsets[-1] + len(part.rows))
         key_offsets.append(key_offsets[-1] + part.n_keys)
@@ -593,17 +667,33 @@ def prepare(
     e_key = np.empty(m, dtype=np.int64)
 
     def lay(j: int) -> None:
+        """Per edge of type *j*: its facts, gathered through its value's code where the
+        value decides them (no per-type copy to lay out again)."""
         part, a, b = parts[j], offsets[j], offsets[j + 1]
+        facts, c = part.facts, part.raw
         rec[a:b] = part.rows
         etype[a:b] = part.ti
-        etok[a:b] = part.tok
-        estatus[a:b] = part.status
-        np.take(gmaps[j], part.detail, out=e_detail[a:b])
-        e_ver[a:b] = part.verified
-        e_raw[a:b] = part.raw
-        keys = e_key[a:b]
-        np.add(part.key, key_offsets[j], out=keys)
-        keys[part.key < 0] = -1
+        if part.tok is None:
+            np.take(facts.tok, c, out=etok[a:b])
+        else:
+            etok[a:b] = part.tok
+        if part.status is None:
+            np.take(facts.status, c, out=estatus[a:b])
+        else:
+            estatus[a:b] = part.status
+        np.take(gmaps[j][facts.detail], c, out=e_detail[a:b])
+        if part.verified is None:
+            e_ver[a:b] = False
+        else:
+            e_ver[a:b] = part.verified
+        e_raw[a:b] = c
+        if part.key is None:
+            glob = np.where(facts.key >= 0, facts.key + key_offsets[j], -1)
+            np.take(glob, c, out=e_key[a:b])
+        else:
+            keys = e_key[a:b]
+            np.add(part.key, key_offsets[j], out=keys)
+            keys[part.key < 0] = -1
 
     parallel_map(lay, range(len(parts)))
     raw_cols = _LazyRaw({rules.types[p.ti].name: p.raw_of for p in parts})
