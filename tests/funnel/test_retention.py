@@ -299,20 +299,41 @@ def _near_changes(tz: str) -> npt.NDArray[np.int64]:
     data=st.data(),
     n=st.integers(1, 40),
     tz=st.sampled_from(
-        ["America/Santiago", "America/Havana", "Australia/Lord_Howe", "Asia/Kolkata", "UTC"]
+        [
+            "America/Santiago",
+            "America/Havana",
+            "Australia/Lord_Howe",
+            "Asia/Kolkata",
+            "UTC",
+            "Asia/Beirut",
+        ]
     ),
     period=st.sampled_from(["day", "week", "month"]),
-    returning=st.sampled_from([None, "b"]),
+    returning=st.sampled_from([None, "b", ["b", "c"]]),
     with_as_of=st.booleans(),
+    categorical=st.booleans(),
+    block=st.sampled_from([1, 3, 1 << 18]),
 )
-def test_unit_presence_matches_the_general_path(
-    data: Any, n: int, tz: str, period: str, returning: str | None, with_as_of: bool
+def test_period_maps_and_unit_presence_match_the_general_path(
+    data: Any,
+    n: int,
+    tz: str,
+    period: str,
+    returning: Any,
+    with_as_of: bool,
+    categorical: bool,
+    block: int,
 ) -> None:
     """First-time calendar cohorts read each row's period from a table per UTC hour
     (exact per row in hours with a change of offset, e.g. Santiago's midnight
-    changes, Lord Howe's half hour): the same table as the general path."""
+    changes, Lord Howe's half hour): the (period, unit) maps, the (bucket, unit) map
+    and the general path agree, blocks of rows and ranges of units of any size, on
+    1, 2 and 3 threads."""
+    from autoops import _parallel
     from autoops._time import utc_offsets
     from autoops.funnel import _retention
+
+    from ..threads import with_threads
 
     # times within ±90 minutes of a change of offset or of a local midnight in 2026
     # (Kolkata's midnight is at 18:30 UTC: inside an hour)
@@ -322,21 +343,60 @@ def test_unit_presence_matches_the_general_path(
     near = data.draw(st.lists(st.integers(0, len(centres) - 1), min_size=n, max_size=n))
     shift = data.draw(st.lists(st.integers(-5400, 5400), min_size=n, max_size=n))
     secs = centres[near] + np.asarray(shift)
+    names = data.draw(st.lists(st.sampled_from(["a", "b", "c"]), min_size=n, max_size=n))
     ev = {
         "one_id": np.asarray(data.draw(st.lists(st.integers(0, 6), min_size=n, max_size=n))),
-        "event": np.asarray(
-            data.draw(st.lists(st.sampled_from(["a", "b", "c"]), min_size=n, max_size=n)),
-            dtype=object,
-        ),
+        "event": pd.Categorical(names) if categorical else np.asarray(names, dtype=object),
         "ts": (secs * 1_000_000).view("datetime64[us]"),
     }
     kwargs: dict[str, Any] = {"cohort": "a", "returning": returning, "period": period, "tz": tz,
                               "periods": 6, "measure": "count"}  # fmt: skip
     if with_as_of:
         kwargs["as_of"] = np.datetime64(int(np.median(secs)) * 1_000_000, "us")
-    fast = retention(ev, **kwargs)
     with pytest.MonkeyPatch.context() as m:
+        m.setattr(_parallel, "MIN_ROWS", 1)
+        m.setattr(_retention, "ROW_BLOCK", block)
+        maps = [with_threads(k, lambda: retention(ev, **kwargs)) for k in (1, 2, 3)]
+        m.setattr(_retention, "_period_presence", lambda *a, **k: None)
+        by_bucket = [with_threads(k, lambda: retention(ev, **kwargs)) for k in (1, 2, 3)]
         m.setattr(_retention, "_unit_presence", lambda *a, **k: None)
         general = retention(ev, **kwargs)
+    for got in [*maps, *by_bucket]:
+        assert got.counts.tolist() == general.counts.tolist()
+        assert got.complete.tolist() == general.complete.tolist()
+        np.testing.assert_array_equal(got.values, general.values)
+        np.testing.assert_array_equal(got.weighted_mean, general.weighted_mean)
+        np.testing.assert_array_equal(got.cohort, general.cohort)
+
+
+def test_clock_going_back_across_midnight() -> None:
+    """St John's went back from 00:00:59 to 23:01 of the day before (until 2011): a row
+    in a later day than t0's may lie before t0, and the least day of a unit's cohort
+    rows may not be t0's. Both fast paths step aside (the (bucket, unit) map counted
+    the earlier row as a return)."""
+    from autoops.funnel import _retention
+
+    change = np.datetime64("2010-11-07T02:31", "us").astype(np.int64)  # 00:01 NDT
+    minute = 60_000_000
+    ts = np.array([change - minute // 2, change + 10 * minute, change + 11 * minute])
+    ev = {"one_id": np.zeros(3, dtype=np.int64), "event": np.array(["b", "a", "b"], dtype=object),
+          "ts": ts.view("datetime64[us]")}  # fmt: skip
+    kwargs: dict[str, Any] = {"cohort": "a", "period": "day", "tz": "America/St_Johns",
+                              "periods": 3, "measure": "count",
+                              "as_of": np.datetime64("2011-01-01", "us")}  # fmt: skip
+    fast = retention(ev, **kwargs)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(_retention, "_period_presence", lambda *a, **k: None)
+        m.setattr(_retention, "_unit_presence", lambda *a, **k: None)
+        general = retention(ev, **kwargs)
+    assert general.counts.tolist() == [[1, 0, 0, 0]]  # the day-1 row came before t0
     assert fast.counts.tolist() == general.counts.tolist()
-    assert fast.complete.tolist() == general.complete.tolist()
+    # the cohort row after the change is t0's day (Saturday), not the earlier Sunday row's
+    ev2 = dict(ev, event=np.array(["a", "a", "b"], dtype=object))
+    fast2 = retention(ev2, **kwargs)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(_retention, "_period_presence", lambda *a, **k: None)
+        m.setattr(_retention, "_unit_presence", lambda *a, **k: None)
+        general2 = retention(ev2, **kwargs)
+    assert fast2.counts.tolist() == general2.counts.tolist()
+    np.testing.assert_array_equal(fast2.cohort, general2.cohort)

@@ -296,10 +296,12 @@ def retention(
     as_of_us = t_range[1] if as_of is None and ev.n else _instant(as_of)
     # by default as_of is the latest row: every row is live (a read-only view, no array)
     live = t <= as_of_us if as_of is not None else np.broadcast_to(np.True_, (ev.n,))
-    c_ok = _mask(ev, event, c_step)
+    c_ok = _block_mask(ev, event, c_step)  # by blocks of rows: no full-length mask
 
     def cohort_rows(a: int, b: int) -> npt.NDArray[np.bool_]:
-        return c_ok[a:b] & live[a:b]
+        got = c_ok(a, b)
+        got &= live[a:b]
+        return got
 
     if r_step is None:  # any event returns: the live rows (no second full-length mask)
         r_ok = live
@@ -307,6 +309,32 @@ def retention(
         r_ok = _mask(ev, event, r_step)
         r_ok &= live
     n_units = len(ev.unit_values)
+    n_cols = periods + 1
+    same_clock = clock == "calendar" and brackets is None and group == name
+    # first-time cohorts, calendar buckets of the cohort's own period, "on" one return:
+    # (period, unit) byte maps of the cohort rows and of the returns, filled in one pass
+    maps = None
+    if (
+        cohort_type == "first_time"
+        and same_clock
+        and criterion == "on"
+        and min_returns == 1
+        and sum_col is None
+    ):
+        every = r_step is None and as_of is None  # every row returns (no mask to read)
+        maps = _period_presence(
+            ev.unit, t, cohort_rows, None if every else r_ok, n_units, n_cols, group, tz,
+            t_range,
+        )  # fmt: skip
+    if maps is not None:
+        size, cohorts, retained_units = maps
+        counts = np.zeros((len(cohorts), n_cols), dtype=np.int64)
+        counts[:, 0] = size
+        counts[:, 1:] = retained_units
+        none = np.zeros(0, dtype=np.int64)  # t0 is not needed: only its period (_complete)
+        complete = _complete(cohorts, none, none, group, clock, name, None, n_cols, as_of_us, tz)
+        return _table(cohorts, size, counts, None, complete, measure, name, group, as_of_us, tz)
+    by_units: I64 | None = None
     # cohort instances: (unit, t0) — one per unit, or one per unit and cohort period
     if cohort_type == "first_time":
         # each unit's first cohort time: one minimum per unit in a linear pass (no sort;
@@ -335,11 +363,8 @@ def retention(
     i_unit, i_t0, i_group = by_unit, by_unit_t0, by_unit_group
     del by_unit, by_unit_t0, by_unit_group
     n_inst = len(i_unit)
-    n_cols = periods + 1
-    same_clock = clock == "calendar" and brackets is None and group == name
-    # first-time cohorts, calendar buckets of the cohort's own period, "on" one return:
-    # a byte map of (bucket, unit), each row reading one narrow number of its unit
-    by_units: I64 | None = None
+    # otherwise (too many periods for the maps) a byte map of (bucket, unit), each row
+    # reading one narrow number of its unit
     if (
         cohort_type == "first_time"
         and same_clock
@@ -483,7 +508,27 @@ def retention(
     complete = _complete(
         cohorts, i_cohort, i_t0, group, clock, name, brackets, n_cols, as_of_us, tz
     )
-    if sum_col is not None:
+    return _table(
+        cohorts, size, counts, sums if sum_col is not None else None, complete, measure, name,
+        group, as_of_us, tz,
+    )  # fmt: skip
+
+
+def _table(
+    cohorts: I64,
+    size: I64,
+    counts: I64,
+    sums: npt.NDArray[np.float64] | None,
+    complete: npt.NDArray[np.bool_],
+    measure: str,
+    name: str,
+    group: str,
+    as_of_us: int,
+    tz: str,
+) -> RetentionTable:
+    """The table of a measure: rate, count, or the sums of a column (*sums*)."""
+    n_cols = counts.shape[1]
+    if sums is not None:
         values = sums.copy()
         values[:, 0] = size
         retained = sums
@@ -603,9 +648,9 @@ def _first_times(
     return out
 
 
-def _hour_periods(t_min: int, t_max: int, tz: str, period: str) -> tuple[int, I64, Any]:
+def _hour_periods(t_min: int, t_max: int, tz: str, period: str) -> tuple[int, I64, Any, bool]:
     """Calendar period in *tz* of every UTC hour from *t_min*'s to *t_max*'s: (first hour,
-    periods, hours whose period is not uniform).
+    periods, hours whose period is not uniform, whether periods never decrease with time).
 
     An hour is uniform when the zone's offset and the period are the same at its
     first and last microsecond: the offset changes at most once inside an hour
@@ -613,6 +658,12 @@ def _hour_periods(t_min: int, t_max: int, tz: str, period: str) -> tuple[int, I6
     without a jump inside it and the period cannot change. Rows in the other hours
     (a change of offset or a period start inside them, e.g. Kolkata's midnight at
     18:30 UTC) take the exact path.
+
+    Periods never decrease with time unless the clock goes back across a period
+    start (St John's went back from 00:00:59 to 23:01 of the day before until
+    2011): checked from hour to hour, and, in hours where the clock goes back by
+    d, conservatively, by asking that no period start within [first local time
+    - d, first local time + 1 h): the only local times the jump can revisit.
     """
     h0, h1 = t_min // _HOUR, t_max // _HOUR
     first = np.arange(h0, h1 + 1, dtype=np.int64) * _HOUR
@@ -620,8 +671,18 @@ def _hour_periods(t_min: int, t_max: int, tz: str, period: str) -> tuple[int, I6
     at_first = local_us(first, tz)
     at_last = local_us(last, tz)
     periods = period_index(at_first, period)
-    odd = (at_last - last != at_first - first) | (period_index(at_last, period) != periods)
-    return h0, periods, np.flatnonzero(odd)
+    last_periods = period_index(at_last, period)
+    shift_first, shift_last = at_first - first, at_last - last
+    odd = (shift_last != shift_first) | (last_periods != periods)
+    ends = np.empty(2 * len(periods), dtype=np.int64)
+    ends[0::2], ends[1::2] = periods, last_periods
+    monotone = bool(np.all(ends[1:] >= ends[:-1]))
+    back = np.flatnonzero(shift_last < shift_first)
+    if monotone and len(back):
+        revisited = at_first[back] - (shift_first[back] - shift_last[back])
+        lo = period_index(revisited, period)
+        monotone = bool(np.all(lo == period_index(at_first[back] + (_HOUR - 1), period)))
+    return h0, periods, np.flatnonzero(odd), monotone
 
 
 def _unit_presence(
@@ -654,7 +715,9 @@ def _unit_presence(
     n = len(t)
     if n == 0 or t_range[1] // _HOUR - t_range[0] // _HOUR > 50_000_000:
         return None
-    h0, hour_period, odd = _hour_periods(*t_range, tz, period)
+    h0, hour_period, odd, monotone = _hour_periods(*t_range, tz, period)
+    if not monotone:  # a row in a later period than t0's might lie before t0
+        return None
     g0 = int(i_group.min())
     rel = hour_period - g0
     # |row period - g0| and every cohort period - g0 lie below `far`: it marks units
@@ -704,6 +767,116 @@ def _unit_presence(
 
     per_bucket = parallel_map(count, list(range(n_buckets)))
     return np.asarray(np.stack(per_bucket, axis=1), dtype=np.int64)
+
+
+PERIOD_MAP_CELLS = 64_000_000
+"""Cells of each (period, unit) byte map always allowed (more when there are many rows)."""
+PERIOD_MAP_PERIODS = 512
+"""The most periods the (period, unit) maps span (their tally costs n_periods² a range)."""
+
+
+def _period_presence(
+    unit: Arr,
+    t: I64,
+    cohort_rows: Callable[[int, int], npt.NDArray[np.bool_]],
+    r_ok: npt.NDArray[np.bool_] | None,
+    n_units: int,
+    n_cols: int,
+    period: str,
+    tz: str,
+    t_range: tuple[int, int],
+) -> tuple[I64, I64, I64] | None:
+    """First-time cohorts bucketed by calendar periods of their own kind, "on" one
+    return: (cohort sizes, cohort periods ascending, ``out[c, k - 1]`` = units of
+    cohort c with a return in period k, 1 ≤ k < n_cols); None when the rows span more
+    than :data:`PERIOD_MAP_PERIODS` periods or the periods times the units exceed
+    :data:`PERIOD_MAP_CELLS` plus four cells a row.
+
+    One pass over the rows marks byte (period, unit) of two period-major maps: one
+    for the cohort rows, one for the returns. A row reads nothing of its unit: its
+    period comes from a table per UTC hour (exact per row in the rare hours with a
+    change of offset or a period start inside them, as :func:`_hour_periods`), and
+    the bytes it writes lie in its own period's row of each map, n_units bytes. A
+    log in time order therefore writes within one or two such rows at a time, which
+    stay in the cache however many periods the log spans (a map of (bucket, unit)
+    needs each row's cohort period first: a random read, and writes over every
+    bucket). Blocks of :data:`ROW_BLOCK` rows run on several threads and only ever
+    set bytes to True. Then, unit range by unit range, each unit's cohort period is
+    its first marked period (the periods walked backwards, each assignment
+    overwriting a later one), and, period by period, each marked return of a unit
+    counts for its cohort at k = period - cohort period: exact, as a cohort
+    period is the period of the unit's least cohort time (periods never decrease
+    with time) and k ≥ 1 puts every return after t0.
+    """
+    n = len(t)
+    if n == 0 or t_range[1] // _HOUR - t_range[0] // _HOUR > 50_000_000:
+        return None
+    h0, hour_period, odd, monotone = _hour_periods(*t_range, tz, period)
+    if not monotone:  # the least period of a unit's cohort rows might not be t0's
+        return None
+    ends = period_index(local_us(np.array(t_range, dtype=np.int64), tz), period)
+    p_lo, n_p = int(ends[0]), int(ends[1]) - int(ends[0]) + 1
+    cells = n_p * n_units
+    if n_p > PERIOD_MAP_PERIODS or cells > PERIOD_MAP_CELLS + 4 * n:
+        return None
+    # a uniform hour's period is its rows' period, never before the first row's: the
+    # table holds the offset of its row of a map; -1 sends a row to the exact path
+    offset = (hour_period - p_lo) * n_units
+    offset[odd] = -1
+    has_odd = len(odd) > 0
+    returns = np.zeros(cells, dtype=bool)
+    firsts = np.zeros(cells, dtype=bool)
+    step = ROW_BLOCK
+
+    def block(lo: int) -> None:
+        hi = min(lo + step, n)
+        tb = t[lo:hi]
+        hour = tb // _HOUR
+        hour -= h0
+        cell = offset[hour]
+        if has_odd:
+            exact = np.flatnonzero(cell < 0)
+            if len(exact):
+                p = period_index(local_us(tb[exact], tz), period)
+                cell[exact] = (p - p_lo) * n_units
+        cell += unit[lo:hi]
+        returns[cell if r_ok is None else np.compress(r_ok[lo:hi], cell)] = True
+        firsts[np.compress(cohort_rows(lo, hi), cell)] = True
+
+    parallel_map(block, list(range(0, n, step)))
+    # then range by range of units (a range's bytes of every period and its slice of
+    # the cohort periods stay in the cache): each unit's first cohort period, and per
+    # period the units with a return counted by cohort period
+    span = max(1, step)
+    ranges = [(a, min(a + span, n_units)) for a in range(0, n_units, span)]
+
+    def tally(r: tuple[int, int]) -> tuple[I64, I64]:
+        """Units [a, b): ``band[p, k - 1]``, how many of them have a return in period p
+        and their cohort period k periods before, and how many have each cohort period
+        (the last count: units without one)."""
+        a, b = r
+        first = np.full(b - a, n_p, dtype=np.int32)
+        for p in range(n_p - 1, -1, -1):  # a later first period is overwritten
+            first[np.flatnonzero(firsts[p * n_units + a : p * n_units + b])] = p
+        band = np.zeros((n_p, n_cols - 1), dtype=np.int64)
+        for p in range(1, n_p):
+            back = np.compress(returns[p * n_units + a : p * n_units + b], first)
+            per_g = np.bincount(back, minlength=n_p + 1)
+            k_top = min(p, n_cols - 1)  # g = p - k for k = 1 .. k_top
+            band[p, :k_top] = per_g[p - 1 :: -1][:k_top]
+        return band, np.bincount(first, minlength=n_p + 1)
+
+    done = parallel_map(tally, ranges)
+    band = np.asarray(np.sum([d[0] for d in done], axis=0), dtype=np.int64)
+    per_period = np.asarray(np.sum([d[1] for d in done], axis=0), dtype=np.int64)[:n_p]
+    present = np.flatnonzero(per_period)  # cohort periods - p_lo, ascending
+    # units of cohort period g returning k periods later: band[g + k, k - 1]
+    out = np.zeros((len(present), n_cols - 1), dtype=np.int64)
+    for k in range(1, n_cols):
+        later = present + k
+        inside = np.flatnonzero(later < n_p)
+        out[inside, k - 1] = band[later[inside], k - 1]
+    return per_period[present], present + p_lo, out
 
 
 def _unit_records(i_unit: I64, i_t0: I64, i_group: I64, n_units: int) -> Arr:
@@ -785,6 +958,29 @@ def _mask(ev: Any, event: str, st: Step | None) -> npt.NDArray[np.bool_]:
     return step_mask(ev, event, st.events, st.where)
 
 
+def _block_mask(
+    ev: Any, event: str, st: Step | None
+) -> Callable[[int, int], npt.NDArray[np.bool_]]:
+    """``mask(a, b)``: a new array, ``_mask(ev, event, st)[a:b]``, computed for the block
+    alone when the step names a few events of a categorical column (no full-length mask,
+    no conversion of the narrow codes to indices); else a slice of the full mask."""
+    if st is not None and st.events and not st.where and event in ev.coded:
+        codes, cats = ev.coded[event]
+        wanted = np.flatnonzero(np.isin(cats, list(st.events))).tolist()  # codes >= 0
+        if len(wanted) <= 4:
+
+            def few(a: int, b: int) -> npt.NDArray[np.bool_]:
+                part = codes[a:b]
+                out = np.zeros(len(part), dtype=bool)
+                for w in wanted:
+                    out |= part == w
+                return out
+
+            return few
+    full = _mask(ev, event, st)
+    return lambda a, b: full[a:b].copy()
+
+
 def _buckets(
     delta: I64,
     r_local: I64,
@@ -820,9 +1016,16 @@ def _complete(
     out = np.ones((len(cohorts), n_cols), dtype=bool)
     if len(cohorts) == 0:
         return out
+    as_local = int(local_us(np.array([as_of_us], dtype=np.int64), tz)[0])
+    if clock == "calendar" and brackets is None and group == name:
+        # buckets of the cohort's own periods: a cell ends with period cohort + k + 1
+        # (every t0 of a cohort lies in its period: t0 itself is not needed)
+        for k in range(1, n_cols):
+            end_local = period_start_local(cohorts + k + 1, name).view(np.int64)
+            out[:, k] = end_local <= as_local
+        return out
     max_t0 = np.full(len(cohorts), np.iinfo(np.int64).min, dtype=np.int64)
     np.maximum.at(max_t0, i_cohort, i_t0)
-    as_local = int(local_us(np.array([as_of_us], dtype=np.int64), tz)[0])
     t_local = local_us(max_t0, tz)
     for k in range(1, n_cols):
         if clock == "rolling":
