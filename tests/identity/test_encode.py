@@ -85,3 +85,31 @@ def test_many_rows_use_several_partitions() -> None:
     assert out is not None and np.array_equal(out.codes, codes)
     assert text is not None and out.text.tobytes() == text.tobytes()
     assert arr.take(out.rows).to_pylist() == distinct
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(-300, 300), min_size=1, max_size=40),
+    st.sampled_from(["int64", "int32", "uint16"]),
+)
+def test_int_record_ids_proven_unique_only_when_distinct(ids: list[int], dtype: str) -> None:
+    from autoops.identity._prepare import _int_tokens_unique, record_tokens
+
+    arr = np.array([abs(i) if dtype == "uint16" else i for i in ids], dtype=dtype)
+    tokens = record_tokens(arr)
+    proven = _int_tokens_unique(arr)
+    assert proven == (len(np.unique(arr)) == len(arr))  # a narrow span: always decided
+    if proven:
+        assert len(np.unique(tokens)) == len(tokens)
+    assert not _int_tokens_unique(np.array([0, 10**6]))  # a wide span: left to the sort
+
+
+def test_a_token_collision_of_distinct_int_ids_is_found() -> None:
+    from autoops.identity._prepare import _bit0_partner, _int_tokens_unique, record_tokens
+
+    a = np.array([12345, -7, 2**62], dtype=np.int64)
+    b = _bit0_partner(a)
+    assert (b != a).all() and (_bit0_partner(b) == a).all()
+    assert (record_tokens(a) == record_tokens(b)).all()  # two ids, one token
+    # the check looks the partners up among the ids
+    assert _int_tokens_unique(np.arange(1000, dtype=np.int64) - 500)

@@ -444,14 +444,69 @@ def registry_tokens(
     return {k: np.unique(np.concatenate(v)) for k, v in out.items()}
 
 
+_RID_SALT = np.uint64(0x5BD1E995)
+
+
 def record_tokens(values: npt.NDArray[Any]) -> npt.NDArray[np.uint64]:
     """Tokens of record ids (ints or strings)."""
     if values.dtype.kind in "iu":
         out: npt.NDArray[np.uint64] = mix64(
-            values.astype(np.int64).view(np.uint64) ^ np.uint64(0x5BD1E995)
+            values.astype(np.int64).view(np.uint64) ^ _RID_SALT
         ) | np.uint64(1)
         return out
     return hash_strings(np.asarray(values, dtype=object).astype(str).astype(object), salt=7)
+
+
+def _unmix64(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """The inverse of :func:`~autoops.identity._normalize.mix64`.
+
+    >>> v = np.array([0, 1, 2**63 + 5], dtype=np.uint64)
+    >>> _unmix64(mix64(v)).tolist() == v.tolist()
+    True
+    """
+    x = x.astype(np.uint64, copy=True)
+    x ^= (x >> np.uint64(31)) ^ (x >> np.uint64(62))
+    x *= np.uint64(pow(0x94D049BB133111EB, -1, 1 << 64))
+    x ^= (x >> np.uint64(27)) ^ (x >> np.uint64(54))
+    x *= np.uint64(pow(0xBF58476D1CE4E5B9, -1, 1 << 64))
+    x ^= (x >> np.uint64(30)) ^ (x >> np.uint64(60))
+    return x
+
+
+def _bit0_partner(ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Per integer id, the id whose :func:`record_tokens` token is the same (its mix64
+    differs only in bit 0, which the token sets)."""
+    flipped = mix64(ids.view(np.uint64) ^ _RID_SALT)
+    flipped ^= np.uint64(1)
+    other: npt.NDArray[np.int64] = (_unmix64(flipped) ^ _RID_SALT).view(np.int64)
+    return other
+
+
+def _int_tokens_unique(ids: npt.NDArray[Any], slack: int = 1024) -> bool:
+    """True when the :func:`record_tokens` of integer *ids* are proven distinct without a
+    sort: the ids lie within a span of at most ``4 * len(ids) + slack`` values, are
+    distinct (one mark each), and no id's token is another's with bit 0 flipped (the
+    tokens are ``mix64(id ^ salt) | 1``, mix64 a bijection, so the id whose token would
+    collide is found by inverting it and looked up among the marks). False: unknown
+    (not integers, a wide span) or not distinct; the caller then sorts the tokens.
+
+    >>> _int_tokens_unique(np.arange(5)), _int_tokens_unique(np.array([3, 1, 3]))
+    (True, False)
+    """
+    if ids.dtype.kind not in "iu" or len(ids) == 0:
+        return False
+    ids = ids.astype(np.int64)
+    lo, hi = int(ids.min()), int(ids.max())
+    span = hi - lo + 1
+    if span > 4 * len(ids) + slack:
+        return False
+    seen = np.zeros(span, dtype=bool)
+    seen[ids - lo] = True
+    if int(np.count_nonzero(seen)) != len(ids):
+        return False
+    other = _bit0_partner(ids)
+    inside = np.flatnonzero((other >= lo) & (other <= hi))
+    return not bool(seen[other[inside] - lo].any())
 
 
 def _scope_hash(
@@ -555,6 +610,8 @@ def prepare(
     def record_facts() -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]:
         """The record-id tokens (checked unique) and the times: a task of its own."""
         rid_token = record_tokens(record_id)
+        if _int_tokens_unique(np.asarray(record_id)):
+            return rid_token, _ts_column(src, time_column, n)
         srt = np.sort(rid_token)
         if (srt[1:] == srt[:-1]).any():
             order = np.argsort(rid_token, kind="stable")
