@@ -160,3 +160,92 @@ def test_blocks_of_rows_change_nothing(block: int, seed: int, n: int, period: st
     np.testing.assert_array_equal(blocked.period_start, whole.period_start)
     want = [len(set(ev["one_id"][np.arange(n) % 5 == b].tolist())) for b in range(5)]
     assert sort_path.tolist() == want
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 200),
+    n_units=st.integers(1, 30),
+    n_days=st.integers(1, 80),
+    d0=st.integers(0, 20_000),
+    in_order=st.booleans(),
+    period=st.sampled_from(["day", "week", "month"]),
+)
+def test_day_rows_count_each_day_and_period_on_threads(
+    seed: int, n: int, n_units: int, n_days: int, d0: int, in_order: bool, period: str
+) -> None:
+    """Distinct units per day and per period by byte rows, rows as they lie (days never
+    decreasing) or grouped by a radix sort, runs of days cut anywhere (inside a period
+    too: its rows are or-ed) on 1, 2 or 3 threads: a set per day and per period."""
+    from autoops import _parallel
+    from autoops.funnel._active import _day_rows
+    from autoops.funnel._calendar import day_period
+
+    from ..threads import with_threads
+
+    rng = np.random.default_rng(seed)
+    units = rng.integers(0, n_units, n).astype(np.int32)
+    day = (d0 + rng.integers(0, n_days, n)).astype(np.int32)
+    if in_order:
+        day = np.sort(day)
+    lo, hi = int(day.min()), int(day.max())
+    want_day = [len(set(units[day == d].tolist())) for d in range(lo, hi + 1)]
+    per = day_period(day.astype(np.int64), period)
+    p_lo, p_hi = (int(p) for p in day_period(np.array([lo, hi]), period))
+    want_period = [len(set(units[per == p].tolist())) for p in range(p_lo, p_hi + 1)]
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(_parallel, "MIN_ROWS", 1)
+        for threads in (1, 2, 3):
+            got = with_threads(
+                threads, lambda: _day_rows(units, day, lo, hi - lo + 1, n_units, period)
+            )
+            assert got is not None
+            assert got[0].tolist() == want_day
+            assert got[1].tolist() == want_period
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 120),
+    period=st.sampled_from(["day", "week", "month"]),
+    in_order=st.booleans(),
+    categorical=st.booleans(),
+    as_of=st.booleans(),
+)
+def test_day_rows_match_stamps_and_maps(
+    seed: int, n: int, period: str, in_order: bool, categorical: bool, as_of: bool
+) -> None:
+    """The byte rows per day and period give the series of the stamps per unit and
+    the (period, unit) map (forced by allowing no scan), on 1, 2 and 3 threads, masks
+    of categorical or object columns read block by block."""
+    from autoops import _parallel
+    from autoops.funnel import _active
+
+    from ..threads import with_threads
+
+    pd = pytest.importorskip("pandas")
+    ev = _random_log(np.random.default_rng(seed), n, units=12, days=75)
+    if in_order:
+        by_time = np.argsort(ev["ts"], kind="stable")
+        ev = {k: v[by_time] for k, v in ev.items()}
+    if categorical:
+        ev = dict(
+            ev, event=pd.Categorical(ev["event"]), touchpoint=pd.Categorical(ev["touchpoint"])
+        )
+    kwargs: dict[str, Any] = {"period": period}
+    if as_of:
+        kwargs["as_of"] = ev["ts"][n // 2]
+    fields = ("period_start", "active", "mean_dau", "stickiness", "complete")
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(_parallel, "MIN_ROWS", 1)
+        m.setattr(_active, "ROW_BLOCK", 7)
+        rows = [with_threads(k, lambda: active_users(ev, **kwargs)) for k in (1, 2, 3)]
+        m.setattr(_active, "_day_rows", lambda *a, **k: None)
+        stamps = [with_threads(k, lambda: active_users(ev, **kwargs)) for k in (1, 2, 3)]
+    for got in [*rows[1:], *stamps]:
+        for field in fields:
+            np.testing.assert_array_equal(
+                getattr(got, field), getattr(rows[0], field), err_msg=field
+            )

@@ -24,8 +24,8 @@ from autoops.funnel._calendar import (
     period_labels,
     period_start_local,
 )
-from autoops.funnel._columns import column_mask, read_events, step_mask
-from autoops.funnel._retention import ROW_BLOCK, _as_step, _instant
+from autoops.funnel._columns import condition_mask, read_events
+from autoops.funnel._retention import ROW_BLOCK, _as_step, _block_mask, _codes_in, _instant
 from autoops.models import TouchpointKind
 
 __all__ = ["OUTBOUND_EVENTS", "PRIVATE_TOUCHPOINTS", "ActiveUsers", "active_users"]
@@ -34,6 +34,9 @@ Arr = npt.NDArray[Any]
 
 MAP_CELLS = 64_000_000
 """Cells of the distinct-count byte map always allowed (more when there are many rows)."""
+DAY_SCAN = 64
+"""Bytes of per-day scans allowed per qualifying row (beyond :data:`MAP_CELLS`): the byte
+rows of :func:`_day_rows` cost about three passes over n_units bytes a day."""
 
 OUTBOUND_EVENTS = ("push_sent", "message_delivered", "system")
 """Outbound and system events: never person-initiated, never counted as activity."""
@@ -198,19 +201,28 @@ def active_users(
     else:
         needed.update(c.column for c in step.where)
     ev = read_events(events, unit=unit, ts=ts, needed=sorted(needed))
+    # masks block by block (no full-length mask; categorical columns compare codes)
     if step is None:
-        mask = column_mask(ev, touchpoint, "in", list(PRIVATE_TOUCHPOINTS))
+        wanted = _in_mask(ev, touchpoint, list(PRIVATE_TOUCHPOINTS))
     else:
-        mask = step_mask(ev, event, step.events, step.where)
-    outbound = column_mask(ev, event, "in", list(OUTBOUND_EVENTS))
-    mask &= np.logical_not(outbound, out=outbound)  # in place: one full-length mask less
+        wanted = _block_mask(ev, event, step)
+    outbound = _in_mask(ev, event, list(OUTBOUND_EVENTS))
     as_of_us = int(ev.ts.max()) if as_of is None and ev.n else _instant(as_of)
-    if as_of is not None:  # by default as_of is the latest row: no row lies after it
-        mask &= ev.ts <= as_of_us
     # qualifying rows as compact columns, filled ROW_BLOCK rows at a time: the
     # scratch arrays of a block stay in the cache and are recycled by the allocator
     spans = [(lo, min(lo + ROW_BLOCK, ev.n)) for lo in range(0, ev.n, ROW_BLOCK)]
-    sizes = [int(np.count_nonzero(mask[a:b])) for a, b in spans]
+
+    def rows_of(span: tuple[int, int]) -> npt.NDArray[np.bool_]:
+        a, b = span
+        mask = wanted(a, b) if wanted is not None else np.zeros(b - a, dtype=bool)
+        if outbound is not None:
+            mask &= np.logical_not(outbound(a, b))
+        if as_of is not None:  # by default as_of is the latest row: no row lies after it
+            mask &= ev.ts[a:b] <= as_of_us
+        return mask
+
+    masks = parallel_map(rows_of, spans)
+    sizes = [int(np.count_nonzero(m)) for m in masks]
     at = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]).tolist()
     n_q = at[-1]
     u = np.empty(n_q, dtype=np.int32 if len(ev.unit_values) < 2**31 else np.int64)
@@ -218,8 +230,8 @@ def active_users(
 
     def fill(i: int) -> None:
         """Block i's qualifying rows into its slice of the columns (blocks run on threads)."""
-        start, end = spans[i]
-        rows = np.flatnonzero(mask[start:end])
+        start = spans[i][0]
+        rows = np.flatnonzero(masks[i])
         rows += start
         got = slice(at[i], at[i + 1])
         u[got] = ev.unit[rows]
@@ -238,19 +250,26 @@ def active_users(
             period,
             tz,
         )
+    masks.clear()  # the block masks are read: free them
     d0, d1 = int(day.min()), int(day.max())
-    dau = _daily_distinct(u, day, d0, d1 - d0 + 1, len(ev.unit_values))
-    if dau is None:  # days spread thinly over the rows, or very many units: a sort
-        dau = _distinct_per(u, day, d0, d1 - d0 + 1, len(ev.unit_values))
     # periods never decrease with the day: the first and last days give their range
     p0, p1 = (int(x) for x in day_period(np.array([d0, d1], dtype=np.int64), period))
     plist = np.arange(p0, p1 + 1, dtype=np.int64)
-    if period == "day":
-        active = dau
-    else:  # the period of each row computed block by block from its day (no column)
-        active = _distinct_per(
-            u, day, p0, len(plist), len(ev.unit_values), lambda d: day_period(d, period)
-        )
+    both = _day_rows(u, day, d0, d1 - d0 + 1, len(ev.unit_values), period)
+    if both is not None:
+        dau, active = both
+    else:
+        dau_or_none = _daily_distinct(u, day, d0, d1 - d0 + 1, len(ev.unit_values))
+        if dau_or_none is None:  # days spread thinly over the rows, or very many units
+            dau = _distinct_per(u, day, d0, d1 - d0 + 1, len(ev.unit_values))
+        else:
+            dau = dau_or_none
+        if period == "day":
+            active = dau
+        else:  # the period of each row computed block by block from its day (no column)
+            active = _distinct_per(
+                u, day, p0, len(plist), len(ev.unit_values), lambda d: day_period(d, period)
+            )
     start_local = period_start_local(plist, period)
     end_local = period_start_local(plist + 1, period)
     as_local = int(local_us(np.array([as_of_us], dtype=np.int64), tz)[0])
@@ -387,3 +406,110 @@ def _daily_distinct(units: Arr, day: Arr, d0: int, n_days: int, n_units: int) ->
 
     per_run = parallel_map(run, list(range(len(cuts) - 1)))
     return np.array([c for r in per_run for c in r], dtype=np.int64)
+
+
+def _in_mask(
+    ev: Any, column: str, values: list[str]
+) -> Callable[[int, int], npt.NDArray[np.bool_]] | None:
+    """``mask(a, b)``: rows a..b whose *column* is one of *values*, as a new array computed
+    for the block alone (on the codes of a categorical column); None when no row can
+    match (no category is one of *values*)."""
+    if column in ev.coded:
+        codes, cats = ev.coded[column]
+        hit = condition_mask(np.asarray(cats, dtype=object), "in", values)
+        wanted = np.flatnonzero(hit).tolist()
+        return _codes_in(codes, hit, wanted) if wanted else None
+    full = condition_mask(ev.column(column), "in", values)
+    return lambda a, b: full[a:b].copy()
+
+
+def _day_rows(
+    units: Arr, day: Arr, d0: int, n_days: int, n_units: int, period: str
+) -> tuple[Arr, Arr] | None:
+    """(distinct units per day ``day - d0``, distinct units per period of those days),
+    or None when the days times the units exceed :data:`DAY_SCAN` bytes a row (plus
+    :data:`MAP_CELLS`): then :func:`_daily_distinct` and :func:`_distinct_per` count.
+
+    The rows are taken day by day (as they lie when the days never decrease, else
+    grouped by a stable argsort of 16-bit day numbers, a radix sort). A day's rows
+    set their units' bytes in a row of n_units bytes; its distinct units are the
+    bytes set (one count over the row), which are then or-ed into the row of its
+    period and cleared. A thread writes only into its own two rows (2 bytes a unit:
+    they stay in the cache, where a 4-byte stamp per unit or a (period, unit) map
+    does not), so a row costs one write to a cached byte whatever the number of
+    units. Runs of days with about equal rows go to several threads; a period cut
+    by a run's edge is counted once from the or of its runs' rows.
+    """
+    n = len(units)
+    if n_days >= 2**15 or n_days * n_units > DAY_SCAN * n + MAP_CELLS:
+        return None
+    if bool(np.all(day[1:] >= day[:-1])):  # the rows of day d are one run
+        bounds = np.searchsorted(day, np.arange(d0, d0 + n_days + 1, dtype=day.dtype))
+        grouped = units
+    else:
+        rel = (day - d0).astype(np.int16)
+        bounds = np.zeros(n_days + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rel, minlength=n_days), out=bounds[1:])
+        grouped = units[np.argsort(rel, kind="stable")]
+    at = bounds.tolist()
+    pid = day_period(np.arange(d0, d0 + n_days, dtype=np.int64), period)
+    pid -= pid[0]
+    n_p = int(pid[-1]) + 1
+    p_first = np.searchsorted(pid, np.arange(n_p), side="left").tolist()
+    p_end = np.searchsorted(pid, np.arange(n_p), side="right").tolist()
+    day_pid = pid.tolist()
+    parts = thread_count() if n >= _parallel.MIN_ROWS else 1
+    cuts = sorted(
+        {0, n_days, *np.searchsorted(bounds, [n * p // parts for p in range(1, parts)]).tolist()}
+    )
+    track = period != "day"
+
+    def run(i: int) -> tuple[list[int], dict[int, int], dict[int, npt.NDArray[np.bool_]]]:
+        """Days [cuts[i], cuts[i + 1]): distinct units per day, per period inside the run,
+        and the rows of the periods cut by the run's edges."""
+        lo_d, hi_d = cuts[i], cuts[i + 1]
+        seen = np.zeros(n_units, dtype=bool)
+        span = np.zeros(n_units if track else 0, dtype=bool)
+        daily: list[int] = []
+        whole: dict[int, int] = {}
+        cut: dict[int, npt.NDArray[np.bool_]] = {}
+        for d in range(lo_d, hi_d):
+            a, b = at[d], at[d + 1]
+            if a == b:
+                daily.append(0)
+            else:
+                u = grouped[a:b]
+                seen[u] = True
+                daily.append(int(np.count_nonzero(seen)))
+                if track:
+                    np.logical_or(span, seen, out=span)
+                if (b - a) * 64 >= n_units:  # a memset costs far less a byte than a write
+                    seen[:] = False
+                else:
+                    seen[u] = False
+            p = day_pid[d]
+            if track and (d + 1 == hi_d or day_pid[d + 1] != p):
+                if p_first[p] >= lo_d and p_end[p] <= hi_d:
+                    whole[p] = int(np.count_nonzero(span))
+                else:
+                    cut[p] = span.copy()
+                span[:] = False
+        return daily, whole, cut
+
+    per_run = parallel_map(run, list(range(len(cuts) - 1)))
+    dau = np.array([c for r in per_run for c in r[0]], dtype=np.int64)
+    if not track:
+        return dau, dau
+    active = np.zeros(n_p, dtype=np.int64)
+    pieces: dict[int, npt.NDArray[np.bool_]] = {}
+    for _, whole, cut in per_run:
+        for p, c in whole.items():
+            active[p] = c
+        for p, row in cut.items():
+            if p in pieces:
+                np.logical_or(pieces[p], row, out=pieces[p])
+            else:
+                pieces[p] = row
+    for p, row in pieces.items():
+        active[p] = np.count_nonzero(row)
+    return dau, active

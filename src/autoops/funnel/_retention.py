@@ -958,25 +958,39 @@ def _mask(ev: Any, event: str, st: Step | None) -> npt.NDArray[np.bool_]:
     return step_mask(ev, event, st.events, st.where)
 
 
+def _codes_in(
+    codes: Arr, lut: npt.NDArray[np.bool_], wanted: list[int]
+) -> Callable[[int, int], npt.NDArray[np.bool_]]:
+    """``mask(a, b)``: a new array, ``lut[codes[a:b]]`` for codes >= 0 (False for -1), where
+    *wanted* lists the codes whose *lut* entry is True: a few compared one by one (no
+    conversion of the narrow codes to indices), more looked up."""
+    if len(wanted) <= 4:
+
+        def few(a: int, b: int) -> npt.NDArray[np.bool_]:
+            part = codes[a:b]
+            out = part == wanted[0]
+            for w in wanted[1:]:
+                out |= part == w
+            return np.asarray(out, dtype=bool)
+
+        return few
+    table = np.append(np.asarray(lut, dtype=bool), False)  # code -1 picks the last slot
+    return lambda a, b: np.asarray(table[codes[a:b]], dtype=bool)
+
+
 def _block_mask(
     ev: Any, event: str, st: Step | None
 ) -> Callable[[int, int], npt.NDArray[np.bool_]]:
     """``mask(a, b)``: a new array, ``_mask(ev, event, st)[a:b]``, computed for the block
-    alone when the step names a few events of a categorical column (no full-length mask,
-    no conversion of the narrow codes to indices); else a slice of the full mask."""
+    alone when the step names events of a categorical column (no full-length mask);
+    else a slice of the full mask."""
     if st is not None and st.events and not st.where and event in ev.coded:
         codes, cats = ev.coded[event]
-        wanted = np.flatnonzero(np.isin(cats, list(st.events))).tolist()  # codes >= 0
-        if len(wanted) <= 4:
-
-            def few(a: int, b: int) -> npt.NDArray[np.bool_]:
-                part = codes[a:b]
-                out = np.zeros(len(part), dtype=bool)
-                for w in wanted:
-                    out |= part == w
-                return out
-
-            return few
+        hit = np.isin(cats, list(st.events))
+        wanted = np.flatnonzero(hit).tolist()
+        if wanted:
+            return _codes_in(codes, hit, wanted)
+        return lambda a, b: np.zeros(b - a, dtype=bool)
     full = _mask(ev, event, st)
     return lambda a, b: full[a:b].copy()
 
