@@ -35,6 +35,8 @@ MAX_BYTES = 32
 #: rows per partition aimed at: its hash table (twice as many slots, 9 bytes each
 #: at most) stays within the 1 MiB L2 cache
 PART_ROWS = 1 << 15
+#: rows per block of the passes that keep their temporaries in the L2 cache
+BLOCK = 1 << 14
 #: per number of valid bytes 0..8, the mask of a little-endian word's first bytes
 _MASKS = np.array([(1 << (8 * b)) - 1 for b in range(9)], dtype=np.uint64)
 
@@ -128,24 +130,30 @@ def encode_short(arrow: Any) -> ShortCodes | None:
     # the bytes with room to read a whole word past the last value's start
     padded = np.zeros(hi - lo + MAX_BYTES, dtype=np.uint8)
     padded[: hi - lo] = data[lo:hi]
-    start -= lo
     words_of = np.ndarray(shape=(hi - lo + MAX_BYTES - 7,), dtype="<u8", buffer=padded,
                           strides=(1,))  # fmt: skip
     n_words = (width + 7) // 8
     # per valid row: its hash, its words and its length, one row of a matrix so that the
-    # partition pass moves each row with one copy (np.take along axis 0)
+    # partition pass moves each row with one copy (np.take along axis 0); built in
+    # blocks whose temporaries stay in the L2 cache
     mat = np.empty((m, n_words + 2), dtype=np.uint64)
-    h = length.astype(np.uint64)
-    h *= np.uint64(0x9E3779B97F4A7C15)
-    for j in range(n_words):
-        w: U64 = words_of[start + 8 * j] if j else words_of[start]
-        w &= _MASKS[np.clip(length - 8 * j, 0, 8)]
-        h ^= w
-        _mix(h)
-        mat[:, 1 + j] = w
-    del w
-    mat[:, 0] = h
-    mat[:, -1] = length
+    for a in range(0, m, BLOCK):
+        b = min(a + BLOCK, m)
+        at = start[a:b] - lo
+        size = length[a:b]
+        h = size.astype(np.uint64)
+        h *= np.uint64(0x9E3779B97F4A7C15)
+        for j in range(n_words):
+            if j:
+                at += 8
+            w: U64 = words_of[at]
+            w &= _MASKS[np.clip(size - 8 * j, 0, 8)]
+            h ^= w
+            _mix(h)
+            mat[a:b, 1 + j] = w
+        mat[a:b, 0] = h
+        mat[a:b, -1] = size
+    h = mat[:, 0]
     bits = max(0, min(16, int(np.ceil(np.log2(max(m / PART_ROWS, 1))))))
     n_parts = 1 << bits
     if bits:

@@ -445,6 +445,8 @@ def registry_tokens(
 
 
 _RID_SALT = np.uint64(0x5BD1E995)
+#: values per block of the passes that keep their temporaries in the L2 cache
+_BLOCK = 1 << 16
 
 
 def record_tokens(values: npt.NDArray[Any]) -> npt.NDArray[np.uint64]:
@@ -495,18 +497,23 @@ def _int_tokens_unique(ids: npt.NDArray[Any], slack: int = 1024) -> bool:
     """
     if ids.dtype.kind not in "iu" or len(ids) == 0:
         return False
-    ids = ids.astype(np.int64)
+    ids = ids.astype(np.int64, copy=False)
     lo, hi = int(ids.min()), int(ids.max())
     span = hi - lo + 1
     if span > 4 * len(ids) + slack:
         return False
     seen = np.zeros(span, dtype=bool)
-    seen[ids - lo] = True
+    for a in range(0, len(ids), _BLOCK):
+        seen[ids[a : a + _BLOCK] - lo] = True
     if int(np.count_nonzero(seen)) != len(ids):
         return False
-    other = _bit0_partner(ids)
-    inside = np.flatnonzero((other >= lo) & (other <= hi))
-    return not bool(seen[other[inside] - lo].any())
+    # in blocks whose temporaries stay in the L2 cache (a dozen passes over each)
+    for a in range(0, len(ids), _BLOCK):
+        other = _bit0_partner(ids[a : a + _BLOCK])
+        inside = np.flatnonzero((other >= lo) & (other <= hi))
+        if seen[other[inside] - lo].any():
+            return False
+    return True
 
 
 def _scope_hash(
