@@ -656,11 +656,13 @@ def timed(fn: Impl, ev: dict[str, Any], memory: bool) -> tuple[float, float, Out
     adds), the counts, and for autoops the peak traced memory of one more run.
 
     CPU seconds sum every thread of the process (DuckDB and polars use several,
-    autoops too when AUTOOPS_THREADS > 1); the table prints both ratios."""
+    autoops too when AUTOOPS_THREADS > 1); the table prints both ratios. Each run
+    starts PAUSE seconds after the previous one ended (``--pause``)."""
     wall = cpu = float("inf")
     out: Out = {}
     for _ in range(REPEAT):
         gc.collect()
+        time.sleep(PAUSE)
         t, c = time.perf_counter(), time.process_time()
         got = fn(ev)
         out = got if isinstance(got, dict) else {"counts": got}
@@ -758,6 +760,13 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="runs per implementation (best is kept)")
     ap.add_argument("--shuffled", action="store_true", help="rows in random order, not time order")
     ap.add_argument("--no-memory", action="store_true", help="skip the traced-memory run")
+    ap.add_argument(
+        "--pause",
+        type=float,
+        default=0.0,
+        help="seconds to wait before each run (a virtual machine may meanwhile give the "
+        "memory freed by the last run back to its host, and fault it in again)",
+    )
     ap.add_argument("--only", nargs="*", default=None, choices=names, help="run only these")
     parts = ["funnel", "retention", "mau", "twenty"]
     ap.add_argument("--parts", nargs="*", default=parts, choices=parts)
@@ -770,8 +779,9 @@ def main() -> None:
     print(
         f"autoops threads: {thread_count()} (AUTOOPS_THREADS={os.environ.get('AUTOOPS_THREADS')})"
     )
-    global REPEAT, args_no_memory
+    global REPEAT, PAUSE, args_no_memory
     REPEAT = args.repeat
+    PAUSE = args.pause
     args_no_memory = args.no_memory
     sizes = args.sizes or ([1_000_000] if args.quick else [2_500_000, 5_000_000, 10_000_000])
 
