@@ -171,14 +171,23 @@ def test_blocks_of_rows_change_nothing(block: int, seed: int, n: int, period: st
     d0=st.integers(0, 20_000),
     in_order=st.booleans(),
     period=st.sampled_from(["day", "week", "month"]),
+    chunk=st.sampled_from([1, 3, 1 << 20]),
 )
 def test_day_rows_count_each_day_and_period_on_threads(
-    seed: int, n: int, n_units: int, n_days: int, d0: int, in_order: bool, period: str
+    seed: int,
+    n: int,
+    n_units: int,
+    n_days: int,
+    d0: int,
+    in_order: bool,
+    period: str,
+    chunk: int,
 ) -> None:
     """Distinct units per day and per period by byte rows, rows as they lie (days never
     decreasing) or grouped by a radix sort, runs of days cut anywhere (inside a period
     too: its rows are or-ed) on 1, 2 or 3 threads: a set per day and per period."""
     from autoops import _parallel
+    from autoops.funnel import _active
     from autoops.funnel._active import _day_rows
     from autoops.funnel._calendar import day_period
 
@@ -196,6 +205,7 @@ def test_day_rows_count_each_day_and_period_on_threads(
     want_period = [len(set(units[per == p].tolist())) for p in range(p_lo, p_hi + 1)]
     with pytest.MonkeyPatch.context() as m:
         m.setattr(_parallel, "MIN_ROWS", 1)
+        m.setattr(_active, "DAY_CHUNK", chunk)
         for threads in (1, 2, 3):
             got = with_threads(
                 threads, lambda: _day_rows(units, day, lo, hi - lo + 1, n_units, period)
@@ -249,3 +259,19 @@ def test_day_rows_match_stamps_and_maps(
             np.testing.assert_array_equal(
                 getattr(got, field), getattr(rows[0], field), err_msg=field
             )
+
+
+def test_day_rows_reuse_their_marks_after_255_days() -> None:
+    """Daily actives over 600 days (period "day": the marks 1..255 are reused, the row
+    cleared first), in order and shuffled."""
+    from autoops.funnel._active import _day_rows
+
+    day = np.repeat(np.arange(20_000, 20_600, dtype=np.int32), 2)
+    units = np.tile(np.array([0, 1], dtype=np.int32), 600)
+    units[1::4] = 0  # every other day one unit twice
+    want = [1 if d % 2 == 0 else 2 for d in range(600)]
+    for order in (np.arange(1200), np.random.default_rng(0).permutation(1200)):
+        got = _day_rows(units[order], day[order], 20_000, 600, 2, "day")
+        assert got is not None
+        assert got[0].tolist() == want
+        assert got[1].tolist() == want

@@ -36,7 +36,9 @@ MAP_CELLS = 64_000_000
 """Cells of the distinct-count byte map always allowed (more when there are many rows)."""
 DAY_SCAN = 64
 """Bytes of per-day scans allowed per qualifying row (beyond :data:`MAP_CELLS`): the byte
-rows of :func:`_day_rows` cost about three passes over n_units bytes a day."""
+row of :func:`_day_rows` costs a pass over n_units bytes a day."""
+DAY_CHUNK = 1 << 20
+"""Bytes of the day's row compared at a time (the comparison's scratch stays in the cache)."""
 
 OUTBOUND_EVENTS = ("push_sent", "message_delivered", "system")
 """Outbound and system events: never person-initiated, never counted as activity."""
@@ -431,14 +433,15 @@ def _day_rows(
     :data:`MAP_CELLS`): then :func:`_daily_distinct` and :func:`_distinct_per` count.
 
     The rows are taken day by day (as they lie when the days never decrease, else
-    grouped by a stable argsort of 16-bit day numbers, a radix sort). A day's rows
-    set their units' bytes in a row of n_units bytes; its distinct units are the
-    bytes set (one count over the row), which are then or-ed into the row of its
-    period and cleared. A thread writes only into its own two rows (2 bytes a unit:
-    they stay in the cache, where a 4-byte stamp per unit or a (period, unit) map
+    grouped by a stable argsort of 16-bit day numbers, a radix sort). The k-th day
+    with rows of a period writes k into its units' bytes of a row of n_units bytes:
+    the day's distinct units are the bytes equal to k (one comparison pass, in
+    chunks of :data:`DAY_CHUNK` bytes), the period's the bytes not 0 when it ends
+    (then the row is cleared). A thread writes only into its own row (a byte a unit:
+    it stays in the cache, where a 4-byte stamp per unit or a (period, unit) map
     does not), so a row costs one write to a cached byte whatever the number of
     units. Runs of days with about equal rows go to several threads; a period cut
-    by a run's edge is counted once from the or of its runs' rows.
+    by a run's edge is counted once from the or of its runs' marks.
     """
     n = len(units)
     if n_days >= 2**15 or n_days * n_units > DAY_SCAN * n + MAP_CELLS:
@@ -466,10 +469,11 @@ def _day_rows(
 
     def run(i: int) -> tuple[list[int], dict[int, int], dict[int, npt.NDArray[np.bool_]]]:
         """Days [cuts[i], cuts[i + 1]): distinct units per day, per period inside the run,
-        and the rows of the periods cut by the run's edges."""
+        and the marks of the periods cut by the run's edges."""
         lo_d, hi_d = cuts[i], cuts[i + 1]
-        seen = np.zeros(n_units, dtype=bool)
-        span = np.zeros(n_units if track else 0, dtype=bool)
+        last = np.zeros(n_units, dtype=np.uint8)  # the unit's last day's mark, 0: none
+        scratch = np.empty(min(DAY_CHUNK, n_units), dtype=bool)
+        mark = 0
         daily: list[int] = []
         whole: dict[int, int] = {}
         cut: dict[int, npt.NDArray[np.bool_]] = {}
@@ -478,22 +482,25 @@ def _day_rows(
             if a == b:
                 daily.append(0)
             else:
-                u = grouped[a:b]
-                seen[u] = True
-                daily.append(int(np.count_nonzero(seen)))
-                if track:
-                    np.logical_or(span, seen, out=span)
-                if (b - a) * 64 >= n_units:  # a memset costs far less a byte than a write
-                    seen[:] = False
-                else:
-                    seen[u] = False
+                if mark == 255:  # (days alone: marks are reused, the row cleared first)
+                    last[:] = 0
+                    mark = 0
+                mark += 1
+                last[grouped[a:b]] = mark
+                count = 0
+                for c in range(0, n_units, DAY_CHUNK):  # the units marked today
+                    got = scratch[: min(DAY_CHUNK, n_units - c)]
+                    np.equal(last[c : c + DAY_CHUNK], mark, out=got)
+                    count += int(np.count_nonzero(got))
+                daily.append(count)
             p = day_pid[d]
             if track and (d + 1 == hi_d or day_pid[d + 1] != p):
                 if p_first[p] >= lo_d and p_end[p] <= hi_d:
-                    whole[p] = int(np.count_nonzero(span))
+                    whole[p] = int(np.count_nonzero(last))
                 else:
-                    cut[p] = span.copy()
-                span[:] = False
+                    cut[p] = last.astype(bool)
+                last[:] = 0
+                mark = 0
         return daily, whole, cut
 
     per_run = parallel_map(run, list(range(len(cuts) - 1)))
