@@ -82,6 +82,16 @@ def _mix(x: U64) -> U64:
     return x
 
 
+def _hash_rows(rows: U64) -> U64:
+    """A 64-bit hash of each row of a matrix of words."""
+    h: U64 = rows[:, 0] * np.uint64(0x9E3779B97F4A7C15)
+    _mix(h)
+    for j in range(1, rows.shape[1]):
+        h ^= rows[:, j]
+        _mix(h)
+    return h
+
+
 def encode_short(arrow: Any) -> ShortCodes | None:
     """Codes and distinct values of a pyarrow string array, or None when it does not qualify.
 
@@ -133,31 +143,32 @@ def encode_short(arrow: Any) -> ShortCodes | None:
     words_of = np.ndarray(shape=(hi - lo + MAX_BYTES - 7,), dtype="<u8", buffer=padded,
                           strides=(1,))  # fmt: skip
     n_words = (width + 7) // 8
-    # per valid row: its hash, its words and its length, one row of a matrix so that the
-    # partition pass moves each row with one copy (np.take along axis 0); built in
-    # blocks whose temporaries stay in the L2 cache
-    mat = np.empty((m, n_words + 2), dtype=np.uint64)
+    # per valid row its words, one row of a matrix so that the partition pass moves each
+    # row with one copy (np.take along axis 0); the length goes into the last word's top
+    # byte when no value reaches it (else a column of its own). Built in blocks whose
+    # temporaries stay in the L2 cache, with the partition digit (top bits of a hash)
+    fold = width < 8 * n_words
+    mat = np.empty((m, n_words if fold else n_words + 1), dtype=np.uint64)
+    bits = max(0, min(16, int(np.ceil(np.log2(max(m / PART_ROWS, 1))))))
+    n_parts = 1 << bits
+    digit = np.empty(m, dtype=np.uint8 if bits <= 8 else np.uint16)
     for a in range(0, m, BLOCK):
         b = min(a + BLOCK, m)
         at = start[a:b] - lo
         size = length[a:b]
-        h = size.astype(np.uint64)
-        h *= np.uint64(0x9E3779B97F4A7C15)
         for j in range(n_words):
             if j:
                 at += 8
             w: U64 = words_of[at]
             w &= _MASKS[np.clip(size - 8 * j, 0, 8)]
-            h ^= w
-            _mix(h)
-            mat[a:b, 1 + j] = w
-        mat[a:b, 0] = h
-        mat[a:b, -1] = size
-    h = mat[:, 0]
-    bits = max(0, min(16, int(np.ceil(np.log2(max(m / PART_ROWS, 1))))))
-    n_parts = 1 << bits
+            mat[a:b, j] = w
+        if fold:
+            mat[a:b, n_words - 1] |= size.astype(np.uint64) << np.uint64(56)
+        else:
+            mat[a:b, n_words] = size
+        if bits:
+            digit[a:b] = _hash_rows(mat[a:b]) >> np.uint64(64 - bits)
     if bits:
-        digit = (h >> np.uint64(64 - bits)).astype(np.uint8 if bits <= 8 else np.uint16)
         sort: I64 = np.argsort(digit, kind="stable")  # a radix sort on 8/16-bit keys
         order: I64 | None = sort
         bounds = np.zeros(n_parts + 1, dtype=np.int64)
@@ -178,7 +189,7 @@ def encode_short(arrow: Any) -> ShortCodes | None:
         if a == b:
             continue
         part = mat_s[a:b]
-        local, distinct = factorize_u64(part[:, 0])
+        local, distinct = factorize_u64(_hash_rows(part))
         k = len(distinct)
         first = np.full(k, b - a, dtype=np.int64)
         np.minimum.at(first, local, np.arange(b - a, dtype=np.int64))
@@ -205,7 +216,7 @@ def encode_short(arrow: Any) -> ShortCodes | None:
         codes_v[order] = new_code[code_s]
     dict_pos = np.flatnonzero(is_first)  # valid rows holding a first occurrence, in order
     # the distinct values' bytes, NUL-padded to the width, as code points
-    packed = np.take(mat, dict_pos, axis=0)[:, 1 : 1 + n_words]
+    packed = np.take(mat, dict_pos, axis=0)[:, :n_words]
     cps = np.ascontiguousarray(packed).view(np.uint8)[:, :width].astype(np.uint32)
     text: npt.NDArray[np.str_] = np.ascontiguousarray(cps).view(f"<U{width}").reshape(-1)
     if rows is None:
