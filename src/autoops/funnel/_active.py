@@ -358,6 +358,27 @@ def _distinct_per(
     return np.asarray(np.sum(per_part, axis=0), dtype=np.int64)
 
 
+def _day_runs(units: Arr, day: Arr, d0: int, n_days: int) -> tuple[Arr, list[int], list[int]]:
+    """(the units grouped by day ``day - d0``, each day's first row in them and the
+    end, the days cutting them into runs of about equal rows: one run a thread).
+
+    The rows stay as they lie when the days never decrease (an append-only log), else
+    they are grouped by a stable argsort of 16-bit day numbers (a radix sort).
+    """
+    n = len(units)
+    if bool(np.all(day[1:] >= day[:-1])):  # the rows of day d are one run
+        bounds = np.searchsorted(day, np.arange(d0, d0 + n_days + 1, dtype=day.dtype))
+        grouped = units
+    else:
+        rel = (day - d0).astype(np.int16)
+        bounds = np.zeros(n_days + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rel, minlength=n_days), out=bounds[1:])
+        grouped = units[np.argsort(rel, kind="stable")]
+    parts = thread_count() if n >= _parallel.MIN_ROWS else 1
+    cuts = {0, n_days, *np.searchsorted(bounds, [n * p // parts for p in range(1, parts)]).tolist()}
+    return grouped, bounds.tolist(), sorted(cuts)
+
+
 def _daily_distinct(units: Arr, day: Arr, d0: int, n_days: int, n_units: int) -> Arr | None:
     """Distinct units per day ``day - d0`` in linear time, or None when the rows are too
     few for their days or units (then :func:`_distinct_per` sorts).
@@ -375,21 +396,7 @@ def _daily_distinct(units: Arr, day: Arr, d0: int, n_days: int, n_units: int) ->
     n = len(units)
     if n_days >= 2**15 or n_days > max(4096, n // 64) or n_units > 4 * n + 1_000_000:
         return None
-    in_order = bool(np.all(day[1:] >= day[:-1]))
-    if in_order:  # the rows of day d are one run, found by binary search
-        bounds = np.searchsorted(day, np.arange(d0, d0 + n_days + 1, dtype=day.dtype))
-        grouped = units
-    else:
-        rel = (day - d0).astype(np.int16)
-        bounds = np.zeros(n_days + 1, dtype=np.int64)
-        np.cumsum(np.bincount(rel, minlength=n_days), out=bounds[1:])
-        grouped = units[np.argsort(rel, kind="stable")]
-    at = bounds.tolist()
-    parts = thread_count() if n >= _parallel.MIN_ROWS else 1
-    # runs of days with about n / parts rows each
-    cuts = sorted(
-        {0, n_days, *np.searchsorted(bounds, [n * p // parts for p in range(1, parts)]).tolist()}
-    )
+    grouped, at, cuts = _day_runs(units, day, d0, n_days)
     stamp_type = np.int32 if n < 2**31 else np.int64
 
     def run(i: int) -> list[int]:
@@ -446,25 +453,13 @@ def _day_rows(
     n = len(units)
     if n_days >= 2**15 or n_days * n_units > DAY_SCAN * n + MAP_CELLS:
         return None
-    if bool(np.all(day[1:] >= day[:-1])):  # the rows of day d are one run
-        bounds = np.searchsorted(day, np.arange(d0, d0 + n_days + 1, dtype=day.dtype))
-        grouped = units
-    else:
-        rel = (day - d0).astype(np.int16)
-        bounds = np.zeros(n_days + 1, dtype=np.int64)
-        np.cumsum(np.bincount(rel, minlength=n_days), out=bounds[1:])
-        grouped = units[np.argsort(rel, kind="stable")]
-    at = bounds.tolist()
+    grouped, at, cuts = _day_runs(units, day, d0, n_days)
     pid = day_period(np.arange(d0, d0 + n_days, dtype=np.int64), period)
     pid -= pid[0]
     n_p = int(pid[-1]) + 1
     p_first = np.searchsorted(pid, np.arange(n_p), side="left").tolist()
     p_end = np.searchsorted(pid, np.arange(n_p), side="right").tolist()
     day_pid = pid.tolist()
-    parts = thread_count() if n >= _parallel.MIN_ROWS else 1
-    cuts = sorted(
-        {0, n_days, *np.searchsorted(bounds, [n * p // parts for p in range(1, parts)]).tolist()}
-    )
     track = period != "day"
 
     def run(i: int) -> tuple[list[int], dict[int, int], dict[int, npt.NDArray[np.bool_]]]:

@@ -311,16 +311,17 @@ def retention(
     n_units = len(ev.unit_values)
     n_cols = periods + 1
     same_clock = clock == "calendar" and brackets is None and group == name
-    # first-time cohorts, calendar buckets of the cohort's own period, "on" one return:
-    # (period, unit) byte maps of the cohort rows and of the returns, filled in one pass
-    maps = None
-    if (
+    # first-time cohorts, calendar buckets of the cohort's own period, "on" one return
+    by_period = (
         cohort_type == "first_time"
         and same_clock
         and criterion == "on"
         and min_returns == 1
         and sum_col is None
-    ):
+    )
+    # (period, unit) byte maps of the cohort rows and of the returns, filled in one pass
+    maps = None
+    if by_period:
         every = r_step is None and as_of is None  # every row returns (no mask to read)
         maps = _period_presence(
             ev.unit, t, cohort_rows, None if every else r_ok, n_units, n_cols, group, tz,
@@ -365,15 +366,7 @@ def retention(
     n_inst = len(i_unit)
     # otherwise (too many periods for the maps) a byte map of (bucket, unit), each row
     # reading one narrow number of its unit
-    if (
-        cohort_type == "first_time"
-        and same_clock
-        and criterion == "on"
-        and min_returns == 1
-        and sum_col is None
-        and n_inst
-        and n_units * n_cols <= 256_000_000
-    ):
+    if by_period and n_inst and n_units * n_cols <= 256_000_000:
         every = r_step is None and as_of is None  # every row returns (no mask to read)
         by_units = _unit_presence(
             ev.unit, t, None if every else r_ok, i_unit, i_group, i_cohort, len(cohorts),
