@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from autoops._factorize import factorize_u64
+from autoops.identity._normalize import mix64
 
 __all__ = ["ShortCodes", "encode_short"]
 
@@ -72,23 +73,13 @@ class ShortCodes:
         return codes
 
 
-def _mix(x: U64) -> U64:
-    """splitmix64's finaliser in place (a bijection that spreads every bit)."""
-    x ^= x >> np.uint64(30)
-    x *= np.uint64(0xBF58476D1CE4E5B9)
-    x ^= x >> np.uint64(27)
-    x *= np.uint64(0x94D049BB133111EB)
-    x ^= x >> np.uint64(31)
-    return x
-
-
 def _hash_rows(rows: U64) -> U64:
     """A 64-bit hash of each row of a matrix of words."""
     h: U64 = rows[:, 0] * np.uint64(0x9E3779B97F4A7C15)
-    _mix(h)
+    mix64(h, copy=False)
     for j in range(1, rows.shape[1]):
         h ^= rows[:, j]
-        _mix(h)
+        mix64(h, copy=False)
     return h
 
 

@@ -88,9 +88,10 @@ def present(values: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
     return out
 
 
-def mix64(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
-    """splitmix64 finaliser: a bijection on uint64 that spreads every input bit."""
-    x = x.astype(np.uint64, copy=True)
+def mix64(x: npt.NDArray[np.uint64], *, copy: bool = True) -> npt.NDArray[np.uint64]:
+    """splitmix64 finaliser: a bijection on uint64 that spreads every input bit
+    (in place when *copy* is false and *x* is a uint64 array)."""
+    x = x.astype(np.uint64, copy=copy)
     x ^= x >> np.uint64(30)
     x *= np.uint64(0xBF58476D1CE4E5B9)
     x ^= x >> np.uint64(27)
