@@ -276,31 +276,48 @@ def _hi_bound(rows: Rows, tr: Transition, r_idx: I64) -> I64:
     return hi
 
 
+def _max_through(n: int, q_idx: I64, enc: I64, hi: I64) -> I64:
+    """For each bound in *hi*: the maximum of *enc* over the q rows at or before it
+    (0 when there is none; *enc* is positive, *q_idx* ascending, rows below *n*).
+
+    When the q rows and the bounds are many next to the rows, one running maximum
+    over every row (the q rows' values scattered in, 0 elsewhere) and a gather;
+    otherwise a running maximum over the q rows and a binary search per bound, so
+    that a step with few rows costs in proportion to them.
+    """
+    if 4 * (len(q_idx) + len(hi)) >= n:
+        acc = np.zeros(n, dtype=np.int64)
+        acc[q_idx] = enc
+        np.maximum.accumulate(acc, out=acc)
+        out = acc[np.maximum(hi, 0)]
+        out[hi < 0] = 0
+        return out
+    last = np.searchsorted(q_idx, hi, side="right")
+    last -= 1
+    run = np.maximum.accumulate(enc)
+    out = run[np.maximum(last, 0)]
+    out[last < 0] = 0
+    return out
+
+
 def _best_start_scan(rows: Rows, tr: Transition, q_idx: I64, q_b: I64, r_idx: I64) -> I64:
     """``best_start`` without hold or maximum gap: one running maximum over the q rows.
 
     Each q row holds ``segment · (n+1) + start + 1``; each r row reads the running
-    maximum at its last q row at or before its bound (a binary search among the
-    q rows, which are in row order). Segment ids never decrease along the rows,
-    so that maximum is the latest start of the row's own segment when that
-    segment has a q row so far, and smaller than ``segment · (n+1)`` otherwise:
-    no per-segment reset, and no pass over the rows of other steps. When the
-    segments are the units, ``start + 1`` alone does: a chain start lies in its
-    own unit, so starts of earlier units fall before r's unit's first row and
-    starts of r's unit do not.
+    maximum at its last q row at or before its bound (:func:`_max_through`).
+    Segment ids never decrease along the rows, so that maximum is the latest
+    start of the row's own segment when that segment has a q row so far, and
+    smaller than ``segment · (n+1)`` otherwise: no per-segment reset, and no
+    pass over the rows of other steps. When the segments are the units,
+    ``start + 1`` alone does: a chain start lies in its own unit, so starts of
+    earlier units fall before r's unit's first row and starts of r's unit do not.
     """
     hi = _hi_bound(rows, tr, r_idx)
-    # the last q row at or before r's bound, as a position into q_idx (-1: none)
-    last = np.searchsorted(q_idx, hi, side="right")
-    last -= 1
-    at = np.maximum(last, 0)
     if tr.breakers is None and not tr.every_row_breaks:
-        enc = q_b + 1
-        np.maximum.accumulate(enc, out=enc)
-        val = enc[at]
+        val = _max_through(rows.n, q_idx, q_b + 1, hi)
         val -= 1
         # the start lies in r's unit when it is a row of r's unit (start rows precede r)
-        ok = last >= 0
+        ok = val >= 0
         ok &= rows.unit[val] == rows.unit[r_idx]
         return np.where(ok, val, -1)
     seg_at = _segment_lookup(rows, tr)
@@ -309,11 +326,10 @@ def _best_start_scan(rows: Rows, tr: Transition, q_idx: I64, q_b: I64, r_idx: I6
     enc *= n1
     enc += q_b
     enc += 1
-    np.maximum.accumulate(enc, out=enc)
     gr = seg_at(r_idx - 1)  # r = 0 is a unit start: overwritten next
     gr[rows.starts[r_idx]] = -1
-    val = enc[at] - gr * n1 - 1
-    return np.where((gr >= 0) & (last >= 0) & (val >= 0), val, -1)
+    val = _max_through(rows.n, q_idx, enc, hi) - gr * n1 - 1
+    return np.where((gr >= 0) & (val >= 0), val, -1)
 
 
 def _best_start_held(
