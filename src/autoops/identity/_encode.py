@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import attrs
 import numpy as np
 import numpy.typing as npt
 
@@ -42,6 +43,7 @@ BLOCK = 1 << 14
 _MASKS = np.array([(1 << (8 * b)) - 1 for b in range(9)], dtype=np.uint64)
 
 
+@attrs.frozen
 class ShortCodes:
     """The result of :func:`encode_short`.
 
@@ -52,16 +54,11 @@ class ShortCodes:
     row (``-1`` for null).
     """
 
-    __slots__ = ("n", "present", "present_codes", "rows", "text")
-
-    def __init__(
-        self, n: int, present: I64 | None, present_codes: I64, text: npt.NDArray[np.str_], rows: I64
-    ) -> None:
-        self.n = n
-        self.present = present
-        self.present_codes = present_codes
-        self.text = text
-        self.rows = rows
+    n: int
+    present: I64 | None
+    present_codes: I64
+    text: npt.NDArray[np.str_]
+    rows: I64
 
     @property
     def codes(self) -> I64:
