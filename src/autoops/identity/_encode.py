@@ -27,7 +27,7 @@ import numpy.typing as npt
 from autoops._factorize import factorize_u64
 from autoops.identity._normalize import mix64
 
-__all__ = ["ShortCodes", "encode_short"]
+__all__ = ["ShortCodes", "encode_short", "spread_codes"]
 
 U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
@@ -63,11 +63,21 @@ class ShortCodes:
     @property
     def codes(self) -> I64:
         """The code of every row, ``-1`` for null."""
-        if self.present is None:
-            return self.present_codes
-        codes = np.full(self.n, -1, dtype=np.int64)
-        codes[self.present] = self.present_codes
+        return spread_codes(self.n, self.present, self.present_codes)
+
+
+def spread_codes(n: int, present: I64 | None, codes: I64) -> I64:
+    """The *codes* of the rows *present* (None: every row) as a code for each of *n* rows,
+    ``-1`` for the others.
+
+    >>> spread_codes(4, np.array([1, 3]), np.array([0, 1])).tolist()
+    [-1, 0, -1, 1]
+    """
+    if present is None:
         return codes
+    out = np.full(n, -1, dtype=np.int64)
+    out[present] = codes
+    return out
 
 
 def _hash_rows(rows: U64) -> U64:

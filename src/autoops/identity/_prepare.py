@@ -23,7 +23,7 @@ from autoops._factorize import factorize_u64
 from autoops._parallel import parallel_map
 from autoops._tabular import arrow_dictionary, arrow_strings, columns, encode, source_columns
 from autoops.errors import ConfigError, InvalidInput
-from autoops.identity._encode import encode_short
+from autoops.identity._encode import encode_short, spread_codes
 from autoops.identity._normalize import (
     Status,
     combine,
@@ -193,11 +193,7 @@ class _Column:
 
     def all_codes(self) -> npt.NDArray[np.int64]:
         """The code of every row, ``-1`` where it holds no value."""
-        if self.present is None:
-            return self.codes
-        out = np.full(self.n, -1, dtype=np.int64)
-        out[self.present] = self.codes
-        return out
+        return spread_codes(self.n, self.present, self.codes)
 
 
 def _read_column(values: Any) -> _Column:
