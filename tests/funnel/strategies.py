@@ -103,3 +103,20 @@ def funnels(draw: Any, order: str | None = None, scale: int = 1) -> Funnel:
         hi = draw(st.integers(lo, k))
         data["hold"] = {"order_id": list(range(lo, hi + 1))}
     return Funnel(**data)
+
+
+@st.composite
+def day_logs(draw: Any, max_days: int = 80) -> tuple[Any, Any, int]:
+    """(int32 unit codes, int32 day numbers, the number of units) of up to 200 rows,
+    the days in order (an append-only log) or not."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    n, n_units = draw(st.integers(1, 200)), draw(st.integers(1, 30))
+    d0, n_days = draw(st.integers(0, 20_000)), draw(st.integers(1, max_days))
+    units = rng.integers(0, n_units, n).astype(np.int32)
+    day = (d0 + rng.integers(0, n_days, n)).astype(np.int32)
+    return units, np.sort(day) if draw(st.booleans()) else day, n_units
+
+
+def distinct_by(units: Any, key: Any, lo: int, hi: int) -> list[int]:
+    """How many distinct units each key value lo..hi holds (a set per value)."""
+    return [len(set(units[key == k].tolist())) for k in range(lo, hi + 1)]

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from autoops.funnel import active_users
 
 from .retention_reference import mau_sql, run
+from .strategies import day_logs, distinct_by
 
 TOUCH = ["app", "wecom", "douyin", "showroom", "bilibili"]
 EVENTS = ["login", "click", "push_sent", "message_delivered", "system", "lead"]
@@ -164,24 +165,12 @@ def test_blocks_of_rows_change_nothing(block: int, seed: int, n: int, period: st
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    seed=st.integers(0, 2**32 - 1),
-    n=st.integers(1, 200),
-    n_units=st.integers(1, 30),
-    n_days=st.integers(1, 80),
-    d0=st.integers(0, 20_000),
-    in_order=st.booleans(),
+    log=day_logs(),
     period=st.sampled_from(["day", "week", "month"]),
     chunk=st.sampled_from([1, 3, 1 << 20]),
 )
 def test_day_rows_count_each_day_and_period_on_threads(
-    seed: int,
-    n: int,
-    n_units: int,
-    n_days: int,
-    d0: int,
-    in_order: bool,
-    period: str,
-    chunk: int,
+    log: tuple[Any, Any, int], period: str, chunk: int
 ) -> None:
     """Distinct units per day and per period by byte rows, rows as they lie (days never
     decreasing) or grouped by a radix sort, runs of days cut anywhere (inside a period
@@ -193,16 +182,12 @@ def test_day_rows_count_each_day_and_period_on_threads(
 
     from ..threads import with_threads
 
-    rng = np.random.default_rng(seed)
-    units = rng.integers(0, n_units, n).astype(np.int32)
-    day = (d0 + rng.integers(0, n_days, n)).astype(np.int32)
-    if in_order:
-        day = np.sort(day)
+    units, day, n_units = log
     lo, hi = int(day.min()), int(day.max())
-    want_day = [len(set(units[day == d].tolist())) for d in range(lo, hi + 1)]
+    want_day = distinct_by(units, day, lo, hi)
     per = day_period(day.astype(np.int64), period)
     p_lo, p_hi = (int(p) for p in day_period(np.array([lo, hi]), period))
-    want_period = [len(set(units[per == p].tolist())) for p in range(p_lo, p_hi + 1)]
+    want_period = distinct_by(units, per, p_lo, p_hi)
     with pytest.MonkeyPatch.context() as m:
         m.setattr(_parallel, "MIN_ROWS", 1)
         m.setattr(_active, "DAY_CHUNK", chunk)

@@ -18,7 +18,7 @@ from autoops import _parallel
 from autoops.funnel import Funnel, active_users, compute, retention
 
 from ..threads import with_threads
-from .strategies import funnels, logs
+from .strategies import day_logs, distinct_by, funnels, logs
 from .test_active import _random_log
 from .test_retention import retention_case, retention_logs
 
@@ -226,28 +226,17 @@ def test_missing_timestamps_found_on_threads(small_thresholds: None) -> None:
 
 
 @settings(_SETTINGS, max_examples=100)
-@given(
-    seed=st.integers(0, 2**32 - 1),
-    n=st.integers(1, 200),
-    n_units=st.integers(1, 30),
-    n_days=st.integers(1, 40),
-    d0=st.integers(0, 20_000),
-    in_order=st.booleans(),
-)
+@given(log=day_logs(max_days=40))
 def test_daily_distinct_counts_each_day_on_threads(
-    small_thresholds: None, seed: int, n: int, n_units: int, n_days: int, d0: int, in_order: bool
+    small_thresholds: None, log: tuple[Any, Any, int]
 ) -> None:
     """Distinct units per day by stamps, rows as they lie (days never decreasing) or
     grouped by a radix sort, runs of days on 1, 2 or 3 threads: a set per day."""
     from autoops.funnel._active import _daily_distinct
 
-    rng = np.random.default_rng(seed)
-    units = rng.integers(0, n_units, n).astype(np.int32)
-    day = (d0 + rng.integers(0, n_days, n)).astype(np.int32)
-    if in_order:
-        day = np.sort(day)
+    units, day, n_units = log
     lo, hi = int(day.min()), int(day.max())
-    want = [len(set(units[day == d].tolist())) for d in range(lo, hi + 1)]
+    want = distinct_by(units, day, lo, hi)
     for threads in (1, 2, 3):
         got = with_threads(threads, lambda: _daily_distinct(units, day, lo, hi - lo + 1, n_units))
         assert got is not None
