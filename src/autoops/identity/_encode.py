@@ -1,19 +1,20 @@
-"""Dictionary encoding of short ASCII Arrow strings in numpy, in cache-sized partitions.
+"""Dictionary encoding of short ASCII Arrow strings in numpy, by one sort of 64-bit keys.
 
 Arrow's ``dictionary_encode`` hashes every row into one table of all the
 distinct values; once that table is larger than the CPU caches (a million
-distinct phones and more), nearly every row is a cache miss: about 0.3 µs a
-row at 10 million records on the benchmark machine. :func:`encode_short` does
-the same job for columns whose strings are ASCII and at most 32 bytes long
-(phones, unionids, account and device ids): each value is packed into up to
-four 64-bit words straight from Arrow's buffers, hashed, and the rows are
-split by the top bits of the hash (a stable radix pass on 8- or 16-bit
-digits) into partitions whose hash tables stay in the L2 cache. Every row is
-checked against the first row of its group, so a hash collision can never
-merge two values (the column then goes to Arrow). The codes are numbered in
-first-seen order, exactly as Arrow's, and the distinct values come as the
-NUL-padded fixed-width text :func:`~autoops.identity._prepare._ascii_text`
-gives.
+distinct phones and more), nearly every row is a cache miss. :func:`encode_short`
+does the same job for columns whose strings are ASCII and at most 32 bytes
+long (phones, unionids, account and device ids): each value is packed into
+up to four 64-bit words straight from Arrow's buffers and hashed; the top
+bits of each row's hash, with the row number in the low bits, make one
+64-bit key per row, and one ``np.sort`` of the keys (numpy's vectorised sort
+of 64-bit integers, much faster than an ``argsort`` or a hash table in numpy)
+brings the rows of equal hash bits together, in row order. Every row is
+compared with the row before it in that order, so a hash collision can never
+merge two values: the few runs of rows that hold several values are regrouped
+exactly (``np.unique`` of their words). The codes are numbered in first-seen
+order, exactly as Arrow's, and the distinct values come as the NUL-padded
+fixed-width text :func:`~autoops.identity._prepare._ascii_text` gives.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from autoops._factorize import factorize_u64
 from autoops.identity._normalize import mix64
 
 __all__ = ["ShortCodes", "encode_short", "spread_codes"]
@@ -34,9 +34,6 @@ I64 = npt.NDArray[np.int64]
 
 #: the longest string packed (four words); longer columns go to Arrow
 MAX_BYTES = 32
-#: rows per partition aimed at: its hash table (twice as many slots, 9 bytes each
-#: at most) stays within the 1 MiB L2 cache
-PART_ROWS = 1 << 15
 #: rows per block of the passes that keep their temporaries in the L2 cache
 BLOCK = 1 << 14
 #: per number of valid bytes 0..8, the mask of a little-endian word's first bytes
@@ -141,15 +138,15 @@ def encode_short(arrow: Any) -> ShortCodes | None:
     words_of = np.ndarray(shape=(hi - lo + MAX_BYTES - 7,), dtype="<u8", buffer=padded,
                           strides=(1,))  # fmt: skip
     n_words = (width + 7) // 8
-    # per valid row its words, one row of a matrix so that the partition pass moves each
-    # row with one copy (np.take along axis 0); the length goes into the last word's top
-    # byte when no value reaches it (else a column of its own). Built in blocks whose
-    # temporaries stay in the L2 cache, with the partition digit (top bits of a hash)
+    # per valid row its words, one row of a matrix (the length in the last word's top
+    # byte when no value reaches it, else a column of its own), and a sort key: the top
+    # bits of the row's hash above the row number. Built in blocks whose temporaries stay
+    # in the L2 cache
     fold = width < 8 * n_words
     mat = np.empty((m, n_words if fold else n_words + 1), dtype=np.uint64)
-    bits = max(0, min(16, int(np.ceil(np.log2(max(m / PART_ROWS, 1))))))
-    n_parts = 1 << bits
-    digit = np.empty(m, dtype=np.uint8 if bits <= 8 else np.uint16)
+    row_bits = max(1, (m - 1).bit_length())
+    low = np.uint64((1 << row_bits) - 1)
+    key = np.empty(m, dtype=np.uint64)
     for a in range(0, m, BLOCK):
         b = min(a + BLOCK, m)
         at = start[a:b] - lo
@@ -164,42 +161,36 @@ def encode_short(arrow: Any) -> ShortCodes | None:
             mat[a:b, n_words - 1] |= size.astype(np.uint64) << np.uint64(56)
         else:
             mat[a:b, n_words] = size
-        if bits:
-            digit[a:b] = _hash_rows(mat[a:b]) >> np.uint64(64 - bits)
-    if bits:
-        sort: I64 = np.argsort(digit, kind="stable")  # a radix sort on 8/16-bit keys
-        order: I64 | None = sort
-        bounds = np.zeros(n_parts + 1, dtype=np.int64)
-        np.cumsum(np.bincount(digit, minlength=n_parts), out=bounds[1:])
-        del digit
-        mat_s = np.take(mat, sort, axis=0)
-    else:
-        order = None
-        bounds = np.array([0, m], dtype=np.int64)
-        mat_s = mat
-    # per partition: local codes by a small hash table, each row checked against the
-    # first row of its code (rows keep their order within a partition)
-    code_s = np.empty(m, dtype=np.int64)
-    first_parts: list[I64] = []
-    base = 0
-    for p in range(n_parts):
-        a, b = int(bounds[p]), int(bounds[p + 1])
-        if a == b:
-            continue
-        part = mat_s[a:b]
-        local, distinct = factorize_u64(_hash_rows(part))
-        k = len(distinct)
-        first = np.full(k, b - a, dtype=np.int64)
-        np.minimum.at(first, local, np.arange(b - a, dtype=np.int64))
-        if not np.array_equal(np.take(part, first[local], axis=0), part):
-            return None  # a hash collision (never seen): Arrow encodes the column
-        np.add(local, base, out=code_s[a:b])
-        first += a
-        first_parts.append(first)
-        base += k
+        h = _hash_rows(mat[a:b])
+        h &= ~low
+        h |= np.arange(a, b, dtype=np.uint64)
+        key[a:b] = h
+    # one sort (numpy's vectorised sort of 64-bit integers): rows of equal hash bits
+    # follow one another, in row order, so a run's first row is its first occurrence
+    key.sort()
+    order = (key & low).astype(np.int64)
+    key >>= np.uint64(row_bits)
+    start_of = np.empty(m, dtype=bool)
+    start_of[0] = True
+    np.not_equal(key[1:], key[:-1], out=start_of[1:])
+    del key
+    # a run holds one value when each of its rows equals the one before it
+    mat_s = np.take(mat, order, axis=0)
+    same = np.equal(mat_s[1:, 0], mat_s[:-1, 0])
+    for j in range(1, mat_s.shape[1]):
+        same &= np.equal(mat_s[1:, j], mat_s[:-1, j])
+    runs = np.flatnonzero(start_of)
+    first_row = order[runs]  # per run its first row
+    split = ~(same | start_of[1:])
+    bad: I64 | None = None
+    if split.any():  # a hash collision: the runs holding several values, regrouped exactly
+        bad_run = np.zeros(len(runs), dtype=bool)
+        bad_run[np.cumsum(start_of)[1:][split] - 1] = True
+        bad = np.flatnonzero(np.repeat(bad_run, np.diff(np.append(runs, m))))
+        _, at_first, sub = np.unique(mat_s[bad], axis=0, return_index=True,
+                                     return_inverse=True)  # fmt: skip
+        first_row = np.concatenate([first_row, order[bad[at_first]]])
     del mat_s
-    first_s = np.concatenate(first_parts)  # per group: its first position (partition order)
-    first_row = first_s if order is None else order[first_s]  # ... among the valid rows
     # number the groups in first-seen order: a mark per valid row and a running count
     is_first = np.zeros(m, dtype=bool)
     is_first[first_row] = True
@@ -207,11 +198,12 @@ def encode_short(arrow: Any) -> ShortCodes | None:
     rank -= 1
     new_code = rank[first_row]
     del rank
+    code_s = np.repeat(new_code[: len(runs)], np.diff(np.append(runs, m)))
+    if bad is not None:
+        code_s[bad] = new_code[len(runs) :][sub.reshape(-1)]
     codes_v = np.empty(m, dtype=np.int64)
-    if order is None:
-        np.take(new_code, code_s, out=codes_v)
-    else:
-        codes_v[order] = new_code[code_s]
+    codes_v[order] = code_s
+    del code_s, order
     dict_pos = np.flatnonzero(is_first)  # valid rows holding a first occurrence, in order
     # the distinct values' bytes, NUL-padded to the width, as code points
     packed = np.take(mat, dict_pos, axis=0)[:, :n_words]
