@@ -3,7 +3,11 @@
 Run ``python benchmarks/bench_funnel.py`` (sizes 2.5M/5M/10M events),
 ``--quick`` (1M events), or ``--sizes 20000000``. Every implementation must
 give the same counts; the table prints seconds and ratios measured in the
-same run, and the engine's peak memory (tracemalloc, numpy included).
+same run, and the engine's peak memory (tracemalloc, numpy included). With
+several sizes a last table shows how each implementation's time grows from
+one size to the next, against the growth of the events (the issue's goal:
+doubling the events at most doubles the time, a growth per event of at most
+1.00).
 
 Implementations of the 6-step automotive funnel (30-day window, 小定/大定/交车
 held on order_id, refund excluded between 小定 and 交车):
@@ -32,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import itertools
 import os
 import sys
 import time
@@ -697,8 +702,16 @@ def compare(out: Out, want: Out) -> str:
     return "same" if common == list(want) else f"same ({', '.join(common)})"
 
 
+SCALING: dict[str, dict[str, dict[int, float]]] = {}
+"""part -> implementation -> events -> best wall seconds, for the growth table."""
+
+
 def bench(
-    title: str, ev: dict[str, Any], impls: dict[str, Impl], labels: dict[str, str] | None = None
+    part: str,
+    title: str,
+    ev: dict[str, Any],
+    impls: dict[str, Impl],
+    labels: dict[str, str] | None = None,
 ) -> None:
     rows = []
     want: Out | None = None
@@ -714,6 +727,7 @@ def bench(
         if want is None:
             want, base, base_cpu = out, wall, cpu
         same = compare(out, want)
+        SCALING.setdefault(part, {}).setdefault(name, {})[len(ev["one_id"])] = wall
         rows.append(((labels or {}).get(name, name), wall, cpu, same, peak))
     shown = {k: v for k, v in (want or {}).items() if k != "matrix"}
     print(f"\n{title}: {shown}")
@@ -733,6 +747,24 @@ def bench(
             f"{name:<28}{wall:>9.3f}{cpu:>9.3f}{ratio:>11.1f}x{cpu_ratio:>10.1f}x{mem:>10}  {same}"
         )
     sys.stdout.flush()
+
+
+def print_growth() -> None:
+    """Each implementation's time from one size to the next: the time's growth, the
+    events' growth, and their quotient (the growth per event; at most 1.00 when
+    doubling the events at most doubles the time)."""
+    for part, by_impl in SCALING.items():
+        sizes = sorted({n for times in by_impl.values() for n in times})
+        if len(sizes) < 2:
+            continue
+        print(f"\ngrowth of the wall time, {part}: time ratio / events ratio = growth per event")
+        for name, times in by_impl.items():
+            steps = []
+            for a, b in itertools.pairwise(sizes):
+                if a in times and b in times:
+                    t, e = times[b] / times[a], b / a
+                    steps.append(f"{a / 1e6:g}M->{b / 1e6:g}M x{t:.2f}/x{e:.2f}={t / e:.2f}")
+            print(f"  {name:<26}" + "; ".join(steps))
 
 
 def _warm_up() -> None:
@@ -808,10 +840,11 @@ def main() -> None:
             chosen = pick(funnel)
             if "autoops-object" in chosen:
                 ev["event_obj"] = np.array(STEPS + NOISE, dtype=object)[ev["codes"]]
-            bench(f"automotive funnel, {n:,} events, {n // 10:,} units", ev, chosen)
+            bench("funnel", f"automotive funnel, {n:,} events, {n // 10:,} units", ev, chosen)
             ev.pop("event_obj", None)
         if "twenty" in args.parts:
             bench(
+                "20-step funnel",
                 f"20-step funnel, {n:,} events (autoops only)",
                 ev,
                 pick({"autoops": run_autoops_20}),
@@ -827,6 +860,7 @@ def main() -> None:
                 "pandas-narrow": run_ret_pandas_totals,
             }
             bench(
+                "retention",
                 f"retention (monthly cohorts, 12 periods), {n:,} events",
                 ev,
                 pick(ret),
@@ -843,6 +877,7 @@ def main() -> None:
                 "pandas-narrow": run_mau_pandas_mau,
             }
             bench(
+                "monthly actives",
                 f"monthly actives, {n:,} events",
                 _mau_frame(ev),
                 pick(mau),
@@ -850,6 +885,7 @@ def main() -> None:
             )
         del ev
         gc.collect()
+    print_growth()
 
 
 if __name__ == "__main__":
