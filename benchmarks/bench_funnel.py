@@ -7,7 +7,9 @@ same run, and the engine's peak memory (tracemalloc, numpy included). With
 several sizes a last table shows how each implementation's time grows from
 one size to the next, against the growth of the events (the issue's goal:
 doubling the events at most doubles the time, a growth per event of at most
-1.00).
+1.00). ``--interleave`` generates every size first and runs the sizes in turn,
+``--repeat`` rounds, so that a slow spell of a shared machine does not fall on
+one size alone.
 
 Implementations of the 6-step automotive funnel (30-day window, 小定/大定/交车
 held on order_id, refund excluded between 小定 and 交车):
@@ -45,6 +47,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+import attrs
 import numpy as np
 
 from autoops._parallel import thread_count
@@ -59,6 +62,12 @@ Out = dict[str, Any]
 """Named outputs of one implementation (a funnel's ``counts``; a retention matrix; …)."""
 Impl = Callable[[dict[str, Any]], Any]
 """An implementation: its named outputs (:data:`Out`), or a funnel's counts as a list."""
+Job = tuple[str, str, dict[str, Any], dict[str, Impl], dict[str, str] | None]
+"""(part, title, events, implementations, labels): one table of the benchmark."""
+PAUSE = 0.0
+"""Seconds to wait before each run (``--pause``)."""
+args_no_memory = False
+"""Skip the traced-memory run (``--no-memory``)."""
 
 
 def generate(n_events: int, n_units: int, seed: int = 0, shuffled: bool = False) -> dict[str, Any]:
@@ -656,8 +665,10 @@ def run_mau_pandas_mau(ev: dict[str, Any]) -> Out:
 
 
 # ----------------------------------------------------------------------- main
-def timed(fn: Impl, ev: dict[str, Any], memory: bool) -> tuple[float, float, Out, float]:
-    """Best wall and best CPU seconds of REPEAT runs (the machine is shared: noise only
+def timed(
+    fn: Impl, ev: dict[str, Any], repeat: int, memory: bool
+) -> tuple[float, float, Out, float]:
+    """Best wall and best CPU seconds of *repeat* runs (the machine is shared: noise only
     adds), the counts, and for autoops the peak traced memory of one more run.
 
     CPU seconds sum every thread of the process (DuckDB and polars use several,
@@ -665,7 +676,7 @@ def timed(fn: Impl, ev: dict[str, Any], memory: bool) -> tuple[float, float, Out
     starts PAUSE seconds after the previous one ended (``--pause``)."""
     wall = cpu = float("inf")
     out: Out = {}
-    for _ in range(REPEAT):
+    for _ in range(repeat):
         gc.collect()
         time.sleep(PAUSE)
         t, c = time.perf_counter(), time.process_time()
@@ -702,49 +713,68 @@ def compare(out: Out, want: Out) -> str:
     return "same" if common == list(want) else f"same ({', '.join(common)})"
 
 
-SCALING: dict[str, dict[str, dict[int, float]]] = {}
-"""part -> implementation -> events -> best wall seconds, for the growth table."""
+@attrs.define
+class Timing:
+    """The best wall and CPU seconds of an implementation's runs so far, its outputs,
+    its peak traced memory (autoops), or why it failed."""
+
+    wall: float = float("inf")
+    cpu: float = float("inf")
+    out: Out = attrs.Factory(dict)
+    peak: float = 0.0
+    runs: int = 0
+    failed: str = ""
 
 
-def bench(
-    part: str,
-    title: str,
-    ev: dict[str, Any],
-    impls: dict[str, Impl],
-    labels: dict[str, str] | None = None,
-) -> None:
-    rows = []
-    want: Out | None = None
-    base = base_cpu = None
+RESULTS: dict[tuple[str, int], dict[str, Timing]] = {}
+"""(part, events) -> implementation -> its timing, in the order first run."""
+
+
+def measure(part: str, ev: dict[str, Any], impls: dict[str, Impl], repeat: int) -> None:
+    """Run each implementation *repeat* times on *ev* and keep its best times in RESULTS
+    (runs of several rounds merge: the best of all of them)."""
+    got = RESULTS.setdefault((part, len(ev["one_id"])), {})
     for name, fn in impls.items():
-        try:
-            wall, cpu, out, peak = timed(fn, ev, memory=name == "autoops" and not args_no_memory)
-        except Exception as exc:  # a competitor missing its extra or failing
-            rows.append(
-                (name, float("nan"), float("nan"), f"failed: {type(exc).__name__}: {exc}"[:70], 0.0)
-            )
+        t = got.setdefault(name, Timing())
+        if t.failed:
             continue
-        if want is None:
-            want, base, base_cpu = out, wall, cpu
-        same = compare(out, want)
-        SCALING.setdefault(part, {}).setdefault(name, {})[len(ev["one_id"])] = wall
-        rows.append(((labels or {}).get(name, name), wall, cpu, same, peak))
+        memory = name == "autoops" and not args_no_memory and t.runs == 0
+        try:
+            wall, cpu, out, peak = timed(fn, ev, repeat, memory)
+        except Exception as exc:  # a competitor missing its extra or failing
+            t.failed = f"failed: {type(exc).__name__}: {exc}"[:70]
+            continue
+        t.wall, t.cpu, t.out, t.runs = min(t.wall, wall), min(t.cpu, cpu), out, t.runs + repeat
+        t.peak = max(t.peak, peak)
+
+
+def report(part: str, n: int, title: str, labels: dict[str, str] | None = None) -> None:
+    """Print the table of one part at one size: seconds, ratios to autoops, outputs
+    checked against the first implementation's."""
+    got = RESULTS[(part, n)]
+    ok = [t for t in got.values() if not t.failed]
+    want, base, base_cpu = (ok[0].out, ok[0].wall, ok[0].cpu) if ok else (None, None, None)
     shown = {k: v for k, v in (want or {}).items() if k != "matrix"}
+    runs = max((t.runs for t in ok), default=0)
     print(f"\n{title}: {shown}")
     print(
-        f"(best of {REPEAT} runs; autoops on {thread_count()} thread(s); wall ratio = wall s /"
+        f"(best of {runs} runs; autoops on {thread_count()} thread(s); wall ratio = wall s /"
         " autoops wall s, cpu ratio = cpu s / autoops cpu s — CPU seconds of every thread)"
     )
     print(
         f"{'implementation':<28}{'wall s':>9}{'cpu s':>9}{'wall ratio':>12}{'cpu ratio':>11}"
         f"{'peak GiB':>10}  outputs"
     )
-    for name, wall, cpu, same, peak in rows:
-        ratio = wall / base if base else float("nan")
-        cpu_ratio = cpu / base_cpu if base_cpu else float("nan")
-        mem = f"{peak:.2f}" if name == "autoops" else ""
+    for name, t in got.items():
+        label = (labels or {}).get(name, name)
+        if t.failed:
+            print(f"{label:<28}{'nan':>9}{'nan':>9}{'nan':>12}{'nan':>11}{'':>10}  {t.failed}")
+            continue
+        assert want is not None and base and base_cpu
+        mem = f"{t.peak:.2f}" if name == "autoops" else ""
         print(
-            f"{name:<28}{wall:>9.3f}{cpu:>9.3f}{ratio:>11.1f}x{cpu_ratio:>10.1f}x{mem:>10}  {same}"
+            f"{label:<28}{t.wall:>9.3f}{t.cpu:>9.3f}{t.wall / base:>11.1f}x"
+            f"{t.cpu / base_cpu:>10.1f}x{mem:>10}  {compare(t.out, want)}"
         )
     sys.stdout.flush()
 
@@ -753,17 +783,24 @@ def print_growth() -> None:
     """Each implementation's time from one size to the next: the time's growth, the
     events' growth, and their quotient (the growth per event; at most 1.00 when
     doubling the events at most doubles the time)."""
-    for part, by_impl in SCALING.items():
-        sizes = sorted({n for times in by_impl.values() for n in times})
+    parts = list(dict.fromkeys(part for part, _ in RESULTS))
+    for part in parts:
+        sizes = sorted(n for p, n in RESULTS if p == part)
         if len(sizes) < 2:
             continue
+        names = list(dict.fromkeys(k for n in sizes for k in RESULTS[(part, n)]))
         print(f"\ngrowth of the wall time, {part}: time ratio / events ratio = growth per event")
-        for name, times in by_impl.items():
+        for name in names:
+            times = {
+                n: t.wall
+                for n in sizes
+                if (t := RESULTS[(part, n)].get(name)) is not None and not t.failed
+            }
             steps = []
             for a, b in itertools.pairwise(sizes):
                 if a in times and b in times:
-                    t, e = times[b] / times[a], b / a
-                    steps.append(f"{a / 1e6:g}M->{b / 1e6:g}M x{t:.2f}/x{e:.2f}={t / e:.2f}")
+                    g, e = times[b] / times[a], b / a
+                    steps.append(f"{a / 1e6:g}M->{b / 1e6:g}M x{g:.2f}/x{e:.2f}={g / e:.2f}")
             print(f"  {name:<26}" + "; ".join(steps))
 
 
@@ -800,6 +837,12 @@ def main() -> None:
         "memory freed by the last run back to its host, and fault it in again)",
     )
     ap.add_argument("--only", nargs="*", default=None, choices=names, help="run only these")
+    ap.add_argument(
+        "--interleave",
+        action="store_true",
+        help="generate every size first, then run the sizes in turn, --repeat rounds "
+        "(the growth between sizes is then not skewed by a slow spell of the machine)",
+    )
     parts = ["funnel", "retention", "mau", "twenty"]
     ap.add_argument("--parts", nargs="*", default=parts, choices=parts)
     ap.add_argument(
@@ -811,8 +854,7 @@ def main() -> None:
     print(
         f"autoops threads: {thread_count()} (AUTOOPS_THREADS={os.environ.get('AUTOOPS_THREADS')})"
     )
-    global REPEAT, PAUSE, args_no_memory
-    REPEAT = args.repeat
+    global PAUSE, args_no_memory
     PAUSE = args.pause
     args_no_memory = args.no_memory
     sizes = args.sizes or ([1_000_000] if args.quick else [2_500_000, 5_000_000, 10_000_000])
@@ -824,9 +866,9 @@ def main() -> None:
             if k not in args.skip and (args.only is None or k in args.only)
         }
 
-    for n in sizes:
-        ev = generate(n, max(n // 10, 1), shuffled=args.shuffled)
-        print(f"\n#### {n:,} events, rows {'shuffled' if args.shuffled else 'in time order'}")
+    def jobs(n: int, ev: dict[str, Any]) -> list[Job]:
+        """(part, title, events, implementations, labels) of every chosen part at size *n*."""
+        out: list[Job] = []
         if "funnel" in args.parts:
             funnel: dict[str, Impl] = {
                 "autoops": run_autoops,
@@ -838,17 +880,14 @@ def main() -> None:
             if n <= args.ref_max:
                 funnel["duckdb-ref"] = run_duckdb_ref
             chosen = pick(funnel)
+            ev_f = ev
             if "autoops-object" in chosen:
-                ev["event_obj"] = np.array(STEPS + NOISE, dtype=object)[ev["codes"]]
-            bench("funnel", f"automotive funnel, {n:,} events, {n // 10:,} units", ev, chosen)
-            ev.pop("event_obj", None)
+                ev_f = dict(ev, event_obj=np.array(STEPS + NOISE, dtype=object)[ev["codes"]])
+            title = f"automotive funnel, {n:,} events, {n // 10:,} units"
+            out.append(("funnel", title, ev_f, chosen, None))
         if "twenty" in args.parts:
-            bench(
-                "20-step funnel",
-                f"20-step funnel, {n:,} events (autoops only)",
-                ev,
-                pick({"autoops": run_autoops_20}),
-            )
+            title = f"20-step funnel, {n:,} events (autoops only)"
+            out.append(("20-step funnel", title, ev, pick({"autoops": run_autoops_20}), None))
         if "retention" in args.parts:
             ret: dict[str, Impl] = {
                 "autoops": run_ret_autoops,
@@ -859,13 +898,9 @@ def main() -> None:
                 "polars-narrow": run_ret_polars_totals,
                 "pandas-narrow": run_ret_pandas_totals,
             }
-            bench(
-                "retention",
-                f"retention (monthly cohorts, 12 periods), {n:,} events",
-                ev,
-                pick(ret),
-                {k: f"{k[:-7]} (period totals only)" for k in ret if k.endswith("-narrow")},
-            )
+            title = f"retention (monthly cohorts, 12 periods), {n:,} events"
+            narrow = {k: f"{k[:-7]} (period totals only)" for k in ret if k.endswith("-narrow")}
+            out.append(("retention", title, ev, pick(ret), narrow))
         if "mau" in args.parts:
             mau: dict[str, Impl] = {
                 "autoops": run_mau_autoops,
@@ -876,15 +911,33 @@ def main() -> None:
                 "polars-narrow": run_mau_polars_mau,
                 "pandas-narrow": run_mau_pandas_mau,
             }
-            bench(
-                "monthly actives",
-                f"monthly actives, {n:,} events",
-                _mau_frame(ev),
-                pick(mau),
-                {k: f"{k[:-7]} (MAU only)" for k in mau if k.endswith("-narrow")},
-            )
-        del ev
-        gc.collect()
+            title = f"monthly actives, {n:,} events"
+            narrow = {k: f"{k[:-7]} (MAU only)" for k in mau if k.endswith("-narrow")}
+            out.append(("monthly actives", title, _mau_frame(ev), pick(mau), narrow))
+        return out
+
+    order = "shuffled" if args.shuffled else "in time order"
+    if args.interleave:
+        # every size's events at once; each round runs every size once, so that a slow
+        # spell of the machine falls on all sizes alike instead of on one
+        runs = {n: jobs(n, generate(n, max(n // 10, 1), shuffled=args.shuffled)) for n in sizes}
+        for _ in range(args.repeat):
+            for n in sizes:
+                for part, _title, ev, impls, _labels in runs[n]:
+                    measure(part, ev, impls, 1)
+        for n in sizes:
+            print(f"\n#### {n:,} events, rows {order}")
+            for part, title, _ev, _impls, labels in runs[n]:
+                report(part, n, title, labels)
+    else:
+        for n in sizes:
+            print(f"\n#### {n:,} events, rows {order}")
+            for part, title, ev, impls, labels in jobs(
+                n, generate(n, max(n // 10, 1), shuffled=args.shuffled)
+            ):
+                measure(part, ev, impls, args.repeat)
+                report(part, n, title, labels)
+            gc.collect()
     print_growth()
 
 
