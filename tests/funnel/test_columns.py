@@ -43,6 +43,18 @@ def test_sort_rows_matches_lexsort(
         assert sort_rows(unit, None, None, labels).tolist() == labels[want].tolist()
 
 
+def test_sort_rows_with_few_rows_of_a_long_log() -> None:
+    # a few matching rows out of time order, far into a long log, with timestamps
+    # spanning decades: the labels (input rows) do not fit beside the wide key
+    rng = np.random.default_rng(7)
+    n = 25
+    unit = rng.integers(0, 3, n)
+    ts = rng.integers(0, 2**55, n)  # 55-bit µs offsets (about a thousand years)
+    labels = np.sort(rng.choice(10**7, n, replace=False)).astype(np.int64)
+    want = np.lexsort((np.arange(n), ts, unit))
+    assert sort_rows(unit, ts, None, labels).tolist() == labels[want].tolist()
+
+
 def test_is_nondecreasing_across_chunks() -> None:
     v = np.arange(2**20 + 10, dtype=np.int64)
     assert is_nondecreasing(v) and is_nondecreasing(v[:1]) and is_nondecreasing(v[:0])

@@ -323,6 +323,10 @@ def _radix(
     packed_labels = labels if order is None and labels is not None else None
     lab_top = int(packed_labels[-1]) if packed_labels is not None and n else n - 1
     pos_bits = max(lab_top, 1).bit_length()
+    if packed_labels is not None and bits + pos_bits > 64:
+        # large labels on few rows: pack the row positions instead, label at the end
+        packed_labels = None
+        pos_bits = max(n - 1, 1).bit_length()
     if bits + pos_bits <= 64:
         packed = key.astype(np.uint64)
         packed <<= np.uint64(pos_bits)
