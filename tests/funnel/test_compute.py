@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from autoops.errors import ConfigError, InvalidInput
-from autoops.funnel import Exclusion, Funnel, Step, compute
+from autoops.funnel import Exclusion, Funnel, Step, _order, compute
 
 from .oracle import oracle
 from .strategies import EVENTS, funnels, logs
@@ -41,6 +41,27 @@ def test_shuffling_rows_changes_nothing_but_tie_order(
     assert a.counts.tolist() == b.counts.tolist()
     assert a.depth.tolist() == b.depth.tolist()
     assert perm[b.chain_row[b.chain_row >= 0]].tolist() == a.chain_row[a.chain_row >= 0].tolist()
+
+
+@_S
+@given(ev=logs(), f=funnels())
+def test_rows_sorted_by_person_are_not_sorted_again(ev: dict[str, Any], f: Funnel) -> None:
+    # an export ordered by (person, time) is already the engine's order: no sort runs,
+    # and the results are the drawn log's (ties keep their input order in both)
+    by_person = np.lexsort((ev["ts"], ev["one_id"]))
+    a = compute(f, ev)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_order, "sort_rows", _no_sort)
+        b = compute(f, _take(ev, by_person))
+    assert a.counts.tolist() == b.counts.tolist()
+    assert a.units.tolist() == b.units.tolist() and a.depth.tolist() == b.depth.tolist()
+    got = b.chain_row >= 0
+    assert by_person[b.chain_row[got]].tolist() == a.chain_row[a.chain_row >= 0].tolist()
+    assert np.array_equal(got, a.chain_row >= 0)
+
+
+def _no_sort(*args: Any, **kwargs: Any) -> Any:
+    raise AssertionError("rows in (unit, ts) order were sorted")
 
 
 @_S

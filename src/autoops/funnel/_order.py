@@ -136,6 +136,14 @@ def order_rows(
             bucket = bucket[bits[a:b] != 0]
         return np.bincount(bucket, minlength=n_buckets), True
 
+    def by_unit(span: tuple[int, int]) -> bool:
+        """Whether the span's rows, and the next span's first, are in (unit, ts) order."""
+        a, b = span
+        u, t = unit[a : b + 1], ts[a : b + 1]
+        same = u[1:] == u[:-1]
+        same &= t[1:] < t[:-1]  # a unit's time going back
+        return not same.any() and bool(np.all(u[1:] >= u[:-1]))
+
     iota = np.arange(min(n, SCAN_ROWS), dtype=np.uint64)
 
     # spans of at most SCAN_ROWS rows: their temporaries stay in the cache and are
@@ -218,8 +226,11 @@ def order_rows(
         counted.clear()
         cuts = _unit_cuts(unit, n_units, n_parts)
         keep = np.arange(n, dtype=np.int64) if all_rows else np.flatnonzero(bits != 0)
-        t_keep = None if tie is None and ordered else ts[keep]
-        src = sort_rows(unit[keep], t_keep, None if tie is None else tie[keep], labels=keep)
+        if tie is None and not ordered and all(parallel_map(by_unit, spans)):
+            src = keep  # already in (unit, ts) order, as an export sorted by person
+        else:
+            t_keep = None if tie is None and ordered else ts[keep]
+            src = sort_rows(unit[keep], t_keep, None if tie is None else tie[keep], labels=keep)
         out_unit = take(unit, src).astype(unit_type, copy=False)
         m = len(src)
         off = [*np.searchsorted(out_unit, cuts[:-1]).tolist(), m]
