@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import threading
@@ -12,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from autoops import _parallel
-from autoops._parallel import chunks, parallel_map, take, thread_count
+from autoops._parallel import SpanGroups, chunks, parallel_map, take, thread_count
 from autoops.errors import ConfigError
 
 
@@ -83,6 +84,28 @@ def test_chunks_cover_the_range_once(n: int, parts: int) -> None:
     assert covered == list(range(n))
     assert len(spans) <= parts
     assert all(b > a for a, b in spans)
+
+
+@given(
+    key=st.lists(st.integers(0, 6), max_size=80),
+    cuts=st.lists(st.integers(0, 80), max_size=6),
+    threads=st.sampled_from(["1", "2", "3"]),
+)
+def test_span_groups_equal_a_stable_argsort(key: list[int], cuts: list[int], threads: str) -> None:
+    keys = np.array(key, dtype=np.uint8)
+    edges = sorted({0, len(keys), *(c for c in cuts if c <= len(keys))})
+    spans = list(itertools.pairwise(edges))
+    per = np.array([np.bincount(keys[a:b], minlength=7) for a, b in spans]).reshape(-1, 7)
+    groups = SpanGroups(per)
+    out = np.full(len(keys), -1, dtype=np.int64)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AUTOOPS_THREADS", threads)
+        parallel_map(
+            lambda i: groups.place(i, keys[slice(*spans[i])], np.arange(*spans[i]), out),
+            list(range(len(spans))),
+        )
+    assert out.tolist() == np.argsort(keys, kind="stable").tolist()
+    assert groups.bounds.tolist() == [0, *np.cumsum(np.bincount(keys, minlength=7)).tolist()]
 
 
 @pytest.mark.parametrize("threads", ["1", "2", "3"])

@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from autoops.errors import ConfigError
 
-__all__ = ["MIN_ROWS", "chunks", "parallel_map", "take", "thread_count"]
+__all__ = ["MIN_ROWS", "SpanGroups", "chunks", "parallel_map", "take", "thread_count"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -150,3 +150,50 @@ def take(values: npt.NDArray[Any], index: npt.NDArray[np.integer[Any]]) -> npt.N
 
     parallel_map(piece, chunks(len(index)))
     return out
+
+
+class SpanGroups:
+    """Rows grouped by a small key, stably, one span of rows at a time (a counting sort).
+
+    *per* counts the rows of span i in group g (``per[i, g]``; spans in row order).
+    Group g's rows land at ``bounds[g]:bounds[g + 1]`` of the output, span after
+    span and each span's rows in their own order, so the grouping is stable.
+    Spans write disjoint slots: :meth:`place` calls for different spans may run on
+    several threads (:func:`parallel_map`), each span's keys sorted in the cache.
+
+    >>> key = np.array([1, 0, 1, 0, 2, 1], dtype=np.uint8)
+    >>> spans = [(0, 3), (3, 6)]
+    >>> groups = SpanGroups(np.array([np.bincount(key[a:b], minlength=3) for a, b in spans]))
+    >>> groups.bounds.tolist()
+    [0, 2, 5, 6]
+    >>> out = np.empty(6, dtype=np.int64)
+    >>> for i, (a, b) in enumerate(spans):
+    ...     groups.place(i, key[a:b], np.arange(a, b), out)
+    >>> out.tolist()  # rows of group 0, then of group 1, then of group 2
+    [1, 3, 0, 2, 5, 4]
+    """
+
+    def __init__(self, per: npt.NDArray[np.int64]) -> None:
+        per = np.asarray(per, dtype=np.int64)
+        self.per = per
+        self.bounds: npt.NDArray[np.int64] = np.zeros(per.shape[1] + 1, dtype=np.int64)
+        np.cumsum(per.sum(axis=0), out=self.bounds[1:])
+        # where span i's rows of group g start in the output, less where they start
+        # among span i's own rows once ordered by group
+        self._shift = (np.cumsum(per, axis=0) - per + self.bounds[:-1]) - (
+            np.cumsum(per, axis=1) - per
+        )
+        self._iota = np.arange(int(per.sum(axis=1).max(initial=0)), dtype=np.int64)
+
+    def place(
+        self,
+        i: int,
+        key: npt.NDArray[np.unsignedinteger[Any]],
+        values: npt.NDArray[Any],
+        out: npt.NDArray[Any],
+    ) -> None:
+        """Write span *i*'s *values* (one a row, grouped by *key*) to their slots of *out*."""
+        by_key = np.argsort(key, kind="stable")
+        dest = np.repeat(self._shift[i], self.per[i])
+        dest += self._iota[: len(key)]
+        out[dest] = values[by_key]

@@ -12,7 +12,7 @@ import numpy.typing as npt
 
 from autoops import _parallel
 from autoops._display import html_table, short_repr
-from autoops._parallel import parallel_map, thread_count
+from autoops._parallel import SpanGroups, parallel_map, thread_count
 from autoops._tabular import Tabular
 from autoops._time import DEFAULT_TZ
 from autoops.errors import ConfigError
@@ -363,17 +363,29 @@ def _day_runs(units: Arr, day: Arr, d0: int, n_days: int) -> tuple[Arr, list[int
     end, the days cutting them into runs of about equal rows: one run a thread).
 
     The rows stay as they lie when the days never decrease (an append-only log), else
-    they are grouped by a stable argsort of 16-bit day numbers (a radix sort).
+    they are grouped by day block by block on threads (:class:`~autoops._parallel.SpanGroups`:
+    a stable argsort of a block's 16-bit day numbers in the cache, then each day's
+    units written after the earlier blocks' units of that day).
     """
     n = len(units)
     if bool(np.all(day[1:] >= day[:-1])):  # the rows of day d are one run
         bounds = np.searchsorted(day, np.arange(d0, d0 + n_days + 1, dtype=day.dtype))
         grouped = units
     else:
-        rel = (day - d0).astype(np.int16)
-        bounds = np.zeros(n_days + 1, dtype=np.int64)
-        np.cumsum(np.bincount(rel, minlength=n_days), out=bounds[1:])
-        grouped = units[np.argsort(rel, kind="stable")]
+        spans = [(lo, min(lo + ROW_BLOCK, n)) for lo in range(0, n, ROW_BLOCK)]
+
+        def rel(span: tuple[int, int]) -> npt.NDArray[np.uint16]:
+            return (day[span[0] : span[1]] - d0).astype(np.uint16)
+
+        groups = SpanGroups(
+            np.array(parallel_map(lambda sp: np.bincount(rel(sp), minlength=n_days), spans))
+        )
+        bounds = groups.bounds
+        grouped = np.empty_like(units)
+        parallel_map(
+            lambda i: groups.place(i, rel(spans[i]), units[slice(*spans[i])], grouped),
+            list(range(len(spans))),
+        )
     parts = thread_count() if n >= _parallel.MIN_ROWS else 1
     cuts = {0, n_days, *np.searchsorted(bounds, [n * p // parts for p in range(1, parts)]).tolist()}
     return grouped, bounds.tolist(), sorted(cuts)
@@ -384,8 +396,7 @@ def _daily_distinct(units: Arr, day: Arr, d0: int, n_days: int, n_units: int) ->
     few for their days or units (then :func:`_distinct_per` sorts).
 
     The rows are taken day by day: as they lie when the days never decrease (an
-    append-only log), else grouped by a stable argsort of 16-bit day numbers (a radix
-    sort). A day's rows write their own row numbers into a per-unit stamp array; each
+    append-only log), else grouped by day (:func:`_day_runs`). A day's rows write their own row numbers into a per-unit stamp array; each
     unit keeps exactly one of its rows' numbers, so the day's distinct units are the
     rows that read their own number back. A day reads only the units it has just
     written, so the array is never cleared (nor initialised): a day costs in
@@ -440,7 +451,7 @@ def _day_rows(
     :data:`MAP_CELLS`): then :func:`_daily_distinct` and :func:`_distinct_per` count.
 
     The rows are taken day by day (as they lie when the days never decrease, else
-    grouped by a stable argsort of 16-bit day numbers, a radix sort). The k-th day
+    grouped by day: :func:`_day_runs`). The k-th day
     with rows of a period writes k into its units' bytes of a row of n_units bytes:
     the day's distinct units are the bytes equal to k (one comparison pass, in
     chunks of :data:`DAY_CHUNK` bytes), the period's the bytes not 0 when it ends

@@ -36,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from autoops import _parallel
-from autoops._parallel import chunks, parallel_map, take, thread_count
+from autoops._parallel import SpanGroups, chunks, parallel_map, take, thread_count
 from autoops.funnel._columns import sort_rows
 
 __all__ = ["SortedRows", "order_rows"]
@@ -152,13 +152,10 @@ def order_rows(
     counted = parallel_map(count, spans)
     ordered = all(c[1] for c in counted)
     if packed and ordered:
-        per = np.array([c[0] for c in counted], dtype=np.int64).reshape(len(spans), n_buckets)
+        groups = SpanGroups(np.array([c[0] for c in counted]).reshape(len(spans), n_buckets))
         counted.clear()
-        bucket_at = np.concatenate([[0], np.cumsum(per.sum(axis=0))]).astype(np.int64)
+        bucket_at = groups.bounds
         m = int(bucket_at[-1])
-        # where span i's keys of bucket b start, and where they sit in the span's own order
-        span_at = np.cumsum(per, axis=0) - per + bucket_at[:-1]
-        local_at = np.cumsum(per, axis=1) - per
         src = np.empty(m, dtype=np.int64)
         keys = src.view(np.uint64)
 
@@ -176,12 +173,7 @@ def order_rows(
                 key |= bits[a:b]
             if not all_rows:
                 key = key[bits[a:b] != 0]
-            by_bucket = np.argsort(
-                (key >> (low + np.uint64(shift))).astype(bucket_type), kind="stable"
-            )
-            dest = np.repeat(span_at[i] - local_at[i], per[i])
-            dest += iota[: len(key)].view(np.int64)
-            keys[dest] = key[by_bucket]
+            groups.place(i, (key >> (low + np.uint64(shift))).astype(bucket_type), key, keys)
 
         parallel_map(place, list(range(len(spans))))
         # parts of whole buckets with about equal row counts, one per thread
