@@ -74,8 +74,9 @@ def _components(
         # the hooked roots form chains of old roots: jump them to the new roots
         touched = hi
         while True:
-            nxt = parent[parent[touched]]
-            moved = nxt != parent[touched]
+            up = parent[touched]
+            nxt = parent[up]
+            moved = nxt != up
             if not moved.any():
                 break
             touched = np.compress(moved, touched)
@@ -83,12 +84,15 @@ def _components(
         # every old root now points at its current root
         pu = parent[pu]
         pv = parent[pv]
-    # other nodes may still point at a root hooked later: a final full compression
-    while True:
-        grand = parent[parent]
-        if np.array_equal(grand, parent):
-            break
-        parent = grand
+    # other nodes may still point at a root hooked later: jump the nodes whose parent is
+    # not a root until it is (those only, not every node each round)
+    grand = parent[parent]
+    below = np.flatnonzero(grand != parent)
+    grand = grand[below]
+    while len(below):
+        parent[below] = grand
+        below = np.compress(parent[grand] != grand, below)
+        grand = parent[parent[below]]
     return parent
 
 
