@@ -90,6 +90,22 @@ def _unit_cuts(unit: I64, n_units: int, parts: int) -> list[int]:
     return [0, *inner, n_units]
 
 
+def _time_order(t: I64) -> I64:
+    """The stable order of a bucket's timestamps (ties keep their positions): one sort
+    of ``(t − min) · 2**k + position`` when that fits 64 bits, else a stable argsort."""
+    n = len(t)
+    pos_bits = max(n - 1, 1).bit_length()
+    t0 = int(t.min())
+    if (int(t.max()) - t0).bit_length() + pos_bits > 64:
+        return np.argsort(t, kind="stable")
+    key = (t - t0).view(np.uint64) << np.uint64(pos_bits)
+    key |= np.arange(n, dtype=np.uint64)
+    key.sort()
+    key &= np.uint64((1 << pos_bits) - 1)
+    order: I64 = key.view(np.int64)
+    return order
+
+
 def order_rows(
     unit: I64,
     ts: I64,
@@ -101,15 +117,13 @@ def order_rows(
     tie: npt.NDArray[Any] | None,
     entry: tuple[int, int] | None,
     hold_masks: list[int],
-    gather_ts: bool = True,
 ) -> SortedRows:
     """Order the rows with a nonzero match bit (*all_rows*: every row) by (unit, ts, tie, row).
 
     *unit* holds codes below *n_units*; *bits* the match bits (``n_bits`` of
     them); *entry* the half-open time range of entry rows (None: every row).
     ``masks[i]`` tells the sorted rows with bit i set; ``held[h]`` the sorted
-    positions of rows with a bit of ``hold_masks[h]`` set. Without *gather_ts*
-    the sorted ``ts`` is left empty (then *entry* must be None).
+    positions of rows with a bit of ``hold_masks[h]`` set.
     """
     n = len(unit)
     n_parts = _parts(n)
@@ -124,17 +138,18 @@ def order_rows(
     unit_type = np.int32 if n_units <= 2**31 else np.int64
     bucket_type = np.uint8 if n_buckets <= 1 << 8 else np.uint16
 
-    def count(span: tuple[int, int]) -> tuple[I64 | None, bool]:
-        """The span's kept rows per bucket, and whether its times are in order."""
+    def in_order(span: tuple[int, int]) -> bool:
+        """Whether the span's times, and the next span's first, never decrease."""
+        t = ts[span[0] : span[1] + 1]
+        return bool(np.all(t[1:] >= t[:-1]))
+
+    def per_bucket(span: tuple[int, int]) -> I64:
+        """The span's kept rows per bucket."""
         a, b = span
-        t = ts[a : b + 1]
-        in_order = bool(np.all(t[1:] >= t[:-1]))
-        if not packed or not in_order:
-            return None, in_order
         bucket = unit[a:b] >> shift
         if not all_rows:
             bucket = bucket[bits[a:b] != 0]
-        return np.bincount(bucket, minlength=n_buckets), True
+        return np.bincount(bucket, minlength=n_buckets)
 
     def by_unit(span: tuple[int, int]) -> bool:
         """Whether the span's rows, and the next span's first, are in (unit, ts) order."""
@@ -149,15 +164,18 @@ def order_rows(
     # spans of at most SCAN_ROWS rows: their temporaries stay in the cache and are
     # recycled by the allocator; no full-length temporary besides the output
     spans = chunks(n, max(1, -(-n // SCAN_ROWS)))
-    counted = parallel_map(count, spans)
-    ordered = all(c[1] for c in counted)
-    if packed and ordered:
-        groups = SpanGroups(np.array([c[0] for c in counted]).reshape(len(spans), n_buckets))
-        counted.clear()
+    ordered = all(parallel_map(in_order, spans))
+    # an export sorted by person is already in order: no sort at all
+    as_they_lie = tie is None and not ordered and all(parallel_map(by_unit, spans))
+    timed = not ordered  # the radix passes also order each bucket by time
+    if packed and not as_they_lie:
+        per = np.array(parallel_map(per_bucket, spans))
+        groups = SpanGroups(per.reshape(len(spans), n_buckets))
         bucket_at = groups.bounds
         m = int(bucket_at[-1])
         src = np.empty(m, dtype=np.int64)
         keys = src.view(np.uint64)
+        out_ts = np.empty(m, dtype=np.int64)
 
         def place(i: int) -> None:
             """Key span i's kept rows, order them by bucket (stable, in the cache), and
@@ -184,21 +202,38 @@ def order_rows(
         out_unit = np.empty(m, dtype=unit_type)
         sorted_bits: list[Bits] = [bits[:0]] * n_parts
         unit_mask = np.uint64((1 << shift) - 1)
+        pos_mask = np.uint64((1 << pos_bits) - 1)
+
+        def order_bucket(s: int, e: int, scratch: U64) -> None:
+            """Order bucket [s, e) by (unit, ts, row); its keys are in row order."""
+            kb = keys[s:e]
+            tb = out_ts[s:e]
+            if timed:  # rows out of time order: by (ts, row) first, in the cache
+                np.take(ts, ((kb >> np.uint64(n_bits)) & pos_mask).view(np.int64), out=tb)
+                by_time = _time_order(tb)
+                np.take(kb, by_time, out=scratch[: e - s])
+                kb[...] = scratch[: e - s]
+                np.take(tb, by_time, out=scratch[: e - s].view(np.int64))
+                tb[...] = scratch[: e - s].view(np.int64)
+            if shift:  # several units: by unit (stable: each unit's rows stay in time order)
+                by_unit = np.argsort(((kb >> low) & unit_mask).astype(np.uint16), kind="stable")
+                np.take(kb, by_unit, out=scratch[: e - s])
+                kb[...] = scratch[: e - s]
+                if timed:
+                    np.take(tb, by_unit, out=scratch[: e - s].view(np.int64))
+                    tb[...] = scratch[: e - s].view(np.int64)
 
         def sort(p: int) -> None:
             lo, hi = off[p], off[p + 1]
-            if shift:  # a bucket holds several units: order it by unit (stable: rows stay in order)
+            if shift or timed:
                 b0, b1 = part_buckets[p]
                 width = int(np.diff(bucket_at[b0 : b1 + 1]).max(initial=0))
                 scratch = np.empty(width, dtype=np.uint64)
                 for s, e in itertools.pairwise(bucket_at[b0 : b1 + 1].tolist()):
                     if e - s > 1:
-                        kb = keys[s:e]
-                        by_unit = np.argsort(
-                            ((kb >> low) & unit_mask).astype(np.uint16), kind="stable"
-                        )
-                        np.take(kb, by_unit, out=scratch[: e - s])
-                        kb[...] = scratch[: e - s]
+                        order_bucket(s, e, scratch)
+                    elif timed and e - s == 1:
+                        out_ts[s] = ts[int(keys[s] >> np.uint64(n_bits)) & ((1 << pos_bits) - 1)]
             part = keys[lo:hi]
             u = out_unit[lo:hi]
             if u.dtype == np.int64:
@@ -215,11 +250,11 @@ def order_rows(
 
         parallel_map(sort, list(range(n_parts)))
     else:
-        counted.clear()
+        timed = False  # the timestamps are gathered below
         cuts = _unit_cuts(unit, n_units, n_parts)
         keep = np.arange(n, dtype=np.int64) if all_rows else np.flatnonzero(bits != 0)
-        if tie is None and not ordered and all(parallel_map(by_unit, spans)):
-            src = keep  # already in (unit, ts) order, as an export sorted by person
+        if as_they_lie:
+            src = keep
         else:
             t_keep = None if tie is None and ordered else ts[keep]
             src = sort_rows(unit[keep], t_keep, None if tie is None else tie[keep], labels=keep)
@@ -229,7 +264,7 @@ def order_rows(
         off[0] = 0
         whole = take(bits, src)
         sorted_bits = [whole[off[p] : off[p + 1]] for p in range(n_parts)]
-    out_ts = np.empty(m if gather_ts else 0, dtype=np.int64)
+        out_ts = np.empty(m, dtype=np.int64)
     masks = [np.empty(m, dtype=bool) for _ in range(n_bits)]
     starts = np.empty(m, dtype=bool)
     # no entry range: every row, as a read-only view of one value (no full-length array)
@@ -237,7 +272,7 @@ def order_rows(
 
     def columns(p: int) -> tuple[I64, list[I64]]:
         lo, hi = off[p], off[p + 1]
-        if gather_ts:
+        if not timed:  # (the radix passes of a log out of time order carried them)
             np.take(ts, src[lo:hi], out=out_ts[lo:hi])
         b = sorted_bits[p]
         bit = np.empty(len(b), dtype=b.dtype)

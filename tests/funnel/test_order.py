@@ -1,0 +1,42 @@
+"""The funnel's row ordering: buckets ordered by time when the log is not."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from autoops.funnel import Funnel, compute
+from autoops.funnel._order import _time_order
+
+
+@given(
+    st.lists(st.integers(-(2**62), 2**62), max_size=50),
+    st.sampled_from([1, 3, 2**40, 2**62]),
+)
+def test_time_order_is_a_stable_argsort(values: list[int], spread: int) -> None:
+    # small spreads pack (time, position) into one key; 2**62 takes the stable argsort
+    t = np.asarray([v % spread for v in values] if spread < 2**62 else values, dtype=np.int64)
+    if len(t):
+        assert _time_order(t).tolist() == np.argsort(t, kind="stable").tolist()
+
+
+def test_a_shuffled_log_spanning_centuries_equals_the_time_ordered_one() -> None:
+    rng = np.random.default_rng(3)
+    n = 5_000
+    ts = rng.integers(-(2**60), 2**60, n)  # µs offsets over some 70,000 years
+    ts[: n // 2] = rng.integers(0, 10, n // 2)  # and many ties
+    ev = {
+        "one_id": rng.integers(0, 300, n),
+        "event": rng.choice(["a", "b", "c", "x"], n),
+        "ts": np.datetime64("2000-01-01", "us") + ts.astype("timedelta64[us]"),
+    }
+    by_time = np.argsort(ev["ts"], kind="stable")
+    f = Funnel(steps=["a", "b", "c"], window="36500d")
+    shuffled = compute(f, ev)
+    ordered = compute(f, {k: v[by_time] for k, v in ev.items()})
+    assert shuffled.depth.tolist() == ordered.depth.tolist()
+    assert shuffled.units.tolist() == ordered.units.tolist()
+    got = shuffled.chain_row >= 0
+    assert np.array_equal(got, ordered.chain_row >= 0)
+    assert shuffled.chain_row[got].tolist() == by_time[ordered.chain_row[got]].tolist()
