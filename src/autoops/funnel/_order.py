@@ -2,27 +2,30 @@
 
 Units never interact, so the sorted rows split into parts of whole units
 (contiguous ranges of unit codes: runs of whole buckets, below, or cut at
-quantiles of a sample of the codes when rows must be sorted by time);
-each part is sorted and gathered on its own thread (numpy releases the GIL)
-and writes its slice of the shared output arrays. The output does not depend
-on the number of parts: rows are ordered by (unit, input row) — or by
-:func:`~autoops.funnel._columns.sort_rows` when time or a tie column must be
-sorted too — and every part computes exactly what the one-part path computes
-on its slice.
+quantiles of a sample of the codes on the general path); each part is
+sorted and gathered on its own thread (numpy releases the GIL) and writes its
+slice of the shared output arrays. The output does not depend on the number
+of parts: rows are ordered by (unit, ts, input row) — or by
+:func:`~autoops.funnel._columns.sort_rows` when a tie column must be sorted
+too, or the keys do not fit 64 bits — and every part computes exactly what
+the one-part path computes on its slice.
 
-An append-only log (rows in time order, no tie column) needs no gather but
-the timestamps': each kept row becomes one 64-bit key ``unit · row · match
-bits`` (bit fields, most significant first), and the keys are ordered by a
-two-pass radix sort that numpy's stable sorts of 8- and 16-bit integers do
-for us (a counting sort, linear in the rows; numpy's sort of 64-bit keys is
-several times slower on some CPUs). The first pass splits each span of rows
-by bucket (the high bits of the unit code, a few thousand units each) and
-writes it after the earlier spans' keys of the same buckets, so every bucket
-holds its rows in input order; the second orders each bucket, small enough
-for the L2 cache, by the low bits of the unit code. Stable passes keep the
-rows of a unit in input (time) order, and the unit, the input row and the
-match bits come back out of the sorted keys by shifts. Parts are runs of
-whole buckets.
+Without a tie column each kept row becomes one 64-bit key ``unit · row ·
+match bits`` (bit fields, most significant first), and the keys are ordered
+by a two-pass radix sort that numpy's stable sorts of 8- and 16-bit integers
+do for us (a counting sort, linear in the rows; numpy's sort of 64-bit keys
+is several times slower on some CPUs). The first pass splits each span of
+rows by bucket (the high bits of the unit code, a few thousand units each)
+and writes it after the earlier spans' keys of the same buckets
+(:class:`~autoops._parallel.SpanGroups`), so every bucket holds its rows in
+input order; the second orders each bucket, small enough for the L2 cache,
+by the low bits of the unit code. Stable passes keep the rows of a unit in
+input order, and the unit, the input row and the match bits come back out of
+the sorted keys by shifts. Parts are runs of whole buckets. An append-only
+log is in time order already, so only the timestamps are gathered at the
+end; a log in another order has each bucket ordered by (ts, row) before its
+unit pass, the timestamps gathered and carried along. Rows already ordered
+by (unit, ts), as in an export sorted by person, are taken as they lie.
 """
 
 from __future__ import annotations
