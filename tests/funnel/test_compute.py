@@ -187,6 +187,24 @@ def test_unknown_step_lists_known_events() -> None:
     assert info.value.code == "unknown_event"
     with pytest.raises(InvalidInput, match="no event named 'vist'"):
         compute(Funnel(steps=[Step(event=["lead", "vist"])]), ev)  # one typo among several
+    with pytest.raises(InvalidInput, match="no event named 'vist'"):  # a factorised column
+        three = dict(ev, one_id=[1, 1], event=["lead", "drive"], ts=np.repeat(ev["ts"], 2))
+        compute(Funnel(steps=["lead", "drive", "vist"]), three)
+
+
+@_S
+@given(ev=logs(), f=funnels())
+def test_string_and_categorical_event_columns_agree(ev: dict[str, Any], f: Funnel) -> None:
+    # a column of Python strings (with missing names) is factorised when more than
+    # two names are matched; a categorical column is read as codes: same results
+    pd = pytest.importorskip("pandas")
+    ev = {k: np.concatenate([v, v[:1]]) for k, v in ev.items()}  # a copy of row 0 ...
+    ev["event"][-1] = None  # ... without its event name
+    strings = compute(f, ev)
+    categorical = compute(f, dict(ev, event=pd.Categorical(ev["event"])))
+    assert strings.units.tolist() == categorical.units.tolist()
+    assert strings.depth.tolist() == categorical.depth.tolist()
+    assert strings.chain_row.tolist() == categorical.chain_row.tolist()
 
 
 def test_naive_timestamps_are_refused() -> None:

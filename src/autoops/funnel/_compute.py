@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from autoops import _parallel
+from autoops._factorize import factorize_objects
 from autoops._parallel import chunks, parallel_map, take
 from autoops._tabular import factorize
 from autoops._time import to_utc_us
@@ -314,7 +315,8 @@ def _match_bits(
     """Bit i of row r is set when row r matches ``specs[i]`` (steps, then exclusions).
 
     A categorical event column without property conditions costs one table
-    lookup per row for all steps together; otherwise each event name is
+    lookup per row for all steps together (a column of Python strings is
+    factorised first when more than two names are matched); otherwise each event name is
     compared once and each condition evaluated once per step. The bits sit in
     the narrowest unsigned integer that holds them (one byte per row for up
     to eight steps and exclusions), so the later gather stays in the cache.
@@ -325,8 +327,14 @@ def _match_bits(
         if len(specs) <= 8 * np.dtype(w).itemsize
     )
     names = list(dict.fromkeys(n for st in specs for n in st.events))
-    if event in ev.coded and all(st.events and not st.where for st in specs):
-        codes, cats = ev.coded[event]
+    by_table = all(st.events and not st.where for st in specs)
+    coded = ev.coded.get(event)
+    if coded is None and by_table and len(names) > 2:
+        col = np.asarray(ev.column(event))
+        if col.dtype == object:  # Python strings: one hashing pass, not one comparison a name
+            coded = factorize_objects(col)
+    if coded is not None and by_table:
+        codes, cats = coded
         present = set(cats.tolist())
         for st in funnel.steps:
             for name in st.events:
