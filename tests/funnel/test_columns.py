@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autoops.funnel._columns import dense_codes, is_nondecreasing, sort_rows
+from autoops.funnel._columns import condition_mask, dense_codes, is_nondecreasing, sort_rows
 
 
 @settings(max_examples=100, deadline=None)
@@ -80,3 +80,25 @@ def test_sort_rows_very_wide_keys_take_dense_ranks() -> None:
     unit = np.zeros(n, dtype=np.int64)
     want = np.argsort(ts, kind="stable")
     assert np.array_equal(sort_rows(unit, ts, None), want)
+
+
+_VALUES = st.one_of(
+    st.none(),
+    st.sampled_from(["app", "wecom", "douyin", "1", ""]),
+    st.integers(-2, 2),
+    st.sampled_from([1.0, 2.5, float("nan")]),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(col=st.lists(_VALUES, max_size=40), wanted=st.lists(_VALUES, min_size=1, max_size=8))
+def test_in_on_object_columns_equals_comparing_value_by_value(
+    col: list[object], wanted: list[object]
+) -> None:
+    # five values or more are looked up in a set: same rows as comparing each value
+    arr = np.empty(len(col) + 1, dtype=object)
+    arr[: len(col)] = col
+    arr[-1] = [1, 2]  # an unhashable cell: then compared value by value
+    expect = [x is not None and any(v is not None and bool(x == v) for v in wanted) for x in col]
+    assert condition_mask(arr[:-1], "in", wanted).tolist() == expect
+    assert condition_mask(arr, "in", wanted).tolist() == [*expect, False]

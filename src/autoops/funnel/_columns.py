@@ -424,10 +424,13 @@ def condition_mask(col: Arr, op: str, value: Any) -> npt.NDArray[np.bool_]:
     """Evaluate ``col op value``; missing values never satisfy a comparison."""
     if op in ("==", "in") and col.dtype == object:
         # a missing value (None, NaN) never equals a value: no presence mask needed
+        wanted = [v for v in ([value] if op == "==" else value) if v is not None]
+        hit = _member(col, wanted) if len(wanted) >= _SET_VALUES else None
+        if hit is not None:
+            return hit
         out = np.zeros(len(col), dtype=bool)
-        for v in [value] if op == "==" else value:
-            if v is not None:
-                out |= _eq(col, v)
+        for v in wanted:
+            out |= _eq(col, v)
         return out
     if col.dtype == object:
         present = ~is_null(col)
@@ -478,6 +481,21 @@ def column_mask(ev: EventColumns, name: str, op: str, value: Any) -> npt.NDArray
     return condition_mask(ev.column(name), op, value)
 
 
+_SET_VALUES = 5
+"""Values from which an object column is matched by set lookups: a lookup costs about
+five comparison passes (Python strings), whatever the number of values."""
+
+
+def _member(col: Arr, wanted: list[Any]) -> npt.NDArray[np.bool_] | None:
+    """Rows of an object column equal to one of *wanted*, by one set lookup a row;
+    None when a value cannot be hashed (then the caller compares value by value)."""
+    try:
+        keys = {v for v in wanted if v == v}  # NaN never matches
+        return np.fromiter(map(keys.__contains__, col), dtype=bool, count=len(col))
+    except TypeError:
+        return None
+
+
 def _eq(vals: Arr, value: Any) -> npt.NDArray[np.bool_]:
     return np.asarray(vals == value, dtype=bool).reshape(len(vals))
 
@@ -491,10 +509,7 @@ def step_mask(
         lut = np.append(np.isin(cats, list(events)), False)
         mask = take(lut, codes)  # code -1 picks the trailing False
     elif events:
-        names = ev.column(event_col)
-        mask = np.zeros(ev.n, dtype=bool)
-        for name in events:
-            mask |= _eq(names, name)
+        mask = condition_mask(ev.column(event_col), "in", list(events))
     else:
         mask = np.ones(ev.n, dtype=bool)
     for cond in where:
