@@ -210,8 +210,8 @@ def _read_column(values: Any) -> _Column:
         arrow = _one_array(arrow)
         short = encode_short(arrow)
         if short is not None:
-            # short ASCII values: Arrow's codes and _ascii_text's text, by cache-sized
-            # partitions instead of one hash table of every distinct value
+            # short ASCII values: Arrow's codes and _ascii_text's text, by one sort of
+            # 64-bit keys instead of one hash table of every distinct value
             first_rows = short.rows
 
             def first_seen() -> npt.NDArray[Any]:
