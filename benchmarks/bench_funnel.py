@@ -70,10 +70,12 @@ args_no_memory = False
 """Skip the traced-memory run (``--no-memory``)."""
 
 
-def generate(n_events: int, n_units: int, seed: int = 0, shuffled: bool = False) -> dict[str, Any]:
+def generate(n_events: int, n_units: int, seed: int = 0, rows: str = "time") -> dict[str, Any]:
     """Synthetic funnel logs: one year, steps more likely in order, orders per unit.
 
-    Rows come in time order, like an append-only event log, unless *shuffled*.
+    *rows*: ``"time"`` — in time order, like an append-only event log;
+    ``"person"`` — by person, then time, like an export sorted by person;
+    ``"shuffled"`` — in random order.
     """
     rng = np.random.default_rng(seed)
     unit = rng.integers(0, n_units, n_events).astype(np.int64)
@@ -85,10 +87,9 @@ def generate(n_events: int, n_units: int, seed: int = 0, shuffled: bool = False)
     ts = (np.datetime64("2025-01-01", "us") + secs.astype("timedelta64[s]")).astype(
         "datetime64[us]"
     )
-    if not shuffled:
-        by_time = np.argsort(secs, kind="stable")
-        unit, code, secs = unit[by_time], code[by_time], secs[by_time]
-        ts = ts[by_time]
+    if rows != "shuffled":
+        order_of = np.argsort(secs, kind="stable") if rows == "time" else np.lexsort((secs, unit))
+        unit, code, secs, ts = unit[order_of], code[order_of], secs[order_of], ts[order_of]
     has_order = (code >= 3) & (code <= 6)
     order = np.where(has_order, unit * 2 + rng.integers(0, 2, n_events), -1).astype(np.float64)
     order[~has_order] = np.nan
@@ -827,7 +828,12 @@ def main() -> None:
              "pandas-narrow"]  # fmt: skip
     ap.add_argument("--skip", nargs="*", default=[], choices=names, help="implementations to skip")
     ap.add_argument("--repeat", type=int, default=3, help="runs per implementation (best is kept)")
-    ap.add_argument("--shuffled", action="store_true", help="rows in random order, not time order")
+    ap.add_argument(
+        "--rows",
+        choices=["time", "person", "shuffled"],
+        default="time",
+        help="row order: time (an append-only log), person (then time), shuffled",
+    )
     ap.add_argument("--no-memory", action="store_true", help="skip the traced-memory run")
     ap.add_argument(
         "--pause",
@@ -916,11 +922,11 @@ def main() -> None:
             out.append(("monthly actives", title, _mau_frame(ev), pick(mau), narrow))
         return out
 
-    order = "shuffled" if args.shuffled else "in time order"
+    order = {"time": "in time order", "person": "by person", "shuffled": "shuffled"}[args.rows]
     if args.interleave:
         # every size's events at once; each round runs every size once, so that a slow
         # spell of the machine falls on all sizes alike instead of on one
-        runs = {n: jobs(n, generate(n, max(n // 10, 1), shuffled=args.shuffled)) for n in sizes}
+        runs = {n: jobs(n, generate(n, max(n // 10, 1), rows=args.rows)) for n in sizes}
         for _ in range(args.repeat):
             for n in sizes:
                 for part, _title, ev, impls, _labels in runs[n]:
@@ -933,7 +939,7 @@ def main() -> None:
         for n in sizes:
             print(f"\n#### {n:,} events, rows {order}")
             for part, title, ev, impls, labels in jobs(
-                n, generate(n, max(n // 10, 1), shuffled=args.shuffled)
+                n, generate(n, max(n // 10, 1), rows=args.rows)
             ):
                 measure(part, ev, impls, args.repeat)
                 report(part, n, title, labels)
