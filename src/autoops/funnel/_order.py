@@ -154,7 +154,7 @@ def order_rows(
             bucket = bucket[bits[a:b] != 0]
         return np.bincount(bucket, minlength=n_buckets)
 
-    def by_unit(span: tuple[int, int]) -> bool:
+    def in_unit_order(span: tuple[int, int]) -> bool:
         """Whether the span's rows, and the next span's first, are in (unit, ts) order."""
         a, b = span
         u, t = unit[a : b + 1], ts[a : b + 1]
@@ -169,9 +169,10 @@ def order_rows(
     spans = chunks(n, max(1, -(-n // SCAN_ROWS)))
     ordered = all(parallel_map(in_order, spans))
     # an export sorted by person is already in order: no sort at all
-    as_they_lie = tie is None and not ordered and all(parallel_map(by_unit, spans))
-    timed = not ordered  # the radix passes also order each bucket by time
-    if packed and not as_they_lie:
+    as_they_lie = tie is None and not ordered and all(parallel_map(in_unit_order, spans))
+    radix = packed and not as_they_lie
+    timed = radix and not ordered  # the radix passes also order each bucket by time
+    if radix:
         per = np.array(parallel_map(per_bucket, spans))
         groups = SpanGroups(per.reshape(len(spans), n_buckets))
         bucket_at = groups.bounds
@@ -233,10 +234,8 @@ def order_rows(
                 width = int(np.diff(bucket_at[b0 : b1 + 1]).max(initial=0))
                 scratch = np.empty(width, dtype=np.uint64)
                 for s, e in itertools.pairwise(bucket_at[b0 : b1 + 1].tolist()):
-                    if e - s > 1:
+                    if e - s > 1 or (timed and e > s):  # (one row: its timestamp only)
                         order_bucket(s, e, scratch)
-                    elif timed and e - s == 1:
-                        out_ts[s] = ts[int(keys[s] >> np.uint64(n_bits)) & ((1 << pos_bits) - 1)]
             part = keys[lo:hi]
             u = out_unit[lo:hi]
             if u.dtype == np.int64:
@@ -253,7 +252,6 @@ def order_rows(
 
         parallel_map(sort, list(range(n_parts)))
     else:
-        timed = False  # the timestamps are gathered below
         cuts = _unit_cuts(unit, n_units, n_parts)
         keep = np.arange(n, dtype=np.int64) if all_rows else np.flatnonzero(bits != 0)
         if as_they_lie:
