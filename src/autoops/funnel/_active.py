@@ -396,13 +396,13 @@ def _daily_distinct(units: Arr, day: Arr, d0: int, n_days: int, n_units: int) ->
     few for their days or units (then :func:`_distinct_per` sorts).
 
     The rows are taken day by day: as they lie when the days never decrease (an
-    append-only log), else grouped by day (:func:`_day_runs`). A day's rows write their own row numbers into a per-unit stamp array; each
-    unit keeps exactly one of its rows' numbers, so the day's distinct units are the
-    rows that read their own number back. A day reads only the units it has just
-    written, so the array is never cleared (nor initialised): a day costs in
-    proportion to its rows, and the stamp array (4 bytes a unit) stays in the cache.
-    Runs of days with about equal rows go to several threads, each with its own
-    stamp array.
+    append-only log), else grouped by day (:func:`_day_runs`). A day's rows write
+    their own row numbers into a per-unit stamp array; each unit keeps exactly one
+    of its rows' numbers, so the day's distinct units are the rows that read their
+    own number back. A day reads only the units it has just written, so the array is
+    never cleared (nor initialised): a day costs in proportion to its rows, and the
+    stamp array (4 bytes a unit) stays in the cache. Runs of days with about equal
+    rows go to several threads, each with its own stamp array.
     """
     n = len(units)
     if n_days >= 2**15 or n_days > max(4096, n // 64) or n_units > 4 * n + 1_000_000:

@@ -488,11 +488,12 @@ five comparison passes (Python strings), whatever the number of values."""
 
 def _member(col: Arr, wanted: list[Any]) -> npt.NDArray[np.bool_] | None:
     """Rows of an object column equal to one of *wanted*, by one set lookup a row;
-    None when a value cannot be hashed (then the caller compares value by value)."""
+    None when a value cannot be hashed or compared to itself (then the caller compares
+    value by value)."""
     try:
         keys = {v for v in wanted if v == v}  # NaN never matches
         return np.fromiter(map(keys.__contains__, col), dtype=bool, count=len(col))
-    except TypeError:
+    except (TypeError, ValueError):
         return None
 
 
