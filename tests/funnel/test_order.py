@@ -40,3 +40,23 @@ def test_a_shuffled_log_spanning_centuries_equals_the_time_ordered_one() -> None
     got = shuffled.chain_row >= 0
     assert np.array_equal(got, ordered.chain_row >= 0)
     assert shuffled.chain_row[got].tolist() == by_time[ordered.chain_row[got]].tolist()
+
+
+def test_a_text_tie_column_orders_like_its_ranks() -> None:
+    # equal times are ordered by the tie column inside each bucket (np.lexsort), whatever
+    # its type: ingestion ids as text give the order of their ranks
+    rng = np.random.default_rng(5)
+    n = 2_000
+    ev = {
+        "one_id": rng.integers(0, 50, n),
+        "event": rng.choice(["a", "b", "c"], n),
+        "ts": np.datetime64("2026-01-01", "us") + rng.integers(0, 3, n).astype("timedelta64[m]"),
+    }
+    rank = rng.permutation(n)
+    text = np.array([f"id-{r:05d}" for r in rank], dtype=object)
+    f = Funnel(steps=["a", "b", "c"], window="10min", order="strict")
+    by_text = compute(f, dict(ev, seq=text), seq="seq")
+    by_rank = compute(f, dict(ev, seq=rank), seq="seq")
+    assert by_text.depth.tolist() == by_rank.depth.tolist()
+    assert by_text.chain_row.tolist() == by_rank.chain_row.tolist()
+    assert by_text.plan.source_row.tolist() == by_rank.plan.source_row.tolist()

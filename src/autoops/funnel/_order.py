@@ -5,27 +5,28 @@ Units never interact, so the sorted rows split into parts of whole units
 quantiles of a sample of the codes on the general path); each part is
 sorted and gathered on its own thread (numpy releases the GIL) and writes its
 slice of the shared output arrays. The output does not depend on the number
-of parts: rows are ordered by (unit, ts, input row) — or by
-:func:`~autoops.funnel._columns.sort_rows` when a tie column must be sorted
-too, or the keys do not fit 64 bits — and every part computes exactly what
-the one-part path computes on its slice.
+of parts: rows are ordered by (unit, ts, tie, input row) — by
+:func:`~autoops.funnel._columns.sort_rows` when the keys do not fit 64 bits —
+and every part computes exactly what the one-part path computes on its
+slice.
 
-Without a tie column each kept row becomes one 64-bit key ``unit · row ·
-match bits`` (bit fields, most significant first), and the keys are ordered
-by a two-pass radix sort that numpy's stable sorts of 8- and 16-bit integers
-do for us (a counting sort, linear in the rows; numpy's sort of 64-bit keys
-is several times slower on some CPUs). The first pass splits each span of
-rows by bucket (the high bits of the unit code, a few thousand units each)
-and writes it after the earlier spans' keys of the same buckets
+Each kept row becomes one 64-bit key ``unit · row · match bits`` (bit
+fields, most significant first), and the keys are ordered by a two-pass
+radix sort that numpy's stable sorts of 8- and 16-bit integers do for us (a
+counting sort, linear in the rows; numpy's sort of 64-bit keys is several
+times slower on some CPUs). The first pass splits each span of rows by
+bucket (the high bits of the unit code, a few thousand units each) and
+writes it after the earlier spans' keys of the same buckets
 (:class:`~autoops._parallel.SpanGroups`), so every bucket holds its rows in
 input order; the second orders each bucket, small enough for the L2 cache,
 by the low bits of the unit code. Stable passes keep the rows of a unit in
 input order, and the unit, the input row and the match bits come back out of
 the sorted keys by shifts. Parts are runs of whole buckets. An append-only
 log is in time order already, so only the timestamps are gathered at the
-end; a log in another order has each bucket ordered by (ts, row) before its
-unit pass, the timestamps gathered and carried along. Rows already ordered
-by (unit, ts), as in an export sorted by person, are taken as they lie.
+end; a log in another order, or with a tie column, has each bucket ordered
+by (ts, tie, row) before its unit pass, the timestamps gathered and carried
+along. Rows already ordered by (unit, ts), as in an export sorted by person,
+are taken as they lie.
 """
 
 from __future__ import annotations
@@ -134,7 +135,7 @@ def order_rows(
     unit_bits = max(n_units - 1, 1).bit_length()
     shift = _bucket_shift(n, n_units)
     n_buckets = ((max(n_units, 1) - 1) >> shift) + 1
-    packed = tie is None and unit_bits + pos_bits + n_bits <= 64 and n_buckets <= 1 << 16
+    packed = unit_bits + pos_bits + n_bits <= 64 and n_buckets <= 1 << 16
     low = np.uint64(pos_bits + n_bits)
     low_byte = sys.byteorder == "little" and bits.dtype == np.uint8
     # the sorted unit codes as int32 when they fit (half the memory of a full-length column)
@@ -171,7 +172,8 @@ def order_rows(
     # an export sorted by person is already in order: no sort at all
     as_they_lie = tie is None and not ordered and all(parallel_map(in_unit_order, spans))
     radix = packed and not as_they_lie
-    timed = radix and not ordered  # the radix passes also order each bucket by time
+    # the radix passes also order each bucket by time (and tie) when the log is not
+    timed = radix and (not ordered or tie is not None)
     if radix:
         per = np.array(parallel_map(per_bucket, spans))
         groups = SpanGroups(per.reshape(len(spans), n_buckets))
@@ -209,12 +211,13 @@ def order_rows(
         pos_mask = np.uint64((1 << pos_bits) - 1)
 
         def order_bucket(s: int, e: int, scratch: U64) -> None:
-            """Order bucket [s, e) by (unit, ts, row); its keys are in row order."""
+            """Order bucket [s, e) by (unit, ts, tie, row); its keys are in row order."""
             kb = keys[s:e]
             tb = out_ts[s:e]
-            if timed:  # rows out of time order: by (ts, row) first, in the cache
-                np.take(ts, ((kb >> np.uint64(n_bits)) & pos_mask).view(np.int64), out=tb)
-                by_time = _time_order(tb)
+            if timed:  # by (ts, tie, row) first, in the cache
+                rows = ((kb >> np.uint64(n_bits)) & pos_mask).view(np.int64)
+                np.take(ts, rows, out=tb)
+                by_time = _time_order(tb) if tie is None else np.lexsort((tie[rows], tb))
                 np.take(kb, by_time, out=scratch[: e - s])
                 kb[...] = scratch[: e - s]
                 np.take(tb, by_time, out=scratch[: e - s].view(np.int64))
