@@ -11,7 +11,6 @@ import numpy as np
 import numpy.typing as npt
 
 from autoops import _parallel
-from autoops._factorize import factorize_objects
 from autoops._parallel import chunks, parallel_map, take
 from autoops._tabular import factorize
 from autoops._time import to_utc_us
@@ -332,7 +331,7 @@ def _match_bits(
     if coded is None and by_table and len(names) > 2:
         col = np.asarray(ev.column(event))
         if col.dtype == object:  # Python strings: one hashing pass, not one comparison a name
-            coded = factorize_objects(col)
+            coded = factorize(col)
     if coded is not None and by_table:
         codes, cats = coded
         present = set(cats.tolist())

@@ -41,7 +41,7 @@ import numpy.typing as npt
 
 from autoops import _parallel
 from autoops._parallel import SpanGroups, chunks, parallel_map, take, thread_count
-from autoops.funnel._columns import sort_rows
+from autoops.funnel._columns import _radix, sort_rows
 
 __all__ = ["SortedRows", "order_rows"]
 
@@ -92,22 +92,6 @@ def _unit_cuts(unit: I64, n_units: int, parts: int) -> list[int]:
     sample = np.sort(unit[::step])
     inner = [int(sample[len(sample) * p // parts]) for p in range(1, parts)]
     return [0, *inner, n_units]
-
-
-def _time_order(t: I64) -> I64:
-    """The stable order of a bucket's timestamps (ties keep their positions): one sort
-    of ``(t − min) · 2**k + position`` when that fits 64 bits, else a stable argsort."""
-    n = len(t)
-    pos_bits = max(n - 1, 1).bit_length()
-    t0 = int(t.min())
-    if (int(t.max()) - t0).bit_length() + pos_bits > 64:
-        return np.argsort(t, kind="stable")
-    key = (t - t0).view(np.uint64) << np.uint64(pos_bits)
-    key |= np.arange(n, dtype=np.uint64)
-    key.sort()
-    key &= np.uint64((1 << pos_bits) - 1)
-    order: I64 = key.view(np.int64)
-    return order
 
 
 def order_rows(
@@ -217,7 +201,9 @@ def order_rows(
             if timed:  # by (ts, tie, row) first, in the cache
                 rows = ((kb >> np.uint64(n_bits)) & pos_mask).view(np.int64)
                 np.take(ts, rows, out=tb)
-                by_time = _time_order(tb) if tie is None else np.lexsort((tie[rows], tb))
+                by_time = (
+                    _radix(None, tb - tb.min()) if tie is None else np.lexsort((tie[rows], tb))
+                )
                 np.take(kb, by_time, out=scratch[: e - s])
                 kb[...] = scratch[: e - s]
                 np.take(tb, by_time, out=scratch[: e - s].view(np.int64))
