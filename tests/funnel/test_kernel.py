@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from autoops.funnel import Funnel, compute
 
@@ -127,3 +128,26 @@ def test_blocks_of_units_change_nothing(ev: dict[str, Any], f: Funnel) -> None:
     with pytest.MonkeyPatch.context() as m:
         m.setattr(_kernel, "DP_BLOCK_ROWS", 2)
         assert _engine(f, ev) == whole
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    data=st.data(),
+    n=st.integers(1, 60),
+    monotone=st.booleans(),
+)
+def test_max_through_is_the_running_maximum(data: st.DataObject, n: int, monotone: bool) -> None:
+    """The maximum of *enc* over the q rows at or before each bound (0: none), whether or
+    not the values grow along the rows, on both the counting and the binary-search path."""
+    from autoops.funnel._kernel import _max_through
+
+    q_idx = np.array(sorted(data.draw(st.sets(st.integers(0, n - 1), max_size=n))), dtype=np.int64)
+    enc = np.array(
+        data.draw(st.lists(st.integers(1, 10**12), min_size=len(q_idx), max_size=len(q_idx))),
+        dtype=np.int64,
+    )
+    if monotone:
+        enc.sort()
+    hi = np.array(data.draw(st.lists(st.integers(-1, n - 1), max_size=2 * n)), dtype=np.int64)
+    want = [max((int(e) for q, e in zip(q_idx, enc, strict=True) if q <= h), default=0) for h in hi]
+    assert _max_through(n, q_idx, enc, hi).tolist() == want

@@ -280,23 +280,31 @@ def _max_through(n: int, q_idx: I64, enc: I64, hi: I64) -> I64:
     """For each bound in *hi*: the maximum of *enc* over the q rows at or before it
     (0 when there is none; *enc* is positive, *q_idx* ascending, rows below *n*).
 
-    When the q rows and the bounds are many next to the rows, one running maximum
-    over every row (the q rows' values scattered in, 0 elsewhere) and a gather;
-    otherwise a running maximum over the q rows and a binary search per bound, so
-    that a step with few rows costs in proportion to them.
+    The DP's encoded starts never decrease along the q rows (a later row of a
+    segment has at least the earlier rows' predecessors), so the maximum is the
+    value of the last q row at or before the bound; a running maximum is taken
+    only when that does not hold. The last q row is found by counting the q rows
+    (a cumulative sum over every row) when they and the bounds are many next to
+    the rows, else by a binary search per bound, so that a step with few rows
+    costs in proportion to them.
     """
+    if len(enc) > 1 and not bool(np.all(enc[1:] >= enc[:-1])):
+        enc = np.maximum.accumulate(enc)
     if 4 * (len(q_idx) + len(hi)) >= n:
-        acc = np.zeros(n, dtype=np.int64)
-        acc[q_idx] = enc
-        np.maximum.accumulate(acc, out=acc)
-        out = acc[np.maximum(hi, 0)]
-        out[hi < 0] = 0
-        return out
-    last = np.searchsorted(q_idx, hi, side="right")
-    last -= 1
-    run = np.maximum.accumulate(enc)
-    out = run[np.maximum(last, 0)]
-    out[last < 0] = 0
+        is_q = np.zeros(n, dtype=bool)
+        is_q[q_idx] = True
+        count: npt.NDArray[np.signedinteger[Any]] = np.cumsum(
+            is_q, dtype=np.int32 if n < 2**31 else np.int64
+        )
+        last = count[np.maximum(hi, 0)]
+        last[hi < 0] = 0
+    else:
+        last = np.searchsorted(q_idx, hi, side="right")
+    # the value of the last q row (a zero in front stands for "none")
+    run = np.empty(len(enc) + 1, dtype=np.int64)
+    run[0] = 0
+    run[1:] = enc
+    out: I64 = run[last]
     return out
 
 
