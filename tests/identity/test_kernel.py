@@ -156,9 +156,12 @@ def test_key_components_in_two_batches_equal_one(
     second[: len(later)] = later[: len(pairs)]
     first = key_components(n, k, rec[~second], key[~second])
     both = key_components(n, k, rec[second], key[second], first)
-    assert (
-        record_labels(n, both).tolist() == record_labels(n, key_components(n, k, rec, key)).tolist()
-    )
+    one = record_labels(n, key_components(n, k, rec, key)).tolist()
+    assert record_labels(n, both).tolist() == one
+    # the second batch updating the first's arrays in place (as solve does) labels alike
+    first = key_components(n, k, rec[~second], key[~second])
+    reused = key_components(n, k, rec[second], key[second], first, reuse=True)
+    assert record_labels(n, reused).tolist() == one
 
 
 @settings(max_examples=300, deadline=None)
@@ -251,3 +254,48 @@ def test_key_first_seen_with_or_without_times(times: str) -> None:
     np.minimum.at(expected, sol.e_key[ok], prep.ts[prep.e_rec[ok]])
     assert (prep.e_status[ok] == Status.OK).all()
     np.testing.assert_array_equal(sol.key_first, expected)
+
+
+@settings(max_examples=300, deadline=None)
+@given(bipartite, st.lists(st.integers(0, 3), max_size=40), st.integers(0, 2**32 - 1))
+def test_split_labels_equal_dense_after_the_split(
+    case: tuple[tuple[int, int], list[tuple[int, int]]], split: list[int], seed: int
+) -> None:
+    """Components split into parts (as the constrained pass splits them) are numbered
+    exactly as ``dense`` numbers the records' new smallest-record labels."""
+    from autoops.identity._kernel import _dense_components, split_labels
+
+    (n, k), pairs = case
+    rec = np.array([r for r, _ in pairs], dtype=np.int64)
+    key = np.array([x for _, x in pairs], dtype=np.int64)
+    rec_label, comp, _, rank = _dense_components(n, key_components(n, k, rec, key))
+    comp = comp[:n]
+    # split some components: each of their records joins part 0..3 of its component
+    rng = np.random.default_rng(seed)
+    chosen = rng.random(int(comp.max()) + 1) < 0.5
+    moved = np.flatnonzero(chosen[comp])
+    part = np.zeros(n, dtype=np.int64)
+    part[: len(split)] = split[:n]
+    group = comp[moved] * 4 + part[moved]
+    smallest = {}
+    for r, g in zip(moved.tolist(), group.tolist(), strict=True):
+        smallest.setdefault(g, r)  # moved is sorted: the first record is the smallest
+    new_label = np.array([smallest[g] for g in group.tolist()], dtype=np.int64)
+    after = rec_label.copy()
+    after[moved] = new_label
+    expected, _ = dense(after, n)
+    got = split_labels(rec_label, comp, rank, moved, new_label)
+    assert got.dtype == expected.dtype
+    assert got.tolist() == expected.tolist()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, 30), max_size=80), st.integers(1, 5))
+def test_values_over_equal_a_count_per_value(values: list[int], limit: int) -> None:
+    """The components over a limit, found by a sort, are those a count per component
+    finds (the count solve used before)."""
+    from autoops.identity._kernel import values_over
+
+    arr = np.array(values, dtype=np.int64)
+    expected = np.flatnonzero(np.bincount(arr, minlength=1) > limit) if len(arr) else []
+    assert values_over(arr.copy(), limit).tolist() == list(expected)

@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from autoops._factorize import unique_sorted
-from autoops._parallel import parallel_map, take
+from autoops._parallel import chunks, parallel_map, take
 
 __all__ = [
     "components",
@@ -34,6 +34,8 @@ __all__ = [
     "key_components",
     "record_labels",
     "relabel_min",
+    "split_labels",
+    "values_over",
 ]
 
 I64 = npt.NDArray[np.int64]
@@ -105,7 +107,13 @@ class KeyComponents:
 
 
 def key_components(
-    n_rec: int, n_keys: int, rec: I64, key: I64, before: KeyComponents | None = None
+    n_rec: int,
+    n_keys: int,
+    rec: I64,
+    key: I64,
+    before: KeyComponents | None = None,
+    *,
+    reuse: bool = False,
 ) -> KeyComponents:
     """The components of the (record, key) edges on the keys, after those of *before*.
 
@@ -119,7 +127,9 @@ def key_components(
     Adding edges in batches gives the components of all the batches together
     (each root is the smallest key of its component, whatever the batches), so
     independent batches can be found while another thread still decides on the
-    rest. :func:`record_labels` turns the result into node labels.
+    rest. :func:`record_labels` turns the result into node labels. With *reuse*,
+    *before*'s anchors are updated in place (no copy of a record-sized array) and
+    *before* must not be used afterwards.
 
     >>> first = key_components(3, 3, np.array([0, 1]), np.array([0, 1]))
     >>> key_components(3, 3, np.array([2, 2]), np.array([1, 2]), first).root.tolist()
@@ -127,11 +137,12 @@ def key_components(
     """
     # 32-bit work arrays when the ids fit: half the memory traffic of the random accesses
     idx = np.int32 if n_rec + n_keys < 2**31 else np.int64
+    anchor: npt.NDArray[np.integer[Any]]
     if before is None:
         anchor = np.full(n_rec, -1, dtype=idx)
         anchor[rec] = key  # any one of the record's keys
     else:
-        anchor = before.anchor.copy()
+        anchor = before.anchor if reuse else before.anchor.copy()
         free = take(anchor, rec) < 0  # records that have no anchor yet take one here
         anchor[np.compress(free, rec)] = np.compress(free, key)
     a = take(anchor, rec)
@@ -196,6 +207,16 @@ def dense_components(n_rec: int, kc: KeyComponents) -> tuple[I64, I64, int]:
     >>> lab.tolist(), comp.tolist(), c
     ([0, 1, 0], [0, 1, 0, 2, 0, 3], 4)
     """
+    rec_label, comp, n_comp, _ = _dense_components(n_rec, kc)
+    return rec_label, comp, n_comp
+
+
+def _dense_components(
+    n_rec: int, kc: KeyComponents
+) -> tuple[I64, I64, int, npt.NDArray[np.integer[Any]]]:
+    """:func:`dense_components` and the rank table of the records (per record, the
+    number of components whose smallest record is at or below it, minus one), as
+    :func:`split_labels` takes it."""
     rec_label, smallest, key_label = _smallest_records(n_rec, kc)
     n_keys = len(kc.root)
     # the records that are the smallest of their component: lone ones and the roots' smallest
@@ -213,7 +234,58 @@ def dense_components(n_rec: int, kc: KeyComponents) -> tuple[I64, I64, int]:
         # here and is numbered below): no masked gather and write
         key_comp[:] = take(rank, np.minimum(key_label, n_rec - 1))
     key_comp[lone] = n_rc + np.arange(len(lone))
-    return rec_label, comp, n_rc + len(lone)
+    return rec_label, comp, n_rc + len(lone), rank
+
+
+def split_labels(
+    rec_label: I64,
+    comp: I64,
+    rank: npt.NDArray[np.integer[Any]],
+    moved: I64,
+    new_label: I64,
+    *,
+    out: I64 | None = None,
+) -> I64:
+    """``dense(rec_label after rec_label[moved] = new_label, n)[0]`` from the dense
+    component numbers, without a pass of marks and ranks over every record.
+
+    *rec_label*, *comp* and *rank* are :func:`_dense_components`' record labels (the
+    smallest record of each component), record components and rank table; *moved*
+    are the records of some components (sorted, all the records of each) and
+    *new_label* their new labels: the smallest record of the part of their
+    component they now belong to. A part holding its component's smallest record
+    keeps that label, so the new labels are the old ones plus the *added* smallest
+    records of the other parts: an unchanged component ``c`` moves up by the added
+    labels below its own, and a moved record is numbered by the old and added
+    labels below its new one. *out* (int64, as long as *comp*; may be *rec_label*,
+    read before it is written) receives the labels instead of a new array.
+
+    >>> kc = key_components(4, 2, np.array([0, 1, 2, 3]), np.array([0, 0, 1, 1]))
+    >>> rec_label, comp, _, rank = _dense_components(4, kc)
+    >>> rec_label.tolist(), comp[:4].tolist()
+    ([0, 0, 2, 2], [0, 0, 1, 1])
+    >>> split_labels(rec_label, comp[:4], rank, np.array([0, 1]), np.array([0, 1])).tolist()
+    [0, 1, 2, 2]
+    """
+    n_rc = int(rank[-1]) + 1 if len(rank) else 0
+    added = np.unique(np.compress(new_label != rec_label[moved], new_label))
+    # per component: the added labels below its smallest record (never equal: an added
+    # label is a record that was not the smallest of its component)
+    below = np.bincount(take(rank, added) + 1, minlength=n_rc + 1)[:n_rc]
+    shift = np.cumsum(below, dtype=np.int64)
+    shift += np.arange(n_rc, dtype=np.int64)
+    # moved records: old labels strictly below theirs plus added labels strictly below
+    at = rank[new_label].astype(np.int64) + 1
+    at -= rec_label[new_label] == new_label  # the new label is an old one: not below itself
+    at += np.searchsorted(added, new_label)
+    if out is None:
+        label: I64 = take(shift, comp)
+    else:  # into a buffer the caller no longer needs: no fresh pages to fault in
+        label = out
+        parallel_map(lambda span: np.take(shift, comp[span[0] : span[1]], out=label[span[0] : span[1]],
+                                          mode="wrap"), chunks(len(comp)))  # fmt: skip
+    label[moved] = at
+    return label
 
 
 def dense(labels: I64, n_labels: int) -> tuple[I64, int]:
@@ -224,6 +296,27 @@ def dense(labels: I64, n_labels: int) -> tuple[I64, int]:
     rank -= 1
     count = int(rank[-1]) + 1 if n_labels else 0
     return take(rank, labels).astype(np.int64, copy=False), count
+
+
+def values_over(values: I64, limit: int) -> I64:
+    """The distinct values occurring more than *limit* times (sorted), e.g. the
+    components holding more keys of a type than its ``max_per_person``.
+
+    Sorts *values* in place (the caller's fresh copy): a value occurs more than
+    *limit* times when it equals the value *limit* places after it. No count per
+    possible value (a table as large as the largest value, in fresh memory).
+
+    >>> values_over(np.array([4, 1, 4, 7, 4, 1]), 2).tolist()
+    [4]
+    >>> values_over(np.array([4, 1, 4, 7, 4, 1]), 1).tolist()
+    [1, 4]
+    """
+    if len(values) <= limit:
+        return np.zeros(0, dtype=np.int64)
+    values.sort()
+    tail = values[limit:]
+    over: I64 = np.unique(tail[tail == values[: len(values) - limit]]).astype(np.int64, copy=False)
+    return over
 
 
 def relabel_min(labels: I64) -> I64:

@@ -30,14 +30,16 @@ from autoops._parallel import parallel_map, take
 from autoops._time import parse_duration
 from autoops.identity._kernel import (
     KeyComponents,
+    _dense_components,
     components,
     constrained_pass,
     dense,
-    dense_components,
     fanout,
     fanout_candidates,
     fanout_exact,
     key_components,
+    split_labels,
+    values_over,
 )
 from autoops.identity._normalize import Status, combine, mix64
 from autoops.identity._prepare import Prepared
@@ -185,8 +187,9 @@ def solve(
     # are not join those found above
     late = safe & maybe_edge
     if late.any():
-        kc = key_components(n, k, np.compress(late, prep.e_rec), np.compress(late, e_key), kc)
-    rec_lab, comp_all, n_comp = dense_components(n, kc)
+        kc = key_components(n, k, np.compress(late, prep.e_rec), np.compress(late, e_key), kc,
+                            reuse=True)  # fmt: skip
+    rec_lab, comp_all, n_comp, rec_rank = _dense_components(n, kc)
     comp = comp_all[:n]
 
     # 4. limits and cannot-links
@@ -214,13 +217,8 @@ def solve(
         limited = [ti for ti in limits if held[ti]]
 
         def over_limit(ti: int) -> I64:
-            """The components holding more keys of type *ti* than its limit: one count per
-            component of the type's keys (a count per (component, type) of all the types
-            at once was a table of width x components, 115 MB at 8M records)."""
-            of_t = np.compress(u_type == ti, u_comp)
-            if len(of_t) <= limits[ti]:
-                return np.zeros(0, dtype=np.int64)
-            return np.flatnonzero(np.bincount(of_t) > limits[ti])
+            """The components holding more keys of type *ti* than its limit."""
+            return values_over(np.compress(u_type == ti, u_comp), limits[ti])
 
         for over in parallel_map(over_limit, limited):
             bad_comp[over] = True
@@ -252,8 +250,9 @@ def solve(
             is_split = np.isin(comp[prep.e_rec[refused]], split_comp)
             e_status[refused[is_split]] = Status.SPLIT
         limit_type[refused] = key_type[e_key[refused]]
-    relabelled = len(refused) > 0
-    if relabelled:
+    moved = np.zeros(0, dtype=np.int64)  # the records of the components split up
+    new_lab = moved  # their new labels (the smallest record of their part)
+    if len(refused):
         # only the components that went through the constrained pass change: rebuild
         # their nodes (numbered compactly) from their accepted edges
         nodes = np.flatnonzero(bad_comp[comp_all])
@@ -261,21 +260,24 @@ def solve(
         sub = components(len(nodes), np.searchsorted(nodes, prep.e_rec[sel_acc]),
                          np.searchsorted(nodes, e_key[sel_acc] + n))  # fmt: skip
         cut = int(np.searchsorted(nodes, n))  # the record nodes (sorted: records first)
-        rec_lab[nodes[:cut]] = nodes[sub[:cut]]
+        moved, new_lab = nodes[:cut], nodes[sub[:cut]]
 
     # 5. assets: attach records holding nothing else to the owner at their time
     asset_edge = ok & asset_t[prep.e_type]
     if asset_edge.any():
+        rec_lab[moved] = new_lab
         linked = safe.copy()
         linked[refused] = False
         rec_lab, unowned = _attach_assets(prep, rec_lab, asset_edge, e_key, prep.e_rec[linked], n)
-        relabelled = True
         e_status[unowned] = Status.UNOWNED
-    if not relabelled:
+        label, _ = dense(rec_lab, n)  # records are labelled by records
+    elif len(moved):
+        # the split components' new parts numbered in among the others: what
+        # ``dense(rec_lab, n)`` gives after ``rec_lab[moved] = new_lab`` (tested)
+        label = split_labels(rec_lab, comp, rec_rank, moved, new_lab, out=rec_lab)
+    else:
         # unchanged components: their dense labels are ``comp`` (keys on no edge rank last)
         label = comp
-    else:
-        label, _ = dense(rec_lab, n)  # records are labelled by records
     one_id = one_ids_from(label, prep.ts, prep.rid_token, same_time=same_time)
     return Solution(
         label=label,
