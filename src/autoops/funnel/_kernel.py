@@ -8,8 +8,10 @@ between, gap bounds, hold equality), and keeps r when ts(r) − ts(b) ≤ W.
 A chain start is stored as its row index, which orders starts exactly as
 their timestamps do within a unit. Admissible predecessors form a contiguous
 run of a sorted "group" (segment between breaker rows × hold value), so the
-best predecessor is a segmented running maximum (or a sparse-table range
-maximum when a gap has a maximum), never a Python loop per row.
+best predecessor is a segmented running maximum — the last predecessor's
+value, as the encoded starts never decrease along a segment — or a
+sparse-table range maximum when a gap has a maximum, never a Python loop
+per row.
 """
 
 from __future__ import annotations
@@ -309,10 +311,11 @@ def _max_through(n: int, q_idx: I64, enc: I64, hi: I64) -> I64:
 
 
 def _best_start_scan(rows: Rows, tr: Transition, q_idx: I64, q_b: I64, r_idx: I64) -> I64:
-    """``best_start`` without hold or maximum gap: one running maximum over the q rows.
+    """``best_start`` without hold or maximum gap: the maximum over the q rows so far.
 
-    Each q row holds ``segment · (n+1) + start + 1``; each r row reads the running
-    maximum at its last q row at or before its bound (:func:`_max_through`).
+    Each q row holds ``segment · (n+1) + start + 1``; each r row reads the
+    maximum of these up to its last q row at or before its bound
+    (:func:`_max_through`: that row's own value, as the values never decrease).
     Segment ids never decrease along the rows, so that maximum is the latest
     start of the row's own segment when that segment has a q row so far, and
     smaller than ``segment · (n+1)`` otherwise: no per-segment reset, and no
