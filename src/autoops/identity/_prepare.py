@@ -738,20 +738,23 @@ def prepare(
 
     def lay(j: int) -> None:
         """Per edge of type *j*: its facts, gathered through its value's code where the
-        value decides them (no per-type copy to lay out again)."""
+        value decides them (no per-type copy to lay out again). The codes index the
+        distinct values, so ``mode="wrap"`` changes nothing but numpy's copy: with
+        ``mode="raise"`` and ``out``, ``np.take`` gathers into a fresh copy of ``out``
+        first (to raise before writing), fresh pages this VM is slow to fault in."""
         part, a, b = parts[j], offsets[j], offsets[j + 1]
         facts, c = part.facts, part.raw
         rec[a:b] = part.rows
         etype[a:b] = part.ti
         if part.tok is None:
-            np.take(facts.tok, c, out=etok[a:b])
+            np.take(facts.tok, c, out=etok[a:b], mode="wrap")
         else:
             etok[a:b] = part.tok
         if part.status is None:
-            np.take(facts.status, c, out=estatus[a:b])
+            np.take(facts.status, c, out=estatus[a:b], mode="wrap")
         else:
             estatus[a:b] = part.status
-        np.take(gmaps[j][facts.detail], c, out=e_detail[a:b])
+        np.take(gmaps[j][facts.detail], c, out=e_detail[a:b], mode="wrap")
         if part.verified is None:
             e_ver[a:b] = False
         else:
@@ -759,7 +762,7 @@ def prepare(
         e_raw[a:b] = c
         if part.key is None:
             glob = np.where(facts.key >= 0, facts.key + key_offsets[j], -1)
-            np.take(glob, c, out=e_key[a:b])
+            np.take(glob, c, out=e_key[a:b], mode="wrap")
         else:
             keys = e_key[a:b]
             np.add(part.key, key_offsets[j], out=keys)
