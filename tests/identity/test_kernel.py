@@ -196,6 +196,13 @@ def test_fanout_counts_exactly_the_candidates(
     assert (exact[~cand] == 0).all()
     full = fanout(rec, key, etype, 4, [0, 1, 2, 3], 20, thr, key_type=key_type)
     np.testing.assert_array_equal(full, exact)
+    # the record count given (as solve gives it, more than the largest record) changes nothing
+    wide = fanout_candidates(rec, key, etype, 4, [0, 1, 2, 3], 20, thr, key_type=key_type,
+                             n_rec=20)  # fmt: skip
+    np.testing.assert_array_equal(wide, cand)
+    np.testing.assert_array_equal(
+        fanout_exact(rec, key, etype, 4, [0, 1, 2, 3], cand, key_type, n_rec=20), exact
+    )
 
 
 @settings(max_examples=300, deadline=None)
@@ -287,15 +294,3 @@ def test_split_labels_equal_dense_after_the_split(
     got = split_labels(rec_label, comp, rank, moved, new_label)
     assert got.dtype == expected.dtype
     assert got.tolist() == expected.tolist()
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.integers(0, 30), max_size=80), st.integers(1, 5))
-def test_values_over_equal_a_count_per_value(values: list[int], limit: int) -> None:
-    """The components over a limit, found by a sort, are those a count per component
-    finds (the count solve used before)."""
-    from autoops.identity._kernel import values_over
-
-    arr = np.array(values, dtype=np.int64)
-    expected = np.flatnonzero(np.bincount(arr, minlength=1) > limit) if len(arr) else []
-    assert values_over(arr.copy(), limit).tolist() == list(expected)

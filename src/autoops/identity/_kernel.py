@@ -35,7 +35,6 @@ __all__ = [
     "record_labels",
     "relabel_min",
     "split_labels",
-    "values_over",
 ]
 
 I64 = npt.NDArray[np.int64]
@@ -298,27 +297,6 @@ def dense(labels: I64, n_labels: int) -> tuple[I64, int]:
     return take(rank, labels).astype(np.int64, copy=False), count
 
 
-def values_over(values: I64, limit: int) -> I64:
-    """The distinct values occurring more than *limit* times (sorted), e.g. the
-    components holding more keys of a type than its ``max_per_person``.
-
-    Sorts *values* in place (the caller's fresh copy): a value occurs more than
-    *limit* times when it equals the value *limit* places after it. No count per
-    possible value (a table as large as the largest value, in fresh memory).
-
-    >>> values_over(np.array([4, 1, 4, 7, 4, 1]), 2).tolist()
-    [4]
-    >>> values_over(np.array([4, 1, 4, 7, 4, 1]), 1).tolist()
-    [1, 4]
-    """
-    if len(values) <= limit:
-        return np.zeros(0, dtype=np.int64)
-    values.sort()
-    tail = values[limit:]
-    over: I64 = np.unique(tail[tail == values[: len(values) - limit]]).astype(np.int64, copy=False)
-    return over
-
-
 def relabel_min(labels: I64) -> I64:
     """Dense 0..c-1 labels ordered by each component's smallest label."""
     _, dense = np.unique(labels, return_inverse=True)
@@ -368,13 +346,15 @@ def fanout_candidates(
     threshold: I64 | None,
     *,
     key_type: npt.NDArray[np.integer[Any]],
+    n_rec: int | None = None,
 ) -> npt.NDArray[np.bool_]:
     """The keys whose :func:`fanout` can exceed *threshold* (None: 0).
 
     An upper bound per key, its records holding a key of one other person
     type (one ``bincount`` per type, the types on several threads), against
     the threshold. A key outside the result has a fan-out of at most its
-    threshold, so it is never a hub.
+    threshold, so it is never a hub. *n_rec*, more than the largest record when the
+    caller knows it, saves finding it.
 
     >>> rec, key = np.array([0, 0, 1, 1, 2]), np.array([0, 1, 0, 2, 3])
     >>> kt = np.array([0, 1, 1, 1])
@@ -384,7 +364,8 @@ def fanout_candidates(
     """
     if len(rec) == 0:
         return np.zeros(n_keys, dtype=bool)
-    n_rec = int(rec.max()) + 1
+    if n_rec is None:
+        n_rec = int(rec.max()) + 1
     held = np.zeros(n_types, dtype=bool)
     held[key_type] = True
 
@@ -416,9 +397,11 @@ def fanout_exact(
     person_types: Sequence[int],
     cand: npt.NDArray[np.bool_],
     key_type: npt.NDArray[np.integer[Any]],
+    *,
+    n_rec: int | None = None,
 ) -> I64:
     """:func:`fanout` of the keys in *cand* (the others get 0), by joining their records'
-    other keys.
+    other keys. *n_rec* as in :func:`fanout_candidates`.
 
     >>> rec, key = np.array([0, 0, 1, 1, 2]), np.array([0, 1, 0, 2, 3])
     >>> kt = np.array([0, 1, 1, 1])
@@ -430,7 +413,8 @@ def fanout_exact(
     result = np.zeros(n_keys, dtype=np.int64)
     if len(rec) == 0 or not cand.any():
         return result
-    n_rec = int(rec.max()) + 1
+    if n_rec is None:
+        n_rec = int(rec.max()) + 1
     c_edge = np.flatnonzero(cand[key])
     if len(c_edge) == 0:  # no candidate on an edge: nothing co-occurs
         return result
