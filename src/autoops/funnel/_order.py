@@ -40,7 +40,7 @@ import numpy as np
 import numpy.typing as npt
 
 from autoops import _parallel
-from autoops._parallel import SpanGroups, chunks, parallel_map, take, thread_count
+from autoops._parallel import SpanGroups, chunks, parallel_map, take, take_into, thread_count
 from autoops.funnel._columns import _radix, sort_rows
 
 __all__ = ["SortedRows", "order_rows"]
@@ -200,20 +200,20 @@ def order_rows(
             tb = out_ts[s:e]
             if timed:  # by (ts, tie, row) first, in the cache
                 rows = ((kb >> np.uint64(n_bits)) & pos_mask).view(np.int64)
-                np.take(ts, rows, out=tb)
+                take_into(ts, rows, tb)
                 by_time = (
                     _radix(None, tb - tb.min()) if tie is None else np.lexsort((tie[rows], tb))
                 )
-                np.take(kb, by_time, out=scratch[: e - s])
+                take_into(kb, by_time, scratch[: e - s])
                 kb[...] = scratch[: e - s]
-                np.take(tb, by_time, out=scratch[: e - s].view(np.int64))
+                take_into(tb, by_time, scratch[: e - s].view(np.int64))
                 tb[...] = scratch[: e - s].view(np.int64)
             if shift:  # several units: by unit (stable: each unit's rows stay in time order)
                 by_unit = np.argsort(((kb >> low) & unit_mask).astype(np.uint16), kind="stable")
-                np.take(kb, by_unit, out=scratch[: e - s])
+                take_into(kb, by_unit, scratch[: e - s])
                 kb[...] = scratch[: e - s]
                 if timed:
-                    np.take(tb, by_unit, out=scratch[: e - s].view(np.int64))
+                    take_into(tb, by_unit, scratch[: e - s].view(np.int64))
                     tb[...] = scratch[: e - s].view(np.int64)
 
         def sort(p: int) -> None:
@@ -263,7 +263,7 @@ def order_rows(
     def columns(p: int) -> tuple[I64, list[I64]]:
         lo, hi = off[p], off[p + 1]
         if not timed:  # (the radix passes of a log out of time order carried them)
-            np.take(ts, src[lo:hi], out=out_ts[lo:hi])
+            take_into(ts, src[lo:hi], out_ts[lo:hi])
         b = sorted_bits[p]
         bit = np.empty(len(b), dtype=b.dtype)
         for i in range(n_bits):
