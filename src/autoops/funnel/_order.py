@@ -134,10 +134,8 @@ def order_rows(
     def per_bucket(span: tuple[int, int]) -> I64:
         """The span's kept rows per bucket."""
         a, b = span
-        bucket = unit[a:b] >> shift
-        if not all_rows:
-            bucket = bucket[bits[a:b] != 0]
-        return np.bincount(bucket, minlength=n_buckets)
+        kept = unit[a:b] if all_rows else np.compress(bits[a:b] != 0, unit[a:b])
+        return np.bincount(kept >> shift, minlength=n_buckets)
 
     def in_unit_order(span: tuple[int, int]) -> bool:
         """Whether the span's rows, and the next span's first, are in (unit, ts) order."""
@@ -180,7 +178,7 @@ def order_rows(
                 key <<= np.uint64(n_bits)
                 key |= bits[a:b]
             if not all_rows:
-                key = key[bits[a:b] != 0]
+                key = np.compress(bits[a:b] != 0, key)
             groups.place(i, (key >> (low + np.uint64(shift))).astype(bucket_type), key, keys)
 
         parallel_map(place, list(range(len(spans))))
