@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from autoops._factorize import unique_sorted
-from autoops._parallel import chunks, parallel_map, take
+from autoops._parallel import chunks, parallel_map, take, take_into
 
 __all__ = [
     "components",
@@ -281,8 +281,10 @@ def split_labels(
         label: I64 = take(shift, comp)
     else:  # into a buffer the caller no longer needs: no fresh pages to fault in
         label = out
-        parallel_map(lambda span: np.take(shift, comp[span[0] : span[1]], out=label[span[0] : span[1]],
-                                          mode="wrap"), chunks(len(comp)))  # fmt: skip
+        parallel_map(
+            lambda span: take_into(shift, comp[span[0] : span[1]], label[span[0] : span[1]]),
+            chunks(len(comp)),
+        )
     label[moved] = at
     return label
 

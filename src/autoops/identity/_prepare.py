@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from autoops._factorize import factorize_u64
-from autoops._parallel import parallel_map
+from autoops._parallel import parallel_map, take_into
 from autoops._tabular import arrow_dictionary, arrow_strings, columns, encode, source_columns
 from autoops.errors import ConfigError, InvalidInput
 from autoops.identity._encode import encode_short, spread_codes
@@ -738,23 +738,21 @@ def prepare(
 
     def lay(j: int) -> None:
         """Per edge of type *j*: its facts, gathered through its value's code where the
-        value decides them (no per-type copy to lay out again). The codes index the
-        distinct values, so ``mode="wrap"`` changes nothing but numpy's copy: with
-        ``mode="raise"`` and ``out``, ``np.take`` gathers into a fresh copy of ``out``
-        first (to raise before writing), fresh pages this VM is slow to fault in."""
+        value decides them (no per-type copy to lay out again), straight into the laid-out
+        arrays (:func:`~autoops._parallel.take_into`: the codes index the distinct values)."""
         part, a, b = parts[j], offsets[j], offsets[j + 1]
         facts, c = part.facts, part.raw
         rec[a:b] = part.rows
         etype[a:b] = part.ti
         if part.tok is None:
-            np.take(facts.tok, c, out=etok[a:b], mode="wrap")
+            take_into(facts.tok, c, etok[a:b])
         else:
             etok[a:b] = part.tok
         if part.status is None:
-            np.take(facts.status, c, out=estatus[a:b], mode="wrap")
+            take_into(facts.status, c, estatus[a:b])
         else:
             estatus[a:b] = part.status
-        np.take(gmaps[j][facts.detail], c, out=e_detail[a:b], mode="wrap")
+        take_into(gmaps[j][facts.detail], c, e_detail[a:b])
         if part.verified is None:
             e_ver[a:b] = False
         else:
@@ -762,7 +760,7 @@ def prepare(
         e_raw[a:b] = c
         if part.key is None:
             glob = np.where(facts.key >= 0, facts.key + key_offsets[j], -1)
-            np.take(glob, c, out=e_key[a:b], mode="wrap")
+            take_into(glob, c, e_key[a:b])
         else:
             keys = e_key[a:b]
             np.add(part.key, key_offsets[j], out=keys)
