@@ -151,3 +151,31 @@ def test_max_through_is_the_running_maximum(data: st.DataObject, n: int, monoton
     hi = np.array(data.draw(st.lists(st.integers(-1, n - 1), max_size=2 * n)), dtype=np.int64)
     want = [max((int(e) for q, e in zip(q_idx, enc, strict=True) if q <= h), default=0) for h in hi]
     assert _max_through(n, q_idx, enc, hi).tolist() == want
+
+
+def test_unheld_step_after_a_held_one_takes_the_best_start(con: Any) -> None:
+    """After a held step, later rows may hold older starts (another order's chain): the
+    next, unheld, step must take the maximum over its predecessors, not the last one's."""
+    from autoops.funnel import _kernel
+
+    t = np.datetime64("2026-01-01T00:00", "us") + np.arange(5) * np.timedelta64(1, "h")
+    ev = {
+        "one_id": np.zeros(5, dtype=np.int64),
+        "event": np.array(["a", "a", "b", "b", "c"], dtype=object),
+        "order": np.array([1.0, 2.0, 2.0, 1.0, np.nan]),
+        "ts": t,
+    }
+    f = Funnel(steps=["a", "b", "c"], hold={"order": [1, 2]}, window="1d")
+    seen: list[bool] = []
+
+    def watched(n: int, q_idx: Any, enc: Any, hi: Any) -> Any:
+        seen.append(bool(np.all(enc[1:] >= enc[:-1])))
+        return max_through(n, q_idx, enc, hi)
+
+    max_through = _kernel._max_through
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(_kernel, "_max_through", watched)
+        check_agreement(con, f, ev)
+    assert False in seen  # the starts did decrease: the running maximum was needed
+    # the chain starts at the second "a" (order 2), the latest start
+    assert _engine(f, ev)[0] == {"depth": 3, "chain": [1, 2, 4], "ttc": 3 * 3_600_000_000}

@@ -8,10 +8,10 @@ between, gap bounds, hold equality), and keeps r when ts(r) − ts(b) ≤ W.
 A chain start is stored as its row index, which orders starts exactly as
 their timestamps do within a unit. Admissible predecessors form a contiguous
 run of a sorted "group" (segment between breaker rows × hold value), so the
-best predecessor is a segmented running maximum — the last predecessor's
-value, as the encoded starts never decrease along a segment — or a
-sparse-table range maximum when a gap has a maximum, never a Python loop
-per row.
+best predecessor is a segmented running maximum — mostly the last
+predecessor's value, as the encoded starts rarely decrease along a segment —
+or a sparse-table range maximum when a gap has a maximum, never a Python
+loop per row.
 """
 
 from __future__ import annotations
@@ -282,10 +282,11 @@ def _max_through(n: int, q_idx: I64, enc: I64, hi: I64) -> I64:
     """For each bound in *hi*: the maximum of *enc* over the q rows at or before it
     (0 when there is none; *enc* is positive, *q_idx* ascending, rows below *n*).
 
-    The DP's encoded starts never decrease along the q rows (a later row of a
-    segment has at least the earlier rows' predecessors), so the maximum is the
-    value of the last q row at or before the bound; a running maximum is taken
-    only when that does not hold. The last q row is found by counting the q rows
+    The DP's encoded starts rarely decrease along the q rows: a later row of a
+    segment has at least the earlier rows' predecessors, unless a hold on the
+    step before chose them by value (another order's chain may start earlier).
+    When they do not decrease, the maximum is the value of the last q row at or
+    before the bound; otherwise a running maximum over the q rows is taken first. The last q row is found by counting the q rows
     (a cumulative sum over every row) when they and the bounds are many next to
     the rows, else by a binary search per bound, so that a step with few rows
     costs in proportion to them.
@@ -315,7 +316,7 @@ def _best_start_scan(rows: Rows, tr: Transition, q_idx: I64, q_b: I64, r_idx: I6
 
     Each q row holds ``segment · (n+1) + start + 1``; each r row reads the
     maximum of these up to its last q row at or before its bound
-    (:func:`_max_through`: that row's own value, as the values never decrease).
+    (:func:`_max_through`: usually that row's own value, as the values rarely decrease).
     Segment ids never decrease along the rows, so that maximum is the latest
     start of the row's own segment when that segment has a q row so far, and
     smaller than ``segment · (n+1)`` otherwise: no per-segment reset, and no
