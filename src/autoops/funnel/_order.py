@@ -192,6 +192,12 @@ def order_rows(
         unit_mask = np.uint64((1 << shift) - 1)
         pos_mask = np.uint64((1 << pos_bits) - 1)
 
+        def permute(a: npt.NDArray[Any], order: I64, scratch: U64) -> None:
+            """``a[...] = a[order]`` through *scratch* (a bucket's keys or timestamps)."""
+            buf = scratch[: len(a)].view(a.dtype)
+            take_into(a, order, buf)
+            a[...] = buf
+
         def order_bucket(s: int, e: int, scratch: U64) -> None:
             """Order bucket [s, e) by (unit, ts, tie, row); its keys are in row order."""
             kb = keys[s:e]
@@ -202,17 +208,13 @@ def order_rows(
                 by_time = (
                     _radix(None, tb - tb.min()) if tie is None else np.lexsort((tie[rows], tb))
                 )
-                take_into(kb, by_time, scratch[: e - s])
-                kb[...] = scratch[: e - s]
-                take_into(tb, by_time, scratch[: e - s].view(np.int64))
-                tb[...] = scratch[: e - s].view(np.int64)
+                permute(kb, by_time, scratch)
+                permute(tb, by_time, scratch)
             if shift:  # several units: by unit (stable: each unit's rows stay in time order)
                 by_unit = np.argsort(((kb >> low) & unit_mask).astype(np.uint16), kind="stable")
-                take_into(kb, by_unit, scratch[: e - s])
-                kb[...] = scratch[: e - s]
+                permute(kb, by_unit, scratch)
                 if timed:
-                    take_into(tb, by_unit, scratch[: e - s].view(np.int64))
-                    tb[...] = scratch[: e - s].view(np.int64)
+                    permute(tb, by_unit, scratch)
 
         def sort(p: int) -> None:
             lo, hi = off[p], off[p + 1]
