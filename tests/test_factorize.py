@@ -56,3 +56,17 @@ def test_small_guesses_grow_the_table_and_finish(expected: int | None) -> None:
     codes, uniq = fac.factorize_u64(values, expected=expected)
     assert len(uniq) == 5000
     assert np.array_equal(uniq[codes], values)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(-(2**37), 2**37 - 1), max_size=50), st.booleans())
+def test_sorted_codes_are_the_sorted_distinct_values(values: list[int], few: bool) -> None:
+    arr = np.array([v % 5 if few else v for v in values], dtype=np.int64)
+    codes, distinct = fac.sorted_codes(arr)
+    expected, inverse = np.unique(arr, return_inverse=True)
+    assert distinct.tolist() == expected.tolist() and codes.tolist() == inverse.tolist()
+    # a value span and positions beyond 64 bits together: np.unique's, still exact
+    wide = np.concatenate([arr, np.array([-(2**62), 2**62], dtype=np.int64)])
+    codes, distinct = fac.sorted_codes(wide)
+    assert (distinct[codes] == wide).all() and len(distinct) == len(np.unique(wide))
+    assert (distinct[1:] > distinct[:-1]).all()

@@ -128,17 +128,3 @@ def test_phone_forms_equal_normalize_phones(values: list[str | None]) -> None:
 def test_lower_equals_str_lower(values: list[str]) -> None:
     text = np.array(values, dtype=str)
     assert lower(text).tolist() == np.strings.lower(text).tolist()
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.integers(0, 2**37 - 1), max_size=50), st.booleans())
-def test_small_codes_are_the_sorted_distinct_values(values: list[int], few: bool) -> None:
-    from autoops.identity._normalize import small_codes
-
-    arr = np.array([v % 5 if few else v for v in values], dtype=np.int64)
-    codes, distinct = small_codes(arr, 37)
-    expected, inverse = np.unique(arr, return_inverse=True)
-    assert distinct.tolist() == expected.tolist() and codes.tolist() == inverse.tolist()
-    # value and position beyond 64 bits: factorize_u64's codes, still exact
-    codes, distinct = small_codes(arr, 63)
-    assert (distinct[codes].view(np.int64) == arr).all() and len(distinct) == len(expected)

@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from autoops import _parallel
+from autoops._factorize import sorted_codes
 from autoops._parallel import chunks, parallel_map, take
 from autoops._tabular import columns as read_columns
 from autoops._tabular import factorize
@@ -369,7 +370,8 @@ def _radix(
 
 
 def dense_codes(values: Arr) -> tuple[npt.NDArray[np.int64], Arr]:
-    """Dense ranks of integer values and the sorted distinct values (no sort when compact)."""
+    """Dense ranks of integer values and the sorted distinct values (no sort when compact,
+    else :func:`~autoops._factorize.sorted_codes`)."""
     v = values.astype(np.int64)
     if len(v) == 0:
         return v, v
@@ -380,8 +382,7 @@ def dense_codes(values: Arr) -> tuple[npt.NDArray[np.int64], Arr]:
         uniques = np.nonzero(present)[0].astype(np.int64) + lo
         rank = np.cumsum(present, dtype=np.int64) - 1
         return rank[v - lo], uniques
-    uniques, inverse = np.unique(v, return_inverse=True)
-    return inverse.astype(np.int64), uniques
+    return sorted_codes(v)
 
 
 def _unit_codes(values: Arr, name: str) -> tuple[npt.NDArray[np.int64], Arr]:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from autoops._factorize import factorize_objects, factorize_u64
+from autoops._factorize import factorize_objects, sorted_codes
 from autoops.identity._rules import BLOCKED_PHONES, DEFAULT_BLOCKED, IdType
 from autoops.models._phone import mobile_numbers
 
@@ -32,7 +32,6 @@ __all__ = [
     "normalize_values",
     "present",
     "search_many",
-    "small_codes",
     "to_text",
 ]
 
@@ -322,39 +321,6 @@ def _e164_mobiles(number: npt.NDArray[np.int64]) -> npt.NDArray[np.str_]:
     return out
 
 
-def small_codes(
-    values: npt.NDArray[np.int64], bits: int
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
-    """Dense codes of non-negative integers below ``2**bits`` and the distinct values, in
-    increasing order (not first-seen): one ``np.sort`` of each value with its position in
-    the low bits (numpy's vectorised sort of 64-bit integers; an ``argsort`` or a numpy
-    hash table is several times slower), or :func:`~autoops._factorize.factorize_u64`'s
-    codes and table order when value and position do not fit in 64 bits together.
-
-    >>> codes, distinct = small_codes(np.array([7, 3, 7, 9]), 4)
-    >>> codes.tolist(), distinct.tolist()
-    ([1, 0, 1, 2], [3, 7, 9])
-    """
-    m = len(values)
-    row_bits = max(1, (m - 1).bit_length())
-    if m == 0 or bits + row_bits > 64:
-        return factorize_u64(values.view(np.uint64))
-    key = values.astype(np.uint64)
-    key <<= np.uint64(row_bits)
-    key |= np.arange(m, dtype=np.uint64)
-    key.sort()
-    at = (key & np.uint64((1 << row_bits) - 1)).astype(np.int64)
-    key >>= np.uint64(row_bits)
-    start = np.empty(m, dtype=bool)
-    start[0] = True
-    np.not_equal(key[1:], key[:-1], out=start[1:])
-    group = np.cumsum(start, dtype=np.int64)
-    group -= 1
-    codes = np.empty(m, dtype=np.int64)
-    codes[at] = group
-    return codes, np.compress(start, key)
-
-
 def _phones(
     uniques: npt.NDArray[Any],
 ) -> tuple[
@@ -384,7 +350,7 @@ def _phones(
         number[lo : lo + _CHUNK * 2] = mobile_numbers(raw_text[lo : lo + _CHUNK * 2])
     mobile = number > 0
     codes = np.empty(m, dtype=np.int64)
-    codes[mobile], distinct = small_codes(number[mobile], 37)  # numbers < 10**11 < 2**37
+    codes[mobile], distinct = sorted_codes(number[mobile])
     rest = np.flatnonzero(~mobile)
     codes[rest] = len(distinct) + np.arange(len(rest))
     batch = normalize_phones(uniques[rest].astype(object))
@@ -399,9 +365,8 @@ def _phones(
     r_status[service] = Status.BLOCKED
     r_detail[service] = "400/800 service number"
     r_text = np.where(r_status == Status.OK, batch.e164, "").astype(str)
-    numbers = distinct.view(np.int64)
-    text = np.concatenate([_e164_mobiles(numbers), r_text])
-    return codes, text, status, detail, numbers
+    text = np.concatenate([_e164_mobiles(distinct), r_text])
+    return codes, text, status, detail, distinct
 
 
 def normalize_values(
