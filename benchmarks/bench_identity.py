@@ -191,10 +191,9 @@ def one_size(
     if default_first:
         runs_d = [default_run(i == 0) for i in range(repeat)]
     for i in range(repeat):
+        free = None  # the previous result released before the next timed call
         if not default_first:
-            free = None
             runs_d.append(default_run(i == 0))
-        free = None
         wall, free = timed(lambda: resolve(cols, MergeRules.unprotected()))
         runs_u.append((wall, timed.cpu))  # type: ignore[attr-defined]
     out["resolve_default"], out["resolve_default_cpu"] = min(runs_d)
