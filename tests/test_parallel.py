@@ -122,10 +122,18 @@ def test_take_equals_fancy_indexing(monkeypatch: pytest.MonkeyPatch, threads: st
         into = np.empty(len(index), dtype=values.dtype)
         take_into(values, index, into)
         assert np.array_equal(into, values[index])
+    # indexes narrower than intp are read in pieces (each piece checked too)
+    monkeypatch.setattr(_parallel, "PIECE_ROWS", 7)
+    values = rng.integers(0, 100, 100)
+    for index_type in (np.int8, np.uint16, np.int32):
+        index = rng.integers(0 if index_type == np.uint16 else -100, 100, 5000).astype(index_type)
+        assert np.array_equal(take(values, index), values[index])
     with pytest.raises(IndexError):
         take(np.arange(10), np.arange(20))
     with pytest.raises(IndexError):
         take(np.arange(10), np.arange(-11, 0))
+    with pytest.raises(IndexError):
+        take(np.arange(10), np.arange(20, dtype=np.int8))
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork and signal.alarm")

@@ -153,16 +153,33 @@ def take_into(
     np.take(values, index, out=out, mode="wrap")
 
 
+PIECE_ROWS = 1 << 18
+"""Rows per piece of a gather through an index that is not ``intp``: numpy first
+copies such an index to ``intp``, and a piece's copy (2 MiB) is recycled by the
+allocator instead of a full-length one being mapped afresh."""
+
+
 def take(values: npt.NDArray[Any], index: npt.NDArray[np.integer[Any]]) -> npt.NDArray[Any]:
     """``values[index]`` for a 1-d numeric *values*, gathered on several threads when long.
 
+    An index narrower than ``intp`` (8-bit category codes, 32-bit positions) is
+    read in pieces of :data:`PIECE_ROWS`, so no full-length ``intp`` copy of it
+    is made.
+
     >>> take(np.array([10, 20, 30]), np.array([2, 0, 2]))
     array([30, 10, 30])
+    >>> take(np.array([1.5, 2.5]), np.array([1, 0, 1], dtype=np.int8))
+    array([2.5, 1.5, 2.5])
     """
-    if len(index) < MIN_ROWS or values.dtype == object or thread_count() == 1:
+    if len(index) < MIN_ROWS or values.dtype == object:
         gathered: npt.NDArray[Any] = values[index]
         return gathered
+    narrow = index.dtype != np.intp
+    if thread_count() == 1 and not narrow:
+        whole: npt.NDArray[Any] = values[index]
+        return whole
     out = np.empty(len(index), dtype=values.dtype)
+    pieces = max(thread_count(), -(-len(index) // PIECE_ROWS) if narrow else 1)
 
     def piece(span: tuple[int, int]) -> None:
         a, b = span
@@ -172,7 +189,7 @@ def take(values: npt.NDArray[Any], index: npt.NDArray[np.integer[Any]]) -> npt.N
             raise IndexError(msg)
         take_into(values, part, out[a:b])
 
-    parallel_map(piece, chunks(len(index)))
+    parallel_map(piece, chunks(len(index), pieces))
     return out
 
 

@@ -34,6 +34,7 @@ def small_thresholds(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     from autoops.funnel import _active, _kernel, _order, _retention
 
     monkeypatch.setattr(_parallel, "MIN_ROWS", 1)
+    monkeypatch.setattr(_parallel, "PIECE_ROWS", 3)
     monkeypatch.setattr(_order, "SCAN_ROWS", 5)
     monkeypatch.setattr(_order, "BUCKET_ROWS", 4)
     monkeypatch.setattr(_kernel, "DP_BLOCK_ROWS", 2)
@@ -152,6 +153,7 @@ def test_default_thresholds_match_small_ones(orders: str) -> None:
 
     with pytest.MonkeyPatch.context() as m:
         m.setattr(_parallel, "MIN_ROWS", 1)
+        m.setattr(_parallel, "PIECE_ROWS", 101)
         m.setattr(_kernel, "DP_BLOCK_ROWS", 7)
         split = with_threads(2, lambda: _funnel_outputs(f, ev, None))
     _assert_same(plain, split)

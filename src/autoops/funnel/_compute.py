@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from autoops import _parallel
-from autoops._parallel import chunks, parallel_map, take
+from autoops._parallel import chunks, parallel_map, take, take_into
 from autoops._tabular import factorize
 from autoops._time import to_utc_us
 from autoops.errors import InvalidInput
@@ -25,6 +25,7 @@ from autoops.funnel._columns import (
 )
 from autoops.funnel._kernel import (
     Rows,
+    StepMasks,
     Transition,
     canonical_chains,
     open_reached,
@@ -105,50 +106,57 @@ def _spread_codes(
     ev: EventColumns, fields: tuple[str, ...], src: I64, sub: I64, n: int
 ) -> Codes | None:
     """The hold codes of one integral numeric field at sorted rows *sub* (-1 elsewhere),
-    read and written on several threads; None when :func:`_hold_codes` must do it.
+    read and written in pieces on several threads; None when :func:`_hold_codes` must
+    do it.
 
     Equal to :func:`_hold_codes` when every value is integral and the values span
     less than 2**32: each code is then ``value − min`` (-1 for null), as int32 when
-    the codes fit (see :func:`_code_type`, which the serial path uses too).
+    the codes fit (see :func:`_code_type`, which the serial path uses too). The
+    values are gathered once into one array; every other temporary is a piece's
+    (:data:`~autoops._parallel.PIECE_ROWS` rows), recycled by the allocator.
     """
-    spans = chunks(len(sub)) if len(sub) >= _parallel.MIN_ROWS else []
     col = np.asarray(ev.column(fields[0])) if len(fields) == 1 else None
-    if len(spans) < 2 or col is None or col.dtype.kind not in "iuf":
+    if len(sub) < _parallel.MIN_ROWS or col is None or col.dtype.kind not in "iuf":
         return None
+    pieces = chunks(len(sub), -(-len(sub) // _parallel.PIECE_ROWS))
+    values = np.empty(len(sub), dtype=col.dtype)
+    floats = col.dtype.kind == "f"
 
-    def read(span: tuple[int, int]) -> tuple[npt.NDArray[Any], int | None, int | None, bool]:
-        v = np.take(col, np.take(src, sub[span[0] : span[1]]))
-        present = v[~np.isnan(v)] if v.dtype.kind == "f" else v
+    def read(span: tuple[int, int]) -> tuple[int | None, int | None, bool]:
+        """The piece's least and greatest values (None: all null) and whether all are integral."""
+        a, b = span
+        v = values[a:b]
+        take_into(col, take(src, sub[a:b]), v)
+        present = np.compress(~np.isnan(v), v) if floats else v
         if not len(present):
-            return v, None, None, True
-        integral = v.dtype.kind != "f" or bool(np.all(present == np.round(present)))
-        return v, int(present.min()), int(present.max()), integral
+            return None, None, True
+        integral = not floats or bool(np.all(present == np.round(present)))
+        return int(present.min()), int(present.max()), integral
 
-    parts = parallel_map(read, spans)
-    lows = [lo for _, lo, _, _ in parts if lo is not None]
-    highs = [hi for _, _, hi, _ in parts if hi is not None]
+    parts = parallel_map(read, pieces)
+    lows = [lo for lo, _, _ in parts if lo is not None]
+    highs = [hi for _, hi, _ in parts if hi is not None]
     if not all(ok for *_, ok in parts):
         return None
     if lows and (max(highs) - min(lows) >= 2**32 or max(highs) > 2**62 or min(lows) < -(2**62)):
         return None
     low = min(lows) if lows else 0
     out = np.empty(n, dtype=_code_type(max(highs) - low if lows else 0))
-    # span i owns the sorted rows from its first held row to the next span's first
+    # piece i owns the sorted rows from its first held row to the next piece's first
     # held row: it fills them with -1 and writes its codes, so the fresh memory is
     # touched on several threads
-    bounds = [0, *(int(sub[a]) for a, _ in spans[1:]), n]
+    bounds = [0, *(int(sub[a]) for a, _ in pieces[1:]), n]
 
     def write(i: int) -> None:
-        a, b = spans[i]
+        a, b = pieces[i]
         out[bounds[i] : bounds[i + 1]] = -1
-        v = parts[i][0]
-        if v.dtype.kind == "f":
+        v, at = values[a:b], sub[a:b]
+        if floats:
             ok = ~np.isnan(v)
-            out[sub[a:b][ok]] = v[ok].astype(np.int64) - low
-        else:
-            out[sub[a:b]] = v.astype(np.int64) - low
+            v, at = np.compress(ok, v), np.compress(ok, at)
+        out[at] = v.astype(np.int64) - low
 
-    parallel_map(write, list(range(len(spans))))
+    parallel_map(write, list(range(len(pieces))))
     return out
 
 
@@ -254,12 +262,13 @@ def plan(
     )
     del bits
     src = s.src
-    step_s = [s.masks[b] for b in bit_of[:n_steps]]
-    excl_s = [s.masks[b] for b in bit_of[n_steps:]]
+    # steps read their masks from the match bits block by block; exclusions, which
+    # cut segments, are whole masks
+    excl_s = [StepMasks(s.bits, [1 << b])[0] for b in bit_of[n_steps:]]
     rows = Rows(
         unit=s.unit,
         ts=s.ts,
-        steps=step_s,
+        steps=StepMasks(s.bits, [1 << b for b in bit_of[:n_steps]]),
         entry=s.entry,
         starts=s.starts,
         distinct=s.distinct,

@@ -17,7 +17,7 @@ loop per row.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import attrs
@@ -51,13 +51,44 @@ class Transition:
     max_gap: int | None
 
 
+class StepMasks:
+    """The step masks of sorted rows, read from their match bits when asked (internal).
+
+    ``masks[j]`` is ``bits & flags[j] != 0``. The DP reads each step of each block
+    once, so no full-length mask is kept (one byte a row for all the steps instead
+    of one a step).
+
+    >>> masks = StepMasks(np.array([1, 2, 3], dtype=np.uint8), [1, 2])
+    >>> len(masks), masks[0].tolist(), masks.slice(1, 3)[1].tolist()
+    (2, [True, False, True], [True, True])
+    """
+
+    def __init__(self, bits: npt.NDArray[np.unsignedinteger[Any]], flags: list[int]) -> None:
+        self.bits = bits
+        self.flags = [bits.dtype.type(f) for f in flags]
+
+    def __len__(self) -> int:
+        return len(self.flags)
+
+    def __getitem__(self, j: int) -> Bool:
+        mask: Bool = np.bitwise_and(self.bits, self.flags[j]) != 0
+        return mask
+
+    def __iter__(self) -> Iterator[Bool]:
+        return (self[j] for j in range(len(self)))
+
+    def slice(self, lo: int, hi: int) -> StepMasks:
+        """The masks of rows [lo, hi) (a view of the bits)."""
+        return StepMasks(self.bits[lo:hi], [int(f) for f in self.flags])
+
+
 @attrs.frozen
 class Rows:
     """Rows sorted by (unit, ts, seq): unit codes, ts in µs, step masks."""
 
     unit: I64
     ts: I64
-    steps: list[Bool]
+    steps: StepMasks
     entry: Bool  # rows whose ts lies in the entry range
     first: I64 = attrs.field(default=None, eq=False, repr=False)  # first row of each row's unit
     _unit_idx: I64 = attrs.field(default=None, eq=False, repr=False)  # see unit_idx
@@ -457,7 +488,7 @@ def _block(
     block = Rows(
         unit=rows.unit[lo:hi],
         ts=rows.ts[lo:hi],
-        steps=[m[lo:hi] for m in rows.steps],
+        steps=rows.steps.slice(lo, hi),
         entry=rows.entry[lo:hi],
         starts=rows.starts[lo:hi],
     )

@@ -67,7 +67,7 @@ class SortedRows:
     src: I64  # sorted row -> input row
     unit: npt.NDArray[np.signedinteger[Any]]  # unit code per sorted row (int32 when they fit)
     ts: I64
-    masks: list[Bool]  # one per match bit
+    bits: Bits  # the match bits of each sorted row
     starts: Bool  # first row of a unit
     distinct: npt.NDArray[np.signedinteger[Any]]  # the distinct unit codes, ascending
     entry: Bool  # ts in [entry_lo, entry_hi)
@@ -110,7 +110,7 @@ def order_rows(
 
     *unit* holds codes below *n_units*; *bits* the match bits (``n_bits`` of
     them); *entry* the half-open time range of entry rows (None: every row).
-    ``masks[i]`` tells the sorted rows with bit i set; ``held[h]`` the sorted
+    ``bits`` holds the match bits of the sorted rows; ``held[h]`` the sorted
     positions of rows with a bit of ``hold_masks[h]`` set.
     """
     n = len(unit)
@@ -188,7 +188,7 @@ def order_rows(
         off = [int(bucket_at[f]) for f in first] + [m]
         off[0] = 0
         out_unit = np.empty(m, dtype=unit_type)
-        sorted_bits: list[Bits] = [bits[:0]] * n_parts
+        out_bits = np.empty(m, dtype=bits.dtype)
         unit_mask = np.uint64((1 << shift) - 1)
         pos_mask = np.uint64((1 << pos_bits) - 1)
 
@@ -233,9 +233,13 @@ def order_rows(
                 for c in range(0, hi - lo, SCAN_ROWS):
                     u[c : c + SCAN_ROWS] = part[c : c + SCAN_ROWS] >> low
             if low_byte:  # the match bits are the low bits of each key's first byte
-                sorted_bits[p] = part.view(np.uint8)[::8] & np.uint8((1 << n_bits) - 1)
-            else:
-                sorted_bits[p] = (part & np.uint64((1 << n_bits) - 1)).astype(bits.dtype)
+                np.bitwise_and(
+                    part.view(np.uint8)[::8], np.uint8((1 << n_bits) - 1), out=out_bits[lo:hi]
+                )
+            else:  # a span at a time, as the codes
+                for c in range(0, hi - lo, SCAN_ROWS):
+                    piece = part[c : c + SCAN_ROWS]
+                    out_bits[lo + c : lo + c + len(piece)] = piece & np.uint64((1 << n_bits) - 1)
             part >>= np.uint64(n_bits)
             part &= np.uint64((1 << pos_bits) - 1)
 
@@ -252,10 +256,8 @@ def order_rows(
         m = len(src)
         off = [*np.searchsorted(out_unit, cuts[:-1]).tolist(), m]
         off[0] = 0
-        whole = take(bits, src)
-        sorted_bits = [whole[off[p] : off[p + 1]] for p in range(n_parts)]
+        out_bits = take(bits, src)
         out_ts = np.empty(m, dtype=np.int64)
-    masks = [np.empty(m, dtype=bool) for _ in range(n_bits)]
     starts = np.empty(m, dtype=bool)
     # no entry range: every row, as a read-only view of one value (no full-length array)
     in_entry = np.empty(m, dtype=bool) if entry is not None else np.broadcast_to(np.True_, (m,))
@@ -264,11 +266,8 @@ def order_rows(
         lo, hi = off[p], off[p + 1]
         if not timed:  # (the radix passes of a log out of time order carried them)
             take_into(ts, src[lo:hi], out_ts[lo:hi])
-        b = sorted_bits[p]
+        b = out_bits[lo:hi]
         bit = np.empty(len(b), dtype=b.dtype)
-        for i in range(n_bits):
-            np.bitwise_and(b, b.dtype.type(1 << i), out=bit)
-            np.not_equal(bit, 0, out=masks[i][lo:hi])
         held = []
         for h in hold_masks:
             np.bitwise_and(b, b.dtype.type(h), out=bit)
@@ -288,4 +287,4 @@ def order_rows(
     done = parallel_map(columns, list(range(n_parts)))
     held = [np.concatenate([h[i] for _, h in done]) for i in range(len(hold_masks))]
     distinct = np.concatenate([d for d, _ in done])
-    return SortedRows(src, out_unit, out_ts, masks, starts, distinct, in_entry, held)
+    return SortedRows(src, out_unit, out_ts, out_bits, starts, distinct, in_entry, held)
