@@ -47,19 +47,27 @@ def _weak_mix64(keep: int):  # type: ignore[no-untyped-def]
 
 
 @settings(max_examples=300, deadline=None)
-@given(values, st.booleans(), st.integers(0, 3), st.sampled_from([None, 0, 1, 3]))
+@given(
+    values,
+    st.booleans(),
+    st.integers(0, 3),
+    st.sampled_from([None, 0, 1, 3]),
+    st.sampled_from([None, 1, 3]),
+)
 def test_codes_and_text_equal_arrows(
-    vals: list[str | None], large: bool, skip: int, hash_bits: int | None
+    vals: list[str | None], large: bool, skip: int, hash_bits: int | None, block: int | None
 ) -> None:
     arr = pa.array(vals, type=pa.large_string() if large else pa.string())
     arr = arr.slice(min(skip, len(vals) - 1))  # a non-zero offset into the buffers
-    old = _encode.mix64
+    old = _encode.mix64, _encode.BLOCK, _encode.SPAN
     if hash_bits is not None:
         _encode.mix64 = _weak_mix64(hash_bits)  # collisions: runs holding several values
+    if block is not None:  # tiny blocks: every pass crosses block boundaries
+        _encode.BLOCK = _encode.SPAN = block
     try:
         out = encode_short(arr)
     finally:
-        _encode.mix64 = old
+        _encode.mix64, _encode.BLOCK, _encode.SPAN = old
     present = [v for v in arr.to_pylist() if v is not None]
     qualifies = (
         bool(present)

@@ -36,6 +36,8 @@ I64 = npt.NDArray[np.int64]
 MAX_BYTES = 32
 #: rows per block of the passes that keep their temporaries in the L2 cache
 BLOCK = 1 << 14
+#: rows per block of the other passes over every row (temporaries the allocator recycles)
+SPAN = 1 << 16
 #: per number of valid bytes 0..8, the mask of a little-endian word's first bytes
 _MASKS = np.array([(1 << (8 * b)) - 1 for b in range(9)], dtype=np.uint64)
 
@@ -77,6 +79,41 @@ def spread_codes(n: int, present: I64 | None, codes: I64) -> I64:
     return out
 
 
+def _valid_rows(arrow: Any, n: int) -> I64:
+    """The rows of *arrow* that are not null, from its validity bitmap in blocks."""
+    valid = np.frombuffer(arrow.buffers()[0], dtype=np.uint8)
+    first, parts = arrow.offset, []
+    step = SPAN
+    for a in range(0, n, step):
+        b = min(a + step, n)
+        # the bits of rows a..b (LSB first), from the byte holding row a
+        lo = (first + a) >> 3
+        bits = np.unpackbits(valid[lo : ((first + b + 7) >> 3)], bitorder="little")
+        skip = (first + a) - 8 * lo
+        at = np.flatnonzero(bits[skip : skip + b - a])
+        at += a
+        parts.append(at)
+    return np.concatenate(parts) if len(parts) != 1 else parts[0]
+
+
+def _lengths(offsets: npt.NDArray[Any], rows: I64 | None, a: int, b: int) -> tuple[I64, I64]:
+    """The start (in the data buffer) and the length of the valid rows a..b."""
+    if rows is None:
+        at = offsets[a:b].astype(np.int64)
+        size = offsets[a + 1 : b + 1] - at
+    else:
+        r = rows[a:b]
+        at = offsets[r].astype(np.int64)
+        size = offsets[r + 1] - at
+    return at, size
+
+
+def _words(data: npt.NDArray[np.uint8]) -> U64:
+    """The little-endian 64-bit word starting at each byte of *data* (but the last 7)."""
+    words: U64 = np.ndarray(shape=(len(data) - 7,), dtype="<u8", buffer=data, strides=(1,))
+    return words
+
+
 def _hash_rows(rows: U64) -> U64:
     """A 64-bit hash of each row of a matrix of words."""
     h: U64 = rows[:, 0] * np.uint64(0x9E3779B97F4A7C15)
@@ -114,30 +151,39 @@ def encode_short(arrow: Any) -> ShortCodes | None:
         return None
     offsets = np.frombuffer(off_buf, dtype=np.int64 if large else np.int32)
     offsets = offsets[arrow.offset : arrow.offset + n + 1]
+    rows: I64 | None = None
     if arrow.null_count:
-        rows: I64 | None = np.flatnonzero(np.asarray(arrow.is_valid()))
-        start = offsets[:-1][rows].astype(np.int64)
-        length = offsets[1:][rows] - start
-    else:
-        rows = None
-        start = offsets[:-1].astype(np.int64)
-        length = np.diff(offsets).astype(np.int64)
-    m = len(start)
+        rows = _valid_rows(arrow, n)
+    m = n if rows is None else len(rows)
     if m == 0:
         return None
-    width = int(length.max())
+    # every pass over the rows works in blocks: no array of the rows' starts or lengths
+    # (fresh memory is slow to touch; blocks of temporaries are recycled and stay cached)
+    width = max(
+        int(_lengths(offsets, rows, a, min(a + SPAN, m))[1].max()) for a in range(0, m, SPAN)
+    )
     if width == 0 or width > MAX_BYTES:
         return None
     lo, hi = int(offsets[0]), int(offsets[-1])
     data = np.frombuffer(data_buf, dtype=np.uint8)
     if int(data[lo:hi].max()) >= 128:
         return None
-    # the bytes with room to read a whole word past the last value's start
-    padded = np.zeros(hi - lo + MAX_BYTES, dtype=np.uint8)
-    padded[: hi - lo] = data[lo:hi]
-    words_of = np.ndarray(shape=(hi - lo + MAX_BYTES - 7,), dtype="<u8", buffer=padded,
-                          strides=(1,))  # fmt: skip
     n_words = (width + 7) // 8
+    # the words of a row are read straight from Arrow's buffer where the buffer holds
+    # them whole (its bytes past a value are masked off); the last few rows, whose
+    # words would run past the buffer, from a NUL-padded copy of their bytes
+    limit = len(data) - 8 * n_words
+    cut = int(np.searchsorted(offsets[:-1], limit, side="right")) if limit >= 0 else 0
+    if rows is not None:
+        cut = int(np.searchsorted(rows, cut))
+    segments: list[tuple[int, int, U64, int]] = []
+    if cut:
+        segments.append((0, cut, _words(data), 0))
+    if cut < m:
+        t_lo = int(_lengths(offsets, rows, cut, cut + 1)[0][0])
+        tail = np.zeros(hi - t_lo + MAX_BYTES, dtype=np.uint8)
+        tail[: hi - t_lo] = data[t_lo:hi]
+        segments.append((cut, m, _words(tail), t_lo))
     # per valid row its words, one row of a matrix (the length in the last word's top
     # byte when no value reaches it, else a column of its own), and a sort key: the top
     # bits of the row's hash above the row number. Built in blocks whose temporaries stay
@@ -147,64 +193,80 @@ def encode_short(arrow: Any) -> ShortCodes | None:
     row_bits = max(1, (m - 1).bit_length())
     low = np.uint64((1 << row_bits) - 1)
     key = np.empty(m, dtype=np.uint64)
-    for a in range(0, m, BLOCK):
-        b = min(a + BLOCK, m)
-        at = start[a:b] - lo
-        size = length[a:b]
-        for j in range(n_words):
-            if j:
-                at += 8
-            w: U64 = words_of[at]
-            w &= _MASKS[np.clip(size - 8 * j, 0, 8)]
-            mat[a:b, j] = w
-        if fold:
-            mat[a:b, n_words - 1] |= size.astype(np.uint64) << np.uint64(56)
-        else:
-            mat[a:b, n_words] = size
-        h = _hash_rows(mat[a:b])
-        h &= ~low
-        h |= np.arange(a, b, dtype=np.uint64)
-        key[a:b] = h
+    for s0, s1, words_of, base in segments:
+        for a in range(s0, s1, BLOCK):
+            b = min(a + BLOCK, s1)
+            at, size = _lengths(offsets, rows, a, b)
+            at -= base
+            for j in range(n_words):
+                if j:
+                    at += 8
+                w: U64 = words_of[at]
+                w &= _MASKS[np.clip(size - 8 * j, 0, 8)]
+                mat[a:b, j] = w
+            if fold:
+                mat[a:b, n_words - 1] |= size.astype(np.uint64) << np.uint64(56)
+            else:
+                mat[a:b, n_words] = size
+            h = _hash_rows(mat[a:b])
+            h &= ~low
+            h |= np.arange(a, b, dtype=np.uint64)
+            key[a:b] = h
     # one sort (numpy's vectorised sort of 64-bit integers): rows of equal hash bits
     # follow one another, in row order, so a run's first row is its first occurrence
     key.sort()
-    order = (key & low).astype(np.int64)
-    key >>= np.uint64(row_bits)
     start_of = np.empty(m, dtype=bool)
     start_of[0] = True
-    np.not_equal(key[1:], key[:-1], out=start_of[1:])
+    shift = np.uint64(row_bits)
+    for a in range(1, m, SPAN):
+        b = min(a + SPAN, m)
+        hb = key[a - 1 : b] >> shift
+        np.not_equal(hb[1:], hb[:-1], out=start_of[a:b])
+    key &= low
+    order: I64 = key.view(np.int64)  # the row at each sorted position (the key's low bits)
     del key
-    # a run holds one value when each of its rows equals the one before it
-    mat_s = np.take(mat, order, axis=0)
-    same = np.equal(mat_s[1:, 0], mat_s[:-1, 0])
-    for j in range(1, mat_s.shape[1]):
-        same &= np.equal(mat_s[1:, j], mat_s[:-1, j])
+    # a run holds one value when each of its rows equals the one before it: compared
+    # block by block of sorted positions (no sorted copy of the matrix)
+    splits: list[I64] = []
+    for a in range(1, m, SPAN):
+        b = min(a + SPAN, m)
+        ms = np.take(mat, order[a - 1 : b], axis=0)
+        same = np.equal(ms[1:, 0], ms[:-1, 0])
+        for j in range(1, ms.shape[1]):
+            same &= np.equal(ms[1:, j], ms[:-1, j])
+        same |= start_of[a:b]
+        if not same.all():
+            splits.append(np.flatnonzero(~same) + a)
     runs = np.flatnonzero(start_of)
     first_row = order[runs]  # per run its first row
-    split = ~(same | start_of[1:])
     bad: I64 | None = None
-    if split.any():  # a hash collision: the runs holding several values, regrouped exactly
+    if splits:  # a hash collision: the runs holding several values, regrouped exactly
         bad_run = np.zeros(len(runs), dtype=bool)
-        bad_run[np.cumsum(start_of)[1:][split] - 1] = True
+        bad_run[np.searchsorted(runs, np.concatenate(splits), side="right") - 1] = True
         bad = np.flatnonzero(np.repeat(bad_run, np.diff(np.append(runs, m))))
-        _, at_first, sub = np.unique(mat_s[bad], axis=0, return_index=True,
-                                     return_inverse=True)  # fmt: skip
+        _, at_first, sub = np.unique(np.take(mat, order[bad], axis=0), axis=0,
+                                     return_index=True, return_inverse=True)  # fmt: skip
         first_row = np.concatenate([first_row, order[bad[at_first]]])
-    del mat_s
-    # number the groups in first-seen order: a mark per valid row and a running count
+    # number the groups in first-seen order: a group's code is the rank of its first row
+    # among the first rows (found through the code array, written over below)
     is_first = np.zeros(m, dtype=bool)
     is_first[first_row] = True
-    rank = np.cumsum(is_first, dtype=np.int64)
-    rank -= 1
-    new_code = rank[first_row]
-    del rank
-    code_s = np.repeat(new_code[: len(runs)], np.diff(np.append(runs, m)))
-    if bad is not None:
-        code_s[bad] = new_code[len(runs) :][sub.reshape(-1)]
-    codes_v = np.empty(m, dtype=np.int64)
-    codes_v[order] = code_s
-    del code_s, order
     dict_pos = np.flatnonzero(is_first)  # valid rows holding a first occurrence, in order
+    del is_first
+    codes_v = np.empty(m, dtype=np.int64)
+    codes_v[dict_pos] = np.arange(len(dict_pos), dtype=np.int64)
+    new_code = codes_v[first_row]
+    # each sorted position takes its run's code, block by block
+    seen = 0
+    for a in range(0, m, SPAN):
+        b = min(a + SPAN, m)
+        run_of = np.cumsum(start_of[a:b], dtype=np.int64)
+        run_of += seen - 1
+        seen = int(run_of[-1]) + 1
+        codes_v[order[a:b]] = new_code[run_of]
+    if bad is not None:
+        codes_v[order[bad]] = new_code[len(runs) :][sub.reshape(-1)]
+    del order, start_of
     # the distinct values' bytes, NUL-padded to the width, as code points
     packed = np.take(mat, dict_pos, axis=0)[:, :n_words]
     cps = np.ascontiguousarray(packed).view(np.uint8)[:, :width].astype(np.uint32)
