@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autoops.identity import MergeRules, resolve
+from autoops.identity import MergeRules, _kernel, resolve
 from autoops.identity._kernel import (
     components,
     dense,
@@ -162,6 +162,28 @@ def test_key_components_in_two_batches_equal_one(
     first = key_components(n, k, rec[~second], key[~second])
     reused = key_components(n, k, rec[second], key[second], first, reuse=True)
     assert record_labels(n, reused).tolist() == one
+
+
+@settings(max_examples=300, deadline=None)
+@given(bipartite, st.lists(st.booleans(), max_size=80), st.sampled_from([1, 3, 1 << 16]))
+def test_key_components_where_equals_the_selected_edges(
+    case: tuple[tuple[int, int], list[tuple[int, int]]], flags: list[bool], span: int
+) -> None:
+    """``where=`` (read in blocks of *span* edges) gives the arrays of the selected edges."""
+    (n, k), pairs = case
+    rec = np.array([r for r, _ in pairs], dtype=np.int64)
+    key = np.array([x for _, x in pairs], dtype=np.int64)
+    where = np.zeros(len(pairs), dtype=bool)
+    where[: len(flags)] = flags[: len(pairs)]
+    expected = key_components(n, k, rec[where], key[where])
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(_kernel, "SPAN", span)
+        got = key_components(n, k, rec, key, where=where)
+        every = key_components(n, k, rec, key)
+    assert got.anchor.tolist() == expected.anchor.tolist()
+    assert got.root.tolist() == expected.root.tolist()
+    assert every.anchor.tolist() == key_components(n, k, rec, key).anchor.tolist()
+    assert every.root.tolist() == key_components(n, k, rec, key).root.tolist()
 
 
 @settings(max_examples=300, deadline=None)

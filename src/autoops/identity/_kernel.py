@@ -39,6 +39,9 @@ __all__ = [
 
 I64 = npt.NDArray[np.int64]
 _CHUNK = 1 << 20
+#: rows per block of the passes whose temporaries the allocator recycles (not mapped
+#: afresh for every call: fresh pages are slow to touch)
+SPAN = 1 << 16
 
 
 def components(n_nodes: int, u: I64, v: I64) -> I64:
@@ -113,6 +116,7 @@ def key_components(
     before: KeyComponents | None = None,
     *,
     reuse: bool = False,
+    where: npt.NDArray[np.bool_] | None = None,
 ) -> KeyComponents:
     """The components of the (record, key) edges on the keys, after those of *before*.
 
@@ -128,7 +132,9 @@ def key_components(
     independent batches can be found while another thread still decides on the
     rest. :func:`record_labels` turns the result into node labels. With *reuse*,
     *before*'s anchors are updated in place (no copy of a record-sized array) and
-    *before* must not be used afterwards.
+    *before* must not be used afterwards. With *where* (a flag per edge), only the
+    flagged edges count: ``key_components(n, k, rec, key, where=w)`` equals
+    ``key_components(n, k, rec[w], key[w])``, read in blocks (no copy of the edges).
 
     >>> first = key_components(3, 3, np.array([0, 1]), np.array([0, 1]))
     >>> key_components(3, 3, np.array([2, 2]), np.array([1, 2]), first).root.tolist()
@@ -137,6 +143,12 @@ def key_components(
     # 32-bit work arrays when the ids fit: half the memory traffic of the random accesses
     idx = np.int32 if n_rec + n_keys < 2**31 else np.int64
     anchor: npt.NDArray[np.integer[Any]]
+    if before is None and (where is not None or len(rec) > SPAN):
+        anchor = np.full(n_rec, -1, dtype=idx)
+        u, v = _first_links(anchor, rec, key, where)
+        return KeyComponents(anchor, _components(n_keys, u, v))
+    if where is not None:
+        rec, key = np.compress(where, rec), np.compress(where, key)
     if before is None:
         anchor = np.full(n_rec, -1, dtype=idx)
         anchor[rec] = key  # any one of the record's keys
@@ -155,6 +167,46 @@ def key_components(
     # the new links between the earlier components' roots
     merged = _components(n_keys, take(before.root, u), take(before.root, v))
     return KeyComponents(anchor, take(merged, before.root))
+
+
+def _blocks(n: int) -> list[tuple[int, int]]:
+    return [(a, min(a + SPAN, n)) for a in range(0, n, SPAN)]
+
+
+def _first_links(
+    anchor: npt.NDArray[np.integer[Any]],
+    rec: I64,
+    key: I64,
+    where: npt.NDArray[np.bool_] | None,
+) -> tuple[npt.NDArray[np.integer[Any]], npt.NDArray[np.integer[Any]]]:
+    """The anchors of the edges (*where* flags) written into *anchor* and the links of
+    every edge to its record's anchor (those that are not the anchor itself), in edge
+    order, in blocks: ``anchor[rec] = key`` then the links of ``anchor[rec] != key``.
+    The links fill the start of buffers as long as the edges (the rest is never
+    touched, so never faulted in)."""
+
+    def edges(a: int, b: int) -> tuple[I64, I64]:
+        if where is None:
+            return rec[a:b], key[a:b]
+        w = where[a:b]
+        return np.compress(w, rec[a:b]), np.compress(w, key[a:b])
+
+    spans = _blocks(len(rec))
+    for a, b in spans:  # in edge order: the last key of a record wins, as in one assignment
+        r, kk = edges(a, b)
+        anchor[r] = kk
+    u = np.empty(len(rec), dtype=anchor.dtype)
+    v = np.empty(len(rec), dtype=anchor.dtype)
+    at = 0
+    for a, b in spans:
+        r, kk = edges(a, b)
+        anc = anchor[r]
+        link = anc != kk
+        c = int(np.count_nonzero(link))
+        np.compress(link, anc, out=u[at : at + c])
+        np.compress(link, kk, out=v[at : at + c])
+        at += c
+    return u[:at], v[:at]
 
 
 def record_labels(n_rec: int, kc: KeyComponents) -> I64:

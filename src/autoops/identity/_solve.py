@@ -168,7 +168,7 @@ def solve(
 
     def sure_components() -> KeyComponents:
         sure = person_edge & ~maybe_edge
-        return key_components(n, k, np.compress(sure, prep.e_rec), np.compress(sure, e_key))
+        return key_components(n, k, prep.e_rec, e_key, where=sure)
 
     tasks: list[Callable[[], Any]] = [exact, sure_components, first_seen]
     done = parallel_map(lambda task: task(), tasks)
