@@ -153,6 +153,29 @@ def test_max_through_is_the_running_maximum(data: st.DataObject, n: int, monoton
     assert _max_through(n, q_idx, enc, hi).tolist() == want
 
 
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), n=st.integers(1, 40))
+def test_held_codes_read_as_a_full_column(data: st.DataObject, n: int) -> None:
+    """Codes kept for the held rows only read as the full-length column they stand
+    for (-1 elsewhere), by row positions and block by block."""
+    from autoops.funnel._kernel import HeldCodes
+
+    rows = np.array(sorted(data.draw(st.sets(st.integers(0, n - 1)))), dtype=np.int64)
+    codes = np.array(
+        data.draw(st.lists(st.integers(-1, 2**31 - 2), min_size=len(rows), max_size=len(rows))),
+        dtype=np.int32,
+    )
+    full = np.full(n, -1, dtype=np.int32)
+    full[rows] = codes
+    held = HeldCodes(rows, codes)
+    idx = np.array(data.draw(st.lists(st.integers(0, n - 1), max_size=2 * n)), dtype=np.int64)
+    assert held[idx].dtype == np.int32
+    assert held[idx].tolist() == full[idx].tolist()
+    lo = data.draw(st.integers(0, n))
+    hi = data.draw(st.integers(lo, n))
+    assert held.block(lo, hi).tolist() == full[lo:hi].tolist()
+
+
 def test_unheld_step_after_a_held_one_takes_the_best_start(con: Any) -> None:
     """After a held step, later rows may hold older starts (another order's chain): the
     next, unheld, step must take the maximum over its predecessors, not the last one's."""

@@ -64,7 +64,7 @@ def _funnel_outputs(f: Funnel, ev: dict[str, Any], seq: str | None) -> dict[str,
     for i, m in enumerate(p.rows.steps):
         out[f"step{i}"] = m
     for j, tr in enumerate(p.transitions):
-        out[f"hold{j}"] = tr.hold
+        out[f"hold{j}"] = None if tr.hold is None else tr.hold.block(0, p.rows.n)
         out[f"breakers{j}"] = tr.breakers
     return out
 

@@ -24,6 +24,8 @@ from autoops.funnel._columns import (
     read_events,
 )
 from autoops.funnel._kernel import (
+    Codes,
+    HeldCodes,
     Rows,
     StepMasks,
     Transition,
@@ -39,7 +41,6 @@ from autoops.funnel._spec import Funnel, Step
 __all__ = ["Plan", "compute", "plan"]
 
 I64 = npt.NDArray[np.int64]
-Codes = npt.NDArray[np.signedinteger[Any]]  # hold codes: int32 when they fit, else int64
 _NEG = np.iinfo(np.int64).min
 _POS = np.iinfo(np.int64).max
 
@@ -102,12 +103,9 @@ def _int_codes(v: I64) -> I64:
     return dense_codes(v)[0]
 
 
-def _spread_codes(
-    ev: EventColumns, fields: tuple[str, ...], src: I64, sub: I64, n: int
-) -> Codes | None:
-    """The hold codes of one integral numeric field at sorted rows *sub* (-1 elsewhere),
-    read and written in pieces on several threads; None when :func:`_hold_codes` must
-    do it.
+def _spread_codes(ev: EventColumns, fields: tuple[str, ...], src: I64, sub: I64) -> Codes | None:
+    """The hold codes of one integral numeric field at sorted rows *sub*, read in
+    pieces on several threads; None when :func:`_hold_codes` must do it.
 
     Equal to :func:`_hold_codes` when every value is integral and the values span
     less than 2**32: each code is then ``value − min`` (-1 for null), as int32 when
@@ -141,22 +139,19 @@ def _spread_codes(
     if lows and (max(highs) - min(lows) >= 2**32 or max(highs) > 2**62 or min(lows) < -(2**62)):
         return None
     low = min(lows) if lows else 0
-    out = np.empty(n, dtype=_code_type(max(highs) - low if lows else 0))
-    # piece i owns the sorted rows from its first held row to the next piece's first
-    # held row: it fills them with -1 and writes its codes, so the fresh memory is
-    # touched on several threads
-    bounds = [0, *(int(sub[a]) for a, _ in pieces[1:]), n]
+    out = np.empty(len(sub), dtype=_code_type(max(highs) - low if lows else 0))
 
-    def write(i: int) -> None:
-        a, b = pieces[i]
-        out[bounds[i] : bounds[i + 1]] = -1
-        v, at = values[a:b], sub[a:b]
+    def write(span: tuple[int, int]) -> None:
+        a, b = span
+        v, o = values[a:b], out[a:b]
         if floats:
             ok = ~np.isnan(v)
-            v, at = np.compress(ok, v), np.compress(ok, at)
-        out[at] = v.astype(np.int64) - low
+            o[...] = -1
+            o[ok] = np.compress(ok, v).astype(np.int64) - low
+        else:
+            o[...] = v.astype(np.int64) - low
 
-    parallel_map(write, list(range(len(pieces))))
+    parallel_map(write, pieces)
     return out
 
 
@@ -273,14 +268,14 @@ def plan(
         starts=s.starts,
         distinct=s.distinct,
     )
-    hold_codes: dict[tuple[str, ...], Codes] = {}
+    # codes for the held rows only (the rows of the steps a hold joins)
+    hold_codes: dict[tuple[str, ...], HeldCodes] = {}
     for fields, sub in zip(hold_fields, s.held, strict=True):
-        codes = _spread_codes(ev, fields, src, sub, rows.n)
+        codes = _spread_codes(ev, fields, src, sub)
         if codes is None:
             got = _hold_codes(ev, fields, take(src, sub))
-            codes = np.full(rows.n, -1, dtype=_code_type(int(got.max(initial=0))))
-            codes[sub] = got
-        hold_codes[fields] = codes
+            codes = got.astype(_code_type(int(got.max(initial=0))))
+        hold_codes[fields] = HeldCodes(sub, codes)
 
     transitions: list[Transition] = []
     gaps = funnel.gap_bounds_us()

@@ -27,6 +27,7 @@ import numpy.typing as npt
 from autoops._parallel import parallel_map
 
 __all__ = [
+    "HeldCodes",
     "Rows",
     "Transition",
     "canonical_chains",
@@ -38,6 +39,7 @@ __all__ = [
 
 I64 = npt.NDArray[np.int64]
 Bool = npt.NDArray[np.bool_]
+Codes = npt.NDArray[np.signedinteger[Any]]  # hold codes: int32 when they fit, else int64
 
 
 @attrs.frozen
@@ -46,9 +48,46 @@ class Transition:
 
     breakers: Bool | None  # rows that start a new segment besides unit starts (None: none)
     every_row_breaks: bool  # strict order, repeats break
-    hold: npt.NDArray[np.signedinteger[Any]] | None  # hold codes (-1 null; int32 or int64)
+    hold: HeldCodes | Codes | None  # hold codes (-1 null; int32 or int64); a block's: dense
     min_gap: int | None
     max_gap: int | None
+
+
+class HeldCodes:
+    """The hold codes of the held rows (internal): ``codes[i]`` is sorted row ``rows[i]``'s.
+
+    Only the rows of the steps a hold joins carry a code (-1 for a null); every
+    other row reads -1. No full-length array is kept: each DP block spreads its
+    own rows' codes into a block-long array (:meth:`block`).
+
+    >>> held = HeldCodes(np.array([1, 4]), np.array([7, -1], dtype=np.int32))
+    >>> held[np.array([0, 1, 4, 5])].tolist()
+    [-1, 7, -1, -1]
+    >>> held.block(1, 5).tolist()
+    [7, -1, -1, -1]
+    """
+
+    def __init__(self, rows: I64, codes: Codes) -> None:
+        self.rows = rows  # ascending sorted-row positions
+        self.codes = codes
+
+    def __getitem__(self, idx: I64) -> Codes:
+        """The codes of sorted rows *idx* (-1 for rows without one)."""
+        if not len(self.rows):
+            return np.full(len(idx), -1, dtype=self.codes.dtype)
+        pos = np.searchsorted(self.rows, idx)
+        np.minimum(pos, len(self.rows) - 1, out=pos)
+        got: Codes = np.where(self.rows[pos] == idx, self.codes[pos], -1).astype(
+            self.codes.dtype, copy=False
+        )
+        return got
+
+    def block(self, lo: int, hi: int) -> Codes:
+        """The codes of sorted rows [lo, hi) as one array (-1 for rows without one)."""
+        a, b = np.searchsorted(self.rows, [lo, hi]).tolist()
+        out = np.full(hi - lo, -1, dtype=self.codes.dtype)
+        out[self.rows[a:b] - lo] = self.codes[a:b]
+        return out
 
 
 class StepMasks:
@@ -378,7 +417,7 @@ def _best_start_scan(rows: Rows, tr: Transition, q_idx: I64, q_b: I64, r_idx: I6
 def _best_start_held(
     rows: Rows,
     tr: Transition,
-    hold: npt.NDArray[np.signedinteger[Any]],
+    hold: HeldCodes | Codes,
     q_idx: I64,
     q_b: I64,
     r_idx: I64,
@@ -500,7 +539,7 @@ def _block(
         if a is None:
             return None
         if id(a) not in views:
-            views[id(a)] = a[lo:hi]
+            views[id(a)] = a.block(lo, hi) if isinstance(a, HeldCodes) else a[lo:hi]
         return views[id(a)]
 
     cut = [attrs.evolve(tr, breakers=view(tr.breakers), hold=view(tr.hold)) for tr in transitions]
