@@ -228,9 +228,9 @@ def test_fanout_counts_exactly_the_candidates(
 
 
 @settings(max_examples=300, deadline=None)
-@given(bipartite)
+@given(bipartite, st.sampled_from([1, 4, 1 << 16]))
 def test_dense_components_equal_dense_of_the_labels(
-    case: tuple[tuple[int, int], list[tuple[int, int]]],
+    case: tuple[tuple[int, int], list[tuple[int, int]]], span: int
 ) -> None:
     (n, k), pairs = case
     rec = np.array([r for r, _ in pairs], dtype=np.int64)
@@ -238,7 +238,9 @@ def test_dense_components_equal_dense_of_the_labels(
     kc = key_components(n, k, rec, key)
     labels = record_labels(n, kc)
     expected, count = dense(labels, n + k)
-    rec_label, comp, n_comp = dense_components(n, kc)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(_kernel, "SPAN", span)  # blocks of records: 1, 4 or all
+        rec_label, comp, n_comp = dense_components(n, kc)
     assert rec_label.tolist() == labels[:n].tolist()
     assert comp.tolist() == expected.tolist()
     assert n_comp == count
@@ -256,20 +258,35 @@ def test_one_ids_same_time_fast_path(rows: list[tuple[int, int]], constant: bool
     tok = np.arange(len(rows), 0, -1).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
     general = one_ids_from(label, ts, tok, same_time=False)
     np.testing.assert_array_equal(one_ids_from(label, ts, tok), general)
+    # brute force: per cluster the smallest token among its records of the oldest time
+    oldest = {lab: min(int(t) for t, g in zip(ts, label, strict=True) if g == lab)
+              for lab in set(label.tolist())}  # fmt: skip
+    smallest = {lab: min(int(x) for x, t, g in zip(tok, ts, label, strict=True)
+                         if g == lab and t == oldest[lab])
+                for lab in oldest}  # fmt: skip
+    same = [smallest[a] == smallest[b] for a in label.tolist() for b in label.tolist()]
+    assert same == [a == b for a in general.tolist() for b in general.tolist()]
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(_kernel, "SPAN", 3)  # the oldest-time search in blocks of 3 records
+        np.testing.assert_array_equal(one_ids_from(label, ts, tok, same_time=False), general)
     if constant:
         np.testing.assert_array_equal(one_ids_from(label, ts, tok, same_time=True), general)
 
 
+@pytest.mark.parametrize("span", [3, 1 << 16])
 @pytest.mark.parametrize("times", ["constant", "none", "varied"])
-def test_key_first_seen_with_or_without_times(times: str) -> None:
+def test_key_first_seen_with_or_without_times(
+    times: str, span: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The first-seen time of every key is the minimum over its records (fast path when
-    every record has the same time)."""
+    every record has the same time), read in blocks of *span* edges."""
     from autoops.identity._normalize import Status
 
+    monkeypatch.setattr(_kernel, "SPAN", span)
     n = 40
     table: dict[str, Any] = {
         "record_id": list(range(n)),
-        "phone": [f"1380013{i % 7:04d}" for i in range(n)],
+        "phone": [f"1380013{i % 7:04d}" if i % 11 else "12345" for i in range(n)],
         "device_id": [f"d{i % 5}" if i % 3 else None for i in range(n)],
     }
     if times == "constant":
@@ -279,8 +296,11 @@ def test_key_first_seen_with_or_without_times(times: str) -> None:
     res = resolve(table)
     prep, sol = res._prep, res._sol
     ok = sol.e_key >= 0
+    assert not ok.all()  # an invalid phone: the usable edges are a selection
     expected = np.full(len(sol.key_tok), np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(expected, sol.e_key[ok], prep.ts[prep.e_rec[ok]])
+    for e in np.flatnonzero(ok).tolist():
+        key = int(sol.e_key[e])
+        expected[key] = min(int(expected[key]), int(prep.ts[prep.e_rec[e]]))
     assert (prep.e_status[ok] == Status.OK).all()
     np.testing.assert_array_equal(sol.key_first, expected)
 

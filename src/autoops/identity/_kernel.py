@@ -233,15 +233,28 @@ def _smallest_records(
     n_keys = len(kc.root)
     anchor, root = kc.anchor, kc.root
     idx = anchor.dtype
-    rec_label = np.arange(n_rec, dtype=np.int64)
-    has = anchor >= 0
-    rows = np.flatnonzero(has)
     smallest = np.full(n_keys, n_rec, dtype=idx)
-    if len(rows) == 0:
+    # in blocks of records (temporaries the allocator recycles): first each anchored
+    # record's root, kept in the labels' buffer, and the smallest record per root
+    rec_label = np.arange(n_rec, dtype=np.int64)
+    spans = _blocks(n_rec)
+    held = False
+    for a, b in spans:
+        has = anchor[a:b] >= 0
+        rows = np.flatnonzero(has)
+        if len(rows) == 0:
+            continue
+        held = True
+        rec_root = take(root, np.compress(has, anchor[a:b]))
+        rows += a
+        rec_label[rows] = rec_root
+        np.minimum.at(smallest, rec_root, rows.astype(idx))
+    if not held:
         return rec_label, smallest, smallest
-    rec_root = take(root, np.compress(has, anchor))  # a compress reads in order, a take does not
-    np.minimum.at(smallest, rec_root, rows.astype(idx))
-    rec_label[rows] = take(smallest, rec_root)
+    for a, b in spans:  # then each anchored record's label: its root's smallest record
+        rows = np.flatnonzero(anchor[a:b] >= 0)
+        rows += a
+        rec_label[rows] = take(smallest, rec_label[rows])
     return rec_label, smallest, take(smallest, root)
 
 
@@ -277,7 +290,8 @@ def _dense_components(
     rank -= 1
     n_rc = int(rank[-1]) + 1 if n_rec else 0
     comp = np.empty(n_rec + n_keys, dtype=np.int64)
-    comp[:n_rec] = take(rank, rec_label)
+    for a, b in _blocks(n_rec):
+        comp[a:b] = take(rank, rec_label[a:b])
     key_comp = comp[n_rec:]
     lone = np.flatnonzero(key_label >= n_rec)
     if n_rec:

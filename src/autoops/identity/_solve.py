@@ -30,6 +30,7 @@ from autoops._parallel import parallel_map, take
 from autoops._time import parse_duration
 from autoops.identity._kernel import (
     KeyComponents,
+    _blocks,
     _dense_components,
     components,
     constrained_pass,
@@ -85,16 +86,17 @@ def one_ids_from(
     c = int(label.max()) + 1
     if same_time is None:
         same_time = int(ts.min()) == int(ts.max())
-    cand = None  # the records of their cluster's oldest time (None: every record)
-    if not same_time:
-        min_ts = np.full(c, np.iinfo(np.int64).max, dtype=np.int64)
-        np.minimum.at(min_ts, label, ts)
-        cand = ts == take(min_ts, label)
     min_tok = np.full(c, np.iinfo(np.uint64).max, dtype=np.uint64)
-    if cand is None or cand.all():
+    if same_time:
         np.minimum.at(min_tok, label, rid_token)
     else:
-        np.minimum.at(min_tok, np.compress(cand, label), np.compress(cand, rid_token))
+        min_ts = np.full(c, np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(min_ts, label, ts)
+        # the records of their cluster's oldest time, in blocks (no record-sized temporaries)
+        for a, b in _blocks(n):
+            lab = label[a:b]
+            cand = ts[a:b] == take(min_ts, lab)
+            np.minimum.at(min_tok, np.compress(cand, lab), np.compress(cand, rid_token[a:b]))
     per_label: I64 = (mix64(min_tok ^ np.uint64(0xA0761D6478BD642F)) >> np.uint64(1)).astype(
         np.int64
     )
@@ -134,7 +136,13 @@ def solve(
         if same_time:  # every key is held by a usable edge (see _keys)
             return np.full(k, prep.ts[0], dtype=np.int64)
         key_first = np.full(k, np.iinfo(np.int64).max, dtype=np.int64)
-        np.minimum.at(key_first, inv, take(prep.ts, prep.e_rec[ok_sel]))
+        # in blocks of edges: no edge-long temporaries (e_key is -1 on the unusable edges)
+        for a, b in _blocks(len(e_key)):
+            r, kk = prep.e_rec[a:b], e_key[a:b]
+            if not isinstance(ok_sel, slice):
+                use = ok[a:b]
+                r, kk = np.compress(use, r), np.compress(use, kk)
+            np.minimum.at(key_first, kk, take(prep.ts, r))
         return key_first
 
     # 2. hubs: the keys whose fan-out can pass their max_fanout are counted exactly while
