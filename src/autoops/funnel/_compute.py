@@ -369,6 +369,15 @@ def _has(ev: EventColumns, event: str, name: str) -> bool:
     return bool(np.any(names == name))
 
 
+def _reached(depth: I64, k: int) -> npt.NDArray[np.bool_]:
+    """``reached[u, j]``: unit u reached step j + 1 (its depth is at least j + 1), built a
+    column at a time (twice as fast as one broadcast comparison over six columns)."""
+    reached = np.empty((len(depth), k), dtype=bool)
+    for j in range(k):
+        np.greater_equal(depth, j + 1, out=reached[:, j])
+    return reached
+
+
 def depth_and_chains(p: Plan) -> tuple[I64, I64, npt.NDArray[np.bool_], Callable[[], I64]]:
     """(unit codes, depth, reached matrix, a thunk giving chain rows in sorted order).
 
@@ -380,11 +389,11 @@ def depth_and_chains(p: Plan) -> tuple[I64, I64, npt.NDArray[np.bool_], Callable
     if f.order in ("ordered", "strict"):
         levels, depth = ordered_dp_depth(p.rows, p.transitions, f.window_us, f.entry == "first")
         units = p.rows.units()
-        reached = depth[:, None] >= np.arange(1, k + 1)[None, :]
+        reached = _reached(depth, k)
         return units, depth, reached, lambda: canonical_chains(p.rows, p.transitions, levels())[2]
     if f.order == "unordered":
         units, depth, chain = unordered_depth(p.rows, f.window_us, p.rows.entry)
-        reached = depth[:, None] >= np.arange(1, k + 1)[None, :]
+        reached = _reached(depth, k)
     else:
         units, reached, chain = open_reached(p.rows, p.rows.entry)
         depth = reached.sum(axis=1).astype(np.int64)

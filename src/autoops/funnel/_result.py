@@ -28,6 +28,12 @@ Z95 = 1.959963984540054
 _US_PER_S = 1_000_000
 
 
+def _column_counts(matrix: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
+    """The True cells of each column: a count per column (``matrix.sum(axis=0)`` walks
+    the few columns of a long matrix ten times slower)."""
+    return np.array([np.count_nonzero(matrix[:, j]) for j in range(matrix.shape[1])], np.int64)
+
+
 def wilson(successes: Arr, trials: Arr, z: float = Z95) -> tuple[Arr, Arr, Arr]:
     """Rate and Wilson score interval; NaN (never 0) where *trials* is 0.
 
@@ -146,7 +152,7 @@ class FunnelResult(Tabular):
             >>> Funnel(steps=["a", "b"]).compute(ev).counts.tolist()
             [1, 1]
         """
-        return np.asarray(self.reached.sum(axis=0), dtype=np.int64)
+        return _column_counts(self.reached)
 
     @property
     def labels(self) -> list[str]:
@@ -206,7 +212,7 @@ class FunnelResult(Tabular):
             [1]
         """
         r = self.reached
-        return np.asarray((r[:, :-1] & ~r[:, 1:]).sum(axis=0), dtype=np.int64)
+        return _column_counts(r[:, :-1] & ~r[:, 1:])
 
     def persons(self, step: int = 1, status: Literal["reached", "dropped"] = "reached") -> Arr:
         """Unit ids that reached step *step* (1-based), or reached it and dropped.
