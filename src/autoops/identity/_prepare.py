@@ -329,11 +329,18 @@ def _distinct_facts(
     norm_present = status_f == Status.OK
     tok_f = np.zeros(len(text_f), dtype=np.uint64)
     if norm_present.any():
+        # every form usable (common): the forms themselves, not a copy of their text
+        every = bool(norm_present.all())
+        text_ok = text_f if every else text_f[norm_present]
         if secret is not None:
-            tok_f[norm_present] = _hmac_tokens(secret, idtype, text_f[norm_present])
+            tok_ok = _hmac_tokens(secret, idtype, text_ok)
         else:
             # one hash per form (raw values that normalise alike hash alike anyway)
-            tok_f[norm_present] = combine(fnv_strings(text_f[norm_present]), _salt(idtype))
+            tok_ok = combine(fnv_strings(text_ok), _salt(idtype))
+        if every:
+            tok_f = tok_ok
+        else:
+            tok_f[norm_present] = tok_ok
     # details as small integer codes: no object array per record
     has = present(detail_f)
     names, inv = np.unique(detail_f[has].astype(str), return_inverse=True)
