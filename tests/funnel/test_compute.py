@@ -60,6 +60,28 @@ def test_rows_sorted_by_person_are_not_sorted_again(ev: dict[str, Any], f: Funne
     assert np.array_equal(got, a.chain_row >= 0)
 
 
+@_S
+@given(ev=logs(), f=funnels())
+def test_a_log_in_time_order_keeps_its_times_where_they_are(ev: dict[str, Any], f: Funnel) -> None:
+    # an append-only log's sorted rows read their times through the source rows, a DP
+    # block at a time; every output, the latest time (as_of) and the times asked for
+    # whole equal those of the same rows drawn out of time order
+    by_time = np.argsort(ev["ts"], kind="stable")
+    timed = _take(ev, by_time)
+    a = compute(f, ev)
+    with pytest.MonkeyPatch.context() as mp:
+        from autoops.funnel import _kernel
+
+        mp.setattr(_kernel, "DP_BLOCK_ROWS", 2)
+        b = compute(f, timed)
+    assert a.counts.tolist() == b.counts.tolist() and a.depth.tolist() == b.depth.tolist()
+    assert a.as_of == b.as_of
+    assert b.plan.rows.ts.tolist() == timed["ts"].view(np.int64)[b.plan.source_row].tolist()
+    assert sorted(a.plan.rows.ts.tolist()) == sorted(b.plan.rows.ts.tolist())
+    got = b.chain_row >= 0
+    assert by_time[b.chain_row[got]].tolist() == a.chain_row[a.chain_row >= 0].tolist()
+
+
 def _no_sort(*args: Any, **kwargs: Any) -> Any:
     raise AssertionError("rows in (unit, ts) order were sorted")
 

@@ -56,6 +56,7 @@ class Plan:
     unit_values: npt.NDArray[Any]
     breakdown: npt.NDArray[Any] | None  # per sorted row
     entry_bounds: tuple[int, int]
+    latest: int  # the latest time of a sorted row (0 when there is none)
 
 
 def _instant_us(value: Any, field: str) -> int:
@@ -262,7 +263,8 @@ def plan(
     excl_s = [StepMasks(s.bits, [1 << b])[0] for b in bit_of[n_steps:]]
     rows = Rows(
         unit=s.unit,
-        ts=s.ts,
+        ts=ev.ts if s.ts is None else s.ts,
+        src=s.src if s.ts is None else None,
         steps=StepMasks(s.bits, [1 << b for b in bit_of[:n_steps]]),
         entry=s.entry,
         starts=s.starts,
@@ -294,7 +296,7 @@ def plan(
         lo, hi_gap = gaps[j - 1]
         transitions.append(Transition(breakers, every, hold, lo, hi_gap))
     bd = ev.column(funnel.breakdown)[src] if funnel.breakdown else None
-    return Plan(funnel, rows, transitions, src, ev.unit_values, bd, (d0, d1))
+    return Plan(funnel, rows, transitions, src, ev.unit_values, bd, (d0, d1), s.latest)
 
 
 def _shared_bits(specs: list[Step], *, share: bool) -> tuple[list[int], list[Step]]:
@@ -454,10 +456,7 @@ def compute(
         chain_ts = np.where(chain >= 0, p.rows.ts[np.maximum(chain, 0)], _NEG)
         return chain_src, chain_ts.view("datetime64[us]")
 
-    if as_of is None:
-        as_of_us = int(p.rows.ts.max()) if p.rows.n else 0
-    else:
-        as_of_us = _instant_us(as_of, "as_of")
+    as_of_us = p.latest if as_of is None else _instant_us(as_of, "as_of")
     attribution: npt.NDArray[Any] | None = None
     if p.breakdown is not None:
         chain = chain_thunk()

@@ -66,12 +66,13 @@ class SortedRows:
 
     src: I64  # sorted row -> input row
     unit: npt.NDArray[np.signedinteger[Any]]  # unit code per sorted row (int32 when they fit)
-    ts: I64
+    ts: I64 | None  # None: the input's times at src (an append-only log), gathered when asked
     bits: Bits  # the match bits of each sorted row
     starts: Bool  # first row of a unit
     distinct: npt.NDArray[np.signedinteger[Any]]  # the distinct unit codes, ascending
     entry: Bool  # ts in [entry_lo, entry_hi)
     held: list[I64]  # per hold bit mask: sorted positions of rows with any of its bits
+    latest: int  # the latest time of a sorted row (0 when there is none)
 
 
 def _parts(n: int) -> int:
@@ -156,6 +157,9 @@ def order_rows(
     radix = packed and not as_they_lie
     # the radix passes also order each bucket by time (and tie) when the log is not
     timed = radix and (not ordered or tie is not None)
+    # a log in time order without an entry range leaves the times where they are:
+    # each DP block gathers its own (no full-length copy unless one is asked for)
+    lazy = ordered and not timed and entry is None
     if radix:
         per = np.array(parallel_map(per_bucket, spans))
         groups = SpanGroups(per.reshape(len(spans), n_buckets))
@@ -163,7 +167,7 @@ def order_rows(
         m = int(bucket_at[-1])
         src = np.empty(m, dtype=np.int64)
         keys = src.view(np.uint64)
-        out_ts = np.empty(m, dtype=np.int64)
+        out_ts = np.empty(0 if lazy else m, dtype=np.int64)
 
         def place(i: int) -> None:
             """Key span i's kept rows, order them by bucket (stable, in the cache), and
@@ -257,15 +261,21 @@ def order_rows(
         off = [*np.searchsorted(out_unit, cuts[:-1]).tolist(), m]
         off[0] = 0
         out_bits = take(bits, src)
-        out_ts = np.empty(m, dtype=np.int64)
+        out_ts = np.empty(0 if lazy else m, dtype=np.int64)
     starts = np.empty(m, dtype=bool)
     # no entry range: every row, as a read-only view of one value (no full-length array)
     in_entry = np.empty(m, dtype=bool) if entry is not None else np.broadcast_to(np.True_, (m,))
 
-    def columns(p: int) -> tuple[I64, list[I64]]:
+    def columns(p: int) -> tuple[I64, list[I64], int | None]:
         lo, hi = off[p], off[p + 1]
-        if not timed:  # (the radix passes of a log out of time order carried them)
-            take_into(ts, src[lo:hi], out_ts[lo:hi])
+        if hi == lo:
+            latest = None
+        elif lazy:  # in time order: the latest input row kept has the latest time
+            latest = int(ts[int(src[lo:hi].max())])
+        else:
+            if not timed:  # (the radix passes of a log out of time order carried them)
+                take_into(ts, src[lo:hi], out_ts[lo:hi])
+            latest = int(out_ts[lo:hi].max())
         b = out_bits[lo:hi]
         bit = np.empty(len(b), dtype=b.dtype)
         held = []
@@ -278,13 +288,16 @@ def order_rows(
         if hi > lo:
             starts[lo] = True
             np.not_equal(u[1:], u[:-1], out=starts[lo + 1 : hi])
-        t = out_ts[lo:hi]
         if entry is not None:
+            t = out_ts[lo:hi]
             np.greater_equal(t, entry[0], out=in_entry[lo:hi])
             in_entry[lo:hi] &= t < entry[1]
-        return np.compress(starts[lo:hi], u), held
+        return np.compress(starts[lo:hi], u), held, latest
 
     done = parallel_map(columns, list(range(n_parts)))
-    held = [np.concatenate([h[i] for _, h in done]) for i in range(len(hold_masks))]
-    distinct = np.concatenate([d for d, _ in done])
-    return SortedRows(src, out_unit, out_ts, out_bits, starts, distinct, in_entry, held)
+    held = [np.concatenate([h[i] for _, h, _ in done]) for i in range(len(hold_masks))]
+    distinct = np.concatenate([d for d, _, _ in done])
+    latest = max((t for *_, t in done if t is not None), default=0)
+    return SortedRows(
+        src, out_unit, None if lazy else out_ts, out_bits, starts, distinct, in_entry, held, latest
+    )
