@@ -79,23 +79,6 @@ def spread_codes(n: int, present: I64 | None, codes: I64) -> I64:
     return out
 
 
-def _valid_rows(arrow: Any, n: int) -> I64:
-    """The rows of *arrow* that are not null, from its validity bitmap in blocks."""
-    valid = np.frombuffer(arrow.buffers()[0], dtype=np.uint8)
-    first, parts = arrow.offset, []
-    step = SPAN
-    for a in range(0, n, step):
-        b = min(a + step, n)
-        # the bits of rows a..b (LSB first), from the byte holding row a
-        lo = (first + a) >> 3
-        bits = np.unpackbits(valid[lo : ((first + b + 7) >> 3)], bitorder="little")
-        skip = (first + a) - 8 * lo
-        at = np.flatnonzero(bits[skip : skip + b - a])
-        at += a
-        parts.append(at)
-    return np.concatenate(parts) if len(parts) != 1 else parts[0]
-
-
 def _lengths(offsets: npt.NDArray[Any], rows: I64 | None, a: int, b: int) -> tuple[I64, I64]:
     """The start (in the data buffer) and the length of the valid rows a..b."""
     if rows is None:
@@ -153,7 +136,7 @@ def encode_short(arrow: Any) -> ShortCodes | None:
     offsets = offsets[arrow.offset : arrow.offset + n + 1]
     rows: I64 | None = None
     if arrow.null_count:
-        rows = _valid_rows(arrow, n)
+        rows = np.flatnonzero(np.asarray(arrow.is_valid()))
     m = n if rows is None else len(rows)
     if m == 0:
         return None
