@@ -99,7 +99,8 @@ def factorize_u64(values: U64, expected: int | None = None) -> tuple[I64, U64]:
             break
         except _TableFull:
             guess = 4 * guess  # grows without bound, so the retry loop always ends
-    dense = np.cumsum(used, dtype=np.int64) - 1
+    dense = np.cumsum(used, dtype=np.int64)
+    dense -= 1  # in place: no second table-long array
     return dense[slot], keys[used]
 
 
