@@ -24,9 +24,9 @@ input order, and the unit, the input row and the match bits come back out of
 the sorted keys by shifts. Parts are runs of whole buckets. An append-only
 log is in time order already: its timestamps stay where they are, and the
 dynamic programme gathers each block's through the source rows (no sorted
-copy, unless an entry range needs one); a log in another order, or with a tie column, has each bucket ordered
-by (ts, tie, row) before its unit pass, the timestamps gathered and carried
-along. Rows already ordered by (unit, ts), as in an export sorted by person,
+copy, unless an entry range needs one); a log in another order, or with a
+tie column, has each bucket ordered by (ts, tie, row) before its unit pass,
+the timestamps gathered and carried along. Rows already ordered by (unit, ts), as in an export sorted by person,
 are taken as they lie.
 """
 
