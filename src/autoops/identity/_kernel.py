@@ -24,6 +24,7 @@ from autoops._factorize import unique_sorted
 from autoops._parallel import chunks, parallel_map, take, take_into
 
 __all__ = [
+    "blocks",
     "components",
     "constrained_pass",
     "dense",
@@ -169,7 +170,14 @@ def key_components(
     return KeyComponents(anchor, take(merged, before.root))
 
 
-def _blocks(n: int) -> list[tuple[int, int]]:
+def blocks(n: int) -> list[tuple[int, int]]:
+    """``range(n)`` in spans of :data:`SPAN` rows (the last one shorter), in order.
+
+    >>> blocks(3)
+    [(0, 3)]
+    >>> blocks(SPAN + 1)[-1] == (SPAN, SPAN + 1)
+    True
+    """
     return [(a, min(a + SPAN, n)) for a in range(0, n, SPAN)]
 
 
@@ -191,7 +199,7 @@ def _first_links(
         w = where[a:b]
         return np.compress(w, rec[a:b]), np.compress(w, key[a:b])
 
-    spans = _blocks(len(rec))
+    spans = blocks(len(rec))
     for a, b in spans:  # in edge order: the last key of a record wins, as in one assignment
         r, kk = edges(a, b)
         anchor[r] = kk
@@ -237,7 +245,7 @@ def _smallest_records(
     # in blocks of records (temporaries the allocator recycles): first each anchored
     # record's root, kept in the labels' buffer, and the smallest record per root
     rec_label = np.arange(n_rec, dtype=np.int64)
-    spans = _blocks(n_rec)
+    spans = blocks(n_rec)
     held = False
     for a, b in spans:
         has = anchor[a:b] >= 0
@@ -290,7 +298,7 @@ def _dense_components(
     rank -= 1
     n_rc = int(rank[-1]) + 1 if n_rec else 0
     comp = np.empty(n_rec + n_keys, dtype=np.int64)
-    for a, b in _blocks(n_rec):
+    for a, b in blocks(n_rec):
         comp[a:b] = take(rank, rec_label[a:b])
     key_comp = comp[n_rec:]
     lone = np.flatnonzero(key_label >= n_rec)

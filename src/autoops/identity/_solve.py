@@ -30,8 +30,8 @@ from autoops._parallel import parallel_map, take
 from autoops._time import parse_duration
 from autoops.identity._kernel import (
     KeyComponents,
-    _blocks,
     _dense_components,
+    blocks,
     components,
     constrained_pass,
     dense,
@@ -93,7 +93,7 @@ def one_ids_from(
         min_ts = np.full(c, np.iinfo(np.int64).max, dtype=np.int64)
         np.minimum.at(min_ts, label, ts)
         # the records of their cluster's oldest time, in blocks (no record-sized temporaries)
-        for a, b in _blocks(n):
+        for a, b in blocks(n):
             lab = label[a:b]
             cand = ts[a:b] == take(min_ts, lab)
             np.minimum.at(min_tok, np.compress(cand, lab), np.compress(cand, rid_token[a:b]))
@@ -137,7 +137,7 @@ def solve(
             return np.full(k, prep.ts[0], dtype=np.int64)
         key_first = np.full(k, np.iinfo(np.int64).max, dtype=np.int64)
         # in blocks of edges: no edge-long temporaries (e_key is -1 on the unusable edges)
-        for a, b in _blocks(len(e_key)):
+        for a, b in blocks(len(e_key)):
             r, kk = prep.e_rec[a:b], e_key[a:b]
             if not isinstance(ok_sel, slice):
                 use = ok[a:b]
