@@ -101,7 +101,7 @@ def test_span_groups_equal_a_stable_argsort(key: list[int], cuts: list[int], thr
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("AUTOOPS_THREADS", threads)
         parallel_map(
-            lambda i: groups.place(i, keys[slice(*spans[i])], np.arange(*spans[i]), out),
+            lambda i: groups.place(i, keys[slice(*spans[i])], (np.arange(*spans[i]), out)),
             list(range(len(spans))),
         )
     assert out.tolist() == np.argsort(keys, kind="stable").tolist()

@@ -209,7 +209,7 @@ class SpanGroups:
     [0, 2, 5, 6]
     >>> out = np.empty(6, dtype=np.int64)
     >>> for i, (a, b) in enumerate(spans):
-    ...     groups.place(i, key[a:b], np.arange(a, b), out)
+    ...     groups.place(i, key[a:b], (np.arange(a, b), out))
     >>> out.tolist()  # rows of group 0, then of group 1, then of group 2
     [1, 3, 0, 2, 5, 4]
     """
@@ -230,11 +230,12 @@ class SpanGroups:
         self,
         i: int,
         key: npt.NDArray[np.unsignedinteger[Any]],
-        values: npt.NDArray[Any],
-        out: npt.NDArray[Any],
+        *columns: tuple[npt.NDArray[Any], npt.NDArray[Any]],
     ) -> None:
-        """Write span *i*'s *values* (one a row, grouped by *key*) to their slots of *out*."""
+        """For each ``(values, out)`` of *columns*: write span *i*'s *values* (one a
+        row, grouped by *key*) to their slots of *out* (one ordering for all)."""
         by_key = np.argsort(key, kind="stable")
         dest = np.repeat(self._shift[i], self.per[i])
         dest += self._iota[: len(key)]
-        out[dest] = values[by_key]
+        for values, out in columns:
+            out[dest] = values[by_key]

@@ -62,10 +62,10 @@ def test_rows_sorted_by_person_are_not_sorted_again(ev: dict[str, Any], f: Funne
 
 @_S
 @given(ev=logs(), f=funnels())
-def test_a_log_in_time_order_keeps_its_times_where_they_are(ev: dict[str, Any], f: Funnel) -> None:
-    # an append-only log's sorted rows read their times through the source rows, a DP
-    # block at a time; every output, the latest time (as_of) and the times asked for
-    # whole equal those of the same rows drawn out of time order
+def test_a_log_in_time_order_equals_the_same_rows_out_of_it(ev: dict[str, Any], f: Funnel) -> None:
+    # an append-only log skips the radix passes' ordering by time (its times travel
+    # with the keys as they are); every output, the latest time (as_of) and the sorted
+    # times equal those of the same rows drawn out of time order (DP blocks of 2 rows)
     by_time = np.argsort(ev["ts"], kind="stable")
     timed = _take(ev, by_time)
     a = compute(f, ev)

@@ -383,7 +383,7 @@ def _day_runs(units: Arr, day: Arr, d0: int, n_days: int) -> tuple[Arr, list[int
         bounds = groups.bounds
         grouped = np.empty_like(units)
         parallel_map(
-            lambda i: groups.place(i, rel(spans[i]), units[slice(*spans[i])], grouped),
+            lambda i: groups.place(i, rel(spans[i]), (units[slice(*spans[i])], grouped)),
             list(range(len(spans))),
         )
     parts = thread_count() if n >= _parallel.MIN_ROWS else 1

@@ -263,8 +263,7 @@ def plan(
     excl_s = [StepMasks(s.bits, [1 << b])[0] for b in bit_of[n_steps:]]
     rows = Rows(
         unit=s.unit,
-        ts=ev.ts if s.ts is None else s.ts,
-        src=s.src if s.ts is None else None,
+        ts=s.ts,
         steps=StepMasks(s.bits, [1 << b for b in bit_of[:n_steps]]),
         entry=s.entry,
         starts=s.starts,

@@ -24,7 +24,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from autoops._parallel import parallel_map, take, take_into
+from autoops._parallel import parallel_map
 
 __all__ = [
     "HeldCodes",
@@ -123,43 +123,18 @@ class StepMasks:
 
 @attrs.frozen
 class Rows:
-    """Rows sorted by (unit, ts, seq): unit codes, ts in µs, step masks.
-
-    With *src*, *ts* holds the input's times and the sorted rows' are gathered
-    through *src* when first asked for; a DP block gathers only its own
-    (:meth:`ts_of`).
-    """
+    """Rows sorted by (unit, ts, seq): unit codes, ts in µs, step masks."""
 
     unit: I64
-    _times: I64 = attrs.field(alias="ts")
+    ts: I64
     steps: StepMasks
     entry: Bool  # rows whose ts lies in the entry range
     first: I64 = attrs.field(default=None, eq=False, repr=False)  # first row of each row's unit
     _unit_idx: I64 = attrs.field(default=None, eq=False, repr=False)  # see unit_idx
     starts: Bool = attrs.field(default=None, eq=False, repr=False)  # first row of a unit
     distinct: I64 = attrs.field(default=None, eq=False, repr=False)  # unit codes, ascending
-    src: I64 | None = attrs.field(default=None, eq=False, repr=False)  # sorted row -> input row
     # segment ids per breaker mask (links guarded by the same exclusions share them)
     segs: dict[int, tuple[Bool, I64]] = attrs.field(factory=dict, init=False, eq=False, repr=False)
-    _gathered: I64 | None = attrs.field(default=None, init=False, eq=False, repr=False)
-
-    @property
-    def ts(self) -> I64:
-        """The sorted rows' times in µs (gathered through *src* on first use)."""
-        if self.src is None:
-            return self._times
-        if self._gathered is None:
-            object.__setattr__(self, "_gathered", take(self._times, self.src))
-        assert self._gathered is not None
-        return self._gathered
-
-    def ts_of(self, lo: int, hi: int) -> I64:
-        """The times of sorted rows [lo, hi): a view, or gathered for them alone."""
-        if self.src is None or self._gathered is not None:
-            return self.ts[lo:hi]
-        out = np.empty(hi - lo, dtype=np.int64)
-        take_into(self._times, self.src[lo:hi], out)
-        return out
 
     def __attrs_post_init__(self) -> None:
         if self.starts is None:
@@ -551,7 +526,7 @@ def _block(
 ) -> tuple[Rows, list[Transition]]:
     block = Rows(
         unit=rows.unit[lo:hi],
-        ts=rows.ts_of(lo, hi),
+        ts=rows.ts[lo:hi],
         steps=rows.steps.slice(lo, hi),
         entry=rows.entry[lo:hi],
         starts=rows.starts[lo:hi],

@@ -21,13 +21,13 @@ writes it after the earlier spans' keys of the same buckets
 input order; the second orders each bucket, small enough for the L2 cache,
 by the low bits of the unit code. Stable passes keep the rows of a unit in
 input order, and the unit, the input row and the match bits come back out of
-the sorted keys by shifts. Parts are runs of whole buckets. An append-only
-log is in time order already: its timestamps stay where they are, and the
-dynamic programme gathers each block's through the source rows (no sorted
-copy, unless an entry range needs one); a log in another order, or with a
-tie column, has each bucket ordered by (ts, tie, row) before its unit pass,
-the timestamps gathered and carried along. Rows already ordered by (unit, ts), as in an export sorted by person,
-are taken as they lie.
+the sorted keys by shifts. Parts are runs of whole buckets. The timestamps
+travel with the keys through both passes (read in input order and moved in
+the cache, rather than gathered row by row from all over the input
+afterwards). An append-only log is in time order already; a log in another
+order, or with a tie column, has each bucket ordered by (ts, tie, row) before
+its unit pass. Rows already ordered by (unit, ts), as in an export sorted by
+person, are taken as they lie.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ class SortedRows:
 
     src: I64  # sorted row -> input row
     unit: npt.NDArray[np.signedinteger[Any]]  # unit code per sorted row (int32 when they fit)
-    ts: I64 | None  # None: the input's times at src (an append-only log), gathered when asked
+    ts: I64
     bits: Bits  # the match bits of each sorted row
     starts: Bool  # first row of a unit
     distinct: npt.NDArray[np.signedinteger[Any]]  # the distinct unit codes, ascending
@@ -158,9 +158,6 @@ def order_rows(
     radix = packed and not as_they_lie
     # the radix passes also order each bucket by time (and tie) when the log is not
     timed = radix and (not ordered or tie is not None)
-    # a log in time order without an entry range leaves the times where they are:
-    # each DP block gathers its own (no full-length copy unless one is asked for)
-    lazy = ordered and not timed and entry is None
     if radix:
         per = np.array(parallel_map(per_bucket, spans))
         groups = SpanGroups(per.reshape(len(spans), n_buckets))
@@ -168,7 +165,7 @@ def order_rows(
         m = int(bucket_at[-1])
         src = np.empty(m, dtype=np.int64)
         keys = src.view(np.uint64)
-        out_ts = np.empty(0 if lazy else m, dtype=np.int64)
+        out_ts = np.empty(m, dtype=np.int64)
 
         def place(i: int) -> None:
             """Key span i's kept rows, order them by bucket (stable, in the cache), and
@@ -182,9 +179,13 @@ def order_rows(
             if n_bits:
                 key <<= np.uint64(n_bits)
                 key |= bits[a:b]
+            t = ts[a:b]
             if not all_rows:
-                key = np.compress(bits[a:b] != 0, key)
-            groups.place(i, (key >> (low + np.uint64(shift))).astype(bucket_type), key, keys)
+                kept = bits[a:b] != 0
+                key = np.compress(kept, key)
+                t = np.compress(kept, t)
+            bucket = (key >> (low + np.uint64(shift))).astype(bucket_type)
+            groups.place(i, bucket, (key, keys), (t, out_ts))
 
         parallel_map(place, list(range(len(spans))))
         # parts of whole buckets with about equal row counts, one per thread
@@ -208,18 +209,17 @@ def order_rows(
             kb = keys[s:e]
             tb = out_ts[s:e]
             if timed:  # by (ts, tie, row) first, in the cache
-                rows = ((kb >> np.uint64(n_bits)) & pos_mask).view(np.int64)
-                take_into(ts, rows, tb)
-                by_time = (
-                    _radix(None, tb - tb.min()) if tie is None else np.lexsort((tie[rows], tb))
-                )
+                if tie is None:
+                    by_time = _radix(None, tb - tb.min())
+                else:
+                    rows = ((kb >> np.uint64(n_bits)) & pos_mask).view(np.int64)
+                    by_time = np.lexsort((tie[rows], tb))
                 permute(kb, by_time, scratch)
                 permute(tb, by_time, scratch)
             if shift:  # several units: by unit (stable: each unit's rows stay in time order)
                 by_unit = np.argsort(((kb >> low) & unit_mask).astype(np.uint16), kind="stable")
                 permute(kb, by_unit, scratch)
-                if timed:
-                    permute(tb, by_unit, scratch)
+                permute(tb, by_unit, scratch)
 
         def sort(p: int) -> None:
             lo, hi = off[p], off[p + 1]
@@ -228,7 +228,7 @@ def order_rows(
                 width = int(np.diff(bucket_at[b0 : b1 + 1]).max(initial=0))
                 scratch = np.empty(width, dtype=np.uint64)
                 for s, e in itertools.pairwise(bucket_at[b0 : b1 + 1].tolist()):
-                    if e - s > 1 or (timed and e > s):  # (one row: its timestamp only)
+                    if e - s > 1:
                         order_bucket(s, e, scratch)
             part = keys[lo:hi]
             u = out_unit[lo:hi]
@@ -262,21 +262,16 @@ def order_rows(
         off = [*np.searchsorted(out_unit, cuts[:-1]).tolist(), m]
         off[0] = 0
         out_bits = take(bits, src)
-        out_ts = np.empty(0 if lazy else m, dtype=np.int64)
+        out_ts = np.empty(m, dtype=np.int64)
     starts = np.empty(m, dtype=bool)
     # no entry range: every row, as a read-only view of one value (no full-length array)
     in_entry = np.empty(m, dtype=bool) if entry is not None else np.broadcast_to(np.True_, (m,))
 
     def columns(p: int) -> tuple[I64, list[I64], int | None]:
         lo, hi = off[p], off[p + 1]
-        if hi == lo:
-            latest = None
-        elif lazy:  # in time order: the latest input row kept has the latest time
-            latest = int(ts[int(src[lo:hi].max())])
-        else:
-            if not timed:  # (the radix passes of a log out of time order carried them)
-                take_into(ts, src[lo:hi], out_ts[lo:hi])
-            latest = int(out_ts[lo:hi].max())
+        if not radix:  # (the radix passes carried them)
+            take_into(ts, src[lo:hi], out_ts[lo:hi])
+        latest = int(out_ts[lo:hi].max()) if hi > lo else None
         b = out_bits[lo:hi]
         bit = np.empty(len(b), dtype=b.dtype)
         held = []
@@ -300,5 +295,5 @@ def order_rows(
     distinct = np.concatenate([d for d, _, _ in done])
     latest = max((t for *_, t in done if t is not None), default=0)
     return SortedRows(
-        src, out_unit, None if lazy else out_ts, out_bits, starts, distinct, in_entry, held, latest
+        src, out_unit, out_ts, out_bits, starts, distinct, in_entry, held, latest
     )
