@@ -13,7 +13,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from autoops import _parallel
-from autoops._parallel import SpanGroups, chunks, parallel_map, take, take_into, thread_count
+from autoops._parallel import (
+    SpanGroups,
+    chunks,
+    parallel_map,
+    running_count,
+    take,
+    take_into,
+    thread_count,
+)
 from autoops.errors import ConfigError
 
 
@@ -156,3 +164,11 @@ def test_a_forked_child_gets_a_working_pool(monkeypatch: pytest.MonkeyPatch) -> 
         answer = pipe.read()
     os.waitpid(pid, 0)
     assert answer == b"1"
+
+
+@given(mask=st.lists(st.booleans(), max_size=200), wide=st.booleans())
+def test_running_count_equals_cumsum(mask: list[bool], wide: bool) -> None:
+    dtype = np.int64 if wide else np.int32
+    got = running_count(np.array(mask, dtype=bool), dtype)
+    assert got.dtype == dtype
+    assert got.tolist() == np.cumsum(np.array(mask, dtype=np.int64)).tolist()

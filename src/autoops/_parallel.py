@@ -26,7 +26,16 @@ import numpy.typing as npt
 
 from autoops.errors import ConfigError
 
-__all__ = ["MIN_ROWS", "SpanGroups", "chunks", "parallel_map", "take", "take_into", "thread_count"]
+__all__ = [
+    "MIN_ROWS",
+    "SpanGroups",
+    "chunks",
+    "parallel_map",
+    "running_count",
+    "take",
+    "take_into",
+    "thread_count",
+]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -151,6 +160,26 @@ def take_into(
     [30, 10, 30]
     """
     np.take(values, index, out=out, mode="wrap")
+
+
+def running_count(
+    mask: npt.NDArray[np.bool_], dtype: type[np.signedinteger[Any]] = np.int64
+) -> npt.NDArray[np.signedinteger[Any]]:
+    """``np.cumsum(mask, dtype=dtype)``, computed without holding the GIL.
+
+    numpy holds the GIL through a cumulative sum that casts (bool to integers) or
+    writes over its input: two threads summing their own 256K-row masks took
+    0.95 times as long as one thread doing both, against 0.5 times for the sum
+    of an integer array into another. So the mask is cast first and summed into
+    a second array.
+
+    >>> running_count(np.array([True, False, True, True])).tolist()
+    [1, 1, 2, 3]
+    """
+    ones = mask.astype(dtype)
+    out = np.empty_like(ones)
+    np.cumsum(ones, out=out)
+    return out
 
 
 PIECE_ROWS = 1 << 18

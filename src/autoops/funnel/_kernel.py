@@ -24,7 +24,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from autoops._parallel import parallel_map
+from autoops._parallel import parallel_map, running_count
 
 __all__ = [
     "HeldCodes",
@@ -147,7 +147,7 @@ class Rows:
     def unit_idx(self) -> I64:
         """0, 1, … per distinct unit, for each row (computed on first use)."""
         if self._unit_idx is None:
-            unit_idx = np.cumsum(self.starts, dtype=np.int64)
+            unit_idx = running_count(self.starts)
             unit_idx -= 1
             object.__setattr__(self, "_unit_idx", unit_idx)
         return self._unit_idx
@@ -162,7 +162,7 @@ class Rows:
     def units(self) -> I64:
         """The distinct unit codes, ascending (rows are sorted by unit)."""
         if self.distinct is None:
-            object.__setattr__(self, "distinct", self.unit[self.starts])
+            object.__setattr__(self, "distinct", np.compress(self.starts, self.unit))
         return self.distinct
 
     def unit_first_index(self) -> I64:
@@ -182,8 +182,7 @@ def _segments(rows: Rows, tr: Transition) -> I64:
     if hit is not None and hit[0] is tr.breakers:
         return hit[1]
     cut = rows.starts | tr.breakers
-    seg = np.empty(rows.n, dtype=np.int64)
-    np.cumsum(cut, dtype=np.int64, out=seg)
+    seg = running_count(cut)
     seg -= 1
     rows.segs[id(tr.breakers)] = (tr.breakers, seg)
     return seg
@@ -366,9 +365,7 @@ def _max_through(n: int, q_idx: I64, enc: I64, hi: I64) -> I64:
     if 4 * (len(q_idx) + len(hi)) >= n:
         is_q = np.zeros(n, dtype=bool)
         is_q[q_idx] = True
-        count: npt.NDArray[np.signedinteger[Any]] = np.cumsum(
-            is_q, dtype=np.int32 if n < 2**31 else np.int64
-        )
+        count = running_count(is_q, np.int32 if n < 2**31 else np.int64)
         last = count[np.maximum(hi, 0)]
         last[hi < 0] = 0
     else:
@@ -447,7 +444,7 @@ def _best_start_held(
     q_seg = seg_at(q_idx[at])
     starts = np.ones(len(key), dtype=bool)
     starts[1:] = (code[1:] != code[:-1]) | (q_seg[1:] != q_seg[:-1])
-    group = np.cumsum(starts, dtype=np.int64)
+    group = running_count(starts)
     enc = group * n1
     enc += q_b[at]
     enc += 1
@@ -524,12 +521,15 @@ def _block_edges(rows: Rows) -> list[int]:
 def _block(
     rows: Rows, transitions: list[Transition], lo: int, hi: int
 ) -> tuple[Rows, list[Transition]]:
+    units = rows.units()
+    first, last = np.searchsorted(units, [rows.unit[lo], rows.unit[hi - 1]]).tolist()
     block = Rows(
         unit=rows.unit[lo:hi],
         ts=rows.ts[lo:hi],
         steps=rows.steps.slice(lo, hi),
         entry=rows.entry[lo:hi],
         starts=rows.starts[lo:hi],
+        distinct=units[first : last + 1],
     )
     # one view per shared array, so that the block's segment cache (keyed by the
     # breaker mask) serves every transition guarded by the same exclusions
@@ -559,15 +559,14 @@ def ordered_dp_depth(
     """
     if rows.n <= 2 * DP_BLOCK_ROWS:
         whole = _ordered_dp(rows, transitions, window, entry_first)
-        return (lambda: whole), _depth(rows.unit_idx, whole, int(np.count_nonzero(rows.starts)))
+        return (lambda: whole), _depth(rows, whole)
     edges = _block_edges(rows)
 
     def run(span: tuple[int, int]) -> tuple[list[tuple[Any, Any]], I64]:
         lo, hi = span
         block, cut = _block(rows, transitions, lo, hi)
         levels = _ordered_dp(block, cut, window, entry_first)
-        n_units = int(block.unit_idx[-1]) + 1 if block.n else 0
-        depth = _depth(block.unit_idx, levels, n_units)
+        depth = _depth(block, levels)
         if block.n >= 2**31:
             return list(levels), depth
         # kept until the chains are asked for: block positions fit 32 bits (half the
@@ -607,11 +606,22 @@ def ordered_dp(rows: Rows, transitions: list[Transition], window: int, entry_fir
     return ordered_dp_depth(rows, transitions, window, entry_first)[0]()
 
 
-def _depth(unit_idx: I64, levels: Levels, n_units: int) -> I64:
-    depth = np.zeros(n_units, dtype=np.int64)
+def _code_range(rows: Rows) -> tuple[int, int]:
+    """(the least unit code, the number of codes up to the greatest) of non-empty *rows*:
+    arrays over this range are indexed by ``unit − least`` (no running count of the units)."""
+    low = int(rows.unit[0])
+    return low, int(rows.unit[-1]) - low + 1
+
+
+def _depth(rows: Rows, levels: Levels) -> I64:
+    """The last step at which each unit (of ``rows.units()``) has a valid row (0: none)."""
+    if not rows.n:
+        return np.zeros(0, dtype=np.int64)
+    low, span = _code_range(rows)
+    by_code = np.zeros(span, dtype=np.int64)
     for j, (idx, _) in enumerate(levels):
-        depth[unit_idx[idx]] = j + 1
-    return depth
+        by_code[np.subtract(rows.unit[idx], low, dtype=np.intp)] = j + 1
+    return by_code[np.subtract(rows.units(), low, dtype=np.intp)]
 
 
 def _ordered_dp(
@@ -629,9 +639,10 @@ def _ordered_dp(
         if len(q_idx) * 4 < len(r_idx):
             # few units went on: drop the rows of units without a chain to extend
             # (their start would be -1; every other row's start depends on q alone)
-            has_q = np.zeros(int(rows.unit_idx[-1]) + 1, dtype=bool)
-            has_q[rows.unit_idx[q_idx]] = True
-            r_idx = np.compress(has_q[rows.unit_idx[r_idx]], r_idx)
+            low, span = _code_range(rows)
+            has_q = np.zeros(span, dtype=bool)
+            has_q[np.subtract(rows.unit[q_idx], low, dtype=np.intp)] = True
+            r_idx = np.compress(has_q[np.subtract(rows.unit[r_idx], low, dtype=np.intp)], r_idx)
         b = best_start(rows, tr, q_idx, q_b, r_idx)
         # b = -1 reads the last row's time, then fails the first test
         valid = (b >= 0) & (rows.ts[r_idx] - rows.ts[b] <= window)
@@ -641,8 +652,7 @@ def _ordered_dp(
 
 def depth_of(rows: Rows, levels: list[tuple[I64, I64]]) -> tuple[I64, I64]:
     """(unit codes, depth): the last step at which each unit has a valid row."""
-    units = rows.units()
-    return units, _depth(rows.unit_idx, levels, len(units))
+    return rows.units(), _depth(rows, levels)
 
 
 def canonical_chains(

@@ -294,6 +294,4 @@ def order_rows(
     held = [np.concatenate([h[i] for _, h, _ in done]) for i in range(len(hold_masks))]
     distinct = np.concatenate([d for d, _, _ in done])
     latest = max((t for *_, t in done if t is not None), default=0)
-    return SortedRows(
-        src, out_unit, out_ts, out_bits, starts, distinct, in_entry, held, latest
-    )
+    return SortedRows(src, out_unit, out_ts, out_bits, starts, distinct, in_entry, held, latest)
