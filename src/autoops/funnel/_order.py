@@ -197,6 +197,7 @@ def order_rows(
         out_bits = np.empty(m, dtype=bits.dtype)
         unit_mask = np.uint64((1 << shift) - 1)
         pos_mask = np.uint64((1 << pos_bits) - 1)
+        bit_mask = np.uint64((1 << n_bits) - 1)
 
         def permute(a: npt.NDArray[Any], order: I64, scratch: U64) -> None:
             """``a[...] = a[order]`` through *scratch* (a bucket's keys or timestamps)."""
@@ -204,8 +205,9 @@ def order_rows(
             take_into(a, order, buf)
             a[...] = buf
 
-        def order_bucket(s: int, e: int, scratch: U64) -> None:
-            """Order bucket [s, e) by (unit, ts, tie, row); its keys are in row order."""
+        def order_bucket(s: int, e: int, scratch: U64) -> U64:
+            """Order bucket [s, e) by (unit, ts, tie, row) (its keys are in row order);
+            its sorted keys (in *scratch*, or in place)."""
             kb = keys[s:e]
             tb = out_ts[s:e]
             if timed:  # by (ts, tie, row) first, in the cache
@@ -216,37 +218,33 @@ def order_rows(
                     by_time = np.lexsort((tie[rows], tb))
                 permute(kb, by_time, scratch)
                 permute(tb, by_time, scratch)
-            if shift:  # several units: by unit (stable: each unit's rows stay in time order)
-                by_unit = np.argsort(((kb >> low) & unit_mask).astype(np.uint16), kind="stable")
-                permute(kb, by_unit, scratch)
-                permute(tb, by_unit, scratch)
+            if not shift:
+                return kb
+            # several units: by unit (stable: each unit's rows stay in time order)
+            by_unit = np.argsort(((kb >> low) & unit_mask).astype(np.uint16), kind="stable")
+            permute(tb, by_unit, scratch)
+            out = scratch[: e - s]
+            take_into(kb, by_unit, out)
+            return out
+
+        def unpack(s: int, e: int, k: U64) -> None:
+            """Write the unit codes, match bits and input rows of sorted rows [s, e)
+            out of their keys *k* (a bucket's, still in the cache)."""
+            out_unit[s:e] = k >> low
+            if low_byte:  # the match bits are the low bits of each key's first byte
+                np.bitwise_and(k.view(np.uint8)[::8], bit_mask.astype(np.uint8), out=out_bits[s:e])
+            else:
+                out_bits[s:e] = k & bit_mask
+            np.right_shift(k, np.uint64(n_bits), out=keys[s:e])
+            keys[s:e] &= pos_mask
 
         def sort(p: int) -> None:
-            lo, hi = off[p], off[p + 1]
-            if shift or timed:
-                b0, b1 = part_buckets[p]
-                width = int(np.diff(bucket_at[b0 : b1 + 1]).max(initial=0))
-                scratch = np.empty(width, dtype=np.uint64)
-                for s, e in itertools.pairwise(bucket_at[b0 : b1 + 1].tolist()):
-                    if e - s > 1:
-                        order_bucket(s, e, scratch)
-            part = keys[lo:hi]
-            u = out_unit[lo:hi]
-            if u.dtype == np.int64:
-                np.right_shift(part, low, out=u.view(np.uint64))
-            else:  # int32 codes, a span at a time (no full-length temporary)
-                for c in range(0, hi - lo, SCAN_ROWS):
-                    u[c : c + SCAN_ROWS] = part[c : c + SCAN_ROWS] >> low
-            if low_byte:  # the match bits are the low bits of each key's first byte
-                np.bitwise_and(
-                    part.view(np.uint8)[::8], np.uint8((1 << n_bits) - 1), out=out_bits[lo:hi]
-                )
-            else:  # a span at a time, as the codes
-                for c in range(0, hi - lo, SCAN_ROWS):
-                    piece = part[c : c + SCAN_ROWS]
-                    out_bits[lo + c : lo + c + len(piece)] = piece & np.uint64((1 << n_bits) - 1)
-            part >>= np.uint64(n_bits)
-            part &= np.uint64((1 << pos_bits) - 1)
+            b0, b1 = part_buckets[p]
+            width = int(np.diff(bucket_at[b0 : b1 + 1]).max(initial=0))
+            scratch = np.empty(width if shift or timed else 0, dtype=np.uint64)
+            for s, e in itertools.pairwise(bucket_at[b0 : b1 + 1].tolist()):
+                if e > s:
+                    unpack(s, e, order_bucket(s, e, scratch) if e - s > 1 else keys[s:e])
 
         parallel_map(sort, list(range(n_parts)))
     else:
