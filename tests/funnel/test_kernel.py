@@ -153,6 +153,23 @@ def test_max_through_is_the_running_maximum(data: st.DataObject, n: int, monoton
     assert _max_through(n, q_idx, enc, hi).tolist() == want
 
 
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), n=st.integers(1, 2000))
+def test_count_through_counts_the_rows_at_or_before_each_bound(data: st.DataObject, n: int) -> None:
+    """Bitmap counts (many bounds) and binary searches (few) equal a brute-force count."""
+    from autoops.funnel._kernel import _count_through
+
+    rows = st.integers(0, n - 1)
+    q_idx = np.array(sorted(data.draw(st.sets(rows, max_size=min(n, 300)))), dtype=np.int64)
+    many = data.draw(st.booleans())  # 64 bounds per n rows or more: the bitmap
+    k = data.draw(st.integers(n // 64 + 1, n // 64 + 40) if many else st.integers(0, (n - 1) // 64))
+    hi = np.array(
+        data.draw(st.lists(st.integers(-1, n - 1), min_size=k, max_size=k)), dtype=np.int64
+    )
+    want = [int(np.count_nonzero(q_idx <= h)) for h in hi]
+    assert _count_through(n, q_idx, hi).tolist() == want
+
+
 @settings(max_examples=200, deadline=None)
 @given(data=st.data(), n=st.integers(1, 40))
 def test_held_codes_read_as_a_full_column(data: st.DataObject, n: int) -> None:
