@@ -156,7 +156,12 @@ def encode_short(arrow: Any) -> ShortCodes | None:
     # them whole (its bytes past a value are masked off); the last few rows, whose
     # words would run past the buffer, from a NUL-padded copy of their bytes
     limit = len(data) - 8 * n_words
-    cut = int(np.searchsorted(offsets[:-1], limit, side="right")) if limit >= 0 else 0
+    cut = 0
+    if limit >= 0:
+        # the limit in the offsets' own type (clamped: no offset is larger), as a Python
+        # int would make numpy convert every offset to int64 first
+        at = offsets.dtype.type(min(limit, int(np.iinfo(offsets.dtype).max)))
+        cut = int(np.searchsorted(offsets[:-1], at, side="right"))
     if rows is not None:
         cut = int(np.searchsorted(rows, cut))
     segments: list[tuple[int, int, U64, int]] = []
