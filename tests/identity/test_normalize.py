@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -128,3 +129,48 @@ def test_phone_forms_equal_normalize_phones(values: list[str | None]) -> None:
 def test_lower_equals_str_lower(values: list[str]) -> None:
     text = np.array(values, dtype=str)
     assert lower(text).tolist() == np.strings.lower(text).tolist()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.text(alphabet="aZq-0", max_size=6), min_size=1, max_size=20),
+       st.sampled_from([1, 3, 1 << 15]))  # fmt: skip
+def test_lower_in_blocks_equals_str_lower(values: list[str], chunk: int) -> None:
+    """Blocks of any size, with or without capitals (then the text itself comes back)."""
+    import autoops.identity._normalize as normalize
+
+    text = np.array(values, dtype=str)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(normalize, "_CHUNK", chunk)
+        got = lower(text)
+    expected = np.strings.lower(text)
+    assert got.dtype == expected.dtype
+    assert got.tolist() == expected.tolist()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.text(alphabet=" \t\n\u3000\u00a0\x00ab", max_size=5), min_size=1, max_size=20))
+def test_as_text_equals_strip(values: list[str]) -> None:
+    from autoops.identity._normalize import _STRIP, _as_text, to_text
+
+    for arr in (np.array(values, dtype=str), np.array(values, dtype=object)):
+        got = _as_text(arr)
+        expected = np.strings.strip(to_text(arr), _STRIP)
+        assert got.dtype == expected.dtype
+        assert got.tolist() == expected.tolist()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.text(alphabet="0-\x00ab", max_size=5), min_size=1, max_size=20))
+def test_first_character_filter_changes_no_blocked_value(values: list[str]) -> None:
+    """The device pattern ``^[0\\-]+$`` read only where the first character can match."""
+    import autoops.identity._normalize as normalize
+    from autoops.identity import MergeRules
+
+    device = MergeRules.automotive_default()["device_id"]
+    arr = np.array(values, dtype=object)
+    fast = normalize_values(device, arr, block_defaults=True)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(normalize, "_FIRST_CHARS", {})
+        every = normalize_values(device, arr, block_defaults=True)
+    for a, b in zip(fast, every, strict=True):
+        assert a.tolist() == b.tolist()

@@ -223,6 +223,14 @@ _VECTOR_PATTERNS: dict[str, Any] = {
 }
 
 
+#: code points one of which a value must start with to match the pattern as its numpy
+#: expression above reads it (NUL: numpy's text ignores trailing NULs, so a value of a
+#: NUL and zeros strips to an "empty" one)
+_FIRST_CHARS: dict[str, npt.NDArray[np.uint32]] = {
+    r"^[0\-]+$": np.array([0, ord("-"), ord("0")], dtype=np.uint32),
+}
+
+
 #: the same patterns on the 11-digit number of a plain mobile (form ``"+86"`` + digits,
 #: so a match never involves the prefix; the first digit is always 1)
 _MOBILE_PATTERNS: dict[str, Any] = {
@@ -245,6 +253,7 @@ def _mobile_numbers_of(values: npt.NDArray[np.str_]) -> npt.NDArray[np.int64]:
 
 
 _STRIP = " \t\r\n\u3000\u00a0"
+_STRIP_CPS = np.array([ord(c) for c in _STRIP], dtype=np.uint32)
 
 
 def to_text(values: npt.NDArray[Any]) -> npt.NDArray[np.str_]:
@@ -278,14 +287,37 @@ def lower(text: npt.NDArray[np.str_]) -> npt.NDArray[np.str_]:
     cps = text.view(np.uint32).reshape(len(text), width)
     if int(cps.max()) >= 128:
         return np.strings.lower(text)
-    upper = (cps >= ord("A")) & (cps <= ord("Z"))
-    out = cps + (upper * np.uint32(32)).astype(np.uint32)
+    # in blocks of rows whose temporaries stay in the CPU cache (and are recycled, not
+    # mapped afresh); an array without any capital letter is returned as it is
+    out: npt.NDArray[np.uint32] | None = None
+    for lo in range(0, len(text), _CHUNK):
+        block = cps[lo : lo + _CHUNK]
+        upper = block >= np.uint32(ord("A"))
+        upper &= block <= np.uint32(ord("Z"))
+        if out is None:
+            if not upper.any():
+                continue
+            out = cps.copy()
+        np.add(block, np.uint32(32), out=out[lo : lo + _CHUNK], where=upper)
+    if out is None:
+        return text
     lowered: npt.NDArray[np.str_] = out.view(text.dtype).reshape(len(text))
     return lowered
 
 
 def _as_text(values: npt.NDArray[Any]) -> npt.NDArray[np.str_]:
-    return np.strings.strip(to_text(values), _STRIP)
+    """``np.strings.strip(to_text(values), _STRIP)``; the text itself (same width) when
+    no value begins or ends with one of those characters: no copy to make."""
+    text = to_text(values)
+    m, width = len(text), text.dtype.itemsize // 4
+    if m and width:
+        cps = text.view(np.uint32).reshape(m, width)
+        last = np.maximum(np.strings.str_len(text), 1)
+        last -= 1
+        ends = np.concatenate([cps[:, 0], cps[np.arange(m), last]])
+        if not np.isin(ends, _STRIP_CPS).any():
+            return text
+    return np.strings.strip(text, _STRIP)
 
 
 def canonical_mobiles(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
@@ -471,13 +503,25 @@ def normalize_forms(
         if rest or not all(p in _MOBILE_PATTERNS for p in fast):
             n_mob = 0
         split = int(np.searchsorted(cand, n_mob))  # cand is sorted: mobiles first
-        sub_text = text[cand[split:]] if n_mob else text[cand]
+        rows = cand[split:]
+        copied: list[npt.NDArray[np.str_]] = []  # the text of the rows, copied once if needed
         hit = np.zeros(len(cand), dtype=bool)
+        width = text.dtype.itemsize // 4
         for p in fast:
-            hit[split:] |= _VECTOR_PATTERNS[p](sub_text)
+            if p in _FIRST_CHARS and width:
+                # only the values whose first character can start a match (no copy of all)
+                first = text.view(np.uint32).reshape(m, width)[rows, 0]
+                maybe = np.flatnonzero(np.isin(first, _FIRST_CHARS[p]))
+                if len(maybe):
+                    hit[split + maybe] |= _VECTOR_PATTERNS[p](text[rows[maybe]])
+            else:
+                if not copied:
+                    copied.append(text[rows])
+                hit[split:] |= _VECTOR_PATTERNS[p](copied[0])
             if split:
                 hit[:split] |= _MOBILE_PATTERNS[p](numbers[cand[:split]])
         if rest:
+            sub_text = copied[0] if copied else text[rows]
             pattern = re.compile("|".join(f"(?:{p})" for p in rest), re.MULTILINE)
             hit |= search_many(pattern, sub_text)
         blocked[cand[hit]] = True
