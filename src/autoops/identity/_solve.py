@@ -97,9 +97,12 @@ def one_ids_from(
             lab = label[a:b]
             cand = ts[a:b] == take(min_ts, lab)
             np.minimum.at(min_tok, np.compress(cand, lab), np.compress(cand, rid_token[a:b]))
-    per_label: I64 = (mix64(min_tok ^ np.uint64(0xA0761D6478BD642F)) >> np.uint64(1)).astype(
-        np.int64
-    )
+    # in place (no cluster-long temporaries): below 2**63 after the shift, so the int64
+    # view holds the same values as a cast
+    min_tok ^= np.uint64(0xA0761D6478BD642F)
+    mix64(min_tok, copy=False)
+    min_tok >>= np.uint64(1)
+    per_label: I64 = min_tok.view(np.int64)
     out: I64 = take(per_label, label)
     return out
 
@@ -215,7 +218,23 @@ def solve(
     # the keys of safe edges: every key is held by a usable edge, so the person keys
     # that are not hubs
     used_key = ~asset_t[key_type] & ~hub_key
-    if limits:
+    if limits and len(key_type) and bool((key_type[1:] >= key_type[:-1]).all()):
+        # the keys come by type (prepare numbers them column after column): each type's
+        # used keys' components straight from its span of keys, no key-long compress
+        bounds = np.searchsorted(key_type, np.arange(n_types + 1, dtype=key_type.dtype)).tolist()
+
+        def over_limit_span(ti: int) -> I64:
+            """As ``over_limit`` below, on the span of the type's keys."""
+            lo, hi = bounds[ti], bounds[ti + 1]
+            of_t = np.compress(used_key[lo:hi], key_comp[lo:hi])
+            if len(of_t) <= limits[ti]:
+                return np.zeros(0, dtype=np.int64)
+            return np.flatnonzero(np.bincount(of_t) > limits[ti])
+
+        spans = [ti for ti in limits if bounds[ti + 1] > bounds[ti]]
+        for over in parallel_map(over_limit_span, spans):
+            bad_comp[over] = True
+    elif limits:
         # counts per (component, type) for the types with a limit that hold used keys
         u_type = np.compress(used_key, key_type)
         u_comp = np.compress(used_key, key_comp)
