@@ -171,9 +171,8 @@ def order_rows(
             """Key span i's kept rows, order them by bucket (stable, in the cache), and
             write each bucket's keys after the earlier spans' keys of that bucket."""
             a, b = spans[i]
-            key = np.empty(b - a, dtype=np.uint64)
-            key[...] = unit[a:b]  # codes >= 0
-            key <<= np.uint64(pos_bits)
+            # (codes >= 0; a view, not a casting copy: numpy holds the GIL through those)
+            key = np.left_shift(unit[a:b].view(np.uint64), np.uint64(pos_bits))
             key |= iota[: b - a]
             key += np.uint64(a)  # the low bits were zero: + a is | a's row numbers
             if n_bits:
@@ -230,7 +229,10 @@ def order_rows(
         def unpack(s: int, e: int, k: U64) -> None:
             """Write the unit codes, match bits and input rows of sorted rows [s, e)
             out of their keys *k* (a bucket's, still in the cache)."""
-            out_unit[s:e] = k >> low
+            if out_unit.dtype == np.int64:
+                np.right_shift(k, low, out=out_unit[s:e].view(np.uint64))
+            else:  # astype rather than a casting assignment, which holds the GIL
+                out_unit[s:e] = (k >> low).astype(out_unit.dtype)
             if low_byte:  # the match bits are the low bits of each key's first byte
                 np.bitwise_and(k.view(np.uint8)[::8], bit_mask.astype(np.uint8), out=out_bits[s:e])
             else:
