@@ -228,6 +228,29 @@ def test_fanout_counts_exactly_the_candidates(
 
 
 @settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 12), st.integers(0, 3), st.integers(0, 3)), max_size=60),
+       st.lists(st.integers(0, 3), min_size=4, max_size=4),
+       st.sets(st.integers(0, 3), min_size=1))  # fmt: skip
+def test_fanout_bound_by_type_spans_equals_the_general_one(
+    rows: list[tuple[int, int, int]], thresholds: list[int], person: set[int]
+) -> None:
+    """Edges and keys by type (as prepare lays them out) take the span path; the same
+    edges in another order the general one: the same candidates."""
+    pairs = sorted({(t, r, t * 4 + v) for r, t, v in rows})  # by type, then record
+    key_type = np.arange(16, dtype=np.int16) // 4
+    thr = np.array(thresholds, dtype=np.int64)[key_type]
+    rec = np.array([p[1] for p in pairs], dtype=np.int64)
+    key = np.array([p[2] for p in pairs], dtype=np.int64)
+    etype = key_type[key].astype(np.int16)
+    types = sorted(person)
+    by_span = fanout_candidates(rec, key, etype, 4, types, 16, thr, key_type=key_type, n_rec=13)
+    back = np.arange(len(pairs))[::-1]
+    general = fanout_candidates(rec[back], key[back], etype[back], 4, types, 16, thr,
+                                key_type=key_type, n_rec=13)  # fmt: skip
+    np.testing.assert_array_equal(by_span, general)
+
+
+@settings(max_examples=300, deadline=None)
 @given(bipartite, st.sampled_from([1, 4, 1 << 16]))
 def test_dense_components_equal_dense_of_the_labels(
     case: tuple[tuple[int, int], list[tuple[int, int]]], span: int

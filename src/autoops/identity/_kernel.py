@@ -304,8 +304,10 @@ def _dense_components(
     lone = np.flatnonzero(key_label >= n_rec)
     if n_rec:
         # every key through the rank table (a key on no edge reads the last record's rank
-        # here and is numbered below): no masked gather and write
-        key_comp[:] = take(rank, np.minimum(key_label, n_rec - 1))
+        # here and is numbered below): no masked gather and write; in blocks (no key-long
+        # temporaries)
+        for a, b in blocks(n_keys):
+            key_comp[a:b] = take(rank, np.minimum(key_label[a:b], n_rec - 1))
     key_comp[lone] = n_rc + np.arange(len(lone))
     return rec_label, comp, n_rc + len(lone), rank
 
@@ -457,12 +459,61 @@ def fanout_candidates(
         return counts
 
     types = [int(t) for t in person_types if held[t]]
-    bounds = [b for b in parallel_map(bound_of, types) if b is not None]
-    bound = bounds[0] if bounds else np.zeros(n_keys, dtype=np.int64)
-    for more in bounds[1:]:
-        np.maximum(bound, more, out=bound)
+    if _by_type(edge_type) and _by_type(key_type):
+        bound = _bound_by_spans(rec, key, edge_type, n_types, types, key_type, n_rec)
+    else:
+        bounds = [b for b in parallel_map(bound_of, types) if b is not None]
+        bound = bounds[0] if bounds else np.zeros(n_keys, dtype=np.int64)
+        for more in bounds[1:]:
+            np.maximum(bound, more, out=bound)
     cand: npt.NDArray[np.bool_] = bound > (0 if threshold is None else threshold)
     return cand
+
+
+def _by_type(types: npt.NDArray[np.integer[Any]]) -> bool:
+    """Whether *types* never decrease (edges and keys come by type from prepare)."""
+    return len(types) < 2 or bool((types[1:] >= types[:-1]).all())
+
+
+def _bound_by_spans(
+    rec: I64,
+    key: I64,
+    edge_type: npt.NDArray[np.integer[Any]],
+    n_types: int,
+    types: Sequence[int],
+    key_type: npt.NDArray[np.integer[Any]],
+    n_rec: int,
+) -> I64:
+    """:func:`fanout_candidates`' bound when the edges and the keys come by type: the
+    edges of type *u* hold exactly the keys of type *u*, a span of keys, so each holding
+    type's records are marked from its span of edges, and each other type's span of edges
+    is counted into its span of keys (no edge-long type comparisons, smaller counts).
+    The counts per key are the same, so the bound is too."""
+    e_at = np.searchsorted(edge_type, np.arange(n_types + 1, dtype=edge_type.dtype)).tolist()
+    k_at = np.searchsorted(key_type, np.arange(n_types + 1, dtype=key_type.dtype)).tolist()
+
+    def counts_of(t: int) -> list[tuple[int, I64]]:
+        """Per other type u: how many of its keys' edges lie on records holding type t."""
+        if e_at[t + 1] == e_at[t]:
+            return []
+        holds = np.zeros(n_rec, dtype=bool)
+        holds[rec[e_at[t] : e_at[t + 1]]] = True
+        out = []
+        for u in range(n_types):
+            a, b = e_at[u], e_at[u + 1]
+            if u == t or a == b:
+                continue
+            of_u = np.compress(holds[rec[a:b]], key[a:b])
+            of_u -= k_at[u]
+            out.append((u, np.bincount(of_u, minlength=k_at[u + 1] - k_at[u])))
+        return out
+
+    bound = np.zeros(len(key_type), dtype=np.int64)
+    for parts in parallel_map(counts_of, types):
+        for u, counts in parts:
+            span = bound[k_at[u] : k_at[u + 1]]
+            np.maximum(span, counts, out=span)
+    return bound
 
 
 def fanout_exact(
