@@ -333,10 +333,14 @@ def canonical_mobiles(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
     return out
 
 
-def _e164_mobiles(number: npt.NDArray[np.int64]) -> npt.NDArray[np.str_]:
-    """``"+86"`` and the 11 digits of each mobile number, as a fixed-width array."""
+def _e164_mobiles(
+    number: npt.NDArray[np.int64], out: npt.NDArray[np.str_] | None = None
+) -> npt.NDArray[np.str_]:
+    """``"+86"`` and the 11 digits of each mobile number, as a fixed-width array (written
+    into *out*, a unicode array at least 14 wide and as long, when given)."""
     m = len(number)
-    out = np.empty(m, dtype="<U14")
+    if out is None:
+        out = np.empty(m, dtype="<U14")
     # in blocks whose work arrays stay in the CPU cache; in each, one character position at
     # a time (contiguous rows), the last digit first: a division by 10 per digit instead of
     # one by each power of ten
@@ -397,7 +401,11 @@ def _phones(
     r_status[service] = Status.BLOCKED
     r_detail[service] = "400/800 service number"
     r_text = np.where(r_status == Status.OK, batch.e164, "").astype(str)
-    text = np.concatenate([_e164_mobiles(distinct), r_text])
+    # the forms laid out in one array (np.concatenate's width), the mobiles' written in place
+    width = max(14, r_text.dtype.itemsize // 4)
+    text = np.empty(len(distinct) + len(r_text), dtype=f"<U{width}")
+    _e164_mobiles(distinct, out=text[: len(distinct)])
+    text[len(distinct) :] = r_text
     return codes, text, status, detail, distinct
 
 

@@ -126,7 +126,9 @@ def solve(
     ok_sel: npt.NDArray[np.bool_] | slice = slice(None) if ok.all() else ok
     inv, key_tok, key_type = _keys(prep, ok_sel)
     if isinstance(ok_sel, slice):
-        e_key = inv.copy() if prep.e_key is not None and np.shares_memory(inv, prep.e_key) else inv
+        # (prepare's own array when it gave the keys: read only, as every array of a
+        # Solution and a Prepared)
+        e_key = inv
     else:
         e_key = np.full(len(e_status), -1, dtype=np.int64)
         e_key[ok] = inv
