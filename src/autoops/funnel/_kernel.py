@@ -351,12 +351,13 @@ _ALL_BITS = np.uint64(2**64 - 1)
 
 
 def _count_through(n: int, q_idx: I64, hi: I64) -> npt.NDArray[np.signedinteger[Any]]:
-    """For each bound in *hi*: how many of the rows *q_idx* (ascending, below *n*)
-    lie at or before it (0 for a bound below 0).
+    """For each bound in *hi* (at least -1): how many of the rows *q_idx* (ascending,
+    below *n*) lie at or before it.
 
     The q rows are marked in a bitmap of 64-bit words, whose population counts
     summed give the count before each word; a bound adds the count of its own
-    word's bits up to it. That is a few passes over the bounds and one over a
+    word's bits up to it; positions are shifted by one, so that bound -1 counts
+    the empty first position. That is a few passes over the bounds and one over a
     bitmap of n/8 bytes: 2-4 times faster than a cumulative sum over the n rows
     (a scalar loop in numpy) or a binary search per bound, except when the bounds
     are very few, which take the binary search.
@@ -366,12 +367,12 @@ def _count_through(n: int, q_idx: I64, hi: I64) -> npt.NDArray[np.signedinteger[
     """
     if 64 * len(hi) < n:
         return np.searchsorted(q_idx, hi, side="right")
-    marks = np.zeros(-(-n // 64) * 64, dtype=bool)
-    marks[q_idx] = True
+    marks = np.zeros(-(-(n + 1) // 64) * 64, dtype=bool)
+    marks[1:][q_idx] = True  # row p at position p + 1
     words = np.packbits(marks, bitorder="little").view("<u8")
     before = np.zeros(len(words) + 1, dtype=np.int32 if n < 2**31 else np.int64)
     np.cumsum(np.bitwise_count(words), out=before[1:])
-    at = np.maximum(hi, 0)
+    at = hi + 1
     word = at >> 6
     shift = np.bitwise_and(at, 63).astype(np.uint64)
     np.subtract(np.uint64(63), shift, out=shift)
@@ -379,7 +380,6 @@ def _count_through(n: int, q_idx: I64, hi: I64) -> npt.NDArray[np.signedinteger[
     bits &= words[word]
     count: npt.NDArray[np.signedinteger[Any]] = before[word]
     count += np.bitwise_count(bits)
-    count[hi < 0] = 0
     return count
 
 
@@ -418,7 +418,9 @@ def _or_none(val: I64, ok: Bool) -> I64:
     return out
 
 
-def _best_start_scan(rows: Rows, tr: Transition, q_idx: I64, q_b: I64, r_idx: I64) -> I64:
+def _best_start_scan(
+    rows: Rows, tr: Transition, q_idx: I64, q_b: I64, r_idx: I64
+) -> tuple[I64, Bool]:
     """``best_start`` without hold or maximum gap: the maximum over the q rows so far.
 
     Each q row holds ``segment · (n+1) + start + 1``; each r row reads the
@@ -438,7 +440,7 @@ def _best_start_scan(rows: Rows, tr: Transition, q_idx: I64, q_b: I64, r_idx: I6
         # the start lies in r's unit when it is a row of r's unit (start rows precede r)
         ok = val >= 0
         ok &= rows.unit[val] == rows.unit[r_idx]
-        return _or_none(val, ok)
+        return val, ok  # (val is -1 or a row where not ok)
     seg_at = _segment_lookup(rows, tr)
     n1 = rows.n + 1
     enc = seg_at(q_idx)
@@ -448,7 +450,8 @@ def _best_start_scan(rows: Rows, tr: Transition, q_idx: I64, q_b: I64, r_idx: I6
     gr = seg_at(r_idx - 1)  # r = 0 is a unit start: overwritten next
     gr[rows.starts[r_idx]] = -1
     val = _max_through(rows.n, q_idx, enc, hi) - gr * n1 - 1
-    return _or_none(val, (gr >= 0) & (val >= 0))
+    ok = (gr >= 0) & (val >= 0)
+    return _or_none(val, ok), ok
 
 
 def _best_start_held(
@@ -458,7 +461,7 @@ def _best_start_held(
     q_idx: I64,
     q_b: I64,
     r_idx: I64,
-) -> I64:
+) -> tuple[I64, Bool]:
     """``best_start`` with a hold and no maximum gap: one sort of the q rows by
     (hold code, row) — packed with their position into one 64-bit key — and
     one running maximum over (hold, segment) runs; each r row finds its last
@@ -474,7 +477,7 @@ def _best_start_held(
     n1 = rows.n + 1
     held = np.flatnonzero(hq >= 0)
     if len(held) == 0:
-        return np.full(len(r_idx), -1, dtype=np.int64)
+        return np.full(len(r_idx), -1, dtype=np.int64), np.zeros(len(r_idx), dtype=bool)
     key = hq[held]
     key <<= pos_bits
     key |= held
@@ -496,25 +499,28 @@ def _best_start_held(
     gr = seg_at(r_idx - 1)  # r = 0 is a unit start: overwritten next
     gr[rows.starts[r_idx]] = -1
     ok = (pos >= 0) & (hr >= 0) & (gr >= 0) & (code[pos_c] == hr) & (q_seg[pos_c] == gr)
-    return _or_none(enc[pos_c] - group[pos_c] * n1 - 1, ok)
+    return enc[pos_c] - group[pos_c] * n1 - 1, ok  # (a q row's start where not ok)
 
 
-def best_start(rows: Rows, tr: Transition, q_idx: I64, q_b: I64, r_idx: I64) -> I64:
-    """For each row r of step j: the latest chain start over admissible q (-1: none).
+def best_start(
+    rows: Rows, tr: Transition, q_idx: I64, q_b: I64, r_idx: I64
+) -> tuple[I64, Bool]:
+    """For each row r of step j: (the latest chain start over admissible q, whether
+    there is one). Where there is none the start is -1 or some row: a valid index.
 
     Without a maximum gap the work is proportional to the q and r rows, not to
     all rows (binary searches among the q rows and the segments' first rows).
     """
     out = np.full(len(r_idx), -1, dtype=np.int64)
     if len(q_idx) == 0 or len(r_idx) == 0:
-        return out
+        return out, out >= 0
     if tr.hold is None and tr.max_gap is None:
         return _best_start_scan(rows, tr, q_idx, q_b, r_idx)
     if tr.hold is not None and tr.max_gap is None:
         return _best_start_held(rows, tr, tr.hold, q_idx, q_b, r_idx)
     g = _groups(rows, tr, q_idx, r_idx, None, None)
     if len(g.q_key) == 0:
-        return out
+        return out, out >= 0
     n1 = rows.n + 1
     hi = _hi_bound(rows, tr, r_idx)
     ok = (g.r_group >= 0) & (hi >= 0)
@@ -526,14 +532,14 @@ def best_start(rows: Rows, tr: Transition, q_idx: I64, q_b: I64, r_idx: I64) -> 
         enc = np.maximum.accumulate(g.q_group * n1 + qb + 1)
         val = enc[pos_c] - g.q_group[pos_c] * n1 - 1
         out[ok] = val[ok]
-        return out
+        return out, ok
     first = rows.unit_first_index()
     lo_idx = _first_ge(rows.ts, first[r_idx], r_idx, rows.ts[r_idx] - tr.max_gap)
     pos_lo = np.searchsorted(g.q_key, g.r_group * n1 + lo_idx, side="left")
     ok &= pos_lo <= pos_hi
     sel = np.nonzero(ok)[0]
     out[sel] = _range_max(qb, pos_lo[sel], pos_hi[sel])
-    return out
+    return out, out >= 0
 
 
 #: rows per block of the DP: the scratch arrays of a block (2 MiB of int64) stay
@@ -683,9 +689,8 @@ def _ordered_dp(
             has_q = np.zeros(span, dtype=bool)
             has_q[np.subtract(rows.unit[q_idx], low, dtype=np.intp)] = True
             r_idx = np.compress(has_q[np.subtract(rows.unit[r_idx], low, dtype=np.intp)], r_idx)
-        b = best_start(rows, tr, q_idx, q_b, r_idx)
-        # b = -1 reads the last row's time, then fails the first test
-        valid = (b >= 0) & (rows.ts[r_idx] - rows.ts[b] <= window)
+        b, valid = best_start(rows, tr, q_idx, q_b, r_idx)
+        valid &= rows.ts[r_idx] - rows.ts[b] <= window
         levels.append((np.compress(valid, r_idx), np.compress(valid, b)))
     return levels
 
