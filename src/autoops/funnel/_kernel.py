@@ -502,9 +502,7 @@ def _best_start_held(
     return enc[pos_c] - group[pos_c] * n1 - 1, ok  # (a q row's start where not ok)
 
 
-def best_start(
-    rows: Rows, tr: Transition, q_idx: I64, q_b: I64, r_idx: I64
-) -> tuple[I64, Bool]:
+def best_start(rows: Rows, tr: Transition, q_idx: I64, q_b: I64, r_idx: I64) -> tuple[I64, Bool]:
     """For each row r of step j: (the latest chain start over admissible q, whether
     there is one). Where there is none the start is -1 or some row: a valid index.
 
