@@ -125,10 +125,13 @@ def test_open_and_unordered_threads_change_nothing(small_thresholds: None, order
     _assert_same(one, two)
 
 
-@pytest.mark.parametrize("orders", ["float", "float_nan", "int", "fraction", "wide", "object"])
+@pytest.mark.parametrize(
+    "orders", ["float", "float_nan", "int", "int8", "fraction", "wide", "object"]
+)
 def test_default_thresholds_match_small_ones(orders: str) -> None:
     """The one-part path with default thresholds equals the many-part path (hold codes
-    of every kind of order id: integral floats with or without NaN and integers are
+    of every kind of order id: integral floats with or without NaN and integers (also
+    narrow ones whose codes overflow their type) are
     spread on threads; fractions, spans over 2**32 and objects take the serial path)."""
     rng = np.random.default_rng(5)
     n = 3000
@@ -137,6 +140,7 @@ def test_default_thresholds_match_small_ones(orders: str) -> None:
         "float": raw.astype(float),
         "float_nan": np.where(raw == 2, np.nan, raw * 7.0 - 5),
         "int": raw * 3 - 1,
+        "int8": (raw * 100 - 100).astype(np.int8),  # codes (0..200) overflow int8
         "fraction": raw / 2,
         "wide": raw * 2**40,
         "object": np.array(["a", "b", None], dtype=object)[raw],

@@ -126,7 +126,11 @@ def _spread_codes(ev: EventColumns, fields: tuple[str, ...], src: I64, sub: I64)
         a, b = span
         v = values[a:b]
         take_into(col, take(src, sub[a:b]), v)
-        present = np.compress(~np.isnan(v), v) if floats else v
+        present = v
+        if floats:
+            null = np.isnan(v)
+            if null.any():
+                present = np.compress(~null, v)
         if not len(present):
             return None, None, True
         integral = not floats or bool(np.all(present == np.round(present)))
@@ -145,12 +149,13 @@ def _spread_codes(ev: EventColumns, fields: tuple[str, ...], src: I64, sub: I64)
     def write(span: tuple[int, int]) -> None:
         a, b = span
         v, o = values[a:b], out[a:b]
-        if floats:
-            ok = ~np.isnan(v)
+        null = np.isnan(v) if floats else None
+        if null is not None and null.any():
+            ok = ~null
             o[...] = -1
             o[ok] = np.compress(ok, v).astype(np.int64) - low
-        else:
-            o[...] = v.astype(np.int64) - low
+        else:  # in 64-bit integers (the values are whole, within ±2**62; the codes fit o)
+            np.subtract(v, low, out=o, dtype=np.int64, casting="unsafe")
 
     parallel_map(write, pieces)
     return out

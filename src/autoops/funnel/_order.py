@@ -51,7 +51,7 @@ U64 = npt.NDArray[np.uint64]
 Bool = npt.NDArray[np.bool_]
 Bits = npt.NDArray[np.unsignedinteger[Any]]
 
-SCAN_ROWS = 1 << 18
+SCAN_ROWS = 1 << 17
 """Rows per span of the first passes (a span's temporaries: about 12 bytes a row)."""
 
 _SAMPLE = 1 << 16
