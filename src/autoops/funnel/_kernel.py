@@ -371,7 +371,7 @@ def _count_through(n: int, q_idx: I64, hi: I64) -> npt.NDArray[np.signedinteger[
     marks[1:][q_idx] = True  # row p at position p + 1
     words = np.packbits(marks, bitorder="little").view("<u8")
     before = np.zeros(len(words) + 1, dtype=np.int32 if n < 2**31 else np.int64)
-    np.cumsum(np.bitwise_count(words), out=before[1:])
+    np.cumsum(np.bitwise_count(words).astype(before.dtype), out=before[1:])  # (no cast: GIL)
     at = hi + 1
     word = at >> 6
     shift = np.bitwise_and(at, 63).astype(np.uint64)
@@ -671,7 +671,10 @@ def _depth(rows: Rows, levels: Levels) -> I64:
 def _ordered_dp(
     rows: Rows, transitions: list[Transition], window: int, entry_first: bool
 ) -> list[tuple[I64, I64]]:
-    s1 = np.flatnonzero(rows.steps[0] & rows.entry)
+    first = rows.steps[0]
+    if rows.entry.strides != (0,):  # (no entry range: a read-only view of True)
+        first &= rows.entry
+    s1 = np.flatnonzero(first)
     if entry_first and len(s1):
         keep = np.ones(len(s1), dtype=bool)
         keep[1:] = rows.unit[s1[1:]] != rows.unit[s1[:-1]]
