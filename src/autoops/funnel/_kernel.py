@@ -540,9 +540,11 @@ def best_start(rows: Rows, tr: Transition, q_idx: I64, q_b: I64, r_idx: I64) -> 
     return out, out >= 0
 
 
-#: rows per block of the DP: the scratch arrays of a block (2 MiB of int64) stay
-#: in the cache and are recycled by the allocator instead of being mapped anew
-DP_BLOCK_ROWS = 1 << 18
+#: rows per block of the DP: the scratch arrays of a block (4 MiB of int64) are
+#: recycled by the allocator instead of being mapped anew, and the blocks are few
+#: enough that numpy's cost per call (Python, which holds the GIL) stays small: 512K
+#: rows took 8% less time than 256K on two threads (10M events), 1M rows 5% more
+DP_BLOCK_ROWS = 1 << 19
 
 Levels = list[tuple[I64, I64]]
 
