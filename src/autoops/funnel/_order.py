@@ -81,9 +81,12 @@ def _parts(n: int) -> int:
 
 
 def _bucket_shift(n: int, n_units: int) -> int:
-    """log2 of the unit codes a bucket spans: about :data:`BUCKET_ROWS` of *n* rows, at most 2**16."""
+    """log2 of the unit codes a bucket spans: about :data:`BUCKET_ROWS` of *n* rows, and
+    few enough buckets that their numbers fit one byte (numpy's radix argsort of 16-bit
+    keys makes two passes), at most 2**16 codes."""
     codes = BUCKET_ROWS * max(n_units, 1) // max(n, 1)
-    return min(16, max(codes, 1).bit_length() - 1)
+    one_byte = max(n_units - 1, 1).bit_length() - 8
+    return min(16, max(max(codes, 1).bit_length() - 1, one_byte))
 
 
 def _unit_cuts(unit: I64, n_units: int, parts: int) -> list[int]:
