@@ -110,6 +110,29 @@ def test_funnel_threads_change_nothing(
     _assert_same(one, many)
 
 
+@pytest.mark.parametrize("row_order", ["time", "shuffled"])
+def test_more_than_256_buckets_change_nothing(small_thresholds: None, row_order: str) -> None:
+    """Bucket numbers past one byte (more than 2**24 units in real logs) take 16-bit
+    keys: forced here with one unit code a bucket, the outputs equal one thread's."""
+    from autoops.funnel import _order
+
+    rng = np.random.default_rng(11)
+    n = 3000
+    ev = {
+        "one_id": rng.integers(0, 600, n),
+        "event": np.array(["A", "B", "C", "X"], dtype=object)[rng.integers(0, 4, n)],
+        "ts": np.datetime64("2026-01-01", "us") + rng.integers(0, 10**9, n),
+    }
+    if row_order == "time":
+        ev = {k: v[np.argsort(ev["ts"], kind="stable")] for k, v in ev.items()}
+    f = Funnel(steps=["A", "B", "C"], window="5min")
+    one = with_threads(1, lambda: _funnel_outputs(f, ev, None))
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(_order, "_bucket_shift", lambda n, n_units: 0)
+        many = with_threads(2, lambda: _funnel_outputs(f, ev, None))
+    _assert_same(one, many)
+
+
 @pytest.mark.parametrize("order", ["open", "unordered"])
 def test_open_and_unordered_threads_change_nothing(small_thresholds: None, order: str) -> None:
     rng = np.random.default_rng(3)
