@@ -347,7 +347,7 @@ def _hi_bound(rows: Rows, tr: Transition, r_idx: I64) -> I64:
     return hi
 
 
-_ALL_BITS = np.uint64(2**64 - 1)
+_UP_TO = np.array([(2 << i) - 1 for i in range(64)], dtype=np.uint64)  # bits 0..i set
 
 
 def _count_through(n: int, q_idx: I64, hi: I64) -> npt.NDArray[np.signedinteger[Any]]:
@@ -374,9 +374,7 @@ def _count_through(n: int, q_idx: I64, hi: I64) -> npt.NDArray[np.signedinteger[
     np.cumsum(np.bitwise_count(words).astype(before.dtype), out=before[1:])  # (no cast: GIL)
     at = hi + 1
     word = at >> 6
-    shift = np.bitwise_and(at, 63).astype(np.uint64)
-    np.subtract(np.uint64(63), shift, out=shift)
-    bits = np.right_shift(_ALL_BITS, shift)  # the word's bits up to the bound
+    bits = _UP_TO[at & 63]  # the word's bits up to the bound
     bits &= words[word]
     count: npt.NDArray[np.signedinteger[Any]] = before[word]
     count += np.bitwise_count(bits)

@@ -126,7 +126,8 @@ def order_rows(
     n_buckets = ((max(n_units, 1) - 1) >> shift) + 1
     packed = unit_bits + pos_bits + n_bits <= 64 and n_buckets <= 1 << 16
     low = np.uint64(pos_bits + n_bits)
-    low_byte = sys.byteorder == "little" and bits.dtype == np.uint8
+    little = sys.byteorder == "little"
+    low_byte = little and bits.dtype == np.uint8
     # the sorted unit codes as int32 when they fit (half the memory of a full-length column)
     unit_type = np.int32 if n_units <= 2**31 else np.int64
     bucket_type = np.uint8 if n_buckets <= 1 << 8 else np.uint16
@@ -234,8 +235,9 @@ def order_rows(
             out of their keys *k* (a bucket's, still in the cache)."""
             if out_unit.dtype == np.int64:
                 np.right_shift(k, low, out=out_unit[s:e].view(np.uint64))
-            else:  # astype rather than a casting assignment, which holds the GIL
-                out_unit[s:e] = (k >> low).astype(out_unit.dtype)
+            else:  # int32 codes: the low halves of the shifted keys (no casting copy)
+                shifted = k >> low
+                out_unit[s:e] = shifted.view(np.int32)[int(not little) :: 2]
             if low_byte:  # the match bits are the low bits of each key's first byte
                 np.bitwise_and(k.view(np.uint8)[::8], bit_mask.astype(np.uint8), out=out_bits[s:e])
             else:
