@@ -137,20 +137,26 @@ def test_blocks_of_units_change_nothing(ev: dict[str, Any], f: Funnel) -> None:
     monotone=st.booleans(),
 )
 def test_max_through_is_the_running_maximum(data: st.DataObject, n: int, monotone: bool) -> None:
-    """The maximum of *enc* over the q rows at or before each bound (0: none), whether or
-    not the values grow along the rows, on both the counting and the binary-search path."""
+    """The maximum of *enc* over the q rows at or before each bound (*none*: no such row),
+    whether or not the values grow along the rows, on both the counting and the
+    binary-search path."""
     from autoops.funnel._kernel import _max_through
 
+    none = data.draw(st.sampled_from([0, -1]))  # (the scan's starts: rows from 0, -1 for none)
     q_idx = np.array(sorted(data.draw(st.sets(st.integers(0, n - 1), max_size=n))), dtype=np.int64)
     enc = np.array(
-        data.draw(st.lists(st.integers(1, 10**12), min_size=len(q_idx), max_size=len(q_idx))),
+        data.draw(
+            st.lists(st.integers(none + 1, 10**12), min_size=len(q_idx), max_size=len(q_idx))
+        ),
         dtype=np.int64,
     )
     if monotone:
         enc.sort()
     hi = np.array(data.draw(st.lists(st.integers(-1, n - 1), max_size=2 * n)), dtype=np.int64)
-    want = [max((int(e) for q, e in zip(q_idx, enc, strict=True) if q <= h), default=0) for h in hi]
-    assert _max_through(n, q_idx, enc, hi).tolist() == want
+    want = [
+        max((int(e) for q, e in zip(q_idx, enc, strict=True) if q <= h), default=none) for h in hi
+    ]
+    assert _max_through(n, q_idx, enc, hi, none).tolist() == want
 
 
 @settings(max_examples=300, deadline=None)
@@ -208,9 +214,9 @@ def test_unheld_step_after_a_held_one_takes_the_best_start(con: Any) -> None:
     f = Funnel(steps=["a", "b", "c"], hold={"order": [1, 2]}, window="1d")
     seen: list[bool] = []
 
-    def watched(n: int, q_idx: Any, enc: Any, hi: Any) -> Any:
+    def watched(n: int, q_idx: Any, enc: Any, hi: Any, none: int = 0) -> Any:
         seen.append(bool(np.all(enc[1:] >= enc[:-1])))
-        return max_through(n, q_idx, enc, hi)
+        return max_through(n, q_idx, enc, hi, none)
 
     max_through = _kernel._max_through
     with pytest.MonkeyPatch.context() as m:

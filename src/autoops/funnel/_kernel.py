@@ -381,9 +381,9 @@ def _count_through(n: int, q_idx: I64, hi: I64) -> npt.NDArray[np.signedinteger[
     return count
 
 
-def _max_through(n: int, q_idx: I64, enc: I64, hi: I64) -> I64:
+def _max_through(n: int, q_idx: I64, enc: I64, hi: I64, none: int = 0) -> I64:
     """For each bound in *hi*: the maximum of *enc* over the q rows at or before it
-    (0 when there is none; *enc* is positive, *q_idx* ascending, rows below *n*).
+    (*none*, below every value, when there is none; *q_idx* ascending, rows below *n*).
 
     The DP's encoded starts rarely decrease along the q rows: a later row of a
     segment has at least the earlier rows' predecessors, unless a hold on the
@@ -395,9 +395,9 @@ def _max_through(n: int, q_idx: I64, enc: I64, hi: I64) -> I64:
     if len(enc) > 1 and not bool(np.all(enc[1:] >= enc[:-1])):
         enc = np.maximum.accumulate(enc)
     last = _count_through(n, q_idx, hi)
-    # the value of the last q row (a zero in front stands for "none")
+    # the value of the last q row (the one in front stands for "none")
     run = np.empty(len(enc) + 1, dtype=np.int64)
-    run[0] = 0
+    run[0] = none
     run[1:] = enc
     out: I64 = run[last]
     return out
@@ -427,14 +427,13 @@ def _best_start_scan(
     Segment ids never decrease along the rows, so that maximum is the latest
     start of the row's own segment when that segment has a q row so far, and
     smaller than ``segment · (n+1)`` otherwise: no per-segment reset, and no
-    pass over the rows of other steps. When the segments are the units,
-    ``start + 1`` alone does: a chain start lies in its own unit, so starts of
-    earlier units fall before r's unit's first row and starts of r's unit do not.
+    pass over the rows of other steps. When the segments are the units, the
+    start alone does (-1 for none): a chain start lies in its own unit, so starts
+    of earlier units fall before r's unit's first row and starts of r's unit do not.
     """
     hi = _hi_bound(rows, tr, r_idx)
     if tr.breakers is None and not tr.every_row_breaks:
-        val = _max_through(rows.n, q_idx, q_b + 1, hi)
-        val -= 1
+        val = _max_through(rows.n, q_idx, q_b, hi, none=-1)
         # the start lies in r's unit when it is a row of r's unit (start rows precede r)
         ok = val >= 0
         ok &= rows.unit[val] == rows.unit[r_idx]
