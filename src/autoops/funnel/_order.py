@@ -151,7 +151,8 @@ def order_rows(
         same &= t[1:] < t[:-1]  # a unit's time going back
         return not same.any() and bool(np.all(u[1:] >= u[:-1]))
 
-    iota = np.arange(min(n, SCAN_ROWS), dtype=np.uint64)
+    # a span's row numbers, in place in the keys (the offset of the span is added)
+    row_bits = np.arange(min(n, SCAN_ROWS), dtype=np.uint64) << np.uint64(n_bits)
 
     # spans of at most SCAN_ROWS rows: their temporaries stay in the cache and are
     # recycled by the allocator; no full-length temporary besides the output
@@ -176,11 +177,10 @@ def order_rows(
             write each bucket's keys after the earlier spans' keys of that bucket."""
             a, b = spans[i]
             # (codes >= 0; a view, not a casting copy: numpy holds the GIL through those)
-            key = np.left_shift(unit[a:b].view(np.uint64), np.uint64(pos_bits))
-            key |= iota[: b - a]
-            key += np.uint64(a)  # the low bits were zero: + a is | a's row numbers
+            key = np.left_shift(unit[a:b].view(np.uint64), low)
+            key |= row_bits[: b - a]
+            key += np.uint64(a << n_bits)  # row a + i in bits n_bits.. of key i
             if n_bits:
-                key <<= np.uint64(n_bits)
                 key |= bits[a:b]
             t = ts[a:b]
             if not all_rows:
