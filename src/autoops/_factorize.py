@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from autoops._parallel import running_count
+
 __all__ = ["factorize_objects", "factorize_u64", "sorted_codes", "spread", "unique_sorted"]
 
 U64 = npt.NDArray[np.uint64]
@@ -99,7 +101,7 @@ def factorize_u64(values: U64, expected: int | None = None) -> tuple[I64, U64]:
             break
         except _TableFull:
             guess = 4 * guess  # grows without bound, so the retry loop always ends
-    dense = np.cumsum(used, dtype=np.int64)
+    dense = running_count(used)  # (numpy's casting cumsum would hold the GIL)
     dense -= 1  # in place: no second table-long array
     return dense[slot], keys[used]
 
