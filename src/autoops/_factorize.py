@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from autoops._parallel import running_count
+from autoops._bits import count_before
 
 __all__ = ["factorize_objects", "factorize_u64", "sorted_codes", "spread", "unique_sorted"]
 
@@ -59,12 +59,17 @@ def _probe(
                     if filled > size - size // 4:
                         raise _TableFull
             if free.any():
-                keys[s[free]] = hv[free]
-                used[s[free]] = True
-                taken = used[s]
-        hit = taken & (keys[s] == hv)
+                at = s[free]
+                keys[at] = hv[free]
+                used[at] = True
+            # every slot probed is used now: a value is home when the slot holds it (of
+            # several values written to one free slot, the last one written stays)
+            hit = keys[s] == hv
+            more = ~hit
+        else:
+            hit = taken & (keys[s] == hv)
+            more = ~hit & taken
         out[pending[hit]] = s[hit]
-        more = ~hit if insert else (~hit & taken)
         pending = pending[more]
         hv = hv[more]
         slot = (s[more] + 1) & (size - 1)
@@ -101,9 +106,8 @@ def factorize_u64(values: U64, expected: int | None = None) -> tuple[I64, U64]:
             break
         except _TableFull:
             guess = 4 * guess  # grows without bound, so the retry loop always ends
-    dense = running_count(used)  # (numpy's casting cumsum would hold the GIL)
-    dense -= 1  # in place: no second table-long array
-    return dense[slot], keys[used]
+    # a value's code: the used slots before its own (no table-long array of numbers)
+    return count_before(used, slot), keys[used]
 
 
 #: use ``pandas.factorize`` (a C hash table on objects) when pandas is installed

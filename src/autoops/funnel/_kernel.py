@@ -24,6 +24,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from autoops._bits import count_before
 from autoops._parallel import parallel_map, running_count
 
 __all__ = [
@@ -347,38 +348,23 @@ def _hi_bound(rows: Rows, tr: Transition, r_idx: I64) -> I64:
     return hi
 
 
-_UP_TO = np.array([(2 << i) - 1 for i in range(64)], dtype=np.uint64)  # bits 0..i set
-
-
 def _count_through(n: int, q_idx: I64, hi: I64) -> npt.NDArray[np.signedinteger[Any]]:
     """For each bound in *hi* (at least -1): how many of the rows *q_idx* (ascending,
     below *n*) lie at or before it.
 
-    The q rows are marked in a bitmap of 64-bit words, whose population counts
-    summed give the count before each word; a bound adds the count of its own
-    word's bits up to it; positions are shifted by one, so that bound -1 counts
-    the empty first position. That is a few passes over the bounds and one over a
-    bitmap of n/8 bytes: 2-4 times faster than a cumulative sum over the n rows
-    (a scalar loop in numpy) or a binary search per bound, except when the bounds
-    are very few, which take the binary search.
+    The q rows are flagged in a bitmap and counted by :func:`autoops._bits.count_before`:
+    2-4 times faster than a cumulative sum over the n rows (a scalar loop in numpy) or
+    a binary search per bound, except when the bounds are very few, which take the
+    binary search.
 
     >>> _count_through(200, np.array([3, 64, 130]), np.array([-1, 3, 63, 64, 199])).tolist()
     [0, 1, 1, 2, 3]
     """
     if 64 * len(hi) < n:
         return np.searchsorted(q_idx, hi, side="right")
-    marks = np.zeros(-(-(n + 1) // 64) * 64, dtype=bool)
-    marks[1:][q_idx] = True  # row p at position p + 1
-    words = np.packbits(marks, bitorder="little").view("<u8")
-    before = np.zeros(len(words) + 1, dtype=np.int32 if n < 2**31 else np.int64)
-    np.cumsum(np.bitwise_count(words).astype(before.dtype), out=before[1:])  # (no cast: GIL)
-    at = hi + 1
-    word = at >> 6
-    bits = _UP_TO[at & 63]  # the word's bits up to the bound
-    bits &= words[word]
-    count: npt.NDArray[np.signedinteger[Any]] = before[word]
-    count += np.bitwise_count(bits)
-    return count
+    flags = np.zeros(-(-(n + 1) // 64) * 64, dtype=bool)  # (whole words: no padded copy)
+    flags[q_idx] = True
+    return count_before(flags, hi + 1)
 
 
 def _max_through(n: int, q_idx: I64, enc: I64, hi: I64, none: int = 0) -> I64:
