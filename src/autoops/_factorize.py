@@ -58,9 +58,9 @@ def _probe(
                     filled = int(np.count_nonzero(used)) + len(np.unique(s[free]))
                     if filled > size - size // 4:
                         raise _TableFull
-            if free.any():
-                at = s[free]
-                keys[at] = hv[free]
+            if free.any():  # (np.compress: boolean indexing is slower on mixed masks)
+                at = np.compress(free, s)
+                keys[at] = np.compress(free, hv)
                 used[at] = True
             # every slot probed is used now: a value is home when the slot holds it (of
             # several values written to one free slot, the last one written stays)
@@ -69,10 +69,13 @@ def _probe(
         else:
             hit = taken & (keys[s] == hv)
             more = ~hit & taken
-        out[pending[hit]] = s[hit]
-        pending = pending[more]
-        hv = hv[more]
-        slot = (s[more] + 1) & (size - 1)
+        if len(pending) == m:  # the first round: every value, in order
+            np.copyto(out, s, where=hit)
+        else:
+            out[np.compress(hit, pending)] = np.compress(hit, s)
+        pending = np.compress(more, pending)
+        hv = np.compress(more, hv)
+        slot = (np.compress(more, s) + 1) & (size - 1)
     return out
 
 
