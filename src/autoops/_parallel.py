@@ -266,5 +266,5 @@ class SpanGroups:
         by_key = np.argsort(key, kind="stable")
         dest = np.repeat(self._shift[i], self.per[i])
         dest += self._iota[: len(key)]
-        for values, out in columns:
-            out[dest] = values[by_key]
+        for values, out in columns:  # (np.take with mode="wrap": no bounds checks to make)
+            out[dest] = np.take(values, by_key, mode="wrap")
