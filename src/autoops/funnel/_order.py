@@ -52,7 +52,10 @@ Bool = npt.NDArray[np.bool_]
 Bits = npt.NDArray[np.unsignedinteger[Any]]
 
 SCAN_ROWS = 1 << 17
-"""Rows per span of the first passes (a span's temporaries: about 12 bytes a row)."""
+"""Rows per span of the first passes: a span's temporaries (keys, times, the order and
+slots of its rows: about 50 bytes a row) are recycled by the allocator, and its gathers
+stay in the L2 cache more than with spans of 256K rows (the bucket pass at 10M events
+took 0.094 s against 0.102-0.104 s on two threads)."""
 
 _SAMPLE = 1 << 16
 """Unit codes sampled to place the cuts between parts."""
