@@ -32,6 +32,7 @@ __all__ = [
     "fanout",
     "fanout_candidates",
     "fanout_exact",
+    "in_type_order",
     "key_components",
     "record_labels",
     "relabel_min",
@@ -463,7 +464,7 @@ def fanout_candidates(
         return counts
 
     types = [int(t) for t in person_types if held[t]]
-    if _by_type(edge_type) and _by_type(key_type):
+    if in_type_order(edge_type) and in_type_order(key_type):
         bound = _bound_by_spans(rec, key, edge_type, n_types, types, key_type, n_rec)
     else:
         bounds = [b for b in parallel_map(bound_of, types) if b is not None]
@@ -474,8 +475,12 @@ def fanout_candidates(
     return cand
 
 
-def _by_type(types: npt.NDArray[np.integer[Any]]) -> bool:
-    """Whether *types* never decrease (edges and keys come by type from prepare)."""
+def in_type_order(types: npt.NDArray[np.integer[Any]]) -> bool:
+    """Whether *types* never decrease (edges and keys come by type from prepare).
+
+    >>> in_type_order(np.array([0, 0, 2])), in_type_order(np.array([1, 0]))
+    (True, False)
+    """
     return len(types) < 2 or bool((types[1:] >= types[:-1]).all())
 
 

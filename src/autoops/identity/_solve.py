@@ -38,6 +38,7 @@ from autoops.identity._kernel import (
     fanout,
     fanout_candidates,
     fanout_exact,
+    in_type_order,
     key_components,
     split_labels,
 )
@@ -220,7 +221,7 @@ def solve(
     # the keys of safe edges: every key is held by a usable edge, so the person keys
     # that are not hubs
     used_key = ~asset_t[key_type] & ~hub_key
-    if limits and len(key_type) and bool((key_type[1:] >= key_type[:-1]).all()):
+    if limits and len(key_type) and in_type_order(key_type):
         # the keys come by type (prepare numbers them column after column): each type's
         # used keys' components straight from its span of keys, no key-long compress
         bounds = np.searchsorted(key_type, np.arange(n_types + 1, dtype=key_type.dtype)).tolist()
