@@ -85,3 +85,57 @@ def test_object_columns_encode_as_pandas_factorize_does(values: list[object], se
         assert distinct.tobytes() == to_text(expected).tobytes()
     else:
         assert distinct.tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize("hash_bits", [None, 2])
+def test_object_columns_read_through_their_distinct_objects(
+    hash_bits: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Objects repeated in any order, and equal strings held by distinct objects, give
+    pandas.factorize's codes and values (each object is copied into Arrow once)."""
+    import pandas as pd
+
+    from autoops.identity import _encode
+
+    rng = np.random.default_rng(3)
+    pool = np.array([f"13{v:09d}" for v in range(3000)] + [None], dtype=object)
+    col = pool[rng.integers(0, len(pool), 70_000)]
+    # other objects holding the same strings (fresh copies), and a long non-ASCII value
+    fresh = rng.integers(0, len(col), 5000)
+    col[fresh] = np.array([None if v is None else "".join(list(v)) for v in col[fresh]],
+                          dtype=object)  # fmt: skip
+    if hash_bits is not None:  # the references' hashes collide: runs regrouped exactly
+        mix64 = _encode.mix64
+        top = np.uint64(((1 << hash_bits) - 1) << (64 - hash_bits))
+
+        def weak(x, copy=True):  # type: ignore[no-untyped-def]
+            out = mix64(x, copy=copy)
+            out &= top
+            return out
+
+        monkeypatch.setattr(_encode, "mix64", weak)
+    for values in (col, np.append(col, "ä" * 40)):
+        expected_codes, expected = pd.factorize(values)
+        (codes, distinct), raw = _encode_column(values)
+        assert codes.tolist() == expected_codes.tolist()
+        assert raw().tolist() == expected.tolist()
+        if distinct.dtype.kind == "U":  # short ASCII values: read from Arrow's buffers
+            assert distinct.tobytes() == to_text(expected).tobytes()
+        else:
+            assert distinct.tolist() == expected.tolist()
+
+
+def test_only_columns_whose_objects_repeat_are_read_through_them() -> None:
+    from autoops.identity._prepare import _Addresses, _repeats
+
+    rng = np.random.default_rng(4)
+    pool = np.array([f"u{v:09d}" for v in range(50_000)], dtype=object)
+    shared = pool[rng.integers(0, len(pool), 400_000)]  # about 8 rows per object
+    fresh = np.array([f"u{v:09d}" for v in rng.integers(0, 10**9, 400_000)], dtype=object)
+    sparse = np.where(rng.random(400_000) < 0.7, None, fresh)  # None repeats, nothing else
+    assert _repeats(np.asarray(_Addresses(shared)))
+    assert not _repeats(np.asarray(_Addresses(fresh)))
+    assert not _repeats(np.asarray(_Addresses(sparse)))
+    small = pool[rng.integers(0, 400, 1000)]  # small columns: counted exactly
+    assert _repeats(np.asarray(_Addresses(small)))
+    assert not _repeats(np.asarray(_Addresses(fresh[:1000])))

@@ -138,3 +138,43 @@ def test_a_token_collision_of_distinct_int_ids_is_found() -> None:
     assert (record_tokens(a) == record_tokens(b)).all()  # two ids, one token
     # the check looks the partners up among the ids
     assert _int_tokens_unique(np.arange(1000, dtype=np.int64) - 500)
+
+
+def _first_seen_codes(values: list[int]) -> tuple[list[int], list[int]]:
+    """Codes in first-seen order and each code's first position, by a dict."""
+    code: dict[int, int] = {}
+    first: list[int] = []
+    for i, v in enumerate(values):
+        if v not in code:
+            code[v] = len(code)
+            first.append(i)
+    return [code[v] for v in values], first
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.integers(0, 2**64 - 1), st.integers(0, 40).map(lambda v: 16 * v + 2**47)),
+        min_size=1,
+        max_size=80,
+    ),
+    st.sampled_from([None, 0, 2]),
+    st.sampled_from([None, 1, 3]),
+)
+def test_encode_words_numbers_values_in_first_seen_order(
+    values: list[int], hash_bits: int | None, block: int | None
+) -> None:
+    # narrow values (addresses) are sorted as they are; wide ones by their hash, whose
+    # collisions (a weakened hash) are regrouped exactly
+    old = _encode.mix64, _encode.BLOCK, _encode.SPAN
+    if hash_bits is not None:
+        _encode.mix64 = _weak_mix64(hash_bits)
+    if block is not None:
+        _encode.BLOCK = _encode.SPAN = block
+    try:
+        codes, first = _encode.encode_words(np.array(values, dtype=np.uint64))
+    finally:
+        _encode.mix64, _encode.BLOCK, _encode.SPAN = old
+    expected_codes, expected_first = _first_seen_codes(values)
+    assert codes.tolist() == expected_codes
+    assert first.tolist() == expected_first

@@ -27,7 +27,7 @@ import numpy.typing as npt
 
 from autoops.identity._normalize import mix64
 
-__all__ = ["ShortCodes", "encode_short", "spread_codes"]
+__all__ = ["ShortCodes", "encode_short", "encode_words", "spread_codes"]
 
 U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
@@ -105,6 +105,110 @@ def _hash_rows(rows: U64) -> U64:
         h ^= rows[:, j]
         mix64(h, copy=False)
     return h
+
+
+def _first_seen(mat: U64, key: U64, row_bits: int, *, exact: bool = False) -> tuple[I64, I64]:
+    """The code of each row of *mat* (equal rows, equal codes; numbered in first-seen
+    order) and the first row of each code, from *key*: per row, the top bits of its
+    hash above the row number in the low *row_bits* bits (sorted in place, then
+    overwritten). *exact*: the top bits are the row itself (one word), not a hash,
+    so rows of equal top bits are equal and are not compared."""
+    m = len(key)
+    low = np.uint64((1 << row_bits) - 1)
+    # one sort (numpy's vectorised sort of 64-bit integers): rows of equal hash bits
+    # follow one another, in row order, so a run's first row is its first occurrence
+    key.sort()
+    start_of = np.empty(m, dtype=bool)
+    start_of[0] = True
+    shift = np.uint64(row_bits)
+    for a in range(1, m, SPAN):
+        b = min(a + SPAN, m)
+        hb = key[a - 1 : b] >> shift
+        np.not_equal(hb[1:], hb[:-1], out=start_of[a:b])
+    key &= low
+    order: I64 = key.view(np.int64)  # the row at each sorted position (the key's low bits)
+    del key
+    # a run holds one value when each of its rows equals the one before it: compared
+    # block by block of sorted positions (no sorted copy of the matrix)
+    splits: list[I64] = []
+    for a in range(1, 1 if exact else m, SPAN):
+        b = min(a + SPAN, m)
+        ms = np.take(mat, order[a - 1 : b], axis=0)
+        same = np.equal(ms[1:, 0], ms[:-1, 0])
+        for j in range(1, ms.shape[1]):
+            same &= np.equal(ms[1:, j], ms[:-1, j])
+        same |= start_of[a:b]
+        if not same.all():
+            splits.append(np.flatnonzero(~same) + a)
+    runs = np.flatnonzero(start_of)
+    first_row = order[runs]  # per run its first row
+    bad: I64 | None = None
+    if splits:  # a hash collision: the runs holding several values, regrouped exactly
+        bad_run = np.zeros(len(runs), dtype=bool)
+        bad_run[np.searchsorted(runs, np.concatenate(splits), side="right") - 1] = True
+        bad = np.flatnonzero(np.repeat(bad_run, np.diff(np.append(runs, m))))
+        _, at_first, sub = np.unique(np.take(mat, order[bad], axis=0), axis=0,
+                                     return_index=True, return_inverse=True)  # fmt: skip
+        first_row = np.concatenate([first_row, order[bad[at_first]]])
+    # number the groups in first-seen order: a group's code is the rank of its first row
+    # among the first rows (found through the code array, written over below)
+    is_first = np.zeros(m, dtype=bool)
+    is_first[first_row] = True
+    dict_pos = np.flatnonzero(is_first)  # valid rows holding a first occurrence, in order
+    del is_first
+    codes_v = np.empty(m, dtype=np.int64)
+    codes_v[dict_pos] = np.arange(len(dict_pos), dtype=np.int64)
+    new_code = codes_v[first_row]
+    # each sorted position takes its run's code, block by block
+    seen = 0
+    for a in range(0, m, SPAN):
+        b = min(a + SPAN, m)
+        run_of = np.cumsum(start_of[a:b], dtype=np.int64)
+        run_of += seen - 1
+        seen = int(run_of[-1]) + 1
+        codes_v[order[a:b]] = new_code[run_of]
+    if bad is not None:
+        codes_v[order[bad]] = new_code[len(runs) :][sub.reshape(-1)]
+    del order, start_of
+    return codes_v, dict_pos
+
+
+def encode_words(words: U64) -> tuple[I64, I64]:
+    """The code of each of *words* (64-bit values; equal values, equal codes, numbered in
+    first-seen order) and the first position of each code: what a hash table of the
+    values gives, by the one sort of :func:`encode_short` (hashed in blocks whose
+    temporaries stay in the L2 cache; a hash collision never merges two values).
+
+    >>> codes, first = encode_words(np.array([7, 3, 7, 9, 3], dtype=np.uint64))
+    >>> codes.tolist(), first.tolist()
+    ([0, 1, 0, 2, 1], [0, 1, 3])
+    """
+    m = len(words)
+    if m == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    mat = words.reshape(m, 1)
+    row_bits = max(1, (m - 1).bit_length())
+    low = np.uint64((1 << row_bits) - 1)
+    key = np.empty(m, dtype=np.uint64)
+    lo, hi = int(words.min()), int(words.max())
+    # the trailing zero bits every value has (addresses of objects: 16-byte aligned), so
+    # that the distinct values less the smallest, shifted, stay distinct
+    every = int(np.bitwise_or.reduce(words))
+    shift = (every & -every).bit_length() - 1 if every else 0
+    # when they fit above the row numbers, the values themselves are the sort keys
+    exact = ((hi - lo) >> shift).bit_length() + row_bits <= 64
+    for a in range(0, m, BLOCK):
+        b = min(a + BLOCK, m)
+        if exact:  # the value itself (less the smallest, shifted) above the row number
+            h = words[a:b] - np.uint64(lo)
+            h >>= np.uint64(shift)
+            h <<= np.uint64(row_bits)
+        else:
+            h = _hash_rows(mat[a:b])
+            h &= ~low
+        h |= np.arange(a, b, dtype=np.uint64)
+        key[a:b] = h
+    return _first_seen(mat, key, row_bits, exact=exact)
 
 
 def encode_short(arrow: Any) -> ShortCodes | None:
@@ -200,61 +304,7 @@ def encode_short(arrow: Any) -> ShortCodes | None:
             h &= ~low
             h |= np.arange(a, b, dtype=np.uint64)
             key[a:b] = h
-    # one sort (numpy's vectorised sort of 64-bit integers): rows of equal hash bits
-    # follow one another, in row order, so a run's first row is its first occurrence
-    key.sort()
-    start_of = np.empty(m, dtype=bool)
-    start_of[0] = True
-    shift = np.uint64(row_bits)
-    for a in range(1, m, SPAN):
-        b = min(a + SPAN, m)
-        hb = key[a - 1 : b] >> shift
-        np.not_equal(hb[1:], hb[:-1], out=start_of[a:b])
-    key &= low
-    order: I64 = key.view(np.int64)  # the row at each sorted position (the key's low bits)
-    del key
-    # a run holds one value when each of its rows equals the one before it: compared
-    # block by block of sorted positions (no sorted copy of the matrix)
-    splits: list[I64] = []
-    for a in range(1, m, SPAN):
-        b = min(a + SPAN, m)
-        ms = np.take(mat, order[a - 1 : b], axis=0)
-        same = np.equal(ms[1:, 0], ms[:-1, 0])
-        for j in range(1, ms.shape[1]):
-            same &= np.equal(ms[1:, j], ms[:-1, j])
-        same |= start_of[a:b]
-        if not same.all():
-            splits.append(np.flatnonzero(~same) + a)
-    runs = np.flatnonzero(start_of)
-    first_row = order[runs]  # per run its first row
-    bad: I64 | None = None
-    if splits:  # a hash collision: the runs holding several values, regrouped exactly
-        bad_run = np.zeros(len(runs), dtype=bool)
-        bad_run[np.searchsorted(runs, np.concatenate(splits), side="right") - 1] = True
-        bad = np.flatnonzero(np.repeat(bad_run, np.diff(np.append(runs, m))))
-        _, at_first, sub = np.unique(np.take(mat, order[bad], axis=0), axis=0,
-                                     return_index=True, return_inverse=True)  # fmt: skip
-        first_row = np.concatenate([first_row, order[bad[at_first]]])
-    # number the groups in first-seen order: a group's code is the rank of its first row
-    # among the first rows (found through the code array, written over below)
-    is_first = np.zeros(m, dtype=bool)
-    is_first[first_row] = True
-    dict_pos = np.flatnonzero(is_first)  # valid rows holding a first occurrence, in order
-    del is_first
-    codes_v = np.empty(m, dtype=np.int64)
-    codes_v[dict_pos] = np.arange(len(dict_pos), dtype=np.int64)
-    new_code = codes_v[first_row]
-    # each sorted position takes its run's code, block by block
-    seen = 0
-    for a in range(0, m, SPAN):
-        b = min(a + SPAN, m)
-        run_of = np.cumsum(start_of[a:b], dtype=np.int64)
-        run_of += seen - 1
-        seen = int(run_of[-1]) + 1
-        codes_v[order[a:b]] = new_code[run_of]
-    if bad is not None:
-        codes_v[order[bad]] = new_code[len(runs) :][sub.reshape(-1)]
-    del order, start_of
+    codes_v, dict_pos = _first_seen(mat, key, row_bits)
     # the distinct values' bytes, NUL-padded to the width, as code points
     packed = np.take(mat, dict_pos, axis=0)[:, :n_words]
     cps = np.ascontiguousarray(packed).view(np.uint8)[:, :width].astype(np.uint32)

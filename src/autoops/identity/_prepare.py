@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import importlib.util
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -23,7 +24,7 @@ from autoops._factorize import factorize_u64
 from autoops._parallel import parallel_map, take_into
 from autoops._tabular import arrow_dictionary, arrow_strings, columns, encode, source_columns
 from autoops.errors import ConfigError, InvalidInput
-from autoops.identity._encode import encode_short, spread_codes
+from autoops.identity._encode import encode_short, encode_words, spread_codes
 from autoops.identity._normalize import (
     Status,
     combine,
@@ -149,10 +150,8 @@ def _object_strings(values: Any) -> Any:
     distinct values are those ``pandas.factorize`` gives (first-seen order,
     None missing).
     """
-    module = type(values).__module__.split(".")[0]
-    if module == "pandas" and str(values.dtype) == "object":
-        values = values.to_numpy(dtype=object, na_value=None)  # what encode reads
-    if not isinstance(values, np.ndarray) or values.dtype != object or values.ndim != 1:
+    values = _object_objects(values)
+    if values is None:
         return None
     try:
         import pyarrow as pa
@@ -165,6 +164,103 @@ def _object_strings(values: Any) -> Any:
     if not (pa.types.is_string(arrow.type) or pa.types.is_large_string(arrow.type)):
         return None
     return arrow
+
+
+class _Addresses:
+    """An object column's references as 64-bit integers (its buffer read as ``uint64``)."""
+
+    def __init__(self, values: npt.NDArray[np.object_]) -> None:
+        self.keep = values  # the objects stay alive (and unmoved) while the view is read
+        self.__array_interface__ = {
+            "shape": values.shape,
+            "typestr": "<u8",
+            "data": (values.ctypes.data, True),
+            "strides": values.strides,
+            "version": 3,
+        }
+
+
+def _object_objects(values: Any) -> npt.NDArray[np.object_] | None:
+    """A numpy or pandas object column as a one-dimensional numpy object array (pandas'
+    missing values as None, what encode reads), or None for any other column."""
+    module = type(values).__module__.split(".")[0]
+    if module == "pandas" and str(values.dtype) == "object":
+        values = values.to_numpy(dtype=object, na_value=None)  # what encode reads
+    if not isinstance(values, np.ndarray) or values.dtype != object or values.ndim != 1:
+        return None
+    return values
+
+
+#: references sampled per column to judge whether its objects repeat
+_SAMPLE = 1 << 16
+
+
+def _repeats(refs: npt.NDArray[np.uint64]) -> bool:
+    """Whether an object column's references (*refs*, their addresses) hold fewer than
+    half as many distinct objects as rows, None aside: exactly up to twice
+    :data:`_SAMPLE` rows, else estimated from an evenly spaced sample of them (in a
+    sample of s of n rows holding d distinct objects alike often, about s*s/(2*d)
+    references repeat one before them)."""
+    n = len(refs)
+    step = max(1, n // _SAMPLE) if n > 2 * _SAMPLE else 1
+    sample = refs[::step]
+    sample = sample[sample != np.uint64(id(None))]
+    s = len(sample)
+    if s == 0:
+        return True
+    dups = s - len(np.unique(sample))
+    if step == 1:
+        return 2 * dups > s
+    rows = n * s / len(refs[::step])  # the rows holding something other than None
+    return dups * rows > s * s
+
+
+def _read_objects(values: npt.NDArray[np.object_], refs: npt.NDArray[np.uint64]) -> _Column | None:
+    """An object column of Python strings (and None) read through its distinct *objects*
+    (*refs*: the addresses of its references), or None when it holds anything else.
+
+    A column of strings usually holds each string object many times (pandas'
+    ``read_csv`` and Arrow's ``to_pandas`` reuse one object per distinct
+    string, and so does indexing an array of values). The references are
+    numbered first (:func:`~autoops.identity._encode.encode_words` on their
+    addresses: numpy, without the GIL), and only one object of each is copied
+    into Arrow (the copy of Python strings holds the GIL) and encoded as
+    :func:`_read_column` encodes Arrow columns. Objects are numbered in the
+    order of their first row, so the values are too: codes and distinct values
+    are exactly those of the copy of every row (and of ``pandas.factorize``).
+    When the objects seldom repeat (:func:`_repeats`: e.g. strings made one per
+    row by a JSON or CSV reader), :func:`_read_column` copies every row instead.
+    """
+    n = len(values)
+    ref_codes, first = encode_words(refs)
+    objects = values[first]  # one reference per distinct object, in first-seen order
+    arrow = _object_strings(objects)
+    if arrow is None:
+        return None
+    arrow = _one_array(arrow)
+    short = encode_short(arrow)
+    if short is not None:
+        obj_codes = short.codes
+        distinct: npt.NDArray[Any] = short.text
+        first_objects = short.rows
+
+        def raw() -> npt.NDArray[Any]:
+            out: npt.NDArray[Any] = arrow.take(first_objects).to_numpy(zero_copy_only=False)
+            return out
+
+    else:
+        codes32, dictionary = arrow_dictionary(arrow)
+        obj_codes = codes32.astype(np.int64)
+        text = _ascii_text(dictionary)
+        distinct = dictionary.to_numpy(zero_copy_only=False) if text is None else text
+
+        def raw() -> npt.NDArray[Any]:
+            out: npt.NDArray[Any] = dictionary.to_numpy(zero_copy_only=False)
+            return out
+
+    codes = np.empty(n, dtype=np.int64)
+    take_into(obj_codes, ref_codes, codes)
+    return _present(codes, distinct, raw)
 
 
 def _one_array(arrow: Any) -> Any:
@@ -204,8 +300,17 @@ def _read_column(values: Any) -> _Column:
     them so), and the Python strings are made only if a raw value is shown.
     """
     arrow = arrow_strings(values)
-    if arrow is None:
-        arrow = _object_strings(values)
+    objects = _object_objects(values) if arrow is None else None
+    if objects is not None and len(objects) and importlib.util.find_spec("pyarrow"):
+        # an object column: of strings, copied into Arrow, one object of each when they
+        # repeat (else every row)
+        refs: npt.NDArray[np.uint64] = np.asarray(_Addresses(objects))
+        if _repeats(refs):
+            column = _read_objects(objects, refs)
+            if column is not None:
+                return column
+        else:
+            arrow = _object_strings(objects)
     if arrow is not None:
         arrow = _one_array(arrow)
         short = encode_short(arrow)
