@@ -230,6 +230,8 @@ class SpanGroups:
     span and each span's rows in their own order, so the grouping is stable.
     Spans write disjoint slots: :meth:`place` calls for different spans may run on
     several threads (:func:`parallel_map`), each span's keys sorted in the cache.
+    A row whose key is the number of groups or more is left out (it sorts after every
+    kept row: no separate pass to remove it first).
 
     >>> key = np.array([1, 0, 1, 0, 2, 1], dtype=np.uint8)
     >>> spans = [(0, 3), (3, 6)]
@@ -241,6 +243,11 @@ class SpanGroups:
     ...     groups.place(i, key[a:b], (np.arange(a, b), out))
     >>> out.tolist()  # rows of group 0, then of group 1, then of group 2
     [1, 3, 0, 2, 5, 4]
+    >>> key[1] = 7  # not a group: row 1 is left out
+    >>> groups = SpanGroups(np.array([[0, 2, 0]]))
+    >>> groups.place(0, key[:3], (np.arange(3), out))
+    >>> out[:2].tolist()
+    [0, 2]
     """
 
     def __init__(self, per: npt.NDArray[np.int64]) -> None:
@@ -253,7 +260,8 @@ class SpanGroups:
         self._shift = (np.cumsum(per, axis=0) - per + self.bounds[:-1]) - (
             np.cumsum(per, axis=1) - per
         )
-        self._iota = np.arange(int(per.sum(axis=1).max(initial=0)), dtype=np.int64)
+        self._kept = per.sum(axis=1).tolist()
+        self._iota = np.arange(max(self._kept, default=0), dtype=np.int64)
 
     def place(
         self,
@@ -263,8 +271,9 @@ class SpanGroups:
     ) -> None:
         """For each ``(values, out)`` of *columns*: write span *i*'s *values* (one a
         row, grouped by *key*) to their slots of *out* (one ordering for all)."""
-        by_key = np.argsort(key, kind="stable")
+        kept = self._kept[i]
+        by_key = np.argsort(key, kind="stable")[:kept]
         dest = np.repeat(self._shift[i], self.per[i])
-        dest += self._iota[: len(key)]
+        dest += self._iota[:kept]
         for values, out in columns:  # (np.take with mode="wrap": no bounds checks to make)
             out[dest] = np.take(values, by_key, mode="wrap")

@@ -85,10 +85,16 @@ def _parts(n: int) -> int:
 
 def _bucket_shift(n: int, n_units: int) -> int:
     """log2 of the unit codes a bucket spans: about :data:`BUCKET_ROWS` of *n* rows, and
-    few enough buckets that their numbers fit one byte (numpy's radix argsort of 16-bit
-    keys makes two passes), at most 2**16 codes."""
+    few enough buckets that their numbers and the spare number of the rows left out fit
+    one byte (numpy's radix argsort of 16-bit keys makes two passes), at most 2**16 codes.
+
+    >>> _bucket_shift(10_000_000, 1_000_000)  # 245 buckets of 4096 units
+    12
+    >>> _bucket_shift(100_000_000, 256)  # 128 buckets: 256 would leave no spare number
+    1
+    """
     codes = BUCKET_ROWS * max(n_units, 1) // max(n, 1)
-    one_byte = max(n_units - 1, 1).bit_length() - 8
+    one_byte = (max(n_units - 1, 0) // 255).bit_length()
     return min(16, max(max(codes, 1).bit_length() - 1, one_byte))
 
 
@@ -127,24 +133,28 @@ def order_rows(
     unit_bits = max(n_units - 1, 1).bit_length()
     shift = _bucket_shift(n, n_units)
     n_buckets = ((max(n_units, 1) - 1) >> shift) + 1
-    packed = unit_bits + pos_bits + n_bits <= 64 and n_buckets <= 1 << 16
+    packed = unit_bits + pos_bits + n_bits <= 64 and n_buckets < 1 << 16
     low = np.uint64(pos_bits + n_bits)
     little = sys.byteorder == "little"
     low_byte = little and bits.dtype == np.uint8
     # the sorted unit codes as int32 when they fit (half the memory of a full-length column)
     unit_type = np.int32 if n_units <= 2**31 else np.int64
-    bucket_type = np.uint8 if n_buckets <= 1 << 8 else np.uint16
+    # (a spare number above the buckets' marks the rows left out)
+    bucket_type = np.uint8 if n_buckets < 1 << 8 else np.uint16
 
     def in_order(span: tuple[int, int]) -> bool:
         """Whether the span's times, and the next span's first, never decrease."""
         t = ts[span[0] : span[1] + 1]
         return bool(np.all(t[1:] >= t[:-1]))
 
-    def per_bucket(span: tuple[int, int]) -> I64:
-        """The span's kept rows per bucket."""
+    def per_bucket(span: tuple[int, int]) -> tuple[Bits, I64]:
+        """The bucket of each of the span's rows (the type's largest number for a row
+        left out: no compacting pass) and its kept rows per bucket."""
         a, b = span
-        kept = unit[a:b] if all_rows else np.compress(bits[a:b] != 0, unit[a:b])
-        return np.bincount(kept >> shift, minlength=n_buckets)
+        bucket = (unit[a:b] >> shift).astype(bucket_type)
+        if not all_rows:  # (−1 is the largest number: 0 − 1 wraps around)
+            bucket |= np.negative((bits[a:b] == 0).view(np.uint8).astype(bucket_type))
+        return bucket, np.bincount(bucket, minlength=n_buckets)[:n_buckets]
 
     def in_unit_order(span: tuple[int, int]) -> bool:
         """Whether the span's rows, and the next span's first, are in (unit, ts) order."""
@@ -167,8 +177,8 @@ def order_rows(
     # the radix passes also order each bucket by time (and tie) when the log is not
     timed = radix and (not ordered or tie is not None)
     if radix:
-        per = np.array(parallel_map(per_bucket, spans))
-        groups = SpanGroups(per.reshape(len(spans), n_buckets))
+        counted = parallel_map(per_bucket, spans)
+        groups = SpanGroups(np.array([c for _, c in counted]).reshape(len(spans), n_buckets))
         bucket_at = groups.bounds
         m = int(bucket_at[-1])
         src = np.empty(m, dtype=np.int64)
@@ -176,7 +186,7 @@ def order_rows(
         out_ts = np.empty(m, dtype=np.int64)
 
         def place(i: int) -> None:
-            """Key span i's kept rows, order them by bucket (stable, in the cache), and
+            """Key span i's rows, order the kept ones by bucket (stable, in the cache), and
             write each bucket's keys after the earlier spans' keys of that bucket."""
             a, b = spans[i]
             # (codes >= 0; a view, not a casting copy: numpy holds the GIL through those)
@@ -185,13 +195,7 @@ def order_rows(
             key += np.uint64(a << n_bits)  # row a + i in bits n_bits.. of key i
             if n_bits:
                 key |= bits[a:b]
-            t = ts[a:b]
-            if not all_rows:
-                kept = bits[a:b] != 0
-                key = np.compress(kept, key)
-                t = np.compress(kept, t)
-            bucket = (key >> (low + np.uint64(shift))).astype(bucket_type)
-            groups.place(i, bucket, (key, keys), (t, out_ts))
+            groups.place(i, counted[i][0], (key, keys), (ts[a:b], out_ts))
 
         parallel_map(place, list(range(len(spans))))
         # parts of whole buckets with about equal row counts, one per thread
