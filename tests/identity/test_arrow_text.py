@@ -44,6 +44,8 @@ def test_non_ascii_and_encoded_columns_keep_python_strings() -> None:
     assert codes.tolist() == [0, -1, 1, 0]
     assert distinct.dtype.kind == "U" and distinct.tolist() == ["b", "a"]
     assert raw().tolist() == ["b", "a"] and raw().dtype == object
+    (codes, distinct), raw = _encode_column(pa.chunked_array([["ä", None], ["b", "ä"]]))
+    assert codes.tolist() == [0, -1, 1, 0] and distinct.tolist() == ["ä", "b"]
     # an object column of strings is read the Arrow way too; any other value keeps encode's
     (codes, distinct), raw = _encode_column(np.array(["x", None, "x"], dtype=object))
     assert codes.tolist() == [0, -1, 0] and distinct.tolist() == ["x"]

@@ -272,7 +272,12 @@ def _one_array(arrow: Any) -> Any:
         return arrow.chunk(0)
     if isinstance(arrow, pa.ChunkedArray):
         if arrow.type == pa.string():
-            arrow = arrow.cast(pa.large_string())
+            # one copy of the chunks while their bytes fit 32-bit offsets (else Arrow
+            # refuses), not a 64-bit-offset copy of every chunk and then another
+            try:
+                return arrow.combine_chunks()
+            except (pa.ArrowInvalid, pa.ArrowCapacityError, OverflowError):
+                arrow = arrow.cast(pa.large_string())
         return arrow.combine_chunks()
     return arrow
 
