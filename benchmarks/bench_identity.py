@@ -13,11 +13,14 @@ written "+86 …"), and 2% of records come from 50 shared tablets. Every size
 runs in a fresh subprocess, so the peak RSS printed is that size's own.
 
 ``--input`` gives the form of the records handed to ``resolve``, built before
-any timing: ``object`` (numpy object columns of Python strings, the default),
-``arrow`` (a pyarrow Table), ``polars`` (a polars DataFrame) or ``pandas`` (a
-pandas DataFrame with Arrow-backed ``str`` columns, pandas 3's default). With
-several forms each (size, form) runs in its own subprocess and the one_id of
-every form must equal the first form's.
+any timing: ``object`` (numpy object columns of Python strings, the default;
+each distinct string is one object, repeated over its rows, as pandas'
+``read_csv`` of object columns and indexing an array of values make them), ``fresh`` (the same columns with one string object per row, as a JSON
+or ``csv`` reader makes them), ``arrow`` (a pyarrow Table), ``polars`` (a
+polars DataFrame) or ``pandas`` (a pandas DataFrame with Arrow-backed
+``str`` columns, pandas 3's default). With several forms each (size, form)
+runs in its own subprocess and the one_id of every form must equal the first
+form's.
 
 * floor: ``scipy.sparse.csgraph.connected_components`` on the same
   record-identifier edges, no rules: the edges that ``resolve`` with
@@ -34,7 +37,8 @@ every form must equal the first form's.
 * "read the 4 raw columns as resolve does": ``_prepare._read_column`` of each
   identifier column, one after the other on one thread (codes and distinct
   values: ``encode_short`` for short ASCII text, Arrow's dictionary encoding
-  for other text; object columns of strings copied into Arrow first). Next to
+  for other text; object columns of strings copied into Arrow first, one
+  object of each when their objects repeat). Next to
   it, factorising the raw columns the usual way, the first step of any
   pipeline that starts from strings: "pandas.factorize" for object columns,
   "Arrow dictionary_encode" (``autoops._tabular.encode``) for the other forms.
@@ -90,7 +94,7 @@ def make_records(n: int, seed: int = 0) -> dict[str, np.ndarray]:
     return cols
 
 
-INPUTS = ("object", "arrow", "polars", "pandas")
+INPUTS = ("object", "fresh", "arrow", "polars", "pandas")
 ID_COLUMNS = ("phone", "wechat_unionid", "app_user_id", "device_id")
 
 
@@ -98,6 +102,13 @@ def as_input(cols: dict[str, np.ndarray], form: str) -> Any:
     """The same records in the form *form* (see ``--input``)."""
     if form == "object":
         return cols
+    if form == "fresh":  # a new string object per row (s[:1] + s[1:] is a copy)
+        return {
+            k: np.array([None if s is None else s[:1] + s[1:] for s in v.tolist()], dtype=object)
+            if v.dtype == object
+            else v
+            for k, v in cols.items()
+        }
     import pyarrow as pa
 
     table = pa.table({k: pa.array(v) for k, v in cols.items()})  # None -> null
@@ -221,10 +232,11 @@ def one_size(
     source = source_columns(cols)
     # the columns as resolve reads them (one thread, column after column): short ASCII
     # values by encode_short, other text by Arrow; object columns copied into Arrow first
+    # (one object of each when they repeat)
     out["read"], out["read_cpu"], _ = best_of(
         repeat, lambda: [_read_column(source[c]) for c in ID_COLUMNS]
     )
-    if form == "object":
+    if form in ("object", "fresh"):
         out["factorize"], out["factorize_cpu"], _ = best_of(
             repeat, lambda: [pd.factorize(source[c]) for c in ID_COLUMNS]
         )
@@ -345,7 +357,7 @@ def _child(args: list[str]) -> dict[str, Any]:
 def _print_size(r: dict[str, Any]) -> None:
     """The table rows of one (size, input form) run."""
     n, form, floor = r["n"], r["input"], r["floor"]
-    factorise = "pandas.factorize" if form == "object" else "Arrow dictionary_encode"
+    factorise = "pandas.factorize" if form in ("object", "fresh") else "Arrow dictionary_encode"
     rows = [
         ("scipy connected_components (floor)", floor, r["floor_cpu"]),
         ("scipy incl. building the CSR matrix", r["floor_csr"], r["floor_csr_cpu"]),

@@ -219,9 +219,9 @@ def _read_objects(values: npt.NDArray[np.object_], refs: npt.NDArray[np.uint64])
     """An object column of Python strings (and None) read through its distinct *objects*
     (*refs*: the addresses of its references), or None when it holds anything else.
 
-    A column of strings usually holds each string object many times (pandas'
-    ``read_csv`` and Arrow's ``to_pandas`` reuse one object per distinct
-    string, and so does indexing an array of values). The references are
+    A column of strings often holds each string object many times (pandas'
+    ``read_csv`` of object columns reuses one object per distinct string, and
+    so does indexing an array of values). The references are
     numbered first (:func:`~autoops.identity._encode.encode_words` on their
     addresses: numpy, without the GIL), and only one object of each is copied
     into Arrow (the copy of Python strings holds the GIL) and encoded as
