@@ -232,8 +232,18 @@ def _read_objects(values: npt.NDArray[np.object_], refs: npt.NDArray[np.uint64])
     row by a JSON or CSV reader), :func:`_read_column` copies every row instead.
     """
     n = len(values)
+    # the rows holding None are left out first (no code to find for them)
+    held = refs != np.uint64(id(None))
+    rows: npt.NDArray[np.int64] | None = None
+    if not held.all():
+        rows = np.flatnonzero(held)
+        refs = np.compress(held, refs)
+    del held
+    if len(refs) == 0:
+        return None
     ref_codes, first = encode_words(refs)
-    objects = values[first]  # one reference per distinct object, in first-seen order
+    # one reference per distinct object, in first-seen order
+    objects = values[first if rows is None else rows[first]]
     arrow = _object_strings(objects)
     if arrow is None:
         return None
@@ -258,9 +268,11 @@ def _read_objects(values: npt.NDArray[np.object_], refs: npt.NDArray[np.uint64])
             out: npt.NDArray[Any] = dictionary.to_numpy(zero_copy_only=False)
             return out
 
-    codes = np.empty(n, dtype=np.int64)
+    codes = np.empty(len(ref_codes), dtype=np.int64)
     take_into(obj_codes, ref_codes, codes)
-    return _present(codes, distinct, raw)
+    if arrow.null_count:  # pragma: no cover - an object Arrow reads as null (None is left out)
+        return _present(spread_codes(n, rows, codes), distinct, raw)
+    return _Column(rows, codes, distinct, raw, n)
 
 
 def _one_array(arrow: Any) -> Any:
