@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from autoops._bits import count_before
-from autoops._parallel import parallel_map, running_count
+from autoops._parallel import parallel_map, running_count, thread_count
 
 __all__ = [
     "HeldCodes",
@@ -533,9 +533,13 @@ Levels = list[tuple[I64, I64]]
 
 
 def _block_edges(rows: Rows) -> list[int]:
-    """Row offsets cutting *rows* into blocks of whole units of about DP_BLOCK_ROWS rows."""
+    """Row offsets cutting *rows* into blocks of whole units of at most about
+    :data:`DP_BLOCK_ROWS` rows, as many blocks as a multiple of the threads (no thread
+    left alone with the last block)."""
+    threads = thread_count()
+    per = -(-rows.n // (-(-rows.n // (DP_BLOCK_ROWS * threads)) * threads))
     edges = [0]
-    for target in range(DP_BLOCK_ROWS, rows.n, DP_BLOCK_ROWS):
+    for target in range(per, rows.n, per):
         if target <= edges[-1]:
             continue
         tail = rows.starts[target:]
