@@ -172,9 +172,13 @@ def test_encode_words_numbers_values_in_first_seen_order(
     if block is not None:
         _encode.BLOCK = _encode.SPAN = block
     try:
-        codes, first = _encode.encode_words(np.array(values, dtype=np.uint64))
+        codes, first, by_value = _encode.encode_words(np.array(values, dtype=np.uint64))
     finally:
         _encode.mix64, _encode.BLOCK, _encode.SPAN = old
     expected_codes, expected_first = _first_seen_codes(values)
     assert codes.tolist() == expected_codes
     assert first.tolist() == expected_first
+    # every code once; in ascending values when the values are narrow (addresses)
+    assert sorted(by_value.tolist()) == list(range(len(expected_first)))
+    if max(values) - min(values) < 2**40:
+        assert [values[i] for i in first[by_value]] == sorted(set(values))

@@ -107,12 +107,13 @@ def _hash_rows(rows: U64) -> U64:
     return h
 
 
-def _first_seen(mat: U64, key: U64, row_bits: int, *, exact: bool = False) -> tuple[I64, I64]:
+def _first_seen(mat: U64, key: U64, row_bits: int, *, exact: bool = False) -> tuple[I64, I64, I64]:
     """The code of each row of *mat* (equal rows, equal codes; numbered in first-seen
-    order) and the first row of each code, from *key*: per row, the top bits of its
-    hash above the row number in the low *row_bits* bits (sorted in place, then
-    overwritten). *exact*: the top bits are the row itself (one word), not a hash,
-    so rows of equal top bits are equal and are not compared."""
+    order), the first row of each code, and the codes in the order of the sorted keys,
+    from *key*: per row, the top bits of its hash above the row number in the low
+    *row_bits* bits (sorted in place, then overwritten). *exact*: the top bits are the
+    row itself (one word), not a hash, so rows of equal top bits are equal and are not
+    compared."""
     m = len(key)
     low = np.uint64((1 << row_bits) - 1)
     # one sort (numpy's vectorised sort of 64-bit integers): rows of equal hash bits
@@ -170,22 +171,28 @@ def _first_seen(mat: U64, key: U64, row_bits: int, *, exact: bool = False) -> tu
     if bad is not None:
         codes_v[order[bad]] = new_code[len(runs) :][sub.reshape(-1)]
     del order, start_of
-    return codes_v, dict_pos
+    # the codes in sorted order: a run holding several values stands for none of them
+    by_key = new_code if bad is None else np.concatenate([new_code[: len(runs)][~bad_run],
+                                                          new_code[len(runs) :]])  # fmt: skip
+    return codes_v, dict_pos, by_key
 
 
-def encode_words(words: U64) -> tuple[I64, I64]:
+def encode_words(words: U64) -> tuple[I64, I64, I64]:
     """The code of each of *words* (64-bit values; equal values, equal codes, numbered in
-    first-seen order) and the first position of each code: what a hash table of the
-    values gives, by the one sort of :func:`encode_short` (hashed in blocks whose
-    temporaries stay in the L2 cache; a hash collision never merges two values).
+    first-seen order), the first position of each code, and the codes in the order the
+    values were sorted (ascending values when they fit above the positions, e.g.
+    addresses; else by hash): what a hash table of the values gives, by the one sort
+    of :func:`encode_short` (hashed in blocks whose temporaries stay in the L2 cache;
+    a hash collision never merges two values).
 
-    >>> codes, first = encode_words(np.array([7, 3, 7, 9, 3], dtype=np.uint64))
-    >>> codes.tolist(), first.tolist()
-    ([0, 1, 0, 2, 1], [0, 1, 3])
+    >>> codes, first, by_value = encode_words(np.array([7, 3, 7, 9, 3], dtype=np.uint64))
+    >>> codes.tolist(), first.tolist(), by_value.tolist()
+    ([0, 1, 0, 2, 1], [0, 1, 3], [1, 0, 2])
     """
     m = len(words)
     if m == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
     mat = words.reshape(m, 1)
     row_bits = max(1, (m - 1).bit_length())
     low = np.uint64((1 << row_bits) - 1)
@@ -304,7 +311,7 @@ def encode_short(arrow: Any) -> ShortCodes | None:
             h &= ~low
             h |= np.arange(a, b, dtype=np.uint64)
             key[a:b] = h
-    codes_v, dict_pos = _first_seen(mat, key, row_bits)
+    codes_v, dict_pos, _ = _first_seen(mat, key, row_bits)
     # the distinct values' bytes, NUL-padded to the width, as code points
     packed = np.take(mat, dict_pos, axis=0)[:, :n_words]
     cps = np.ascontiguousarray(packed).view(np.uint8)[:, :width].astype(np.uint32)

@@ -241,13 +241,18 @@ def _read_objects(values: npt.NDArray[np.object_], refs: npt.NDArray[np.uint64])
     del held
     if len(refs) == 0:
         return None
-    ref_codes, first = encode_words(refs)
-    # one reference per distinct object, in first-seen order
-    objects = values[first if rows is None else rows[first]]
+    ref_codes, first, by_address = encode_words(refs)
+    # one reference per distinct object, copied into Arrow in the order of their addresses
+    # (the objects' memory read in order, not at random), then put in first-seen order by
+    # Arrow's take (which does not hold the GIL)
+    at = first[by_address]
+    objects = values[at if rows is None else rows[at]]
     arrow = _object_strings(objects)
     if arrow is None:
         return None
-    arrow = _one_array(arrow)
+    to_first_seen = np.empty(len(by_address), dtype=np.int64)
+    to_first_seen[by_address] = np.arange(len(by_address), dtype=np.int64)
+    arrow = _one_array(arrow).take(to_first_seen)
     short = encode_short(arrow)
     if short is not None:
         obj_codes = short.codes
