@@ -281,10 +281,11 @@ def one_add(n: int, batch: int = 10_000, repeats: int = 3) -> dict[str, Any]:
 #: stages of resolve() reported by --stages: (label, module file, function)
 STAGES = (
     ("factorise raw columns (pandas)", "_factorize.py", "factorize_objects"),
+    ("object columns: their references numbered (encode_words)", "_encode.py", "encode_words"),
     ("object columns to Arrow (pyarrow.array)", "_prepare.py", "_object_strings"),
     ("factorise raw columns (short ASCII: encode_short)", "_encode.py", "encode_short"),
     ("factorise raw columns (other Arrow: dictionary_encode)", "_tabular.py", "arrow_dictionary"),
-    ("read the columns (all, incl. the three above)", "_prepare.py", "_read_column"),
+    ("read the columns (all, incl. the four above)", "_prepare.py", "_read_column"),
     ("normalise distinct values", "_normalize.py", "normalize_forms"),
     ("tokens and keys (incl. normalising)", "_prepare.py", "_distinct_facts"),
     ("record ids checked unique (integer fast path)", "_prepare.py", "_int_tokens_unique"),
