@@ -116,7 +116,8 @@ def test_object_columns_read_through_their_distinct_objects(
             return out
 
         monkeypatch.setattr(_encode, "mix64", weak)
-    for values in (col, np.append(col, "ä" * 40)):
+    # strided views too (their references read through the strides)
+    for values in (col, np.append(col, "ä" * 40), col[::-1], col[1::3]):
         expected_codes, expected = pd.factorize(values)
         (codes, distinct), raw = _encode_column(values)
         assert codes.tolist() == expected_codes.tolist()
