@@ -291,3 +291,27 @@ def test_categorical_event_column_agrees(ev: dict[str, Any], f: Funnel, data: An
     a, b = compute(f, obj), compute(f, coded)
     assert a.units.tolist() == b.units.tolist() and a.depth.tolist() == b.depth.tolist()
     assert a.chain_row.tolist() == b.chain_row.tolist()
+
+
+@_S
+@given(ev=logs(), f=funnels(), data=st.data())
+def test_a_hold_of_two_fields_equals_one_of_their_joined_values(
+    ev: dict[str, Any], f: Funnel, data: Any
+) -> None:
+    """Two held fields (coded together for the held rows) give the depths that one
+    field holding both values does (coded when the DP compares rows); a null in
+    either is a null."""
+    k = len(f.steps)
+    lo = data.draw(st.integers(1, k))
+    hi = data.draw(st.integers(lo, k))
+    both = [
+        None if o is None or p is None else f"{o}|{p}"
+        for o, p in zip(ev["order_id"], ev["p"], strict=True)
+    ]
+    ev = dict(ev, both=np.array(both, dtype=object))
+    held = list(range(lo, hi + 1))
+    if f.order == "open" or len(held) < 2:
+        return
+    two = Funnel(**dict(f.model_dump(), hold={"order_id": held, "p": held}))
+    one = Funnel(**dict(f.model_dump(), hold={"both": held}))
+    assert depths(two, ev) == depths(one, ev)

@@ -196,7 +196,40 @@ def test_held_codes_read_as_a_full_column(data: st.DataObject, n: int) -> None:
     assert held[idx].tolist() == full[idx].tolist()
     lo = data.draw(st.integers(0, n))
     hi = data.draw(st.integers(lo, n))
-    assert held.block(lo, hi).tolist() == full[lo:hi].tolist()
+    at = np.arange(hi - lo)
+    q, r = held.block(lo, hi).pair(at, at[::-1])
+    assert q.tolist() == full[lo:hi].tolist()
+    assert r.tolist() == full[lo:hi][::-1].tolist()
+
+
+@given(data=st.data(), n=st.integers(1, 40))
+def test_held_values_pair_codes_equal_exactly_where_values_are(data: st.DataObject, n: int) -> None:
+    """The codes of a pair of row sets, made from the input column when asked, are
+    equal exactly where the held values are (null never equal), block by block."""
+    from autoops.funnel._compute import HeldValues
+
+    kind = data.draw(st.sampled_from(["int", "float", "str"]))
+    pool = data.draw(st.lists(st.integers(-(2**40), 2**40), min_size=1, max_size=4))
+    raw = data.draw(st.lists(st.sampled_from([*pool, None]), min_size=n, max_size=n))
+    if kind == "int":
+        raw = [0 if v is None else v for v in raw]
+        values: Any = np.array(raw, dtype=np.int64)
+    elif kind == "float":
+        values = np.array([np.nan if v is None else v + 0.5 * (v % 3 == 0) for v in raw])
+    else:
+        values = np.array([None if v is None else f"o{v}" for v in raw], dtype=object)
+    src = np.array(data.draw(st.permutations(range(n))), dtype=np.int64)
+    lo = data.draw(st.integers(0, n - 1))
+    hi = data.draw(st.integers(lo + 1, n))
+    q = np.array(data.draw(st.lists(st.integers(0, hi - lo - 1), max_size=n)), dtype=np.int64)
+    r = np.array(data.draw(st.lists(st.integers(0, hi - lo - 1), max_size=n)), dtype=np.int64)
+    cq, cr = HeldValues(values, src).block(lo, hi).pair(q, r)
+    vq, vr = values[src[lo:hi][q]], values[src[lo:hi][r]]
+    null = (lambda v: v is None or v != v) if kind != "int" else (lambda v: False)
+    for i, a in enumerate(vq):
+        assert (cq[i] == -1) == null(a)
+        for j, b in enumerate(vr):
+            assert (cq[i] >= 0 and cq[i] == cr[j]) == (not null(a) and not null(b) and a == b)
 
 
 def test_unheld_step_after_a_held_one_takes_the_best_start(con: Any) -> None:

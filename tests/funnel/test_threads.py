@@ -64,7 +64,8 @@ def _funnel_outputs(f: Funnel, ev: dict[str, Any], seq: str | None) -> dict[str,
     for i, m in enumerate(p.rows.steps):
         out[f"step{i}"] = m
     for j, tr in enumerate(p.transitions):
-        out[f"hold{j}"] = None if tr.hold is None else tr.hold.block(0, p.rows.n)
+        every = np.arange(p.rows.n)
+        out[f"hold{j}"] = None if tr.hold is None else tr.hold.pair(every, every[:0])[0]
         out[f"breakers{j}"] = tr.breakers
     return out
 

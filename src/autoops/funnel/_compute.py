@@ -10,8 +10,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from autoops import _parallel
-from autoops._parallel import chunks, parallel_map, take, take_into
+from autoops._parallel import take
 from autoops._tabular import factorize
 from autoops._time import to_utc_us
 from autoops.errors import InvalidInput
@@ -24,8 +23,8 @@ from autoops.funnel._columns import (
     read_events,
 )
 from autoops.funnel._kernel import (
-    Codes,
     HeldCodes,
+    Hold,
     Rows,
     StepMasks,
     Transition,
@@ -104,61 +103,35 @@ def _int_codes(v: I64) -> I64:
     return dense_codes(v)[0]
 
 
-def _spread_codes(ev: EventColumns, fields: tuple[str, ...], src: I64, sub: I64) -> Codes | None:
-    """The hold codes of one integral numeric field at sorted rows *sub*, read in
-    pieces on several threads; None when :func:`_hold_codes` must do it.
+class HeldValues:
+    """The codes of one held column, made from the input values when the DP compares
+    rows (internal; :class:`~autoops.funnel._kernel.Hold`).
 
-    Equal to :func:`_hold_codes` when every value is integral and the values span
-    less than 2**32: each code is then ``value − min`` (-1 for null), as int32 when
-    the codes fit (see :func:`_code_type`, which the serial path uses too). The
-    values are gathered once into one array; every other temporary is a piece's
-    (:data:`~autoops._parallel.PIECE_ROWS` rows), recycled by the allocator.
+    The DP compares the held values of the few rows that continue a chain, so no
+    code is made, and no value gathered from the input, for the other held rows.
+    Each pair of row sets is coded together by :func:`_codes` (equal codes, equal
+    values; -1 for null), so its codes compare with each other.
+
+    >>> held = HeldValues(np.array([5.0, np.nan, 7.0, 5.0]), np.array([3, 2, 1, 0]))
+    >>> [c.tolist() for c in held.pair(np.array([0, 1]), np.array([2, 3]))]
+    [[0, 2], [-1, 0]]
+    >>> [c.tolist() for c in held.block(2, 4).pair(np.array([0]), np.array([1]))]
+    [[-1], [0]]
     """
-    col = np.asarray(ev.column(fields[0])) if len(fields) == 1 else None
-    if len(sub) < _parallel.MIN_ROWS or col is None or col.dtype.kind not in "iuf":
-        return None
-    pieces = chunks(len(sub), -(-len(sub) // _parallel.PIECE_ROWS))
-    values = np.empty(len(sub), dtype=col.dtype)
-    floats = col.dtype.kind == "f"
 
-    def read(span: tuple[int, int]) -> tuple[int | None, int | None, bool]:
-        """The piece's least and greatest values (None: all null) and whether all are integral."""
-        a, b = span
-        v = values[a:b]
-        take_into(col, take(src, sub[a:b]), v)
-        present = v
-        if floats:
-            null = np.isnan(v)
-            if null.any():
-                present = np.compress(~null, v)
-        if not len(present):
-            return None, None, True
-        integral = not floats or bool(np.all(present == np.round(present)))
-        return int(present.min()), int(present.max()), integral
+    def __init__(self, values: npt.NDArray[Any], src: I64) -> None:
+        self.values = values  # the input column
+        self.src = src  # sorted row -> input row
 
-    parts = parallel_map(read, pieces)
-    lows = [lo for lo, _, _ in parts if lo is not None]
-    highs = [hi for _, hi, _ in parts if hi is not None]
-    if not all(ok for *_, ok in parts):
-        return None
-    if lows and (max(highs) - min(lows) >= 2**32 or max(highs) > 2**62 or min(lows) < -(2**62)):
-        return None
-    low = min(lows) if lows else 0
-    out = np.empty(len(sub), dtype=_code_type(max(highs) - low if lows else 0))
+    def pair(self, q_idx: I64, r_idx: I64) -> tuple[I64, I64]:
+        """The codes of rows *q_idx* and of rows *r_idx*, made together."""
+        rows = np.concatenate([take(self.src, q_idx), take(self.src, r_idx)])
+        codes = _codes(take(self.values, rows))
+        return codes[: len(q_idx)], codes[len(q_idx) :]
 
-    def write(span: tuple[int, int]) -> None:
-        a, b = span
-        v, o = values[a:b], out[a:b]
-        null = np.isnan(v) if floats else None
-        if null is not None and null.any():
-            ok = ~null
-            o[...] = -1
-            o[ok] = np.compress(ok, v).astype(np.int64) - low
-        else:  # in 64-bit integers (the values are whole, within ±2**62; the codes fit o)
-            np.subtract(v, low, out=o, dtype=np.int64, casting="unsafe")
-
-    parallel_map(write, pieces)
-    return out
+    def block(self, lo: int, hi: int) -> HeldValues:
+        """The same for sorted rows [lo, hi), counted from lo."""
+        return HeldValues(self.values, self.src[lo:hi])
 
 
 def _code_type(top: int) -> type[np.signedinteger[Any]]:
@@ -242,12 +215,15 @@ def plan(
             if f
         )
     )
+    # a hold of several fields keeps dense codes of the rows of the steps declaring them
+    # all (their match bits); a hold of one field reads its column when the DP compares
+    several = [fields for fields in hold_fields if len(fields) > 1]
     hold_masks = [
         sum(
             1 << b
             for b in {bit_of[i - 1] for i in set.intersection(*(set(holds[f]) for f in fields))}
         )
-        for fields in hold_fields
+        for fields in several
     ]
     # strict order counts every row; otherwise only rows matching a step or exclusion
     s = order_rows(
@@ -274,14 +250,14 @@ def plan(
         starts=s.starts,
         distinct=s.distinct,
     )
-    # codes for the held rows only (the rows of the steps a hold joins)
-    hold_codes: dict[tuple[str, ...], HeldCodes] = {}
-    for fields, sub in zip(hold_fields, s.held, strict=True):
-        codes = _spread_codes(ev, fields, src, sub)
-        if codes is None:
-            got = _hold_codes(ev, fields, take(src, sub))
-            codes = got.astype(_code_type(int(got.max(initial=0))))
-        hold_codes[fields] = HeldCodes(sub, codes)
+    hold_codes: dict[tuple[str, ...], Hold] = {
+        fields: HeldValues(np.asarray(ev.column(fields[0])), src)
+        for fields in hold_fields
+        if len(fields) == 1
+    }
+    for fields, sub in zip(several, s.held, strict=True):
+        got = _hold_codes(ev, fields, take(src, sub))
+        hold_codes[fields] = HeldCodes(sub, got.astype(_code_type(int(got.max(initial=0)))))
 
     transitions: list[Transition] = []
     gaps = funnel.gap_bounds_us()

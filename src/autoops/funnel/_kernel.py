@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 import numpy as np
@@ -29,6 +29,7 @@ from autoops._parallel import parallel_map, running_count, thread_count
 
 __all__ = [
     "HeldCodes",
+    "Hold",
     "Rows",
     "Transition",
     "canonical_chains",
@@ -43,13 +44,26 @@ Bool = npt.NDArray[np.bool_]
 Codes = npt.NDArray[np.signedinteger[Any]]  # hold codes: int32 when they fit, else int64
 
 
+class Hold(Protocol):
+    """The hold codes of sorted rows, read a pair of row sets at a time (internal)."""
+
+    def pair(self, q_idx: I64, r_idx: I64) -> tuple[Codes, Codes]:
+        """The codes of rows *q_idx* and of rows *r_idx*: equal codes, equal held values
+        (-1: null, never equal). Codes of one pair compare with each other only."""
+        ...
+
+    def block(self, lo: int, hi: int) -> Hold:
+        """The same for rows [lo, hi), counted from lo."""
+        ...
+
+
 @attrs.frozen
 class Transition:
     """What constrains the link from step j−1 to step j (0-based j ≥ 1)."""
 
     breakers: Bool | None  # rows that start a new segment besides unit starts (None: none)
     every_row_breaks: bool  # strict order, repeats break
-    hold: HeldCodes | Codes | None  # hold codes (-1 null; int32 or int64); a block's: dense
+    hold: Hold | None  # the held values' codes (None: no hold)
     min_gap: int | None
     max_gap: int | None
 
@@ -58,14 +72,13 @@ class HeldCodes:
     """The hold codes of the held rows (internal): ``codes[i]`` is sorted row ``rows[i]``'s.
 
     Only the rows of the steps a hold joins carry a code (-1 for a null); every
-    other row reads -1. No full-length array is kept: each DP block spreads its
-    own rows' codes into a block-long array (:meth:`block`).
+    other row reads -1. No full-length array is kept.
 
     >>> held = HeldCodes(np.array([1, 4]), np.array([7, -1], dtype=np.int32))
     >>> held[np.array([0, 1, 4, 5])].tolist()
     [-1, 7, -1, -1]
-    >>> held.block(1, 5).tolist()
-    [7, -1, -1, -1]
+    >>> [c.tolist() for c in held.block(1, 5).pair(np.array([0]), np.array([2, 3]))]
+    [[7], [-1, -1]]
     """
 
     def __init__(self, rows: I64, codes: Codes) -> None:
@@ -83,12 +96,14 @@ class HeldCodes:
         )
         return got
 
-    def block(self, lo: int, hi: int) -> Codes:
-        """The codes of sorted rows [lo, hi) as one array (-1 for rows without one)."""
+    def pair(self, q_idx: I64, r_idx: I64) -> tuple[Codes, Codes]:
+        """The codes of rows *q_idx* and of rows *r_idx* (see :class:`Hold`)."""
+        return self[q_idx], self[r_idx]
+
+    def block(self, lo: int, hi: int) -> HeldCodes:
+        """The codes of sorted rows [lo, hi), counted from lo."""
         a, b = np.searchsorted(self.rows, [lo, hi]).tolist()
-        out = np.full(hi - lo, -1, dtype=self.codes.dtype)
-        out[self.rows[a:b] - lo] = self.codes[a:b]
-        return out
+        return HeldCodes(self.rows[a:b] - lo, self.codes[a:b])
 
 
 class StepMasks:
@@ -292,8 +307,7 @@ def _groups(
     parts_q = [gq]
     parts_r = [gr]
     if tr.hold is not None:
-        hq = tr.hold[q_idx].astype(np.int64, copy=False)  # codes may be int32
-        hr = tr.hold[r_idx].astype(np.int64, copy=False)
+        hq, hr = (c.astype(np.int64, copy=False) for c in tr.hold.pair(q_idx, r_idx))
         keep_q &= hq >= 0
         gr = np.where(hr >= 0, gr, -1)
         parts_q.append(hq)
@@ -440,7 +454,7 @@ def _best_start_scan(
 def _best_start_held(
     rows: Rows,
     tr: Transition,
-    hold: HeldCodes | Codes,
+    hold: Hold,
     q_idx: I64,
     q_b: I64,
     r_idx: I64,
@@ -451,8 +465,8 @@ def _best_start_held(
     candidate by one binary search. Hold codes are below 2**32 (offsets of
     compact integers, else dense ranks), so the key fits below 2**62 rows.
     """
-    hq = hold[q_idx].astype(np.int64, copy=False)  # codes may be int32: keys need 64 bits
-    hr = hold[r_idx].astype(np.int64, copy=False)
+    # (codes may be int32: keys need 64 bits)
+    hq, hr = (c.astype(np.int64, copy=False) for c in hold.pair(q_idx, r_idx))
     pos_bits = len(q_idx).bit_length()
     top = max(int(hq.max(initial=0)), int(hr.max(initial=0)))
     assert top.bit_length() + pos_bits <= 62, "hold codes exceed the packed key"
@@ -572,7 +586,7 @@ def _block(
         if a is None:
             return None
         if id(a) not in views:
-            views[id(a)] = a.block(lo, hi) if isinstance(a, HeldCodes) else a[lo:hi]
+            views[id(a)] = a[lo:hi] if isinstance(a, np.ndarray) else a.block(lo, hi)
         return views[id(a)]
 
     cut = [attrs.evolve(tr, breakers=view(tr.breakers), hold=view(tr.hold)) for tr in transitions]
