@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -23,7 +24,11 @@ def test_factorize_u64_matches_unique(values: list[int], expected: int | None) -
 
 
 objects = st.lists(
-    st.one_of(st.none(), st.text(max_size=4), st.sampled_from([-1, -2, 1.0, float("nan")])),
+    st.one_of(
+        st.none(),
+        st.text(max_size=4),
+        st.sampled_from([-1, -2, 1.0, float("nan"), pd.NA, pd.NaT]),
+    ),
     max_size=60,
 )
 
@@ -43,11 +48,12 @@ def test_factorize_objects_groups_equal_values(values: list[object], use_pandas:
             assert c == -1
         else:
             u = uniq[c]
-            assert u == v or str(u) == str(v)  # NaN groups by its text
+            assert (u == v) is True or str(u) == str(v)  # NaN, NA and NaT group by their text
     assert sorted(set(codes[codes >= 0].tolist())) == list(range(len(uniq)))  # no unused value
     # -1 and -2 share a Python hash but never a group
-    if -1 in values and -2 in values:
-        assert codes[values.index(-1)] != codes[values.index(-2)]
+    at = {v: i for i, v in enumerate(values) if type(v) is int}  # (pd.NA == -1 has no truth)
+    if -1 in at and -2 in at:
+        assert codes[at[-1]] != codes[at[-2]]
 
 
 @pytest.mark.parametrize("expected", [1, 2, 7, None])
@@ -70,3 +76,21 @@ def test_sorted_codes_are_the_sorted_distinct_values(values: list[int], few: boo
     codes, distinct = fac.sorted_codes(wide)
     assert (distinct[codes] == wide).all() and len(distinct) == len(np.unique(wide))
     assert (distinct[1:] > distinct[:-1]).all()
+
+
+@settings(max_examples=100, deadline=None)
+@given(values=objects)
+def test_factorize_objects_groups_the_same_with_and_without_pandas(values: list[object]) -> None:
+    """pandas' path (which takes NaN, NA and NaT for missing) and the hashing path give
+    the same groups: only None is missing."""
+    arr = np.array(values, dtype=object)
+    old = fac.USE_PANDAS
+    try:
+        groups = []
+        for use in (True, False):
+            fac.USE_PANDAS = use
+            codes = fac.factorize_objects(arr)[0].tolist()
+            groups.append({frozenset(i for i, c in enumerate(codes) if c == g) for g in codes})
+    finally:
+        fac.USE_PANDAS = old
+    assert groups[0] == groups[1]

@@ -130,8 +130,20 @@ def _pandas_factorize(values: npt.NDArray[Any]) -> tuple[I64, npt.NDArray[Any]] 
     # pandas treats NaN (and pd.NA / NaT) as missing too; only None is missing here
     na = np.flatnonzero(codes < 0)
     if values[na].tolist().count(None) != len(na):  # identity test, 3x faster than ==
-        return None
+        # the others are values, grouped by their text as the hashing path groups them
+        idx = np.array([i for i in na.tolist() if values[i] is not None], dtype=np.int64)
+        _, first, inv = np.unique(values[idx].astype(str), return_index=True, return_inverse=True)
+        codes[idx] = len(uniq) + inv.reshape(-1)
+        uniq = np.concatenate([uniq, values[idx[first]]])
     return codes, uniq
+
+
+def _equal(a: Any, b: Any) -> bool:
+    """``a == b`` as a bool; identity for values whose equality has no truth value (pd.NA)."""
+    try:
+        return bool(a == b)
+    except TypeError:
+        return a is b
 
 
 def factorize_objects(values: npt.NDArray[Any]) -> tuple[I64, npt.NDArray[Any]]:
@@ -143,10 +155,14 @@ def factorize_objects(values: npt.NDArray[Any]) -> tuple[I64, npt.NDArray[Any]]:
     group of its own keyed by ``str(value)``. Either way values that compare
     equal (``1`` and ``1.0``) share a group.
 
+    NaN, ``pd.NA`` and ``NaT`` are values (grouped by their text), not missing.
+
     Examples:
         >>> codes, uniq = factorize_objects(np.array(["a", None, "b", "a"], dtype=object))
         >>> codes.tolist(), uniq[codes[[0, 2]]].tolist()
         ([0, -1, 1, 0], ['a', 'b'])
+        >>> factorize_objects(np.array([float("nan"), "a", None, float("nan")], dtype=object))[0].tolist()
+        [1, 0, -1, 1]
     """
     values = np.asarray(values, dtype=object)
     n = len(values)
@@ -160,7 +176,10 @@ def factorize_objects(values: npt.NDArray[Any]) -> tuple[I64, npt.NDArray[Any]]:
     first = np.full(len(uniq_h), n, dtype=np.int64)
     np.minimum.at(first, c, np.arange(n, dtype=np.int64))
     uniq = values[first]
-    same = np.asarray(np.equal(values, uniq[c]), dtype=bool)
+    try:
+        same = np.asarray(np.equal(values, uniq[c]), dtype=bool)
+    except TypeError:  # (pd.NA == x has no truth value): value by value
+        same = np.frompyfunc(_equal, 2, 1)(values, uniq[c]).astype(bool)
     if not same.all():
         bad = np.flatnonzero(~same)
         text = values[bad].astype(str)
