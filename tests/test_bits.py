@@ -13,6 +13,6 @@ from autoops._bits import count_before
 @given(data=st.data(), n=st.integers(1, 700))
 def test_count_before_equals_a_running_count(data: st.DataObject, n: int) -> None:
     flags = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool)
-    at = np.array(data.draw(st.lists(st.integers(0, n - 1), max_size=50)), dtype=np.int64)
+    at = np.array(data.draw(st.lists(st.integers(0, n), max_size=50)), dtype=np.int64)
     want = [int(np.count_nonzero(flags[:p])) for p in at]
     assert count_before(flags, at).tolist() == want

@@ -17,31 +17,50 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["count_before"]
+__all__ = ["Rank", "count_before"]
 
 _BELOW = np.array([(1 << i) - 1 for i in range(64)], dtype=np.uint64)
 """``_BELOW[i]``: bits 0..i-1 set."""
 
 
+class Rank:
+    """How many of *flags* are set before positions, the bitmap built once for many
+    questions (positions 0 to ``len(flags)``).
+
+    >>> rank = Rank(np.array([True, False, True]))
+    >>> rank.before(np.array([0, 1, 2, 3])).tolist()
+    [0, 1, 1, 2]
+    """
+
+    def __init__(self, flags: npt.NDArray[np.bool_]) -> None:
+        tail = -len(flags) % 64
+        if tail:
+            flags = np.concatenate([flags, np.zeros(tail, dtype=bool)])
+        # one word more, empty, for position len(flags) (n/64 words: not a copy of flags)
+        self.words = np.zeros(len(flags) // 64 + 1, dtype=np.uint64)
+        self.words[:-1] = np.packbits(flags, bitorder="little").view("<u8")
+        self.counts = np.zeros(len(self.words), dtype=np.int64)  # set before each word
+        np.cumsum(np.bitwise_count(self.words[:-1]).astype(np.int64), out=self.counts[1:])
+
+    def before(self, at: npt.NDArray[np.integer[Any]]) -> npt.NDArray[np.int64]:
+        """For each position p in *at*: how many of ``flags[:p]`` are set."""
+        word = at >> 6
+        bits = _BELOW[at & 63]
+        bits &= self.words[word]
+        count: npt.NDArray[np.int64] = self.counts[word]
+        count += np.bitwise_count(bits)
+        return count
+
+
 def count_before(
     flags: npt.NDArray[np.bool_], at: npt.NDArray[np.integer[Any]]
 ) -> npt.NDArray[np.int64]:
-    """For each position p in *at* (``0 <= p < len(flags)``): how many of ``flags[:p]`` are set.
+    """For each position p in *at* (``0 <= p <= len(flags)``): how many of ``flags[:p]``
+    are set (one question of :class:`Rank`).
 
     >>> flags = np.zeros(200, dtype=bool)
     >>> flags[[3, 64, 130]] = True
-    >>> count_before(flags, np.array([0, 3, 4, 64, 65, 199])).tolist()
-    [0, 0, 1, 1, 2, 3]
+    >>> count_before(flags, np.array([0, 3, 4, 64, 65, 199, 200])).tolist()
+    [0, 0, 1, 1, 2, 3, 3]
     """
-    tail = -len(flags) % 64
-    if tail:
-        flags = np.concatenate([flags, np.zeros(tail, dtype=bool)])
-    words = np.packbits(flags, bitorder="little").view("<u8")
-    before = np.zeros(len(words) + 1, dtype=np.int64)
-    np.cumsum(np.bitwise_count(words).astype(np.int64), out=before[1:])  # (no cast: GIL)
-    word = at >> 6
-    bits = _BELOW[at & 63]
-    bits &= words[word]
-    count: npt.NDArray[np.int64] = before[word]
-    count += np.bitwise_count(bits)
-    return count
+    return Rank(flags).before(at)

@@ -24,7 +24,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from autoops._bits import count_before
+from autoops._bits import Rank, count_before
 from autoops._parallel import parallel_map, running_count, thread_count
 
 __all__ = [
@@ -150,7 +150,7 @@ class Rows:
     starts: Bool = attrs.field(default=None, eq=False, repr=False)  # first row of a unit
     distinct: I64 = attrs.field(default=None, eq=False, repr=False)  # unit codes, ascending
     # segment ids per breaker mask (links guarded by the same exclusions share them)
-    segs: dict[int, tuple[Bool, I64]] = attrs.field(factory=dict, init=False, eq=False, repr=False)
+    segs: dict[int, tuple[Bool, Any]] = attrs.field(factory=dict, init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if self.starts is None:
@@ -196,7 +196,8 @@ def _segments(rows: Rows, tr: Transition) -> I64:
         return rows.unit_idx
     hit = rows.segs.get(id(tr.breakers))
     if hit is not None and hit[0] is tr.breakers:
-        return hit[1]
+        cached: I64 = hit[1]
+        return cached
     cut = rows.starts | tr.breakers
     seg = running_count(cut)
     seg -= 1
@@ -205,20 +206,21 @@ def _segments(rows: Rows, tr: Transition) -> I64:
 
 
 def _segment_lookup(rows: Rows, tr: Transition) -> Callable[[I64], I64]:
-    """``positions -> segment ids`` (as :func:`_segments`) for a few rows: a binary
-    search among the segments' first rows, instead of numbering every row."""
+    """``positions -> segment ids`` (as :func:`_segments`) for a few rows: the segments'
+    first rows counted up to each position in a bitmap (:class:`autoops._bits.Rank`),
+    instead of numbering every row (positions from -1)."""
     if tr.every_row_breaks or tr.breakers is None:
         seg = _segments(rows, tr)
         return lambda at: seg[at]
     key = -1 - id(tr.breakers)  # beside _segments' entries in the same cache
     hit = rows.segs.get(key)
     if hit is None or hit[0] is not tr.breakers:
-        hit = (tr.breakers, np.flatnonzero(rows.starts | tr.breakers))
+        hit = (tr.breakers, Rank(rows.starts | tr.breakers))
         rows.segs[key] = hit
     first = hit[1]
 
     def at(positions: I64) -> I64:
-        out = np.searchsorted(first, positions, side="right")
+        out = first.before(positions + 1)
         out -= 1
         return out
 
