@@ -208,7 +208,7 @@ def test_held_values_pair_codes_equal_exactly_where_values_are(data: st.DataObje
     equal exactly where the held values are (null never equal), block by block."""
     from autoops.funnel._compute import HeldValues
 
-    kind = data.draw(st.sampled_from(["int", "float", "str"]))
+    kind = data.draw(st.sampled_from(["int", "float", "huge", "str"]))
     pool = data.draw(st.lists(st.integers(-(2**40), 2**40), min_size=1, max_size=4))
     raw = data.draw(st.lists(st.sampled_from([*pool, None]), min_size=n, max_size=n))
     if kind == "int":
@@ -216,6 +216,9 @@ def test_held_values_pair_codes_equal_exactly_where_values_are(data: st.DataObje
         values: Any = np.array(raw, dtype=np.int64)
     elif kind == "float":
         values = np.array([np.nan if v is None else v + 0.5 * (v % 3 == 0) for v in raw])
+    elif kind == "huge":  # whole floats a cast to int64 would not keep apart
+        big = [1e300, 2e300, np.inf, -np.inf, 2.0**63, 3.0]
+        values = np.array([np.nan if v is None else big[v % len(big)] for v in raw])
     else:
         values = np.array([None if v is None else f"o{v}" for v in raw], dtype=object)
     src = np.array(data.draw(st.permutations(range(n))), dtype=np.int64)
@@ -258,3 +261,15 @@ def test_unheld_step_after_a_held_one_takes_the_best_start(con: Any) -> None:
     assert False in seen  # the starts did decrease: the running maximum was needed
     # the chain starts at the second "a" (order 2), the latest start
     assert _engine(f, ev)[0] == {"depth": 3, "chain": [1, 2, 4], "ttc": 3 * 3_600_000_000}
+
+
+def test_whole_floats_beyond_int64_keep_distinct_hold_codes() -> None:
+    """Whole floats that a cast to int64 cannot hold (huge, infinite) are ranked, so
+    a hold never takes two of them for one value."""
+    from autoops.funnel._compute import _codes
+
+    values = np.array([1e300, 2e300, np.inf, -np.inf, 2.0**63, 3.0, np.nan, 1e300])
+    codes = _codes(values).tolist()
+    assert codes[6] == -1
+    assert len(set(codes[:6])) == 6
+    assert codes[7] == codes[0]

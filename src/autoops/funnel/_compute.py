@@ -69,15 +69,22 @@ def _instant_us(value: Any, field: str) -> int:
 def _codes(values: npt.NDArray[Any]) -> I64:
     """Non-negative integer codes for equality tests; -1 for null (None, NaN, NaT).
 
-    Integers (and integral floats) spanning less than 2**32 are their own
-    codes, shifted to start at 0 — no ranking, no random access.
+    Integers (and integral floats within ±2**62, which convert exactly) spanning
+    less than 2**32 are their own codes, shifted to start at 0 — no ranking, no
+    random access; other floats (fractions, huge values, infinities) are ranked.
+
+    >>> _codes(np.array([3.0, np.nan, 1e300, np.inf, 2e300, 3.0])).tolist()
+    [0, -1, 1, 3, 2, 0]
     """
     if values.dtype.kind in "iub":
         return _int_codes(values.astype(np.int64, copy=False))
     if values.dtype.kind in "fM":
         null = np.isnan(values) if values.dtype.kind == "f" else np.isnat(values)
         present = values[~null]
-        if present.dtype.kind == "f" and np.all(present == np.round(present)):
+        whole = present.dtype.kind == "f" and bool(np.all(present == np.round(present)))
+        if whole and len(present) and max(-present.min(), present.max()) > 2**62:
+            whole = False  # (beyond int64, or infinite: a cast would not keep them apart)
+        if whole:
             if not null.any():
                 return _int_codes(present.astype(np.int64))
             out = np.full(len(values), -1, dtype=np.int64)
