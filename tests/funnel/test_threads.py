@@ -64,10 +64,24 @@ def _funnel_outputs(f: Funnel, ev: dict[str, Any], seq: str | None) -> dict[str,
     for i, m in enumerate(p.rows.steps):
         out[f"step{i}"] = m
     for j, tr in enumerate(p.transitions):
-        every = np.arange(p.rows.n)
-        out[f"hold{j}"] = None if tr.hold is None else tr.hold.pair(every, every[:0])[0]
+        out[f"hold{j}"] = None if tr.hold is None else _same_hold(p.rows.unit, tr.hold)
         out[f"breakers{j}"] = tr.breakers
     return out
+
+
+def _same_hold(unit: np.ndarray, hold: Any) -> np.ndarray:
+    """Each row's first row of its unit with an equal hold code (-1: none): codes are
+    made block by block and compare within a unit only, so this is what must not
+    depend on the threads."""
+    every = np.arange(len(unit))
+    codes = hold.pair(every, every[:0])[0].tolist()
+    first: dict[tuple[int, int], int] = {}
+    return np.array(
+        [
+            -1 if c < 0 else first.setdefault((int(u), c), i)
+            for i, (u, c) in enumerate(zip(unit, codes, strict=True))
+        ]
+    )
 
 
 def _assert_same(a: dict[str, Any], b: dict[str, Any]) -> None:

@@ -126,6 +126,8 @@ class HeldValues:
     [[-1], [0]]
     """
 
+    lazy = True
+
     def __init__(self, values: npt.NDArray[Any], src: I64) -> None:
         self.values = values  # the input column
         self.src = src  # sorted row -> input row
@@ -367,26 +369,44 @@ def _reached(depth: I64, k: int) -> npt.NDArray[np.bool_]:
     return reached
 
 
-def depth_and_chains(p: Plan) -> tuple[I64, I64, npt.NDArray[np.bool_], Callable[[], I64]]:
-    """(unit codes, depth, reached matrix, a thunk giving chain rows in sorted order).
+def depth_and_chains(
+    p: Plan,
+) -> tuple[Plan, I64, I64, npt.NDArray[np.bool_], Callable[[], I64]]:
+    """(the plan as results keep it, unit codes, depth, reached matrix, a thunk giving
+    chain rows in sorted order).
 
     The canonical chains of ordered funnels (a backward pass per step) are
-    only computed when asked for: counts and persons need the depth alone.
+    only computed when asked for: counts and persons need the depth alone. The
+    plan kept has its one-field holds frozen (see ``_kernel._freeze``): chains
+    and trends computed later read no input column again.
     """
     f = p.funnel
     k = len(f.steps)
     if f.order in ("ordered", "strict"):
-        levels, depth = ordered_dp_depth(p.rows, p.transitions, f.window_us, f.entry == "first")
+        levels, depth, frozen = ordered_dp_depth(
+            p.rows, p.transitions, f.window_us, f.entry == "first"
+        )
         units = p.rows.units()
         reached = _reached(depth, k)
-        return units, depth, reached, lambda: canonical_chains(p.rows, p.transitions, levels())[2]
+        trs = [
+            attrs.evolve(tr, hold=frozen[id(tr.hold)]) if id(tr.hold) in frozen else tr
+            for tr in p.transitions
+        ]
+        kept = attrs.evolve(p, transitions=trs)
+        return (
+            kept,
+            units,
+            depth,
+            reached,
+            lambda: canonical_chains(kept.rows, kept.transitions, levels())[2],
+        )
     if f.order == "unordered":
         units, depth, chain = unordered_depth(p.rows, f.window_us, p.rows.entry)
         reached = _reached(depth, k)
     else:
         units, reached, chain = open_reached(p.rows, p.rows.entry)
         depth = reached.sum(axis=1).astype(np.int64)
-    return units, depth, reached, lambda: chain
+    return p, units, depth, reached, lambda: chain
 
 
 def compute(
@@ -435,7 +455,7 @@ def compute(
         [2, 1]
     """
     p = plan(funnel, events, unit=unit, event=event, ts=ts, seq=seq)
-    units, depth, reached, chain_thunk = depth_and_chains(p)
+    p, units, depth, reached, chain_thunk = depth_and_chains(p)
 
     def chains() -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
         chain = chain_thunk()

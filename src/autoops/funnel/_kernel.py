@@ -30,6 +30,7 @@ from autoops._parallel import parallel_map, running_count, thread_count
 __all__ = [
     "HeldCodes",
     "Hold",
+    "JoinedLevels",
     "Rows",
     "Transition",
     "canonical_chains",
@@ -45,7 +46,13 @@ Codes = npt.NDArray[np.signedinteger[Any]]  # hold codes: int32 when they fit, e
 
 
 class Hold(Protocol):
-    """The hold codes of sorted rows, read a pair of row sets at a time (internal)."""
+    """The hold codes of sorted rows, read a pair of row sets at a time (internal).
+
+    A *lazy* hold reads the input column when asked; the DP freezes the codes that
+    chains and trends may ask for later (:func:`_freeze`).
+    """
+
+    lazy: bool
 
     def pair(self, q_idx: I64, r_idx: I64) -> tuple[Codes, Codes]:
         """The codes of rows *q_idx* and of rows *r_idx*: equal codes, equal held values
@@ -80,6 +87,8 @@ class HeldCodes:
     >>> [c.tolist() for c in held.block(1, 5).pair(np.array([0]), np.array([2, 3]))]
     [[7], [-1, -1]]
     """
+
+    lazy = False
 
     def __init__(self, rows: I64, codes: Codes) -> None:
         self.rows = rows  # ascending sorted-row positions
@@ -595,10 +604,66 @@ def _block(
     return block, cut
 
 
+def _freeze(
+    levels: Levels, transitions: list[Transition], ran: list[Transition]
+) -> dict[int, tuple[I64, Codes]]:
+    """For each lazy hold of *transitions* (by id): the rows of the levels its
+    transitions join, ascending, and their codes read now (*ran*: the same
+    transitions as the DP ran them, on a block's rows).
+
+    The chains compare rows of those levels only, and only within a unit, so codes
+    made block by block serve them. A trend's DP over fewer entry rows compares
+    previous-step rows of its own levels, which lie in these (fewer entries never
+    make more rows valid), and step rows outside these levels, which were not valid
+    with every entry row and are not with fewer either: their -1 matches nothing,
+    which gives them the same outcome.
+    """
+    parts: dict[int, tuple[Hold, list[I64]]] = {}
+    for t, (tr, block_tr) in enumerate(zip(transitions, ran, strict=True)):
+        if tr.hold is not None and block_tr.hold is not None and tr.hold.lazy:
+            parts.setdefault(id(tr.hold), (block_tr.hold, []))[1].extend(
+                [levels[t][0], levels[t + 1][0]]
+            )
+    frozen = {}
+    for key, (hold, idx) in parts.items():
+        rows = np.concatenate(idx)
+        rows.sort()
+        keep = np.ones(len(rows), dtype=bool)
+        np.not_equal(rows[1:], rows[:-1], out=keep[1:])
+        rows = rows[keep]
+        frozen[key] = (rows, hold.pair(rows, rows[:0])[0])
+    return frozen
+
+
+class JoinedLevels:
+    """The DP's levels, each joined from the blocks' when first asked for (internal):
+    ``levels[j]`` is one level, ``levels()`` all of them.
+
+    >>> levels = JoinedLevels(lambda j: (np.array([j]), np.array([j])), 2)
+    >>> levels[1][0].tolist(), len(levels())
+    ([1], 2)
+    """
+
+    def __init__(self, join: Callable[[int], tuple[I64, I64]], count: int) -> None:
+        self._join = join
+        self._count = count
+        self._joined: dict[int, tuple[I64, I64]] = {}
+
+    def __getitem__(self, j: int) -> tuple[I64, I64]:
+        if j not in self._joined:
+            self._joined[j] = self._join(j)
+        return self._joined[j]
+
+    def __call__(self) -> Levels:
+        return [self[j] for j in range(self._count)]
+
+
 def ordered_dp_depth(
     rows: Rows, transitions: list[Transition], window: int, entry_first: bool
-) -> tuple[Callable[[], Levels], I64]:
-    """The DP's levels (joined on first call of the returned thunk) and the depth per unit.
+) -> tuple[JoinedLevels, I64, dict[int, HeldCodes]]:
+    """The DP's levels (each joined when first asked for), the depth per unit, and the
+    codes of each lazy hold frozen for the rows chains and trends compare (by the
+    hold's id; see :func:`_freeze`).
 
     Units never interact, so long inputs run as blocks of whole units of about
     :data:`DP_BLOCK_ROWS` rows each — on several threads
@@ -608,16 +673,18 @@ def ordered_dp_depth(
     """
     if rows.n <= 2 * DP_BLOCK_ROWS:
         whole = _ordered_dp(rows, transitions, window, entry_first)
-        return (lambda: whole), _depth(rows, whole)
+        frozen = {k: HeldCodes(*v) for k, v in _freeze(whole, transitions, transitions).items()}
+        return JoinedLevels(whole.__getitem__, len(whole)), _depth(rows, whole), frozen
     edges = _block_edges(rows)
 
-    def run(span: tuple[int, int]) -> tuple[list[tuple[Any, Any]], I64]:
+    def run(span: tuple[int, int]) -> tuple[list[tuple[Any, Any]], I64, dict[int, Any]]:
         lo, hi = span
         block, cut = _block(rows, transitions, lo, hi)
         levels = _ordered_dp(block, cut, window, entry_first)
         depth = _depth(block, levels)
+        held = _freeze(levels, transitions, cut)
         if block.n >= 2**31:
-            return list(levels), depth
+            return list(levels), depth, held
         # kept until the chains are asked for: block positions fit 32 bits (half the
         # memory); a level whose starts are its rows (the first) is kept once
         narrow = [
@@ -625,26 +692,27 @@ def ordered_dp_depth(
             for idx, b in levels
             for i32 in [idx.astype(np.int32)]
         ]
-        return narrow, depth
+        return narrow, depth, held
 
     spans = list(itertools.pairwise(edges))
     parts = parallel_map(run, spans)
-    depth = np.concatenate([d for _, d in parts]) if parts else np.zeros(0, dtype=np.int64)
-    joined: Levels = []
+    depth = np.concatenate([d for _, d, _ in parts]) if parts else np.zeros(0, dtype=np.int64)
+    frozen = {
+        key: HeldCodes(
+            np.concatenate([h[key][0] + lo for (*_, h), (lo, _) in zip(parts, spans, strict=True)]),
+            np.concatenate([h[key][1] for *_, h in parts]),
+        )
+        for key in (parts[0][2] if parts else {})
+    }
 
-    def levels() -> Levels:
-        if not joined:
-            for j in range(len(transitions) + 1):
-                at = [(lv[j], lo) for (lv, _), (lo, _) in zip(parts, spans, strict=True)]
-                joined.append(
-                    (
-                        np.concatenate([np.add(idx, lo, dtype=np.int64) for (idx, _), lo in at]),
-                        np.concatenate([np.add(b, lo, dtype=np.int64) for (_, b), lo in at]),
-                    )
-                )
-        return joined
+    def level(j: int) -> tuple[I64, I64]:
+        at = [(lv[j], lo) for (lv, _, _), (lo, _) in zip(parts, spans, strict=True)]
+        return (
+            np.concatenate([np.add(idx, lo, dtype=np.int64) for (idx, _), lo in at]),
+            np.concatenate([np.add(b, lo, dtype=np.int64) for (_, b), lo in at]),
+        )
 
-    return levels, depth
+    return JoinedLevels(level, len(transitions) + 1), depth, frozen
 
 
 def ordered_dp(rows: Rows, transitions: list[Transition], window: int, entry_first: bool) -> Levels:
