@@ -149,9 +149,8 @@ def _code_type(top: int) -> type[np.signedinteger[Any]]:
 
 
 def _hold_codes(ev: EventColumns, fields: tuple[str, ...], rows: I64) -> I64:
-    """One code per combination of the held fields on *rows* (-1 if any is null)."""
-    if len(fields) == 1:
-        return _codes(take(np.asarray(ev.column(fields[0])), rows))
+    """One code per combination of the held fields on *rows* (-1 if any is null): a hold
+    of several fields (one field is coded when compared, :class:`HeldValues`)."""
     codes: I64 | None = None
     for field in fields:
         c = _codes(take(np.asarray(ev.column(field)), rows))

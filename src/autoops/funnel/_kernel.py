@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from autoops._bits import Rank, count_before
+from autoops._factorize import unique_sorted
 from autoops._parallel import parallel_map, running_count, thread_count
 
 __all__ = [
@@ -626,11 +627,7 @@ def _freeze(
             )
     frozen = {}
     for key, (hold, idx) in parts.items():
-        rows = np.concatenate(idx)
-        rows.sort()
-        keep = np.ones(len(rows), dtype=bool)
-        np.not_equal(rows[1:], rows[:-1], out=keep[1:])
-        rows = rows[keep]
+        rows = unique_sorted(np.concatenate(idx))
         frozen[key] = (rows, hold.pair(rows, rows[:0])[0])
     return frozen
 

@@ -153,7 +153,8 @@ def order_rows(
         a, b = span
         bucket = (unit[a:b] >> shift).astype(bucket_type)
         if not all_rows:  # (−1 is the largest number: 0 − 1 wraps around)
-            bucket |= np.negative((bits[a:b] == 0).view(np.uint8).astype(bucket_type))
+            left_out = (bits[a:b] == 0).view(np.uint8).astype(bucket_type, copy=False)
+            bucket |= np.negative(left_out)
         return bucket, np.bincount(bucket, minlength=n_buckets)[:n_buckets]
 
     def in_unit_order(span: tuple[int, int]) -> bool:

@@ -252,32 +252,12 @@ def _read_objects(values: npt.NDArray[np.object_], refs: npt.NDArray[np.uint64])
         return None
     to_first_seen = np.empty(len(by_address), dtype=np.int64)
     to_first_seen[by_address] = np.arange(len(by_address), dtype=np.int64)
-    arrow = _one_array(arrow).take(to_first_seen)
-    short = encode_short(arrow)
-    if short is not None:
-        obj_codes = short.codes
-        distinct: npt.NDArray[Any] = short.text
-        first_objects = short.rows
-
-        def raw() -> npt.NDArray[Any]:
-            out: npt.NDArray[Any] = arrow.take(first_objects).to_numpy(zero_copy_only=False)
-            return out
-
-    else:
-        codes32, dictionary = arrow_dictionary(arrow)
-        obj_codes = codes32.astype(np.int64)
-        text = _ascii_text(dictionary)
-        distinct = dictionary.to_numpy(zero_copy_only=False) if text is None else text
-
-        def raw() -> npt.NDArray[Any]:
-            out: npt.NDArray[Any] = dictionary.to_numpy(zero_copy_only=False)
-            return out
-
+    by_object = _arrow_column(_one_array(arrow).take(to_first_seen))
     codes = np.empty(len(ref_codes), dtype=np.int64)
-    take_into(obj_codes, ref_codes, codes)
-    if arrow.null_count:  # pragma: no cover - an object Arrow reads as null (None is left out)
-        return _present(spread_codes(n, rows, codes), distinct, raw)
-    return _Column(rows, codes, distinct, raw, n)
+    take_into(by_object.all_codes(), ref_codes, codes)
+    if by_object.present is not None:  # pragma: no cover - an object Arrow reads as null
+        return _present(spread_codes(n, rows, codes), by_object.distinct, by_object.raw_of)
+    return _Column(rows, codes, by_object.distinct, by_object.raw_of, n)
 
 
 def _one_array(arrow: Any) -> Any:
@@ -334,30 +314,34 @@ def _read_column(values: Any) -> _Column:
         else:
             arrow = _object_strings(objects)
     if arrow is not None:
-        arrow = _one_array(arrow)
-        short = encode_short(arrow)
-        if short is not None:
-            # short ASCII values: Arrow's codes and _ascii_text's text, by one sort of
-            # 64-bit keys instead of one hash table of every distinct value
-            first_rows = short.rows
-
-            def first_seen() -> npt.NDArray[Any]:
-                out: npt.NDArray[Any] = arrow.take(first_rows).to_numpy(zero_copy_only=False)
-                return out
-
-            return _Column(short.present, short.present_codes, short.text, first_seen, len(arrow))
-        # what encode does with it, the distinct values' Python strings made later or never
-        codes, dictionary = arrow_dictionary(arrow)
-        text = _ascii_text(dictionary)
-        distinct = dictionary.to_numpy(zero_copy_only=False) if text is None else text
-
-        def raw() -> npt.NDArray[Any]:
-            out: npt.NDArray[Any] = dictionary.to_numpy(zero_copy_only=False)
-            return out
-
-        return _present(codes.astype(np.int64), distinct, raw)
+        return _arrow_column(_one_array(arrow))
     coded = encode(values)
     return _present(coded[0], coded[1], lambda: coded[1])
+
+
+def _arrow_column(arrow: Any) -> _Column:
+    """:func:`_read_column` of one Arrow string array."""
+    short = encode_short(arrow)
+    if short is not None:
+        # short ASCII values: Arrow's codes and _ascii_text's text, by one sort of
+        # 64-bit keys instead of one hash table of every distinct value
+        first_rows = short.rows
+
+        def first_seen() -> npt.NDArray[Any]:
+            out: npt.NDArray[Any] = arrow.take(first_rows).to_numpy(zero_copy_only=False)
+            return out
+
+        return _Column(short.present, short.present_codes, short.text, first_seen, len(arrow))
+    # what encode does with it, the distinct values' Python strings made later or never
+    codes, dictionary = arrow_dictionary(arrow)
+    text = _ascii_text(dictionary)
+    distinct = dictionary.to_numpy(zero_copy_only=False) if text is None else text
+
+    def raw() -> npt.NDArray[Any]:
+        out: npt.NDArray[Any] = dictionary.to_numpy(zero_copy_only=False)
+        return out
+
+    return _present(codes.astype(np.int64), distinct, raw)
 
 
 def _present(
