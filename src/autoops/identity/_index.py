@@ -92,7 +92,7 @@ class EdgeStore:
         record_id: npt.NDArray[Any],
         rid_token: npt.NDArray[np.uint64],
         ts: I64,
-        e_rec: I64,
+        e_rec: npt.NDArray[np.integer[Any]],
         e_type: npt.NDArray[np.int16],
         e_tok: npt.NDArray[np.uint64],
         e_status: npt.NDArray[np.int8],
@@ -110,7 +110,7 @@ class EdgeStore:
         self.one_id.append(np.zeros(len(rid_token), dtype=np.int64))
         counts = np.bincount(e_rec, minlength=len(rid_token))
         self.rec_ptr.append(m0 + np.cumsum(counts))
-        self.e_rec.append(e_rec + n0)
+        self.e_rec.append(e_rec.astype(np.int64) + n0)  # (prepare's rows may be 32-bit)
         self.e_type.append(e_type)
         self.e_tok.append(e_tok)
         self.e_status.append(e_status)

@@ -40,6 +40,8 @@ __all__ = [
 ]
 
 I64 = npt.NDArray[np.int64]
+#: record rows: 32- or 64-bit (prepare's edges hold 32-bit rows when they fit)
+Rows = npt.NDArray[np.integer[Any]]
 _CHUNK = 1 << 20
 #: rows per block of the passes whose temporaries the allocator recycles (not mapped
 #: afresh for every call: fresh pages are slow to touch)
@@ -113,7 +115,7 @@ class KeyComponents:
 def key_components(
     n_rec: int,
     n_keys: int,
-    rec: I64,
+    rec: Rows,
     key: I64,
     before: KeyComponents | None = None,
     *,
@@ -184,7 +186,7 @@ def blocks(n: int) -> list[tuple[int, int]]:
 
 def _first_links(
     anchor: npt.NDArray[np.integer[Any]],
-    rec: I64,
+    rec: Rows,
     key: I64,
     where: npt.NDArray[np.bool_] | None,
 ) -> tuple[npt.NDArray[np.integer[Any]], npt.NDArray[np.integer[Any]]]:
@@ -194,7 +196,7 @@ def _first_links(
     The links fill the start of buffers as long as the edges (the rest is never
     touched, so never faulted in)."""
 
-    def edges(a: int, b: int) -> tuple[I64, I64]:
+    def edges(a: int, b: int) -> tuple[Rows, I64]:
         if where is None:
             return rec[a:b], key[a:b]
         w = where[a:b]
@@ -387,7 +389,7 @@ def relabel_min(labels: I64) -> I64:
 
 
 def fanout(
-    rec: I64,
+    rec: Rows,
     key: I64,
     edge_type: npt.NDArray[np.int16],
     n_types: int,
@@ -420,7 +422,7 @@ def fanout(
 
 
 def fanout_candidates(
-    rec: I64,
+    rec: Rows,
     key: I64,
     edge_type: npt.NDArray[np.int16],
     n_types: int,
@@ -485,7 +487,7 @@ def in_type_order(types: npt.NDArray[np.integer[Any]]) -> bool:
 
 
 def _bound_by_spans(
-    rec: I64,
+    rec: Rows,
     key: I64,
     edge_type: npt.NDArray[np.integer[Any]],
     n_types: int,
@@ -526,7 +528,7 @@ def _bound_by_spans(
 
 
 def fanout_exact(
-    rec: I64,
+    rec: Rows,
     key: I64,
     edge_type: npt.NDArray[np.int16],
     n_types: int,
@@ -608,7 +610,7 @@ def fanout_exact(
 
 
 def constrained_pass(
-    rec: I64,
+    rec: Rows,
     key: I64,
     order: I64,
     key_type: npt.NDArray[np.int16],

@@ -393,7 +393,7 @@ class Resolution(Tabular):
             [f"fan-out {sol.key_fanout[k]}" for k in sol.e_key[idx][hub]], dtype=object
         )
         return Table("rejected", {
-            "row": p.e_rec[idx],
+            "row": p.e_rec[idx].astype(np.int64),
             "record_id": p.record_id[p.e_rec[idx]],
             "type": names[p.e_type[idx]],
             "value": np.array([self._masked(int(e)) for e in idx], dtype=object),
@@ -451,7 +451,7 @@ class Resolution(Tabular):
         idx = np.flatnonzero(mask)
         _, tnode = np.unique(p.e_tok[idx], return_inverse=True)
         tnode = tnode.astype(np.int64) + n
-        return idx, p.e_rec[idx], tnode
+        return idx, p.e_rec[idx].astype(np.int64), tnode
 
     def _path(self, a: int, b: int, only_ok: bool, within: int | None) -> list[int] | None:
         edges, rec, tnode = self._adjacency(only_ok)

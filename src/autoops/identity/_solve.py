@@ -144,7 +144,8 @@ def solve(
         key_first = np.full(k, np.iinfo(np.int64).max, dtype=np.int64)
         # in blocks of edges: no edge-long temporaries (e_key is -1 on the unusable edges)
         for a, b in blocks(len(e_key)):
-            r, kk = prep.e_rec[a:b], e_key[a:b]
+            r: npt.NDArray[np.integer[Any]] = prep.e_rec[a:b]
+            kk = e_key[a:b]
             if not isinstance(ok_sel, slice):
                 use = ok[a:b]
                 r, kk = np.compress(use, r), np.compress(use, kk)
