@@ -58,12 +58,15 @@ class Prepared:
     n: int
     record_id: npt.NDArray[Any]
     rid_token: npt.NDArray[np.uint64]
-    ts: npt.NDArray[np.int64]  # microseconds UTC; NAT (int64 max) when unknown
+    #: microseconds UTC; NAT (int64 max) when unknown (without a time column: one NAT
+    #: broadcast over the records, a read-only view that holds no memory)
+    ts: npt.NDArray[np.int64]
     #: per edge, its record's row: 32-bit from :func:`prepare` when the rows fit (less
     #: fresh memory to fault in and to read), 64-bit from the graph's store
     e_rec: npt.NDArray[np.int32] | npt.NDArray[np.int64]
     e_type: npt.NDArray[np.int16]
-    e_tok: npt.NDArray[np.uint64]
+    #: the edges' tokens (see :attr:`e_tok`); None: ``key_tok[e_key]``, made when asked
+    _e_tok: npt.NDArray[np.uint64] | None
     e_status: npt.NDArray[np.int8]
     e_detail: npt.NDArray[np.int16]  # index into details; -1 none
     details: tuple[str, ...]
@@ -83,6 +86,23 @@ class Prepared:
     #: with ``e_key``: the token and the type of each key (None: read them off the edges)
     key_tok: npt.NDArray[np.uint64] | None = None
     key_type: npt.NDArray[np.int16] | None = None
+
+    @property
+    def e_tok(self) -> npt.NDArray[np.uint64]:
+        """The token of each edge (0 where its value never links by shape).
+
+        :func:`prepare` leaves it out (``e_tok=None``: an array of 8 bytes per edge
+        that :func:`~autoops.identity._solve.solve` never reads when it has the keys);
+        it is then the token of each edge's key, ``key_tok[e_key]`` (0 where the key is
+        -1), made on the first access.
+        """
+        tok = self._e_tok
+        if tok is None:
+            if self.e_key is None or self.key_tok is None:  # pragma: no cover - prepare gives both
+                raise ValueError("a Prepared without e_tok needs e_key and key_tok")
+            tok = np.take(np.append(self.key_tok, np.uint64(0)), self.e_key)
+            object.__setattr__(self, "_e_tok", tok)  # (frozen: set once, same value)
+        return tok
 
 
 class _LazyRaw(Mapping[str, npt.NDArray[Any]]):
@@ -664,7 +684,8 @@ def _ts_column(
     source: Mapping[str, npt.NDArray[Any]], name: str | None, n: int
 ) -> npt.NDArray[np.int64]:
     if name is None:
-        return np.full(n, NAT, dtype=np.int64)
+        # one value for every record: a read-only view, no memory to fill (or fault in)
+        return np.broadcast_to(np.int64(NAT), (n,))
     col = source[name]
     if col.dtype.kind != "M":
         from autoops._time import to_utc_us
@@ -855,10 +876,15 @@ def prepare(
     narrow = np.int32 if n < 2**31 else np.int64
     rec = np.empty(m, dtype=narrow)
     etype = np.empty(m, dtype=np.int16)
-    etok = np.empty(m, dtype=np.uint64)
+    # the edges' tokens are their keys' (key_tok[e_key]): made only for consent and
+    # tombstones, which read them here; otherwise Prepared.e_tok makes them when asked
+    need_tok = consent is not None or (tombstones is not None and len(tombstones) > 0)
+    etok = np.empty(m if need_tok else 0, dtype=np.uint64)
+    # no <column>_verified column: no flags at all (recycle then has nothing to do)
+    any_verified = any(p.verified is not None for p in parts)
     estatus = np.empty(m, dtype=np.int8)
     e_detail = np.empty(m, dtype=np.int16)
-    e_ver = np.empty(m, dtype=bool)
+    e_ver = np.empty(m if any_verified else 0, dtype=bool)
     e_raw = np.empty(m, dtype=narrow)
     e_key = np.empty(m, dtype=np.int64)
 
@@ -870,19 +896,18 @@ def prepare(
         facts, c = part.facts, part.raw
         rec[a:b] = part.rows
         etype[a:b] = part.ti
-        if part.tok is None:
-            take_into(facts.tok, c, etok[a:b])
-        else:
-            etok[a:b] = part.tok
+        if need_tok:
+            if part.tok is None:
+                take_into(facts.tok, c, etok[a:b])
+            else:
+                etok[a:b] = part.tok
         if part.status is None:
             take_into(facts.status, c, estatus[a:b])
         else:
             estatus[a:b] = part.status
         take_into(gmaps[j][facts.detail], c, e_detail[a:b])
-        if part.verified is None:
-            e_ver[a:b] = False
-        else:
-            e_ver[a:b] = part.verified
+        if any_verified:
+            e_ver[a:b] = False if part.verified is None else part.verified
         e_raw[a:b] = c
         if part.key is None:
             glob = np.where(facts.key >= 0, facts.key + key_offsets[j], -1)
@@ -896,7 +921,8 @@ def prepare(
     raw_cols = _LazyRaw({rules.types[p.ti].name: p.raw_of for p in parts})
     if consent is not None:
         _apply_consent(consent, rules, rec, etype, etok, estatus, secret=secret)
-    etok = chain_tokens(etok, secret)
+    if need_tok:
+        etok = chain_tokens(etok, secret)
     key_tok = chain_tokens(np.concatenate([p.key_tok for p in parts]), secret)
     key_type = np.repeat(np.array([p.ti for p in parts], dtype=np.int16),
                          [p.n_keys for p in parts])  # fmt: skip
@@ -915,13 +941,13 @@ def prepare(
         ts=ts,
         e_rec=rec,
         e_type=etype,
-        e_tok=etok,
+        e_tok=etok if need_tok else None,
         e_status=estatus,
         e_detail=e_detail,
         details=tuple(details),
         raw=raw_cols,
         issues=tuple(issues),
-        e_verified=e_ver,
+        e_verified=e_ver if any_verified else None,
         e_key=e_key,
         n_keys=n_keys,
         e_raw=e_raw,
