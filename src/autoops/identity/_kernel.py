@@ -245,16 +245,29 @@ def _smallest_records(
 ) -> tuple[I64, npt.NDArray[np.integer[Any]], npt.NDArray[np.integer[Any]]]:
     """Per record the smallest record of its component; per key root that smallest
     record (``n_rec`` for the other keys); per key that of its root."""
+    rec_label, smallest, held = _record_roots(n_rec, kc)
+    if not held:
+        return rec_label, smallest, smallest
+    for a, b in blocks(n_rec):  # then each anchored record's label: its root's smallest record
+        rows = np.flatnonzero(kc.anchor[a:b] >= 0)
+        rows += a
+        rec_label[rows] = take(smallest, rec_label[rows])
+    return rec_label, smallest, take(smallest, kc.root)
+
+
+def _record_roots(n_rec: int, kc: KeyComponents) -> tuple[I64, npt.NDArray[np.integer[Any]], bool]:
+    """Per record its component's root key (its own row when it holds no key), per key
+    root the smallest record of its component (``n_rec`` for the other keys), and
+    whether any record holds a key."""
     n_keys = len(kc.root)
     anchor, root = kc.anchor, kc.root
     idx = anchor.dtype
     smallest = np.full(n_keys, n_rec, dtype=idx)
-    # in blocks of records (temporaries the allocator recycles): first each anchored
-    # record's root, kept in the labels' buffer, and the smallest record per root
+    # in blocks of records (temporaries the allocator recycles): each anchored record's
+    # root, kept in the labels' buffer, and the smallest record per root
     rec_label = np.arange(n_rec, dtype=np.int64)
-    spans = blocks(n_rec)
     held = False
-    for a, b in spans:
+    for a, b in blocks(n_rec):
         has = anchor[a:b] >= 0
         rows = np.flatnonzero(has)
         if len(rows) == 0:
@@ -264,13 +277,7 @@ def _smallest_records(
         rows += a
         rec_label[rows] = rec_root
         np.minimum.at(smallest, rec_root, rows.astype(idx))
-    if not held:
-        return rec_label, smallest, smallest
-    for a, b in spans:  # then each anchored record's label: its root's smallest record
-        rows = np.flatnonzero(anchor[a:b] >= 0)
-        rows += a
-        rec_label[rows] = take(smallest, rec_label[rows])
-    return rec_label, smallest, take(smallest, root)
+    return rec_label, smallest, held
 
 
 def dense_components(n_rec: int, kc: KeyComponents) -> tuple[I64, I64, int]:
@@ -295,26 +302,60 @@ def _dense_components(
 ) -> tuple[I64, I64, int, npt.NDArray[np.integer[Any]]]:
     """:func:`dense_components` and the rank table of the records (per record, the
     number of components whose smallest record is at or below it, minus one), as
-    :func:`split_labels` takes it."""
-    rec_label, smallest, key_label = _smallest_records(n_rec, kc)
+    :func:`split_labels` takes it.
+
+    The component number and the smallest record of every key are found first
+    (per key: the keys are fewer than the records), packed into one 64-bit word
+    per key, and each record that holds a key reads both through its root in one
+    random access; the rank table, as long as the records, is read in order only
+    (a record holding no key is its own component).
+    """
     n_keys = len(kc.root)
+    rec_label, smallest, held = _record_roots(n_rec, kc)
+    key_label = take(smallest, kc.root) if held else smallest
     # the records that are the smallest of their component: lone ones and the roots' smallest
     first = kc.anchor < 0  # a comparison, not a masked write
     first[smallest[smallest < n_rec]] = True
-    rank = np.cumsum(first, dtype=np.int32 if n_rec < 2**31 else np.int64)
+    narrow = n_rec < 2**31
+    rank = np.cumsum(first, dtype=np.int32 if narrow else np.int64)
     rank -= 1
     n_rc = int(rank[-1]) + 1 if n_rec else 0
     comp = np.empty(n_rec + n_keys, dtype=np.int64)
-    for a, b in blocks(n_rec):
-        comp[a:b] = take(rank, rec_label[a:b])
     key_comp = comp[n_rec:]
-    lone = np.flatnonzero(key_label >= n_rec)
     if n_rec:
         # every key through the rank table (a key on no edge reads the last record's rank
         # here and is numbered below): no masked gather and write; in blocks (no key-long
         # temporaries)
         for a, b in blocks(n_keys):
             key_comp[a:b] = take(rank, np.minimum(key_label[a:b], n_rec - 1))
+    packed: I64 | None = None
+    if held and narrow:
+        # per key: its component number (high half) and smallest record (low half)
+        packed = np.empty(n_keys, dtype=np.int64)
+        for a, b in blocks(n_keys):
+            word = packed[a:b]
+            np.left_shift(key_comp[a:b], 32, out=word)
+            word |= key_label[a:b]
+    low = np.int64(0xFFFFFFFF)
+    for a, b in blocks(n_rec):
+        out_comp, out_label = comp[a:b], rec_label[a:b]
+        out_comp[:] = rank[a:b]  # a record holding no key: its own label and rank
+        if not held:
+            continue
+        rows = np.flatnonzero(kc.anchor[a:b] >= 0)
+        if len(rows) == 0:
+            continue
+        roots = out_label[rows]  # (the records' roots, from _record_roots)
+        if packed is not None:
+            word = take(packed, roots)
+            out_comp[rows] = word >> 32
+            word &= low
+            out_label[rows] = word
+        else:  # pragma: no cover - 2**31 records or more
+            lab = take(key_label, roots)
+            out_label[rows] = lab
+            out_comp[rows] = take(rank, lab)
+    lone = np.flatnonzero(key_label >= n_rec)
     key_comp[lone] = n_rc + np.arange(len(lone))
     return rec_label, comp, n_rc + len(lone), rank
 
