@@ -313,6 +313,7 @@ def _near_changes(tz: str) -> npt.NDArray[np.int64]:
     with_as_of=st.booleans(),
     categorical=st.booleans(),
     block=st.sampled_from([1, 3, 1 << 18]),
+    in_time_order=st.booleans(),
 )
 def test_period_maps_and_unit_presence_match_the_general_path(
     data: Any,
@@ -323,12 +324,13 @@ def test_period_maps_and_unit_presence_match_the_general_path(
     with_as_of: bool,
     categorical: bool,
     block: int,
+    in_time_order: bool,
 ) -> None:
     """First-time calendar cohorts read each row's period from a table per UTC hour
     (exact per row in hours with a change of offset, e.g. Santiago's midnight
-    changes, Lord Howe's half hour): the (period, unit) maps, the (bucket, unit) map
-    and the general path agree, blocks of rows and ranges of units of any size, on
-    1, 2 and 3 threads."""
+    changes, Lord Howe's half hour): the (period, unit) maps (or, for rows in time
+    order, the periods taken in turn), the (bucket, unit) map and the general path
+    agree, blocks of rows and ranges of units of any size, on 1, 2 and 3 threads."""
     from autoops import _parallel
     from autoops._time import utc_offsets
     from autoops.funnel import _retention
@@ -343,6 +345,8 @@ def test_period_maps_and_unit_presence_match_the_general_path(
     near = data.draw(st.lists(st.integers(0, len(centres) - 1), min_size=n, max_size=n))
     shift = data.draw(st.lists(st.integers(-5400, 5400), min_size=n, max_size=n))
     secs = centres[near] + np.asarray(shift)
+    if in_time_order:  # an append-only log (ties included)
+        secs = np.sort(secs)
     names = data.draw(st.lists(st.sampled_from(["a", "b", "c"]), min_size=n, max_size=n))
     ev = {
         "one_id": np.asarray(data.draw(st.lists(st.integers(0, 6), min_size=n, max_size=n))),
@@ -367,6 +371,44 @@ def test_period_maps_and_unit_presence_match_the_general_path(
         np.testing.assert_array_equal(got.values, general.values)
         np.testing.assert_array_equal(got.weighted_mean, general.weighted_mean)
         np.testing.assert_array_equal(got.cohort, general.cohort)
+
+
+def test_rows_in_time_order_take_the_periods_in_turn() -> None:
+    """A log in time order is counted period by period, with no (period, unit) map;
+    the same rows in another order take the maps. Both give the general path's table,
+    with periods starting inside an hour (Kolkata's midnight is 18:30 UTC)."""
+    from autoops.funnel import _retention
+
+    rng = np.random.default_rng(7)
+    n = 3000
+    secs = np.sort(rng.integers(0, 200 * 86_400, n)) + int(START.astype(np.int64)) // 1_000_000
+    ev = {"one_id": rng.integers(0, 300, n),
+          "event": np.asarray(rng.choice(["a", "b"], n), dtype=object),
+          "ts": (secs * 1_000_000).view("datetime64[us]")}  # fmt: skip
+    kwargs: dict[str, Any] = {"cohort": "a", "period": "week", "tz": "Asia/Kolkata",
+                              "periods": 8, "measure": "count"}  # fmt: skip
+    taken: list[int] = []
+    in_turn = _retention._presence_in_time_order
+
+    def spy(*a: Any, **k: Any) -> Any:
+        taken.append(1)
+        return in_turn(*a, **k)
+
+    perm = rng.permutation(n)
+    shuffled = {k: v[perm] for k, v in ev.items()}
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(_retention, "ROW_BLOCK", 64)  # several blocks a period, several ranges
+        m.setattr(_retention, "_presence_in_time_order", spy)
+        ordered = retention(ev, **kwargs)
+        assert taken == [1]
+        other = retention(shuffled, **kwargs)
+        assert taken == [1]  # the maps
+        m.setattr(_retention, "_period_presence", lambda *a, **k: None)
+        m.setattr(_retention, "_unit_presence", lambda *a, **k: None)
+        general = retention(ev, **kwargs)
+    assert ordered.counts.sum() > 0
+    assert ordered.counts.tolist() == general.counts.tolist() == other.counts.tolist()
+    np.testing.assert_array_equal(ordered.cohort, general.cohort)
 
 
 def test_clock_going_back_across_midnight() -> None:

@@ -785,7 +785,8 @@ def _period_presence(
     than :data:`PERIOD_MAP_PERIODS` periods or the periods times the units exceed
     :data:`PERIOD_MAP_CELLS` plus four cells a row.
 
-    One pass over the rows marks byte (period, unit) of two period-major maps: one
+    Rows in time order (an append-only log) take the periods in turn
+    (:func:`_presence_in_time_order`). Otherwise one pass over the rows marks byte (period, unit) of two period-major maps: one
     for the cohort rows, one for the returns. A row reads nothing of its unit: its
     period comes from a table per UTC hour (exact per row in the rare hours with a
     change of offset or a period start inside them, as :func:`_hour_periods`), and
@@ -812,6 +813,10 @@ def _period_presence(
     cells = n_p * n_units
     if n_p > PERIOD_MAP_PERIODS or cells > PERIOD_MAP_CELLS + 4 * n:
         return None
+    if _in_time_order(t):
+        starts = _period_starts(t, h0, hour_period, odd, p_lo, n_p, period, tz)
+        band, per_period = _presence_in_time_order(unit, cohort_rows, r_ok, n_units, n_cols, starts)
+        return _by_cohort(band, per_period, p_lo, n_cols)
     # a uniform hour's period is its rows' period, never before the first row's: the
     # table holds the offset of its row of a map; -1 sends a row to the exact path
     offset = (hour_period - p_lo) * n_units
@@ -862,6 +867,14 @@ def _period_presence(
     done = parallel_map(tally, ranges)
     band = np.asarray(np.sum([d[0] for d in done], axis=0), dtype=np.int64)
     per_period = np.asarray(np.sum([d[1] for d in done], axis=0), dtype=np.int64)[:n_p]
+    return _by_cohort(band, per_period, p_lo, n_cols)
+
+
+def _by_cohort(band: I64, per_period: I64, p_lo: int, n_cols: int) -> tuple[I64, I64, I64]:
+    """:func:`_period_presence`'s result from ``band[p, k - 1]`` (units with a return
+    in period p whose cohort period is k periods before) and the units per cohort
+    period (periods counted from *p_lo*)."""
+    n_p = len(per_period)
     present = np.flatnonzero(per_period)  # cohort periods - p_lo, ascending
     # units of cohort period g returning k periods later: band[g + k, k - 1]
     out = np.zeros((len(present), n_cols - 1), dtype=np.int64)
@@ -870,6 +883,100 @@ def _period_presence(
         inside = np.flatnonzero(later < n_p)
         out[inside, k - 1] = band[later[inside], k - 1]
     return per_period[present], present + p_lo, out
+
+
+def _in_time_order(t: I64) -> bool:
+    """Whether the times never decrease along the rows (checked block by block)."""
+    n = len(t)
+
+    def ordered(lo: int) -> bool:
+        part = t[lo : min(lo + ROW_BLOCK, n - 1) + 1]  # (and the next block's first)
+        return bool(np.all(part[1:] >= part[:-1]))
+
+    return all(parallel_map(ordered, list(range(0, n, ROW_BLOCK))))
+
+
+def _period_starts(
+    t: I64, h0: int, hour_period: I64, odd: I64, p_lo: int, n_p: int, period: str, tz: str
+) -> list[int]:
+    """The first row of each of the *n_p* periods from *p_lo* on, and the number of rows,
+    for times in order and periods that never decrease with time (:func:`_hour_periods`).
+
+    Period q starts in the first hour whose first microsecond lies in q or later, or
+    inside the hour before when that hour holds a period start (an odd hour): its rows
+    alone take the exact period.
+
+    >>> hours = np.array([0, 1, 5, 6], dtype=np.int64) * _HOUR
+    >>> _period_starts(hours, 0, np.array([0, 0, 1, 1, 1, 1, 1]), np.zeros(0, np.int64),
+    ...                0, 2, "day", "UTC")
+    [0, 2, 4]
+    """
+    q = np.arange(p_lo + 1, p_lo + n_p, dtype=np.int64)
+    h_q = np.searchsorted(hour_period, q, side="left")
+    at = np.searchsorted(t, (h0 + h_q) * _HOUR, side="left")
+    is_odd = np.zeros(len(hour_period) + 1, dtype=bool)
+    is_odd[odd + 1] = True  # (flags the hour after each odd hour)
+    for i in np.flatnonzero(is_odd[h_q]).tolist():
+        lo = int(np.searchsorted(t, (h0 + h_q[i] - 1) * _HOUR, side="left"))
+        inside = period_index(local_us(t[lo : at[i]], tz), period)
+        at[i] = lo + int(np.searchsorted(inside, q[i], side="left"))
+    return [0, *at.tolist(), len(t)]
+
+
+def _presence_in_time_order(
+    unit: Arr,
+    cohort_rows: Callable[[int, int], npt.NDArray[np.bool_]],
+    r_ok: npt.NDArray[np.bool_] | None,
+    n_units: int,
+    n_cols: int,
+    starts: list[int],
+) -> tuple[I64, I64]:
+    """``band[p, k - 1]`` and the units per cohort period (see :func:`_by_cohort`), for
+    rows in time order: period p's rows are ``starts[p]:starts[p + 1]``.
+
+    The periods are taken in turn, with one byte a unit for the cohort rows and one
+    for the returns of the period at hand (cleared after it) and each unit's cohort
+    period so far: the (period, unit) maps of the other path, whose pages a large
+    log touches afresh at every call, are not needed. A period's rows mark their
+    units' bytes (blocks of rows on several threads, which only set bytes); then,
+    range by range of units, the marked returns count by their cohort period so far
+    (earlier periods only: k ≥ 1), and marked units without a cohort period take
+    this one.
+    """
+    n_p = len(starts) - 1
+    first = np.full(n_units, n_p, dtype=np.int16 if n_p < 2**15 else np.int32)  # n_p: none
+    in_cohort = np.zeros(n_units, dtype=bool)
+    returned = np.zeros(n_units, dtype=bool)
+    ranges = [(a, min(a + ROW_BLOCK, n_units)) for a in range(0, n_units, ROW_BLOCK)]
+    band = np.zeros((n_p, n_cols - 1), dtype=np.int64)
+    for p, (a, b) in enumerate(itertools.pairwise(starts)):
+        if a == b:
+            continue
+
+        def mark(lo: int, b: int = b) -> None:
+            hi = min(lo + ROW_BLOCK, b)
+            units = unit[lo:hi]
+            in_cohort[np.compress(cohort_rows(lo, hi), units)] = True
+            returned[units if r_ok is None else np.compress(r_ok[lo:hi], units)] = True
+
+        parallel_map(mark, list(range(a, b, ROW_BLOCK)))
+
+        def tally(r: tuple[int, int], p: int = p) -> I64:
+            """Units [lo, hi): returns in period p per cohort period so far (the
+            last count: none); then their new cohort periods, and bytes cleared."""
+            lo, hi = r
+            cohort, back = first[lo:hi], returned[lo:hi]
+            per_g = np.bincount(np.compress(back, cohort), minlength=n_p + 1)
+            back[...] = False
+            new = np.flatnonzero(in_cohort[lo:hi])
+            in_cohort[lo:hi][new] = False
+            cohort[np.compress(cohort[new] == n_p, new)] = p
+            return per_g
+
+        per_g = np.sum(parallel_map(tally, ranges), axis=0)
+        k_top = min(p, n_cols - 1)  # cohort period g = p - k for k = 1 .. k_top
+        band[p, :k_top] = per_g[p - 1 :: -1][:k_top]
+    return band, np.bincount(first, minlength=n_p + 1)[:n_p].astype(np.int64)
 
 
 def _unit_records(i_unit: I64, i_t0: I64, i_group: I64, n_units: int) -> Arr:
