@@ -16,6 +16,8 @@ from .strategies import day_logs, distinct_by
 
 TOUCH = ["app", "wecom", "douyin", "showroom", "bilibili"]
 EVENTS = ["login", "click", "push_sent", "message_delivered", "system", "lead"]
+ZONES = ["Asia/Shanghai", "Asia/Kolkata", "America/Santiago", "Australia/Lord_Howe", "UTC",
+         "America/St_Johns", "Pacific/Chatham"]  # fmt: skip
 
 
 def test_last_second_of_january_counts_for_january() -> None:
@@ -260,3 +262,26 @@ def test_day_rows_reuse_their_marks_after_255_days() -> None:
         assert got is not None
         assert got[0].tolist() == want
         assert got[1].tolist() == want
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    tz=st.sampled_from(ZONES),
+    secs=st.lists(st.integers(1_735_689_600, 1_798_761_600), min_size=1, max_size=60),
+    near=st.lists(st.integers(-5400, 5400), min_size=1, max_size=60),
+)
+def test_days_from_the_hour_table_are_exact(tz: str, secs: list[int], near: list[int]) -> None:
+    """Each row's local day comes from a table per UTC hour, the hours with a change of
+    offset or a day start inside them row by row: equal to the exact day, near local
+    midnights (Kolkata's is at 18:30 UTC, Chatham's at 11:15) and changes of offset."""
+    from autoops.funnel._active import _day_reader
+    from autoops.funnel._calendar import local_us, period_index
+
+    base = np.asarray(secs, dtype=np.int64)
+    # also the seconds around the local midnight before each drawn time
+    local = local_us(base * 1_000_000, tz) // 1_000_000
+    midnight = base - local % 86_400
+    k = min(len(near), len(base))
+    t = np.concatenate([base, midnight[:k] + np.asarray(near[:k])]) * 1_000_000
+    exact = period_index(local_us(t, tz), "day")
+    assert _day_reader(t, tz)(t).tolist() == exact.tolist()

@@ -25,7 +25,15 @@ from autoops.funnel._calendar import (
     period_start_local,
 )
 from autoops.funnel._columns import condition_mask, read_events
-from autoops.funnel._retention import ROW_BLOCK, _as_step, _block_mask, _codes_in, _instant
+from autoops.funnel._retention import (
+    _HOUR,
+    ROW_BLOCK,
+    _as_step,
+    _block_mask,
+    _codes_in,
+    _hour_periods,
+    _instant,
+)
 from autoops.models import TouchpointKind
 
 __all__ = ["OUTBOUND_EVENTS", "PRIVATE_TOUCHPOINTS", "ActiveUsers", "active_users"]
@@ -37,6 +45,11 @@ MAP_CELLS = 64_000_000
 DAY_SCAN = 64
 """Bytes of per-day scans allowed per qualifying row (beyond :data:`MAP_CELLS`): the byte
 row of :func:`_day_rows` costs a pass over n_units bytes a day."""
+HOUR_TABLE_HOURS = 10_000_000
+"""The most UTC hours (over a thousand years) that rows may span for their local days to be
+read from a table per hour (:func:`_day_reader`)."""
+_ODD_HOUR = np.iinfo(np.int32).min
+"""A table entry sending the hour's rows to the exact path."""
 DAY_CHUNK = 1 << 20
 """Bytes of the day's row compared at a time (the comparison's scratch stays in the cache)."""
 
@@ -230,6 +243,8 @@ def active_users(
     u = np.empty(n_q, dtype=np.int32 if len(ev.unit_values) < 2**31 else np.int64)
     day = np.empty(n_q, dtype=np.int32)
 
+    day_of = _day_reader(ev.ts, tz)
+
     def fill(i: int) -> None:
         """Block i's qualifying rows into its slice of the columns (blocks run on threads)."""
         start = spans[i][0]
@@ -237,8 +252,7 @@ def active_users(
         rows += start
         got = slice(at[i], at[i + 1])
         u[got] = ev.unit[rows]
-        day_b = period_index(local_us(ev.ts[rows], tz), "day")
-        day[got] = day_b
+        day[got] = day_of(ev.ts[rows])
 
     parallel_map(fill, list(range(len(spans))))
     if len(u) == 0:
@@ -288,6 +302,47 @@ def active_users(
         stick = np.where(active > 0, mean_dau / np.maximum(active, 1), np.nan)
     complete = end_local.view(np.int64) <= as_local
     return ActiveUsers(local_to_utc(start_local, tz), active, mean_dau, stick, complete, period, tz)
+
+
+def _day_reader(ts: Arr, tz: str) -> Callable[[Arr], Arr]:
+    """``days(t)``: the local day numbers in *tz* of UTC µs *t* (within *ts*'s range).
+
+    Each row's day is its UTC hour's, read from a table of the hours *ts* spans
+    (:func:`~autoops.funnel._retention._hour_periods`): one division a row instead
+    of a zone offset looked up and added, then a second division. Rows in the few
+    hours where the offset changes or a day starts (Kolkata's midnight is 18:30 UTC)
+    take the exact path.
+
+    >>> ts = np.array(["2026-01-05T18:10", "2026-01-05T18:40"], "datetime64[us]").view(np.int64)
+    >>> days = _day_reader(ts, "Asia/Kolkata")(ts)
+    >>> (days - days[0]).tolist()  # 23:40 and 00:10 local
+    [0, 1]
+    """
+
+    def exact(t: Arr) -> Arr:
+        return period_index(local_us(t, tz), "day")
+
+    if len(ts) == 0:
+        return exact
+    t_min, t_max = int(ts.min()), int(ts.max())
+    if t_max // _HOUR - t_min // _HOUR > HOUR_TABLE_HOURS:
+        return exact
+    h0, hour_day, odd, _ = _hour_periods(t_min, t_max, tz, "day")
+    table = hour_day.astype(np.int32)
+    table[odd] = _ODD_HOUR
+    has_odd = len(odd) > 0
+
+    def days(t: Arr) -> Arr:
+        hour = t // _HOUR
+        hour -= h0
+        out: Arr = table[hour]
+        if has_odd:
+            at = np.flatnonzero(out == _ODD_HOUR)
+            if len(at):
+                out[at] = exact(t[at])
+        return out
+
+    return days
 
 
 def _distinct_per(
