@@ -786,16 +786,15 @@ def _period_presence(
     :data:`PERIOD_MAP_CELLS` plus four cells a row.
 
     Rows in time order (an append-only log) take the periods in turn
-    (:func:`_presence_in_time_order`). Otherwise one pass over the rows marks byte (period, unit) of two period-major maps: one
-    for the cohort rows, one for the returns. A row reads nothing of its unit: its
-    period comes from a table per UTC hour (exact per row in the rare hours with a
-    change of offset or a period start inside them, as :func:`_hour_periods`), and
-    the bytes it writes lie in its own period's row of each map, n_units bytes. A
-    log in time order therefore writes within one or two such rows at a time, which
-    stay in the cache however many periods the log spans (a map of (bucket, unit)
-    needs each row's cohort period first: a random read, and writes over every
-    bucket). Blocks of :data:`ROW_BLOCK` rows run on several threads and only ever
-    set bytes to True. Then, unit range by unit range, each unit's cohort period is
+    (:func:`_presence_in_time_order`). Otherwise one pass over the rows marks byte
+    (period, unit) of two period-major maps: one for the cohort rows, one for the
+    returns. A row reads nothing of its unit: its period comes from a table per UTC
+    hour (exact per row in the rare hours with a change of offset or a period start
+    inside them, as :func:`_hour_periods`), and the bytes it writes lie in its own
+    period's row of each map, n_units bytes (a map of (bucket, unit) needs each
+    row's cohort period first: a random read, and writes over every bucket). Blocks
+    of :data:`ROW_BLOCK` rows run on several threads and only ever set bytes to
+    True. Then, unit range by unit range, each unit's cohort period is
     its first marked period (the periods walked backwards, each assignment
     overwriting a later one), and, period by period, each marked return of a unit
     counts for its cohort at k = period - cohort period: exact, as a cohort
