@@ -285,3 +285,16 @@ def test_days_from_the_hour_table_are_exact(tz: str, secs: list[int], near: list
     t = np.concatenate([base, midnight[:k] + np.asarray(near[:k])]) * 1_000_000
     exact = period_index(local_us(t, tz), "day")
     assert _day_reader(t, tz)(t).tolist() == exact.tolist()
+
+
+def test_days_beyond_the_hour_table_take_the_exact_path() -> None:
+    """Rows spanning more hours than the table holds (a stray timestamp of 1900) are
+    read day by day exactly, with the same result."""
+    from autoops.funnel._active import HOUR_TABLE_HOURS, _day_reader
+    from autoops.funnel._calendar import local_us, period_index
+
+    t = np.array(["1900-01-01T00:00", "2026-01-05T18:10", "2026-01-05T18:40"], "datetime64[us]")
+    us = t.view(np.int64)
+    assert (us[-1] - us[0]) // 3_600_000_000 > HOUR_TABLE_HOURS
+    exact = period_index(local_us(us, "Asia/Kolkata"), "day")
+    assert _day_reader(us, "Asia/Kolkata")(us).tolist() == exact.tolist()

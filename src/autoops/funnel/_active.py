@@ -45,9 +45,10 @@ MAP_CELLS = 64_000_000
 DAY_SCAN = 64
 """Bytes of per-day scans allowed per qualifying row (beyond :data:`MAP_CELLS`): the byte
 row of :func:`_day_rows` costs a pass over n_units bytes a day."""
-HOUR_TABLE_HOURS = 10_000_000
-"""The most UTC hours (over a thousand years) that rows may span for their local days to be
-read from a table per hour (:func:`_day_reader`)."""
+HOUR_TABLE_HOURS = 1_000_000
+"""The most UTC hours (about 114 years) that rows may span for their local days to be read
+from a table per hour (:func:`_day_reader`; the table's passes cost a few tens of bytes an
+hour); rows spanning more take the exact path."""
 _ODD_HOUR = np.iinfo(np.int32).min
 """A table entry sending the hour's rows to the exact path."""
 DAY_CHUNK = 1 << 20
