@@ -24,7 +24,7 @@ from autoops.funnel._calendar import (
     period_labels,
     period_start_local,
 )
-from autoops.funnel._columns import condition_mask, read_events
+from autoops.funnel._columns import condition_mask, is_nondecreasing, read_events
 from autoops.funnel._retention import (
     _HOUR,
     ROW_BLOCK,
@@ -424,7 +424,7 @@ def _day_runs(units: Arr, day: Arr, d0: int, n_days: int) -> tuple[Arr, list[int
     units written after the earlier blocks' units of that day).
     """
     n = len(units)
-    if bool(np.all(day[1:] >= day[:-1])):  # the rows of day d are one run
+    if is_nondecreasing(day):  # the rows of day d are one run
         bounds = np.searchsorted(day, np.arange(d0, d0 + n_days + 1, dtype=day.dtype))
         grouped = units
     else:

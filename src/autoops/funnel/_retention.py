@@ -25,7 +25,13 @@ from autoops.funnel._calendar import (
     period_labels,
     period_start_local,
 )
-from autoops.funnel._columns import dense_codes, read_events, sort_rows, step_mask
+from autoops.funnel._columns import (
+    dense_codes,
+    is_nondecreasing,
+    read_events,
+    sort_rows,
+    step_mask,
+)
 from autoops.funnel._spec import Step
 
 __all__ = ["RetentionTable", "retention"]
@@ -812,7 +818,7 @@ def _period_presence(
     cells = n_p * n_units
     if n_p > PERIOD_MAP_PERIODS or cells > PERIOD_MAP_CELLS + 4 * n:
         return None
-    if _in_time_order(t):
+    if is_nondecreasing(t):  # an append-only log
         starts = _period_starts(t, h0, hour_period, odd, p_lo, n_p, period, tz)
         band, per_period = _presence_in_time_order(unit, cohort_rows, r_ok, n_units, n_cols, starts)
         return _by_cohort(band, per_period, p_lo, n_cols)
@@ -882,17 +888,6 @@ def _by_cohort(band: I64, per_period: I64, p_lo: int, n_cols: int) -> tuple[I64,
         inside = np.flatnonzero(later < n_p)
         out[inside, k - 1] = band[later[inside], k - 1]
     return per_period[present], present + p_lo, out
-
-
-def _in_time_order(t: I64) -> bool:
-    """Whether the times never decrease along the rows (checked block by block)."""
-    n = len(t)
-
-    def ordered(lo: int) -> bool:
-        part = t[lo : min(lo + ROW_BLOCK, n - 1) + 1]  # (and the next block's first)
-        return bool(np.all(part[1:] >= part[:-1]))
-
-    return all(parallel_map(ordered, list(range(0, n, ROW_BLOCK))))
 
 
 def _period_starts(
