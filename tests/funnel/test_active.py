@@ -267,15 +267,21 @@ def test_day_rows_reuse_their_marks_after_255_days() -> None:
 @settings(max_examples=200, deadline=None)
 @given(
     tz=st.sampled_from(ZONES),
+    period=st.sampled_from(["day", "week", "month"]),
+    scale=st.sampled_from([1, 7, 1_000_003]),
+    offset=st.integers(-(2**20), 2**20),
     secs=st.lists(st.integers(1_735_689_600, 1_798_761_600), min_size=1, max_size=60),
     near=st.lists(st.integers(-5400, 5400), min_size=1, max_size=60),
 )
-def test_days_from_the_hour_table_are_exact(tz: str, secs: list[int], near: list[int]) -> None:
-    """Each row's local day comes from a table per UTC hour, the hours with a change of
-    offset or a day start inside them row by row: equal to the exact day, near local
-    midnights (Kolkata's is at 18:30 UTC, Chatham's at 11:15) and changes of offset."""
+def test_periods_from_the_hour_table_are_exact(
+    tz: str, period: str, scale: int, offset: int, secs: list[int], near: list[int]
+) -> None:
+    """Each row's period comes from a table per UTC hour, the hours with a change of
+    offset or a period start inside them row by row: equal to the exact period (scaled
+    and shifted as asked), near local midnights (Kolkata's is at 18:30 UTC, Chatham's
+    at 11:15) and changes of offset. Actives read their days this way."""
     from autoops.funnel._active import _day_reader
-    from autoops.funnel._calendar import local_us, period_index
+    from autoops.funnel._calendar import HourPeriods, local_us, period_index
 
     base = np.asarray(secs, dtype=np.int64)
     # also the seconds around the local midnight before each drawn time
@@ -283,18 +289,24 @@ def test_days_from_the_hour_table_are_exact(tz: str, secs: list[int], near: list
     midnight = base - local % 86_400
     k = min(len(near), len(base))
     t = np.concatenate([base, midnight[:k] + np.asarray(near[:k])]) * 1_000_000
-    exact = period_index(local_us(t, tz), "day")
-    assert _day_reader(t, tz)(t).tolist() == exact.tolist()
+    exact = period_index(local_us(t, tz), period)
+    hours = HourPeriods.spanning(int(t.min()), int(t.max()), tz, period)
+    assert hours is not None
+    got = hours.reader(scale=scale, offset=offset, dtype=np.int64)(t)
+    assert got.tolist() == (exact * scale + offset).tolist()
+    if period == "day":
+        assert _day_reader(t, tz)(t).tolist() == exact.tolist()
 
 
 def test_days_beyond_the_hour_table_take_the_exact_path() -> None:
     """Rows spanning more hours than the table holds (a stray timestamp of 1900) are
     read day by day exactly, with the same result."""
-    from autoops.funnel._active import HOUR_TABLE_HOURS, _day_reader
-    from autoops.funnel._calendar import local_us, period_index
+    from autoops.funnel._active import _day_reader
+    from autoops.funnel._calendar import HOUR_TABLE_HOURS, HourPeriods, local_us, period_index
 
     t = np.array(["1900-01-01T00:00", "2026-01-05T18:10", "2026-01-05T18:40"], "datetime64[us]")
     us = t.view(np.int64)
     assert (us[-1] - us[0]) // 3_600_000_000 > HOUR_TABLE_HOURS
+    assert HourPeriods.spanning(int(us[0]), int(us[-1]), "Asia/Kolkata", "day") is None
     exact = period_index(local_us(us, "Asia/Kolkata"), "day")
     assert _day_reader(us, "Asia/Kolkata")(us).tolist() == exact.tolist()

@@ -411,6 +411,44 @@ def test_rows_in_time_order_take_the_periods_in_turn() -> None:
     np.testing.assert_array_equal(ordered.cohort, general.cohort)
 
 
+def test_a_stray_old_timestamp_takes_the_general_path() -> None:
+    """A row of 1900 among rows of 2026 spans more hours than a table per hour may
+    (about 114 years): no table of hundreds of MB is built, the fast paths step aside,
+    and the matrix is the general path's."""
+    from autoops.funnel import _retention
+
+    rng = np.random.default_rng(3)
+    n = 500
+    secs = rng.integers(0, 120 * 86_400, n) + int(START.astype(np.int64)) // 1_000_000
+    secs[0] = int(np.datetime64("1900-01-01", "s").astype(np.int64))
+    ev = {"one_id": rng.integers(0, 40, n),
+          "event": np.asarray(rng.choice(["a", "b"], n), dtype=object),
+          "ts": (secs * 1_000_000).view("datetime64[us]")}  # fmt: skip
+    kwargs: dict[str, Any] = {"cohort": "a", "period": "month", "tz": "Asia/Kolkata",
+                              "periods": 4, "measure": "count",
+                              "as_of": np.datetime64("2026-12-31", "us")}  # fmt: skip
+    called: list[Any] = []
+    for name in ("_period_presence", "_unit_presence"):
+        fast = getattr(_retention, name)
+
+        def spy(*a: Any, _fast: Any = fast, **k: Any) -> Any:
+            called.append(_fast(*a, **k))
+            return called[-1]
+
+        with pytest.MonkeyPatch.context() as m:
+            m.setattr(_retention, name, spy)
+            if name == "_unit_presence":
+                m.setattr(_retention, "_period_presence", lambda *a, **k: None)
+            got = retention(ev, **kwargs)
+    assert called == [None, None]  # both fast paths declined
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(_retention, "_period_presence", lambda *a, **k: None)
+        m.setattr(_retention, "_unit_presence", lambda *a, **k: None)
+        general = retention(ev, **kwargs)
+    assert got.counts.sum() > 0
+    assert got.counts.tolist() == general.counts.tolist()
+
+
 def test_clock_going_back_across_midnight() -> None:
     """St John's went back from 00:00:59 to 23:01 of the day before (until 2011): a row
     in a later day than t0's may lie before t0, and the least day of a unit's cohort

@@ -17,6 +17,7 @@ from autoops._tabular import Tabular
 from autoops._time import DEFAULT_TZ
 from autoops.errors import ConfigError
 from autoops.funnel._calendar import (
+    HourPeriods,
     day_period,
     local_to_utc,
     local_us,
@@ -26,12 +27,10 @@ from autoops.funnel._calendar import (
 )
 from autoops.funnel._columns import condition_mask, is_nondecreasing, read_events
 from autoops.funnel._retention import (
-    _HOUR,
     ROW_BLOCK,
     _as_step,
     _block_mask,
     _codes_in,
-    _hour_periods,
     _instant,
 )
 from autoops.models import TouchpointKind
@@ -45,12 +44,6 @@ MAP_CELLS = 64_000_000
 DAY_SCAN = 64
 """Bytes of per-day scans allowed per qualifying row (beyond :data:`MAP_CELLS`): the byte
 row of :func:`_day_rows` costs a pass over n_units bytes a day."""
-HOUR_TABLE_HOURS = 1_000_000
-"""The most UTC hours (about 114 years) that rows may span for their local days to be read
-from a table per hour (:func:`_day_reader`; the table's passes cost a few tens of bytes an
-hour); rows spanning more take the exact path."""
-_ODD_HOUR = np.iinfo(np.int32).min
-"""A table entry sending the hour's rows to the exact path."""
 DAY_CHUNK = 1 << 20
 """Bytes of the day's row compared at a time (the comparison's scratch stays in the cache)."""
 
@@ -306,13 +299,10 @@ def active_users(
 
 
 def _day_reader(ts: Arr, tz: str) -> Callable[[Arr], Arr]:
-    """``days(t)``: the local day numbers in *tz* of UTC µs *t* (within *ts*'s range).
-
-    Each row's day is its UTC hour's, read from a table of the hours *ts* spans
-    (:func:`~autoops.funnel._retention._hour_periods`): one division a row instead
-    of a zone offset looked up and added, then a second division. Rows in the few
-    hours where the offset changes or a day starts (Kolkata's midnight is 18:30 UTC)
-    take the exact path.
+    """``days(t)``: the local day numbers in *tz* of UTC µs *t* (within *ts*'s range):
+    read from a table per UTC hour (:class:`~autoops.funnel._calendar.HourPeriods`), or
+    exactly per row when *ts* spans more than
+    :data:`~autoops.funnel._calendar.HOUR_TABLE_HOURS`.
 
     >>> ts = np.array(["2026-01-05T18:10", "2026-01-05T18:40"], "datetime64[us]").view(np.int64)
     >>> days = _day_reader(ts, "Asia/Kolkata")(ts)
@@ -323,27 +313,8 @@ def _day_reader(ts: Arr, tz: str) -> Callable[[Arr], Arr]:
     def exact(t: Arr) -> Arr:
         return period_index(local_us(t, tz), "day")
 
-    if len(ts) == 0:
-        return exact
-    t_min, t_max = int(ts.min()), int(ts.max())
-    if t_max // _HOUR - t_min // _HOUR > HOUR_TABLE_HOURS:
-        return exact
-    h0, hour_day, odd, _ = _hour_periods(t_min, t_max, tz, "day")
-    table = hour_day.astype(np.int32)
-    table[odd] = _ODD_HOUR
-    has_odd = len(odd) > 0
-
-    def days(t: Arr) -> Arr:
-        hour = t // _HOUR
-        hour -= h0
-        out: Arr = table[hour]
-        if has_odd:
-            at = np.flatnonzero(out == _ODD_HOUR)
-            if len(at):
-                out[at] = exact(t[at])
-        return out
-
-    return days
+    hours = HourPeriods.spanning(int(ts.min()), int(ts.max()), tz, "day") if len(ts) else None
+    return exact if hours is None else hours.reader()
 
 
 def _distinct_per(

@@ -19,6 +19,8 @@ from autoops._tabular import Tabular
 from autoops._time import DEFAULT_TZ, parse_duration
 from autoops.errors import ConfigError
 from autoops.funnel._calendar import (
+    HOUR,
+    HourPeriods,
     local_to_utc,
     local_us,
     period_index,
@@ -600,7 +602,6 @@ def _rows_where(mask: Callable[[int, int], npt.NDArray[np.bool_]], n: int) -> I6
     return out
 
 
-_HOUR = 3_600_000_000
 _NONE = np.iinfo(np.int64).max
 """The first cohort time of a unit without a cohort row."""
 
@@ -647,43 +648,6 @@ def _first_times(
     return out
 
 
-def _hour_periods(t_min: int, t_max: int, tz: str, period: str) -> tuple[int, I64, Any, bool]:
-    """Calendar period in *tz* of every UTC hour from *t_min*'s to *t_max*'s: (first hour,
-    periods, hours whose period is not uniform, whether periods never decrease with time).
-
-    An hour is uniform when the zone's offset and the period are the same at its
-    first and last microsecond: the offset changes at most once inside an hour
-    (the assumption of :func:`autoops._time.utc_offsets`), so local time runs on
-    without a jump inside it and the period cannot change. Rows in the other hours
-    (a change of offset or a period start inside them, e.g. Kolkata's midnight at
-    18:30 UTC) take the exact path.
-
-    Periods never decrease with time unless the clock goes back across a period
-    start (St John's went back from 00:00:59 to 23:01 of the day before until
-    2011): checked from hour to hour, and, in hours where the clock goes back by
-    d, conservatively, by asking that no period start within [first local time
-    - d, first local time + 1 h): the only local times the jump can revisit.
-    """
-    h0, h1 = t_min // _HOUR, t_max // _HOUR
-    first = np.arange(h0, h1 + 1, dtype=np.int64) * _HOUR
-    last = first + (_HOUR - 1)
-    at_first = local_us(first, tz)
-    at_last = local_us(last, tz)
-    periods = period_index(at_first, period)
-    last_periods = period_index(at_last, period)
-    shift_first, shift_last = at_first - first, at_last - last
-    odd = (shift_last != shift_first) | (last_periods != periods)
-    ends = np.empty(2 * len(periods), dtype=np.int64)
-    ends[0::2], ends[1::2] = periods, last_periods
-    monotone = bool(np.all(ends[1:] >= ends[:-1]))
-    back = np.flatnonzero(shift_last < shift_first)
-    if monotone and len(back):
-        revisited = at_first[back] - (shift_first[back] - shift_last[back])
-        lo = period_index(revisited, period)
-        monotone = bool(np.all(lo == period_index(at_first[back] + (_HOUR - 1), period)))
-    return h0, periods, np.flatnonzero(odd), monotone
-
-
 def _unit_presence(
     unit: Arr,
     t: I64,
@@ -712,25 +676,21 @@ def _unit_presence(
     cohort, the buckets on several threads.
     """
     n = len(t)
-    if n == 0 or t_range[1] // _HOUR - t_range[0] // _HOUR > 50_000_000:
-        return None
-    h0, hour_period, odd, monotone = _hour_periods(*t_range, tz, period)
-    if not monotone:  # a row in a later period than t0's might lie before t0
+    hours = HourPeriods.spanning(*t_range, tz, period) if n else None
+    # (with periods going back, a row in a later period than t0's might lie before t0)
+    if hours is None or not hours.monotone:
         return None
     g0 = int(i_group.min())
-    rel = hour_period - g0
+    rel = hours.periods - g0
     # |row period - g0| and every cohort period - g0 lie below `far`: it marks units
     # without a cohort (their buckets are all negative), without overflow
     far = max(int(np.abs(rel).max()), int(i_group.max()) - g0) + n_cols + 1
     if 2 * far >= 2**31:
         return None
     kind = np.int16 if 2 * far < 2**15 else np.int32
-    odd_mark = np.iinfo(np.int32).min  # hours whose rows take the exact path
-    # the hour's period - g0 - 1, as int32 (a small table: read without a conversion
+    # the row's period - g0 - 1, as int32 (a small table: read without a conversion
     # pass); minus the unit's cohort period it is k - 1
-    table = (rel - 1).astype(np.int32)
-    table[odd] = odd_mark
-    has_odd = len(odd) > 0
+    period_less_g0 = hours.reader(offset=-(g0 + 1))
     unit_rel = np.full(n_units, far, dtype=kind)
     unit_rel[i_unit] = i_group - g0
     n_buckets = n_cols - 1
@@ -742,13 +702,7 @@ def _unit_presence(
         if r_ok is not None:
             rows = np.flatnonzero(r_ok[lo : lo + ROW_BLOCK])
             tb, ub = tb[rows], ub[rows]
-        hour = tb // _HOUR
-        hour -= h0
-        b = table[hour]
-        if has_odd:
-            exact = np.flatnonzero(b == odd_mark)
-            if len(exact):
-                b[exact] = period_index(local_us(tb[exact], tz), period) - (g0 + 1)
+        b = period_less_g0(tb)
         b -= unit_rel[ub]
         ok = b.view(np.uint32) < n_buckets  # 0 ≤ k - 1 < n_buckets: one comparison
         cell = np.compress(ok, b).astype(cell_kind, copy=False)
@@ -795,9 +749,9 @@ def _period_presence(
     (:func:`_presence_in_time_order`). Otherwise one pass over the rows marks byte
     (period, unit) of two period-major maps: one for the cohort rows, one for the
     returns. A row reads nothing of its unit: its period comes from a table per UTC
-    hour (exact per row in the rare hours with a change of offset or a period start
-    inside them, as :func:`_hour_periods`), and the bytes it writes lie in its own
-    period's row of each map, n_units bytes (a map of (bucket, unit) needs each
+    hour (:class:`~autoops.funnel._calendar.HourPeriods`: exact per row in the rare
+    hours with a change of offset or a period start inside them), and the bytes it
+    writes lie in its own period's row of each map, n_units bytes (a map of (bucket, unit) needs each
     row's cohort period first: a random read, and writes over every bucket). Blocks
     of :data:`ROW_BLOCK` rows run on several threads and only ever set bytes to
     True. Then, unit range by unit range, each unit's cohort period is
@@ -808,10 +762,9 @@ def _period_presence(
     with time) and k ≥ 1 puts every return after t0.
     """
     n = len(t)
-    if n == 0 or t_range[1] // _HOUR - t_range[0] // _HOUR > 50_000_000:
-        return None
-    h0, hour_period, odd, monotone = _hour_periods(*t_range, tz, period)
-    if not monotone:  # the least period of a unit's cohort rows might not be t0's
+    hours = HourPeriods.spanning(*t_range, tz, period) if n else None
+    # (with periods going back, the least period of a unit's cohort rows might not be t0's)
+    if hours is None or not hours.monotone:
         return None
     ends = period_index(local_us(np.array(t_range, dtype=np.int64), tz), period)
     p_lo, n_p = int(ends[0]), int(ends[1]) - int(ends[0]) + 1
@@ -819,29 +772,18 @@ def _period_presence(
     if n_p > PERIOD_MAP_PERIODS or cells > PERIOD_MAP_CELLS + 4 * n:
         return None
     if is_nondecreasing(t):  # an append-only log
-        starts = _period_starts(t, h0, hour_period, odd, p_lo, n_p, period, tz)
+        starts = _period_starts(t, hours, p_lo, n_p)
         band, per_period = _presence_in_time_order(unit, cohort_rows, r_ok, n_units, n_cols, starts)
         return _by_cohort(band, per_period, p_lo, n_cols)
-    # a uniform hour's period is its rows' period, never before the first row's: the
-    # table holds the offset of its row of a map; -1 sends a row to the exact path
-    offset = (hour_period - p_lo) * n_units
-    offset[odd] = -1
-    has_odd = len(odd) > 0
+    # the offset of a row's period's row of a map
+    map_row = hours.reader(scale=n_units, offset=-p_lo * n_units, dtype=np.int64)
     returns = np.zeros(cells, dtype=bool)
     firsts = np.zeros(cells, dtype=bool)
     step = ROW_BLOCK
 
     def block(lo: int) -> None:
         hi = min(lo + step, n)
-        tb = t[lo:hi]
-        hour = tb // _HOUR
-        hour -= h0
-        cell = offset[hour]
-        if has_odd:
-            exact = np.flatnonzero(cell < 0)
-            if len(exact):
-                p = period_index(local_us(tb[exact], tz), period)
-                cell[exact] = (p - p_lo) * n_units
+        cell = map_row(t[lo:hi])
         cell += unit[lo:hi]
         returns[cell if r_ok is None else np.compress(r_ok[lo:hi], cell)] = True
         firsts[np.compress(cohort_rows(lo, hi), cell)] = True
@@ -890,29 +832,27 @@ def _by_cohort(band: I64, per_period: I64, p_lo: int, n_cols: int) -> tuple[I64,
     return per_period[present], present + p_lo, out
 
 
-def _period_starts(
-    t: I64, h0: int, hour_period: I64, odd: I64, p_lo: int, n_p: int, period: str, tz: str
-) -> list[int]:
+def _period_starts(t: I64, hours: HourPeriods, p_lo: int, n_p: int) -> list[int]:
     """The first row of each of the *n_p* periods from *p_lo* on, and the number of rows,
-    for times in order and periods that never decrease with time (:func:`_hour_periods`).
+    for times *t* in order within *hours*, whose periods never decrease with time.
 
     Period q starts in the first hour whose first microsecond lies in q or later, or
     inside the hour before when that hour holds a period start (an odd hour): its rows
     alone take the exact period.
 
-    >>> hours = np.array([0, 1, 5, 6], dtype=np.int64) * _HOUR
-    >>> _period_starts(hours, 0, np.array([0, 0, 1, 1, 1, 1, 1]), np.zeros(0, np.int64),
-    ...                0, 2, "day", "UTC")
+    >>> t = (22 + np.array([0, 1, 5, 6], dtype=np.int64)) * HOUR  # 22:00, 23:00, 03:00, 04:00
+    >>> _period_starts(t, HourPeriods.spanning(int(t[0]), int(t[-1]), "UTC", "day"), 0, 2)
     [0, 2, 4]
     """
     q = np.arange(p_lo + 1, p_lo + n_p, dtype=np.int64)
-    h_q = np.searchsorted(hour_period, q, side="left")
-    at = np.searchsorted(t, (h0 + h_q) * _HOUR, side="left")
-    is_odd = np.zeros(len(hour_period) + 1, dtype=bool)
-    is_odd[odd + 1] = True  # (flags the hour after each odd hour)
+    h_q = np.searchsorted(hours.periods, q, side="left")
+    h0 = hours.first_hour
+    at = np.searchsorted(t, (h0 + h_q) * HOUR, side="left")
+    is_odd = np.zeros(len(hours.periods) + 1, dtype=bool)
+    is_odd[hours.odd + 1] = True  # (flags the hour after each odd hour)
     for i in np.flatnonzero(is_odd[h_q]).tolist():
-        lo = int(np.searchsorted(t, (h0 + h_q[i] - 1) * _HOUR, side="left"))
-        inside = period_index(local_us(t[lo : at[i]], tz), period)
+        lo = int(np.searchsorted(t, (h0 + h_q[i] - 1) * HOUR, side="left"))
+        inside = period_index(local_us(t[lo : at[i]], hours.tz), hours.period)
         at[i] = lo + int(np.searchsorted(inside, q[i], side="left"))
     return [0, *at.tolist(), len(t)]
 
