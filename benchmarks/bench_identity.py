@@ -131,10 +131,13 @@ def same_edges(res: Any) -> tuple[np.ndarray, np.ndarray, int]:
 
 
 def timed(fn):  # type: ignore[no-untyped-def]
-    """Wall seconds and the result; ``timed.cpu`` holds the call's CPU seconds (less noisy)."""
+    """Wall seconds and the result; ``timed.cpu`` holds the call's CPU seconds (less noisy),
+    ``timed.sys`` the part of them spent in the kernel (mostly faulting in fresh pages)."""
     t, c = time.perf_counter(), time.process_time()
+    s0 = resource.getrusage(resource.RUSAGE_SELF).ru_stime
     out = fn()
     timed.cpu = time.process_time() - c  # type: ignore[attr-defined]
+    timed.sys = resource.getrusage(resource.RUSAGE_SELF).ru_stime - s0  # type: ignore[attr-defined]
     return time.perf_counter() - t, out
 
 
@@ -181,23 +184,23 @@ def one_size(
     out: dict[str, Any] = {"n": n, "input": form, "input_mib": rss_mib()}  # holding the input
     out["threads"] = thread_count()
 
-    def default_run(first: bool) -> tuple[float, float]:
+    def default_run(first: bool) -> tuple[float, float, float]:
         wall, res = timed(lambda: resolve(cols))
-        cpu = timed.cpu  # type: ignore[attr-defined]
+        cpu, sys_s = timed.cpu, timed.sys  # type: ignore[attr-defined]
         if first:
             out["peak_resolve_mib"] = peak_mib()  # one default call's own peak
             out["people"] = res.people
             # the partition and ids, to compare input forms run in other processes
             out["one_id_digest"] = int(np.bitwise_xor.reduce(res.one_id * np.arange(1, n + 1)))
             out["hubs"] = len(res.hubs())
-        return wall, cpu
+        return wall, cpu, sys_s
 
     # the two rule sets alternate (default, unprotected, default, …): the first big call
     # of a process faults in its heap, and on this VM memory freed seconds earlier is
     # slow to touch again, so timing every default run first charged the default rules
     # for it (session 4; --default-first: that former order, kept to compare)
-    runs_d: list[tuple[float, float]] = []
-    runs_u: list[tuple[float, float]] = []
+    runs_d: list[tuple[float, float, float]] = []
+    runs_u: list[tuple[float, float, float]] = []
     free: Any = None
     if default_first:
         runs_d = [default_run(i == 0) for i in range(repeat)]
@@ -206,9 +209,10 @@ def one_size(
         if not default_first:
             runs_d.append(default_run(i == 0))
         wall, free = timed(lambda: resolve(cols, MergeRules.unprotected()))
-        runs_u.append((wall, timed.cpu))  # type: ignore[attr-defined]
-    out["resolve_default"], out["resolve_default_cpu"] = min(runs_d)
-    out["resolve_unprotected"], out["resolve_unprotected_cpu"] = min(runs_u)
+        runs_u.append((wall, timed.cpu, timed.sys))  # type: ignore[attr-defined]
+    out["resolve_default"], out["resolve_default_cpu"], out["resolve_default_sys"] = min(runs_d)
+    (out["resolve_unprotected"], out["resolve_unprotected_cpu"],
+     out["resolve_unprotected_sys"]) = min(runs_u)  # fmt: skip
     out["default_first"] = default_first
     rec, key, k = same_edges(free)
     out["edges"] = len(rec)
@@ -364,8 +368,9 @@ def _print_size(r: dict[str, Any]) -> None:
         ("scipy incl. building the CSR matrix", r["floor_csr"], r["floor_csr_cpu"]),
         ("autoops kernel, same edges", r["kernel"], r["kernel_cpu"]),
         ("resolve unprotected (raw strings, all)", r["resolve_unprotected"],
-         r["resolve_unprotected_cpu"]),
-        ("resolve automotive_default", r["resolve_default"], r["resolve_default_cpu"]),
+         r["resolve_unprotected_cpu"], r["resolve_unprotected_sys"]),
+        ("resolve automotive_default", r["resolve_default"], r["resolve_default_cpu"],
+         r["resolve_default_sys"]),
         ("  read the 4 raw columns as resolve does", r["read"], r["read_cpu"]),
         (f"  {factorise}, 4 raw columns", r["factorize"], r["factorize_cpu"]),
     ]  # fmt: skip
@@ -373,9 +378,10 @@ def _print_size(r: dict[str, Any]) -> None:
         rows.append(("networkx connected_components", r["networkx"], None))
     if "duckdb" in r:
         rows.append(("DuckDB SQL min-label propagation", r["duckdb"], None))
-    for name, sec, cpu in rows:
+    for name, sec, cpu, *sys_s in rows:
         cpu_txt = f"{cpu:>7.2f} {cpu / r['floor_cpu']:>8.1f}" if cpu is not None else ""
-        print(f"{n:>11,} {form:<7} {name:<42} {sec:>8.2f} {sec / floor:>8.1f} {cpu_txt}")
+        sys_txt = f" {sys_s[0]:>6.2f}" if sys_s else ""
+        print(f"{n:>11,} {form:<7} {name:<42} {sec:>8.2f} {sec / floor:>8.1f} {cpu_txt}{sys_txt}")
     per_rec = (r["peak_resolve_mib"] - r["input_mib"]) * 2**20 / n
     print(f"{'':>11} people={r['people']:,} hubs={r['hubs']} edges={r['edges']:,} "
           f"peak RSS after resolve {r['peak_resolve_mib']:,.0f} MiB (input "
@@ -441,10 +447,10 @@ def main() -> None:
           f"{'each run in a row, default first' if args.default_first else 'alternating'}")  # fmt: skip
     print(
         "x floor: wall seconds / scipy's wall seconds; cpu x floor: CPU seconds of all "
-        "threads / scipy's CPU seconds"
+        "threads / scipy's CPU seconds; sys s: the resolve calls' kernel seconds (of cpu s)"
     )
     print(f"{'records':>11} {'input':<7} {'tool':<42} {'seconds':>8} {'x floor':>8} {'cpu s':>7} "
-          f"{'x floor':>8}")  # fmt: skip
+          f"{'x floor':>8} {'sys s':>6}")  # fmt: skip
     results: dict[str, list[dict[str, Any]]] = {form: [] for form in args.input}
     for n in sizes:
         for form in args.input:
@@ -460,7 +466,8 @@ def main() -> None:
             for a, b in itertools.pairwise(runs):
                 print(f"  {a['n']:>11,} -> {b['n']:>11,}: "
                       f"{b['resolve_default'] / a['resolve_default']:.2f}"
-                      f" (cpu {b['resolve_default_cpu'] / a['resolve_default_cpu']:.2f}; scipy floor "
+                      f" (cpu {b['resolve_default_cpu'] / a['resolve_default_cpu']:.2f}; sys "
+                      f"{a['resolve_default_sys']:.2f} -> {b['resolve_default_sys']:.2f} s; scipy floor "
                       f"{b['floor_cpu'] / a['floor_cpu']:.2f}; records x{b['n'] / a['n']:.1f})")  # fmt: skip
     for n in add_sizes:
         r = _child(["--one-add", str(n)] + (["--no-pandas"] if args.no_pandas else []))
