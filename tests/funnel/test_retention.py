@@ -285,6 +285,79 @@ def test_blocks_of_rows_change_nothing(
     assert blocked.size.tolist() == whole.size.tolist()
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    data=st.data(),
+    n_ret=st.integers(0, 40),
+    n_inst=st.integers(0, 15),
+    horizon=st.one_of(st.none(), st.integers(0, 50)),
+)
+def test_earlier_instances_are_the_brute_force_join(
+    data: Any, n_ret: int, n_inst: int, horizon: int | None
+) -> None:
+    """The recurring join steps back through each return's unit's instances: exactly the
+    pairs of one unit with t0 < rt (and rt - t0 <= horizon), ties in time included."""
+    from autoops.funnel._retention import _earlier_instances
+
+    def ints(k: int, hi: int) -> npt.NDArray[np.int64]:
+        return np.asarray(data.draw(st.lists(st.integers(0, hi), min_size=k, max_size=k)),
+                          dtype=np.int64)  # fmt: skip
+
+    ru, rt, iu, it = ints(n_ret, 3), ints(n_ret, 40), ints(n_inst, 3), ints(n_inst, 40)
+    rows = np.arange(n_ret)
+    r, i = _earlier_instances(rows, ru, rt, iu, it, 4, horizon)
+    # the instances' order by (unit, t0) given (as retention knows it) changes nothing
+    by = np.lexsort((np.arange(n_inst), it, iu))
+    r2, i2 = _earlier_instances(rows, ru, rt, iu, it, 4, horizon, by)
+    got = sorted(zip(r.tolist(), i.tolist(), strict=True))
+    assert sorted(zip(r2.tolist(), i2.tolist(), strict=True)) == got
+    want = sorted(
+        (a, b)
+        for a in range(n_ret)
+        for b in range(n_inst)
+        if ru[a] == iu[b] and it[b] < rt[a] and (horizon is None or rt[a] - it[b] <= horizon)
+    )
+    assert got == want
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=st.data(),
+    n=st.integers(1, 60),
+    tz=st.sampled_from(["Asia/Shanghai", "Pacific/Apia", "America/St_Johns", "Asia/Kolkata"]),
+    period=st.sampled_from(["day", "week", "month", ["1d", "3d", "10d"], ["2d", "9d"]]),
+    clock=st.sampled_from(["rolling", "calendar"]),
+    periods=st.integers(1, 4),
+    measure=st.sampled_from(["count", "amount"]),
+)
+def test_recurring_returns_beyond_the_last_bucket_change_nothing(
+    data: Any, n: int, tz: str, period: Any, clock: str, periods: int, measure: str
+) -> None:
+    """Recurring cohorts "on" a bucket join each return only to the instances at most a
+    few periods before it: the same table as joining every earlier instance, over years
+    (Samoa skipped 2011-12-30; St John's clock went back across midnight)."""
+    from autoops.funnel import _retention
+
+    base = int(np.datetime64("2010-06-01", "s").astype(np.int64))
+    secs = np.asarray(data.draw(st.lists(st.integers(0, 3 * 365 * 86_400), min_size=n,
+                                         max_size=n)), dtype=np.int64) + base  # fmt: skip
+    names = data.draw(st.lists(st.sampled_from(["a", "b"]), min_size=n, max_size=n))
+    ev = {"one_id": np.asarray(data.draw(st.lists(st.integers(0, 3), min_size=n, max_size=n))),
+          "event": np.asarray(names, dtype=object),
+          "amount": np.arange(n, dtype=np.float64),
+          "ts": (secs * 1_000_000).view("datetime64[us]")}  # fmt: skip
+    kwargs: dict[str, Any] = {"cohort": "a", "returning": "b", "period": period, "tz": tz,
+                              "clock": clock, "cohort_type": "recurring", "measure": measure}  # fmt: skip
+    if isinstance(period, str):
+        kwargs["periods"] = periods
+    near = retention(ev, **kwargs)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(_retention, "_join_horizon", lambda *a: 2**62)
+        every = retention(ev, **kwargs)
+    assert near.counts.tolist() == every.counts.tolist()
+    np.testing.assert_array_equal(near.values, every.values)
+
+
 def _near_changes(tz: str) -> npt.NDArray[np.int64]:
     """UTC µs of the hours of 2026 in which *tz* changes its offset."""
     from autoops._time import utc_offsets
@@ -447,6 +520,23 @@ def test_a_stray_old_timestamp_takes_the_general_path() -> None:
         general = retention(ev, **kwargs)
     assert got.counts.sum() > 0
     assert got.counts.tolist() == general.counts.tolist()
+
+
+def test_recurring_cohorts_when_the_clock_goes_back_across_midnight() -> None:
+    """St John's clock went back from 00:00:59 to 23:01 of the day before (until 2011):
+    a unit's cohort instance of the earlier day can start after that of the later day.
+    A return between the two joins only the instance before it (its day-1 bucket on the
+    earlier day's cohort would count a return from before that cohort's t0)."""
+    change = np.datetime64("2010-11-07T02:31", "us").astype(np.int64)  # 00:01 NDT
+    second = 1_000_000
+    ts = np.array([change - 30 * second, change + 600 * second, change - 10 * second])
+    ev = {"one_id": np.zeros(3, dtype=np.int64), "event": np.array(["a", "a", "b"], dtype=object),
+          "ts": ts.view("datetime64[us]")}  # fmt: skip
+    got = retention(ev, cohort="a", returning="b", period="day", tz="America/St_Johns",
+                    cohort_type="recurring", periods=3, measure="count",
+                    as_of=np.datetime64("2011-01-01", "us"))  # fmt: skip
+    # the later instance (t0 = 23:11 on the 6th) is the earlier day's cohort
+    assert got.counts.tolist() == [[1, 0, 0, 0], [1, 0, 0, 0]]
 
 
 def test_clock_going_back_across_midnight() -> None:

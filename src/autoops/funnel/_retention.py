@@ -42,6 +42,9 @@ Arr = npt.NDArray[Any]
 I64 = npt.NDArray[np.int64]
 _DAY = 86_400_000_000
 _LENGTH = {"day": _DAY, "week": 7 * _DAY, "month": 30 * _DAY}
+_LONGEST = {"day": _DAY, "week": 7 * _DAY, "month": 31 * _DAY}
+"""The longest period of each kind in µs (a local day is never longer than a day plus
+the two days of :func:`_join_horizon`'s margin)."""
 #: rows per block of the passes over all rows: a block's scratch arrays (2 MiB
 #: of int64) stay in the cache and are recycled by the allocator, not mapped anew
 ROW_BLOCK = 1 << 18
@@ -344,6 +347,7 @@ def retention(
         complete = _complete(cohorts, none, none, group, clock, name, None, n_cols, as_of_us, tz)
         return _table(cohorts, size, counts, None, complete, measure, name, group, as_of_us, tz)
     by_units: I64 | None = None
+    unit_time_order: I64 | None = None  # the instances by (unit, t0), when known
     # cohort instances: (unit, t0) — one per unit, or one per unit and cohort period
     if cohort_type == "first_time":
         # each unit's first cohort time: one minimum per unit in a linear pass (no sort;
@@ -368,6 +372,11 @@ def retention(
         inst = np.compress(first, order)  # faster than order[first]
         by_unit, by_unit_t0, by_unit_group = cu[inst], ct[inst], cg[inst]
         del order, first, inst, cg
+        # by (unit, cohort period): by (unit, t0) too unless periods went back in time
+        # (the join below needs the instances by (unit, t0))
+        going_back = (by_unit[1:] == by_unit[:-1]) & (by_unit_t0[1:] < by_unit_t0[:-1])
+        unit_time_order = None if going_back.any() else np.arange(len(by_unit))
+        del going_back
     i_cohort, cohorts = dense_codes(by_unit_group)  # period numbers: compact, no sort
     i_unit, i_t0, i_group = by_unit, by_unit_t0, by_unit_group
     del by_unit, by_unit_t0, by_unit_group
@@ -386,6 +395,8 @@ def retention(
         narrow = i_cohort.astype(np.uint16) if len(cohorts) <= 1 << 16 else i_cohort
         inst = np.argsort(narrow, kind="stable")
         i_unit, i_t0, i_group, i_cohort = i_unit[inst], i_t0[inst], i_group[inst], i_cohort[inst]
+        if unit_time_order is not None:  # where each instance went
+            unit_time_order[inst] = np.arange(len(inst))
         del inst
     # returns joined to instances (rows, instance, cohort period), as blocks of rows
     source: Callable[[tuple[int, int]], tuple[I64, Arr, Arr]]
@@ -399,22 +410,17 @@ def retention(
             return _returns_block(per_unit, ev.unit, t, r_ok, *span)
     else:
         is_r = np.flatnonzero(r_ok)
-        ru, rt = ev.unit[is_r], t[is_r]
-        # each return joins every instance of its unit (≤ one per cohort period)
-        by_unit = np.argsort(i_unit, kind="stable")
-        starts = np.searchsorted(i_unit[by_unit], ru, side="left")
-        ends = np.searchsorted(i_unit[by_unit], ru, side="right")
-        reps = ends - starts
-        r_pos = np.repeat(np.arange(len(ru)), reps)
-        offs = np.arange(int(reps.sum())) - np.repeat(np.cumsum(reps) - reps, reps)
-        all_inst = by_unit[np.repeat(starts, reps) + offs]
-        after = np.flatnonzero(rt[r_pos] > i_t0[all_inst])
-        all_inst = all_inst[after]
-        joined = (is_r[r_pos[after]], all_inst, i_group[all_inst])
-        spans = [(0, len(t))]
+        # each return joins the instances of its unit that start before it (≤ one per
+        # cohort period); "on" counts buckets below n_cols only, so not those too far back
+        horizon = _join_horizon(name, brackets, n_cols) if criterion == "on" else None
+        pair_rows, pair_inst = _earlier_instances(
+            is_r, ev.unit, t, i_unit, i_t0, n_units, horizon, unit_time_order
+        )
+        spans = chunks(len(pair_rows), max(1, -(-len(pair_rows) // ROW_BLOCK)))
 
         def source(span: tuple[int, int]) -> tuple[I64, Arr, Arr]:
-            return joined
+            a, b = span
+            return pair_rows[a:b], pair_inst[a:b], i_group[pair_inst[a:b]]
 
     inst_local = local_us(i_t0, tz) if clock == "calendar" and not same_clock else i_t0
     # "on" with one return: a byte map of (bucket, instance), filled block by block
@@ -1027,6 +1033,84 @@ def _block_mask(
         return lambda a, b: np.zeros(b - a, dtype=bool)
     full = _mask(ev, event, st)
     return lambda a, b: full[a:b].copy()
+
+
+def _join_horizon(name: str, brackets: I64 | None, n_cols: int) -> int:
+    """µs after t0 beyond which a return's bucket is n_cols or more (bracket beyond the
+    last) whatever the clock: the buckets' span plus a longest period and two days,
+    more than any change of UTC offset between t0 and the return."""
+    if brackets is not None:
+        return int(brackets[-1]) + 2 * _DAY
+    return (n_cols + 1) * _LONGEST[name] + 2 * _DAY
+
+
+def _earlier_instances(
+    rows: I64,
+    unit: Arr,
+    t: I64,
+    i_unit: Arr,
+    i_t0: I64,
+    n_units: int,
+    horizon: int | None,
+    by: I64 | None = None,
+) -> tuple[I64, I64]:
+    """The pairs (return row, instance) of one unit with the instance's t0 before the
+    return's time (and at most *horizon* µs before it, when given), for the return
+    *rows* of columns *unit* and *t*; *by* (optional): the instances by (unit, t0).
+
+    Per return, its unit's instances from the latest before it backwards, one step back
+    at a time for all returns of a block together, each return dropping out at its
+    unit's first instance or its horizon: work in proportion to the pairs, not to every
+    instance of a unit joined with every return of it. Blocks of :data:`ROW_BLOCK`
+    returns run on several threads (pairs come block by block, whatever the threads).
+
+    >>> r, i = _earlier_instances(np.arange(3), np.array([0, 0, 1]), np.array([5, 9, 5]),
+    ...                           np.array([0, 1, 0]), np.array([4, 6, 8]), 2, None)
+    >>> sorted(zip(r.tolist(), i.tolist()))  # (return row, instance)
+    [(0, 0), (1, 0), (1, 2)]
+    """
+    empty = np.zeros(0, dtype=np.int64)
+    if len(rows) == 0 or len(i_unit) == 0:
+        return empty, empty
+    if by is None:
+        by = sort_rows(np.asarray(i_unit, dtype=np.int64), i_t0, None)
+    t0s = i_t0[by]
+    per_unit = np.bincount(i_unit, minlength=n_units)
+    first_of = np.cumsum(per_unit) - per_unit
+
+    def block(span: tuple[int, int]) -> tuple[I64, I64]:
+        r_rows = rows[span[0] : span[1]]
+        u, rt = unit[r_rows], t[r_rows]
+        # per return, one past its unit's latest instance before it: a binary search
+        # within the unit's run of instances, the block's returns at once (runs are short)
+        first = first_of[u]
+        lo = first.copy()
+        hi = lo + per_unit[u]
+        act = np.flatnonzero(lo < hi)
+        while len(act):
+            x, y = lo[act], hi[act]
+            mid = (x + y) >> 1
+            before = t0s[mid] < rt[act]
+            lo[act] = np.where(before, mid + 1, x)
+            hi[act] = np.where(before, y, mid)
+            act = np.compress(lo[act] < hi[act], act)
+        r_idx = np.flatnonzero(lo > first)
+        cand = lo[r_idx] - 1
+        floor = first[r_idx]
+        got_r, got_i = [empty], [empty]
+        while len(r_idx):
+            if horizon is not None:
+                near = rt[r_idx] - t0s[cand] <= horizon
+                r_idx, cand, floor = (np.compress(near, z) for z in (r_idx, cand, floor))
+            got_r.append(r_rows[r_idx])
+            got_i.append(by[cand])
+            more = cand > floor
+            r_idx, floor = np.compress(more, r_idx), np.compress(more, floor)
+            cand = np.compress(more, cand) - 1
+        return np.concatenate(got_r), np.concatenate(got_i)
+
+    done = parallel_map(block, chunks(len(rows), -(-len(rows) // ROW_BLOCK)))
+    return np.concatenate([r for r, _ in done]), np.concatenate([i for _, i in done])
 
 
 def _buckets(
