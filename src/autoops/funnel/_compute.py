@@ -31,6 +31,7 @@ from autoops.funnel._kernel import (
     canonical_chains,
     open_reached,
     ordered_dp_depth,
+    ranges,
     unordered_depth,
 )
 from autoops.funnel._order import order_rows
@@ -124,6 +125,9 @@ class HeldValues:
     [[0, 2], [-1, 0]]
     >>> [c.tolist() for c in held.block(2, 4).pair(np.array([0]), np.array([1]))]
     [[-1], [0]]
+    >>> sub = held.subset(np.array([0, 3]), np.array([1, 4]))  # sorted rows 0 and 3
+    >>> [c.tolist() for c in sub.pair(np.array([0]), np.array([1]))]
+    [[0], [0]]
     """
 
     lazy = True
@@ -141,6 +145,11 @@ class HeldValues:
     def block(self, lo: int, hi: int) -> HeldValues:
         """The same for sorted rows [lo, hi), counted from lo."""
         return HeldValues(self.values, self.src[lo:hi])
+
+    def subset(self, starts: I64, ends: I64) -> HeldValues:
+        """The same for the sorted rows of the ranges [starts[i], ends[i]), counted by their
+        place among those rows."""
+        return HeldValues(self.values, take(self.src, ranges(starts, ends)))
 
 
 def _code_type(top: int) -> type[np.signedinteger[Any]]:

@@ -38,6 +38,8 @@ __all__ = [
     "depth_of",
     "ordered_dp",
     "ordered_dp_depth",
+    "ranges",
+    "unit_subset",
     "unordered_depth",
 ]
 
@@ -62,6 +64,11 @@ class Hold(Protocol):
 
     def block(self, lo: int, hi: int) -> Hold:
         """The same for rows [lo, hi), counted from lo."""
+        ...
+
+    def subset(self, starts: I64, ends: I64) -> Hold:
+        """The same for the rows of the ranges [starts[i], ends[i]) (ascending, disjoint),
+        counted by their place among those rows."""
         ...
 
 
@@ -114,6 +121,22 @@ class HeldCodes:
         """The codes of sorted rows [lo, hi), counted from lo."""
         a, b = np.searchsorted(self.rows, [lo, hi]).tolist()
         return HeldCodes(self.rows[a:b] - lo, self.codes[a:b])
+
+    def subset(self, starts: I64, ends: I64) -> HeldCodes:
+        """The codes of the sorted rows of the ranges [starts[i], ends[i]) (ascending,
+        disjoint), counted by their place among those rows: a binary search per range,
+        not per held row.
+
+        >>> held = HeldCodes(np.array([1, 4, 6]), np.array([7, 9, 5], dtype=np.int32))
+        >>> held.subset(np.array([0, 4]), np.array([1, 7]))[np.arange(4)].tolist()
+        [-1, 9, -1, 5]
+        """
+        lo = np.searchsorted(self.rows, starts)
+        hi = np.searchsorted(self.rows, ends)
+        at = ranges(lo, hi)
+        before = np.cumsum(ends - starts) - (ends - starts)  # rows of the earlier ranges
+        shift = np.repeat(before - starts, hi - lo)
+        return HeldCodes(self.rows[at] + shift, self.codes[at])
 
 
 class StepMasks:
@@ -590,19 +613,60 @@ def _block(
         starts=rows.starts[lo:hi],
         distinct=units[first : last + 1],
     )
-    # one view per shared array, so that the block's segment cache (keyed by the
-    # breaker mask) serves every transition guarded by the same exclusions
+    return block, _cut(transitions, lambda a: a[lo:hi], lambda h: h.block(lo, hi))
+
+
+def ranges(starts: I64, ends: I64) -> I64:
+    """The integers of the ranges [starts[i], ends[i]), one range after another.
+
+    >>> ranges(np.array([0, 5]), np.array([2, 8])).tolist()
+    [0, 1, 5, 6, 7]
+    """
+    lengths = ends - starts
+    out = np.arange(int(lengths.sum()), dtype=np.int64)
+    out += np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+    return out
+
+
+def unit_subset(
+    rows: Rows, transitions: list[Transition], starts: I64, ends: I64, entry: Bool
+) -> tuple[Rows, list[Transition]]:
+    """The rows of the ranges [starts[i], ends[i]) (ascending, each within one unit and
+    running to its end) as rows of their own, with *entry* (one flag a row of them) as
+    their entry rows, and *transitions* cut to them.
+
+    Units never interact, and a chain from an entry row uses no row before it: when
+    every entry row lies in the ranges and each range starts at or before its unit's
+    first entry row, the DP over them is the DP over all rows (trends run it per entry
+    period, from each unit's first entry row in the period on)."""
+    idx = ranges(starts, ends)
+    sub = Rows(
+        unit=rows.unit[idx],
+        ts=rows.ts[idx],
+        steps=StepMasks(rows.steps.bits[idx], [int(f) for f in rows.steps.flags]),
+        entry=entry,
+    )
+    return sub, _cut(transitions, lambda a: a[idx], lambda h: h.subset(starts, ends))
+
+
+def _cut(
+    transitions: list[Transition],
+    cut_array: Callable[[Bool], Bool],
+    cut_hold: Callable[[Hold], Hold],
+) -> list[Transition]:
+    """*transitions* with their breakers and holds cut to some rows: one cut per shared
+    array, so that the rows' segment cache (keyed by the breaker mask) serves every
+    transition guarded by the same exclusions."""
     views: dict[int, Any] = {}
 
     def view(a: Any) -> Any:
         if a is None:
             return None
         if id(a) not in views:
-            views[id(a)] = a[lo:hi] if isinstance(a, np.ndarray) else a.block(lo, hi)
+            views[id(a)] = cut_array(a) if isinstance(a, np.ndarray) else cut_hold(a)
         return views[id(a)]
 
-    cut = [attrs.evolve(tr, breakers=view(tr.breakers), hold=view(tr.hold)) for tr in transitions]
-    return block, cut
+    return [attrs.evolve(tr, breakers=view(tr.breakers), hold=view(tr.hold)) for tr in transitions]
 
 
 def _freeze(

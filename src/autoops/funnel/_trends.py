@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -9,11 +10,19 @@ import numpy as np
 import numpy.typing as npt
 
 from autoops._display import html_table, short_repr
+from autoops._factorize import unique_sorted
 from autoops._tabular import Tabular
-from autoops._time import DEFAULT_TZ, local_naive
+from autoops._time import DEFAULT_TZ, local_us
 from autoops.errors import ConfigError
-from autoops.funnel._calendar import local_to_utc, next_start, period_labels, period_start
-from autoops.funnel._kernel import ordered_dp
+from autoops.funnel._calendar import (
+    HourPeriods,
+    local_to_utc,
+    next_start,
+    period_index,
+    period_labels,
+    period_start_local,
+)
+from autoops.funnel._kernel import ordered_dp, unit_subset
 from autoops.funnel._result import wilson
 
 if TYPE_CHECKING:
@@ -80,34 +89,78 @@ class TrendTable(Tabular):
         )
 
 
+def _period_numbers(t: npt.NDArray[np.int64], interval: str, tz: str) -> npt.NDArray[Any]:
+    """The calendar period number in *tz* of each UTC µs *t* (:class:`HourPeriods`: one
+    division a row; exactly per row when *t* spans too many hours)."""
+    if len(t) == 0:
+        return np.zeros(0, dtype=np.int64)
+    hours = HourPeriods.spanning(int(t.min()), int(t.max()), tz, interval)
+    if hours is None:
+        return period_index(local_us(t, tz), interval)
+    return hours.reader(dtype=np.int64)(t)
+
+
+def _entry_flags(
+    starts: npt.NDArray[np.int64], ends: npt.NDArray[np.int64], e_rows: npt.NDArray[np.int64]
+) -> npt.NDArray[np.bool_]:
+    """One flag a row of the ranges [starts[i], ends[i]): set on rows *e_rows* (which all
+    lie in them, ascending).
+
+    >>> _entry_flags(np.array([2, 7]), np.array([5, 9]), np.array([2, 4, 8])).tolist()
+    [True, False, True, False, True]
+    """
+    lengths = ends - starts
+    flags = np.zeros(int(lengths.sum()), dtype=bool)
+    k = np.searchsorted(starts, e_rows, side="right") - 1  # each entry row's range
+    flags[e_rows - starts[k] + (np.cumsum(lengths) - lengths)[k]] = True
+    return flags
+
+
 def funnel_trends(result: FunnelResult, interval: str, tz: str) -> TrendTable:
     """Entered and converted units per calendar entry period (see ``FunnelResult.trends``)."""
     if result.funnel.order not in ("ordered", "strict") or result.plan is None:
         raise ConfigError("trends need an ordered or strict funnel", key="order")
     p = result.plan
     rows = p.rows
-    start_local = period_start(local_naive(rows.ts.view("datetime64[us]"), tz), interval)
-    entry_rows = rows.steps[0] & rows.entry
-    periods = np.unique(start_local[entry_rows])
-    entered = np.zeros(len(periods), dtype=np.int64)
-    converted = np.zeros(len(periods), dtype=np.int64)
+    entry_rows = np.flatnonzero(rows.steps[0] & rows.entry)
+    entry_period = _period_numbers(rows.ts[entry_rows], interval, tz)
+    period_numbers = unique_sorted(entry_period)
+    entered = np.zeros(len(period_numbers), dtype=np.int64)
+    converted = np.zeros(len(period_numbers), dtype=np.int64)
     k = len(result.funnel.steps)
     w = result.funnel.window_us
     if result.funnel.entry == "first":
         has = result.reached[:, 0]
-        first_ts = result.chain_ts[has, 0]
-        per = period_start(local_naive(first_ts, tz), interval)
-        idx = np.searchsorted(periods, per)
-        entered = np.bincount(idx, minlength=len(periods)).astype(np.int64)
+        first_ts = result.chain_ts[has, 0].view(np.int64)
+        idx = np.searchsorted(period_numbers, _period_numbers(first_ts, interval, tz))
+        entered = np.bincount(idx, minlength=len(period_numbers)).astype(np.int64)
         full = result.reached[has, k - 1]
-        converted = np.bincount(idx[full], minlength=len(periods)).astype(np.int64)
+        converted = np.bincount(idx[full], minlength=len(period_numbers)).astype(np.int64)
     else:
-        for i, per_start in enumerate(periods):
-            entry = rows.entry & (start_local == per_start)
-            sub = attrs.evolve(rows, entry=entry)
-            levels = ordered_dp(sub, p.transitions, w, False)
-            entered[i] = len(np.unique(rows.unit[levels[0][0]]))
-            converted[i] = len(np.unique(rows.unit[levels[-1][0]]))
+        # per period, the DP over the units with an entry row in it (units never
+        # interact), from each one's first entry row in the period on (a chain uses no
+        # row before its entry), the period's entry rows the only entries
+        code = np.searchsorted(period_numbers, entry_period)
+        narrow = code.astype(np.uint16) if len(period_numbers) <= 1 << 16 else code
+        by_period = np.argsort(narrow, kind="stable")  # (16 bits: a radix sort)
+        cuts = np.searchsorted(code[by_period], np.arange(len(period_numbers)), side="right")
+        unit_first = np.flatnonzero(rows.starts)
+        unit_end = np.append(unit_first[1:], rows.n)
+        entry_unit = np.searchsorted(unit_first, entry_rows, side="right") - 1
+        for i, (a, b) in enumerate(itertools.pairwise([0, *cuts.tolist()])):
+            at = by_period[a:b]
+            e_rows = entry_rows[at]  # ascending (a stable sort of ascending rows)
+            u = entry_unit[at]
+            first = np.ones(len(e_rows), dtype=bool)
+            first[1:] = u[1:] != u[:-1]
+            from_row = np.compress(first, e_rows)
+            to_row = unit_end[np.compress(first, u)]
+            entry = _entry_flags(from_row, to_row, e_rows)
+            sub, transitions = unit_subset(rows, p.transitions, from_row, to_row, entry)
+            levels = ordered_dp(sub, transitions, w, False)
+            entered[i] = len(unique_sorted(sub.unit[levels[0][0]]))
+            converted[i] = len(unique_sorted(sub.unit[levels[-1][0]]))
+    periods = period_start_local(period_numbers, interval)
     ends_utc = local_to_utc(next_start(periods, interval), tz).astype(np.int64)
     complete = ends_utc + w <= result.as_of.astype("datetime64[us]").astype(np.int64)
     rate, lo, hi = wilson(converted, entered)
