@@ -163,16 +163,20 @@ def oracle(f: Funnel, events: dict[str, Any], seq: str | None = None) -> dict[An
             }
         elif f.order == "unordered":
             w = f.window_us
-            depth = 0
-            for t in rows:
+            depth, chain = 0, []
+            for t in rows:  # the earliest anchor of the deepest count wins
                 if not d0 <= t["ts"] < d1 or not any(_matches(s, t) for s in f.steps):
                     continue
-                got = sum(
-                    any(_matches(s, r) and t["ts"] <= r["ts"] <= t["ts"] + w for r in rows)
+                # per step its first row in [t.ts, t.ts + W] (rows in order)
+                firsts = [
+                    next((i for i, r in enumerate(rows)
+                          if _matches(s, r) and t["ts"] <= r["ts"] <= t["ts"] + w), None)
                     for s in f.steps
-                )
-                depth = max(depth, got)
-            result[u] = {"depth": depth}
+                ]  # fmt: skip
+                got = sorted(i for i in firsts if i is not None)
+                if len(got) > depth:
+                    depth, chain = len(got), got
+            result[u] = {"depth": depth, "chain": [rows[i]["_pos"] for i in chain]}
         else:
             hi = d1 if d1 == _POS else d1 + f.window_us
             result[u] = {

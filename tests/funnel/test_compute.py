@@ -144,8 +144,12 @@ def disjoint_funnels(draw: Any, order: str) -> Funnel:
 @_S
 @given(ev=logs(), f=disjoint_funnels("unordered"))
 def test_unordered_agrees_with_oracle(ev: dict[str, Any], f: Funnel) -> None:
-    want = {u: w["depth"] for u, w in oracle(f, ev).items() if w["depth"]}
-    assert depths(f, ev) == want
+    """Depth per unit and the best anchor's chain (the earliest of the deepest)."""
+    want = oracle(f, ev)
+    assert depths(f, ev) == {u: w["depth"] for u, w in want.items() if w["depth"]}
+    r = compute(f, ev)
+    for u, row in zip(r.units.tolist(), r.chain_row, strict=True):
+        assert row[row >= 0].tolist() == want[u]["chain"]
 
 
 @_S

@@ -892,49 +892,88 @@ def unordered_depth(rows: Rows, window: int, in_range: Bool) -> tuple[I64, I64, 
     Returns (unit codes, depth, chain) where the chain holds, for the best
     anchor (earliest among the deepest), the first row of each step in the
     window, ordered as the steps are reached (-1 for steps not reached).
+
+    Each step's first row at or after an anchor's tie group (same unit and ts) is
+    found from the number of the step's rows before it (a running count, read in
+    row order: the anchors come in row order), and the best anchor of each unit
+    from its run of anchors: linear passes, no sort, and the step rows of the best
+    anchors only are kept.
     """
     n = rows.n
     units = rows.units()
     k = len(rows.steps)
-    any_step = np.zeros(n, dtype=bool)
-    for m in rows.steps:
-        any_step |= m
-    anchors = np.nonzero(any_step & in_range)[0].astype(np.int64)
     depth = np.zeros(len(units), dtype=np.int64)
     chain = np.full((len(units), k), -1, dtype=np.int64)
+    masks = list(rows.steps)
+    any_step = np.zeros(n, dtype=bool)
+    for m in masks:
+        any_step |= m
+    anchors = np.flatnonzero(any_step & in_range)
+    del any_step
     if len(anchors) == 0:
         return units, depth, chain
-    # first index of each anchor's tie group (same unit, same ts)
-    tie_start = np.ones(n, dtype=bool)
+    # the first row of each anchor's tie group: the start of the group holding it
+    tie_start = rows.starts.copy()
     if n > 1:
-        tie_start[1:] = (rows.unit[1:] != rows.unit[:-1]) | (rows.ts[1:] != rows.ts[:-1])
-    tie_first = np.maximum.accumulate(np.where(tie_start, np.arange(n, dtype=np.int64), 0))
-    a0 = tie_first[anchors]
-    big = np.int64(n)
-    found = np.full((len(anchors), k), -1, dtype=np.int64)
-    for s, m in enumerate(rows.steps):
-        nxt = np.where(m, np.arange(n, dtype=np.int64), big)
-        nxt = np.minimum.accumulate(nxt[::-1])[::-1]
-        cand = nxt[a0]
-        ok = cand < n
-        cand_c = np.where(ok, cand, 0)
-        ok &= rows.unit[cand_c] == rows.unit[anchors]
-        ok &= rows.ts[cand_c] - rows.ts[anchors] <= window
-        found[:, s] = np.where(ok, cand_c, -1)
-    count = (found >= 0).sum(axis=1)
-    u = np.searchsorted(units, rows.unit[anchors])
-    # best anchor per unit: max count, then earliest anchor
-    order = np.lexsort((anchors, -count, u))
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = u[order][1:] != u[order][:-1]
-    best = order[first]
-    depth[u[best]] = count[best]
-    rows_found = found[best]
-    # order the reached rows by position: chain[:, i] = i-th step reached
-    key = np.where(rows_found >= 0, rows_found, np.iinfo(np.int64).max)
-    chain[u[best]] = np.where(
-        np.sort(key, axis=1) == np.iinfo(np.int64).max, -1, np.sort(key, axis=1)
-    )
+        tie_start[1:] |= rows.ts[1:] != rows.ts[:-1]
+    a0 = np.flatnonzero(tie_start)[running_count(tie_start)[anchors] - 1]
+    del tie_start
+
+    # per anchor its unit and the end of its window (read once, for every step)
+    a_unit = rows.unit[anchors]
+    a_end = rows.ts[anchors]
+    a_end += window
+
+    def step_rows(pos: I64, before: I64, sel: slice | I64) -> I64:
+        """The step's first row at or after the tie group of anchors *sel*, in their unit
+        and window (-1: none), from the number of the step's rows (*pos*) before it."""
+        ok = before < len(pos)
+        cand = pos[np.minimum(before, len(pos) - 1)]
+        ok &= rows.unit[cand] == a_unit[sel]
+        ok &= rows.ts[cand] <= a_end[sel]
+        return _or_none(cand, ok)
+
+    count_type = np.int32 if n < 2**31 else np.int64
+    # per step (on the threads): its rows, and its rows up to each row (a running count)
+    steps = [
+        step
+        for step in parallel_map(
+            lambda m: (m, np.flatnonzero(m), running_count(m, count_type)), masks
+        )
+        if len(step[1])
+    ]
+    count = np.zeros(len(anchors), dtype=np.int64)
+
+    def count_block(lo: int) -> None:
+        """The steps in the windows of anchors [lo, lo + DP_BLOCK_ROWS) (blocks on the
+        threads, their temporaries in the cache)."""
+        block = slice(lo, lo + DP_BLOCK_ROWS)
+        first = a0[block]
+        got = count[block]
+        for m, pos, through in steps:
+            got += step_rows(pos, through[first] - m[first], block) >= 0
+
+    parallel_map(count_block, list(range(0, len(anchors), DP_BLOCK_ROWS)))
+    # the anchors come by unit: per unit its deepest count, and its first anchor with it
+    u = rows.unit_idx[anchors]  # the unit's place in `units`
+    run = np.ones(len(anchors), dtype=bool)
+    run[1:] = u[1:] != u[:-1]
+    run_at = np.flatnonzero(run)
+    deepest = np.maximum.reduceat(count, run_at)
+    best = np.flatnonzero(count == np.repeat(deepest, np.diff(np.append(run_at, len(anchors)))))
+    keep = np.ones(len(best), dtype=bool)
+    keep[1:] = u[best[1:]] != u[best[:-1]]
+    best = np.compress(keep, best)
+    depth[u[run_at]] = deepest
+    # the best anchors' step rows, ordered by position: chain[:, i] = i-th step reached
+    key = np.full((len(best), k), np.iinfo(np.int64).max, dtype=np.int64)
+    first = a0[best]
+    for s, (m, pos, through) in enumerate(steps):
+        got = step_rows(pos, through[first] - m[first], best)
+        key[:, s] = np.where(got >= 0, got, np.iinfo(np.int64).max)
+    key.sort(axis=1)
+    key[key == np.iinfo(np.int64).max] = -1
+    chain[u[best]] = key
     return units, depth, chain
 
 
