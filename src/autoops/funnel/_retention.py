@@ -471,7 +471,14 @@ def retention(
 
     if len(r_inst):
         top = int(bucket.max()) + 1
-        if not presence:
+        if not presence and criterion == "on_or_after" and min_returns == 1:
+            # retained at k iff its latest return sits in a bucket >= k: one maximum per
+            # instance, no count per (instance, bucket)
+            latest = np.full(n_inst, -1, dtype=np.int64)
+            np.maximum.at(latest, r_inst, bucket)
+            back = np.flatnonzero(latest >= 1)
+            counts[:, 1:] = _retained_through(i_cohort[back], latest[back], len(cohorts), n_cols)
+        elif not presence:
             uk, cnt = _key_counts(r_inst * top + bucket, n_inst * top)
             k_inst, k_b = uk // top, uk % top
             if criterion == "on":
@@ -492,13 +499,7 @@ def retention(
                 hit = running >= min_returns
                 prev = np.concatenate([[False], hit[:-1]]) & ~seg
                 mth = hit & ~prev
-                last_k = np.minimum(kb[mth], n_cols - 1)
-                coh = i_cohort[ki[mth]]
-                add = np.zeros((len(cohorts), n_cols + 1), dtype=np.int64)
-                ones = np.ones(len(coh), dtype=np.int64)
-                add += _grid_add(coh, ones, None, add.shape).astype(np.int64)
-                add -= _grid_add(coh, last_k + 1, None, add.shape).astype(np.int64)
-                counts[:, 1:] = np.cumsum(add, axis=1)[:, 1:n_cols]
+                counts[:, 1:] = _retained_through(i_cohort[ki[mth]], kb[mth], len(cohorts), n_cols)
         if sum_col is not None:
             vals = np.asarray(ev.column(sum_col), dtype=np.float64)[r_rows]
             vals = np.nan_to_num(vals)
@@ -978,6 +979,19 @@ def _key_counts(key: I64, n_keys: int) -> tuple[I64, I64]:
     edge = np.ones(len(srt), dtype=bool)
     edge[1:] = srt[1:] != srt[:-1]
     return srt[edge], np.diff(np.append(np.flatnonzero(edge), len(srt)))
+
+
+def _retained_through(coh: I64, last: I64, n_cohorts: int, n_cols: int) -> I64:
+    """``out[c, k - 1]`` for 1 <= k < n_cols: the instances of cohort c (*coh*) whose
+    bucket *last* (>= 0) is at least k.
+
+    >>> _retained_through(np.array([0, 0, 1]), np.array([1, 5, 2]), 2, 4).tolist()
+    [[2, 1, 1], [1, 1, 0]]
+    """
+    add = np.zeros((n_cohorts, n_cols + 1), dtype=np.int64)
+    add += _grid_add(coh, np.ones(len(coh), dtype=np.int64), None, add.shape).astype(np.int64)
+    add -= _grid_add(coh, np.minimum(last, n_cols - 1) + 1, None, add.shape).astype(np.int64)
+    return np.cumsum(add, axis=1)[:, 1:n_cols]
 
 
 def _grid_add(rows: I64, cols: I64, weights: Arr | None, shape: tuple[int, ...]) -> Arr:
