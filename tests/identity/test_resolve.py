@@ -239,3 +239,45 @@ def test_window_must_be_a_duration() -> None:
         IdType("phone", "person_multi", max_per_person=2, max_per_person_window="soon")
     t = IdType("phone", "person_multi", max_per_person=2, max_per_person_window="30d")
     assert IdType.from_dict(t.to_dict()) == t
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    data=st.data(),
+    n_prev=st.integers(1, 25),
+    n_cur=st.integers(1, 25),
+)
+def test_drift_against_a_reference(data: st.DataObject, n_prev: int, n_cur: int) -> None:
+    """``health(previous).drift`` on two resolutions sharing some record ids: the share of
+    common records that kept their One ID, the previous clusters whose common records
+    now hold several One IDs (split), the current ones fed by several previous (merged)."""
+    phones = [f"139{i:04d}{i:04d}" for i in range(1, 7)]
+
+    def table(n: int) -> dict[str, list[object]]:
+        ids = data.draw(st.lists(st.integers(0, 30), min_size=n, max_size=n, unique=True))
+        return {
+            "record_id": ids,
+            "phone": data.draw(st.lists(st.sampled_from(phones), min_size=n, max_size=n)),
+            "email": data.draw(
+                st.lists(st.sampled_from([None, "a@x.cn", "b@x.cn"]), min_size=n, max_size=n)
+            ),
+        }
+
+    prev, cur = resolve(table(n_prev)), resolve(table(n_cur))
+    drift = cur.health(previous=prev).drift
+    assert drift is not None
+    old = dict(zip(prev.record_id.tolist(), prev.one_id.tolist(), strict=True))
+    new = dict(zip(cur.record_id.tolist(), cur.one_id.tolist(), strict=True))
+    common = sorted(set(old) & set(new))
+    if not common:
+        assert drift == {"records": 0.0, "kept": 1.0, "merged": 0.0, "split": 0.0}
+        return
+    to_new: dict[int, set[int]] = {}
+    from_old: dict[int, set[int]] = {}
+    for r in common:
+        to_new.setdefault(old[r], set()).add(new[r])
+        from_old.setdefault(new[r], set()).add(old[r])
+    assert drift["records"] == len(common)
+    assert drift["kept"] == sum(old[r] == new[r] for r in common) / len(common)
+    assert drift["split"] == sum(len(v) > 1 for v in to_new.values())
+    assert drift["merged"] == sum(len(v) > 1 for v in from_old.values())

@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from autoops._display import html_table, short_repr
-from autoops._factorize import factorize_u64
+from autoops._factorize import factorize_u64, unique_sorted
 from autoops._masking import mask_value
 from autoops._tabular import Tabular
 from autoops.errors import InvalidInput
@@ -691,10 +691,15 @@ def _drift(previous: Resolution, current: Resolution) -> dict[str, float]:
     a = previous.one_id[ip]
     b = current.one_id[ic]
     kept = float((a == b).mean())
-    # previous clusters mapping to several current ids split; current ids fed by several merged
-    pa = np.unique(np.stack([a, b]), axis=1)
-    split = int((np.bincount(np.unique(pa[0], return_inverse=True)[1]) > 1).sum())
-    merged = int((np.bincount(np.unique(pa[1], return_inverse=True)[1]) > 1).sum())
+    # previous clusters mapping to several current ids split; current ids fed by several
+    # merged: the distinct (previous, current) pairs, as one packed integer each (a
+    # unique over the pairs as rows sorts them as structured values, 8x slower)
+    ca = np.unique(a, return_inverse=True)[1].reshape(-1)
+    cb = np.unique(b, return_inverse=True)[1].reshape(-1)
+    width = np.int64(int(cb.max()) + 1)
+    pairs = unique_sorted(ca.astype(np.int64) * width + cb)
+    split = int((np.bincount(pairs // width) > 1).sum())
+    merged = int((np.bincount(pairs % width) > 1).sum())
     return {
         "records": float(len(common)),
         "kept": kept,
