@@ -215,6 +215,10 @@ class Resolution(Tabular):
     rules: MergeRules
     _prep: Prepared = attrs.field(repr=False)
     _sol: Solution = attrs.field(repr=False)
+    # explain's record–identifier graphs (CSR), by "used links only", built on first use
+    _graphs: dict[bool, tuple[npt.NDArray[np.int64], ...]] = attrs.field(
+        factory=dict, init=False, repr=False, eq=False
+    )
 
     def _columns(self) -> dict[str, npt.NDArray[Any]]:
         return {"record_id": self.record_id, "one_id": self.one_id}
@@ -453,17 +457,26 @@ class Resolution(Tabular):
         tnode = tnode.astype(np.int64) + n
         return idx, p.e_rec[idx].astype(np.int64), tnode
 
+    def _graph(self, only_ok: bool) -> tuple[npt.NDArray[np.int64], ...]:
+        """(first neighbour of each node, neighbours, edge ids): the graph of records and
+        identifier values over the used links (*only_ok*) or every identifier, as CSR;
+        built on the first ``explain`` that needs it and kept for the next ones."""
+        if only_ok not in self._graphs:
+            edges, rec, tnode = self._adjacency(only_ok)
+            src = np.concatenate([rec, tnode])
+            order = np.argsort(src, kind="stable")
+            dst = np.concatenate([tnode, rec])[order]
+            eid = np.concatenate([edges, edges])[order]
+            nodes = max(int(src.max(initial=0)) + 1, self._prep.n)
+            starts = np.searchsorted(src[order], np.arange(nodes + 1))
+            self._graphs[only_ok] = (starts, dst, eid)
+        return self._graphs[only_ok]
+
     def _path(self, a: int, b: int, only_ok: bool, within: int | None) -> list[int] | None:
-        edges, rec, tnode = self._adjacency(only_ok)
-        if within is not None:
-            keep = self._sol.label[rec] == within
-            edges, rec, tnode = edges[keep], rec[keep], tnode[keep]
-        src = np.concatenate([rec, tnode])
-        dst = np.concatenate([tnode, rec])
-        eid = np.concatenate([edges, edges])
-        order = np.argsort(src, kind="stable")
-        src, dst, eid = src[order], dst[order], eid[order]
-        starts = np.searchsorted(src, np.arange(int(max(src.max(initial=0), a, b)) + 2))
+        """The edges of a shortest path from record row *a* to *b* (None: none), through
+        records of cluster label *within* only when given."""
+        starts, dst, eid = self._graph(only_ok)
+        n, label = self._prep.n, self._sol.label
         prev: dict[int, tuple[int, int]] = {a: (-1, -1)}
         queue = deque([a])
         while queue:
@@ -472,6 +485,8 @@ class Resolution(Tabular):
                 break
             for j in range(starts[x], starts[x + 1]):
                 y = int(dst[j])
+                if within is not None and y < n and label[y] != within:
+                    continue
                 if y not in prev:
                     prev[y] = (x, int(eid[j]))
                     queue.append(y)
