@@ -11,7 +11,7 @@ import numpy.typing as npt
 
 from autoops._display import html_table, short_repr
 from autoops._factorize import factorize_u64, unique_sorted
-from autoops._masking import mask_value
+from autoops._masking import mask_value, mask_values
 from autoops._tabular import Tabular
 from autoops.errors import InvalidInput
 from autoops.identity._normalize import REASONS, Status
@@ -261,6 +261,17 @@ class Resolution(Tabular):
         name = self.rules.types[int(p.e_type[edge])].name
         return mask_value(p.raw[name][int(p.e_raw[edge])])
 
+    def _masked_values(self, edges: npt.NDArray[np.int64]) -> npt.NDArray[np.object_]:
+        """The masked raw value of each of *edges* (masked together, type by type)."""
+        p = self._prep
+        out = np.empty(len(edges), dtype=object)
+        types = p.e_type[edges]
+        for t in np.unique(types).tolist():
+            at = np.flatnonzero(types == t)
+            raw = p.raw[self.rules.types[t].name]
+            out[at] = mask_values(np.asarray(raw, dtype=object)[p.e_raw[edges[at]]])
+        return out
+
     def summary(self) -> dict[str, Any]:
         """Headline figures: records, people, refusals by reason, hubs, issues.
 
@@ -356,7 +367,7 @@ class Resolution(Tabular):
         cols = {
             "one_id": ids[label],
             "type": names[etype],
-            "value": np.array([self._masked(int(e)) for e in idx[rep]], dtype=object),
+            "value": self._masked_values(idx[rep]),
             "first_seen": first_ts,
             "last_seen": last_ts,
             "records": np.bincount(codes, minlength=m).astype(np.int64),
