@@ -43,8 +43,7 @@ I64 = npt.NDArray[np.int64]
 _DAY = 86_400_000_000
 _LENGTH = {"day": _DAY, "week": 7 * _DAY, "month": 30 * _DAY}
 _LONGEST = {"day": _DAY, "week": 7 * _DAY, "month": 31 * _DAY}
-"""The longest period of each kind in µs (a local day is never longer than a day plus
-the two days of :func:`_join_horizon`'s margin)."""
+"""The longest period of each kind in µs of wall-clock time (:func:`_join_horizon`)."""
 #: rows per block of the passes over all rows: a block's scratch arrays (2 MiB
 #: of int64) stay in the cache and are recycled by the allocator, not mapped anew
 ROW_BLOCK = 1 << 18
@@ -758,8 +757,9 @@ def _period_presence(
     returns. A row reads nothing of its unit: its period comes from a table per UTC
     hour (:class:`~autoops.funnel._calendar.HourPeriods`: exact per row in the rare
     hours with a change of offset or a period start inside them), and the bytes it
-    writes lie in its own period's row of each map, n_units bytes (a map of (bucket, unit) needs each
-    row's cohort period first: a random read, and writes over every bucket). Blocks
+    writes lie in its own period's row of each map, n_units bytes (a map of (bucket,
+    unit) needs each row's cohort period first: a random read, and writes over every
+    bucket). Blocks
     of :data:`ROW_BLOCK` rows run on several threads and only ever set bytes to
     True. Then, unit range by unit range, each unit's cohort period is
     its first marked period (the periods walked backwards, each assignment
