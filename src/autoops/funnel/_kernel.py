@@ -873,15 +873,27 @@ def canonical_chains(
         r = chain[need, j + 1]
         s = start[need]
         q_idx, q_b = levels[j]
-        g = _groups(rows, tr, q_idx, r, q_b, s)
         n1 = rows.n + 1
         hi = _hi_bound(rows, tr, r)
-        pos = np.searchsorted(g.q_key, g.r_group * n1 + hi, side="right") - 1
-        pos_c = np.maximum(pos, 0)
-        ok = (g.r_group >= 0) & (pos >= 0) & (g.q_group[pos_c] == g.r_group)
+        if tr.hold is None and tr.breakers is None and not tr.every_row_breaks:
+            # the admissible q rows of r are those of its unit with its start: a start is
+            # a row of one unit, so (start, row) keys alone group them (no segments)
+            key = q_b * n1
+            key += q_idx
+            key.sort()
+            pos = np.searchsorted(key, s * n1 + hi, side="right") - 1
+            got = key[np.maximum(pos, 0)]
+            ok = (pos >= 0) & (got // n1 == s)
+            found = got % n1
+        else:
+            g = _groups(rows, tr, q_idx, r, q_b, s)
+            pos = np.searchsorted(g.q_key, g.r_group * n1 + hi, side="right") - 1
+            pos_c = np.maximum(pos, 0)
+            ok = (g.r_group >= 0) & (pos >= 0) & (g.q_group[pos_c] == g.r_group)
+            found = q_idx[g.q_order[pos_c]]
         if not ok.all():  # pragma: no cover - a broken invariant, not a data condition
             raise AssertionError("canonical chain backtrack lost its predecessor")
-        chain[need, j] = q_idx[g.q_order[pos_c]]
+        chain[need, j] = found
     return units, depth, chain
 
 
