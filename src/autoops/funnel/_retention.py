@@ -426,10 +426,15 @@ def retention(
     presence = criterion == "on" and min_returns == 1 and n_inst * n_cols <= 256_000_000
     presence = presence and by_units is None
     seen = np.zeros(n_inst * n_cols if presence else 0, dtype=bool)
+    # a sum measure: per block, a (cohort, bucket) grid of its returns' values ("on or
+    # after": the buckets past the last column in one, all that its suffix sums need)
+    summed = None if sum_col is None else np.asarray(ev.column(sum_col), dtype=np.float64)
+    grid_shape = (len(cohorts), n_cols if criterion == "on" else n_cols + 1)
 
-    def block(span: tuple[int, int]) -> tuple[Arr, Arr, Arr] | None:
+    def block(span: tuple[int, int]) -> tuple[tuple[Arr, Arr] | None, Arr | None]:
         """One block of rows: its returns' buckets, marked in the map (blocks run on
-        several threads: they only ever set bytes of the map to True)."""
+        several threads: they only ever set bytes of the map to True), and its grid of
+        summed values."""
         rows, b_inst, b_group = source(span)
         r_local = local_us(t[rows], tz)
         if same_clock:  # the calendar bucket is the difference of period numbers
@@ -449,15 +454,23 @@ def retention(
         if presence:
             cell = np.flatnonzero((bucket >= 1) & (bucket < n_cols))
             seen[bucket[cell] * n_inst + b_inst[cell]] = True
-        if not presence or sum_col is not None:
-            return rows, b_inst, bucket
-        return None
+        grid = None
+        if summed is not None:
+            vals = np.nan_to_num(summed[rows])
+            coh = i_cohort[b_inst]
+            if criterion == "on":
+                ok = (bucket >= 1) & (bucket < n_cols)
+                grid = _grid_add(coh[ok], bucket[ok], vals[ok], grid_shape)
+            else:
+                grid = _grid_add(coh, np.minimum(bucket, n_cols), vals, grid_shape)
+        return (None if presence else (b_inst, bucket)), grid
 
-    kept = [k for k in parallel_map(block, spans) if k is not None]
-    r_rows, r_inst, bucket = (
-        (np.concatenate([k[j] for k in kept]).astype(np.int64, copy=False) for j in range(3))
+    done = parallel_map(block, spans)
+    kept = [k for k, _ in done if k is not None]
+    r_inst, bucket = (
+        (np.concatenate([k[j] for k in kept]).astype(np.int64, copy=False) for j in range(2))
         if kept
-        else (np.zeros(0, dtype=np.int64) for _ in range(3))
+        else (np.zeros(0, dtype=np.int64) for _ in range(2))
     )
     size = np.bincount(i_cohort, minlength=len(cohorts)).astype(np.int64)
     counts = np.zeros((len(cohorts), n_cols), dtype=np.int64)
@@ -499,19 +512,15 @@ def retention(
                 prev = np.concatenate([[False], hit[:-1]]) & ~seg
                 mth = hit & ~prev
                 counts[:, 1:] = _retained_through(i_cohort[ki[mth]], kb[mth], len(cohorts), n_cols)
-        if sum_col is not None:
-            vals = np.asarray(ev.column(sum_col), dtype=np.float64)[r_rows]
-            vals = np.nan_to_num(vals)
-            coh = i_cohort[r_inst]
-            if criterion == "on":
-                ok = (bucket >= 1) & (bucket < n_cols)
-                sums += _grid_add(coh[ok], bucket[ok], vals[ok], sums.shape)
-            else:
-                per = np.zeros((len(cohorts), top + 1), dtype=np.float64)
-                per += _grid_add(coh, bucket, vals, per.shape)
-                suffix = np.cumsum(per[:, ::-1], axis=1)[:, ::-1]
-                width = min(n_cols, top)
-                sums[:, 1:width] = suffix[:, 1:width]
+    if summed is not None:
+        per = np.zeros(grid_shape, dtype=np.float64)
+        for _, grid in done:  # (in block order: the same sums on any number of threads)
+            if grid is not None:
+                per += grid
+        if criterion == "on":
+            sums[:, 1:] = per[:, 1:]
+        else:  # the returns in bucket k or later
+            sums[:, 1:] = np.cumsum(per[:, ::-1], axis=1)[:, ::-1][:, 1:n_cols]
     complete = _complete(
         cohorts, i_cohort, i_t0, group, clock, name, brackets, n_cols, as_of_us, tz
     )
