@@ -54,7 +54,7 @@ class Plan:
     transitions: list[Transition]
     source_row: I64  # sorted row -> input row
     unit_values: npt.NDArray[Any]
-    breakdown: npt.NDArray[Any] | None  # per sorted row
+    breakdown: npt.NDArray[Any] | None  # per input row (read at the attributed rows only)
     entry_bounds: tuple[int, int]
     latest: int  # the latest time of a sorted row (0 when there is none)
 
@@ -292,7 +292,7 @@ def plan(
         hold = hold_codes[fields] if fields else None
         lo, hi_gap = gaps[j - 1]
         transitions.append(Transition(breakers, every, hold, lo, hi_gap))
-    bd = ev.column(funnel.breakdown)[src] if funnel.breakdown else None
+    bd = np.asarray(ev.column(funnel.breakdown)) if funnel.breakdown else None
     return Plan(funnel, rows, transitions, src, ev.unit_values, bd, (d0, d1), s.latest)
 
 
@@ -485,7 +485,8 @@ def compute(
         else:
             row = chain[:, pos]
         attribution = np.asarray(
-            np.where(row >= 0, p.breakdown[np.maximum(row, 0)], None), dtype=object
+            np.where(row >= 0, p.breakdown[p.source_row[np.maximum(row, 0)]], None),
+            dtype=object,
         )
     return FunnelResult(
         funnel=funnel,
