@@ -279,9 +279,8 @@ def test_periods_from_the_hour_table_are_exact(
     """Each row's period comes from a table per UTC hour, the hours with a change of
     offset or a period start inside them row by row: equal to the exact period (scaled
     and shifted as asked), near local midnights (Kolkata's is at 18:30 UTC, Chatham's
-    at 11:15) and changes of offset. Actives read their days this way."""
-    from autoops.funnel._active import _day_reader
-    from autoops.funnel._calendar import HourPeriods, local_us, period_index
+    at 11:15) and changes of offset. Actives and trends read their periods this way."""
+    from autoops.funnel._calendar import HourPeriods, local_us, period_index, period_reader
 
     base = np.asarray(secs, dtype=np.int64)
     # also the seconds around the local midnight before each drawn time
@@ -294,19 +293,23 @@ def test_periods_from_the_hour_table_are_exact(
     assert hours is not None
     got = hours.reader(scale=scale, offset=offset, dtype=np.int64)(t)
     assert got.tolist() == (exact * scale + offset).tolist()
-    if period == "day":
-        assert _day_reader(t, tz)(t).tolist() == exact.tolist()
+    assert period_reader(t, tz, period)(t).tolist() == exact.tolist()
 
 
 def test_days_beyond_the_hour_table_take_the_exact_path() -> None:
     """Rows spanning more hours than the table holds (a stray timestamp of 1900) are
     read day by day exactly, with the same result."""
-    from autoops.funnel._active import _day_reader
-    from autoops.funnel._calendar import HOUR_TABLE_HOURS, HourPeriods, local_us, period_index
+    from autoops.funnel._calendar import (
+        HOUR_TABLE_HOURS,
+        HourPeriods,
+        local_us,
+        period_index,
+        period_reader,
+    )
 
     t = np.array(["1900-01-01T00:00", "2026-01-05T18:10", "2026-01-05T18:40"], "datetime64[us]")
     us = t.view(np.int64)
     assert (us[-1] - us[0]) // 3_600_000_000 > HOUR_TABLE_HOURS
     assert HourPeriods.spanning(int(us[0]), int(us[-1]), "Asia/Kolkata", "day") is None
     exact = period_index(local_us(us, "Asia/Kolkata"), "day")
-    assert _day_reader(us, "Asia/Kolkata")(us).tolist() == exact.tolist()
+    assert period_reader(us, "Asia/Kolkata", "day")(us).tolist() == exact.tolist()

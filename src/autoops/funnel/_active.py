@@ -17,12 +17,11 @@ from autoops._tabular import Tabular
 from autoops._time import DEFAULT_TZ
 from autoops.errors import ConfigError
 from autoops.funnel._calendar import (
-    HourPeriods,
     day_period,
     local_to_utc,
     local_us,
-    period_index,
     period_labels,
+    period_reader,
     period_start_local,
 )
 from autoops.funnel._columns import condition_mask, is_nondecreasing, read_events
@@ -237,7 +236,7 @@ def active_users(
     u = np.empty(n_q, dtype=np.int32 if len(ev.unit_values) < 2**31 else np.int64)
     day = np.empty(n_q, dtype=np.int32)
 
-    day_of = _day_reader(ev.ts, tz)
+    day_of = period_reader(ev.ts, tz, "day", np.int32)
 
     def fill(i: int) -> None:
         """Block i's qualifying rows into its slice of the columns (blocks run on threads)."""
@@ -296,25 +295,6 @@ def active_users(
         stick = np.where(active > 0, mean_dau / np.maximum(active, 1), np.nan)
     complete = end_local.view(np.int64) <= as_local
     return ActiveUsers(local_to_utc(start_local, tz), active, mean_dau, stick, complete, period, tz)
-
-
-def _day_reader(ts: Arr, tz: str) -> Callable[[Arr], Arr]:
-    """``days(t)``: the local day numbers in *tz* of UTC µs *t* (within *ts*'s range):
-    read from a table per UTC hour (:class:`~autoops.funnel._calendar.HourPeriods`), or
-    exactly per row when *ts* spans more than
-    :data:`~autoops.funnel._calendar.HOUR_TABLE_HOURS`.
-
-    >>> ts = np.array(["2026-01-05T18:10", "2026-01-05T18:40"], "datetime64[us]").view(np.int64)
-    >>> days = _day_reader(ts, "Asia/Kolkata")(ts)
-    >>> (days - days[0]).tolist()  # 23:40 and 00:10 local
-    [0, 1]
-    """
-
-    def exact(t: Arr) -> Arr:
-        return period_index(local_us(t, tz), "day")
-
-    hours = HourPeriods.spanning(int(ts.min()), int(ts.max()), tz, "day") if len(ts) else None
-    return exact if hours is None else hours.reader()
 
 
 def _distinct_per(

@@ -15,7 +15,6 @@ import numpy as np
 import numpy.typing as npt
 
 from autoops._time import local_naive, local_us, utc_offsets
-from autoops.errors import ConfigError
 
 __all__ = [
     "HOUR",
@@ -27,7 +26,7 @@ __all__ = [
     "next_start",
     "period_index",
     "period_labels",
-    "period_start",
+    "period_reader",
     "period_start_local",
 ]
 
@@ -99,19 +98,6 @@ def period_start_local(index: I64, period: str) -> Arr:
     if period == "week":
         return (index * 7 - 3).astype("datetime64[D]").astype("datetime64[us]")
     return index.astype("datetime64[D]").astype("datetime64[us]")
-
-
-def period_start(local: Arr, interval: str) -> Arr:
-    if interval == "month":
-        return np.asarray(local.astype("datetime64[M]").astype("datetime64[us]"))
-    if interval == "week":
-        days = local.astype("datetime64[D]")
-        # 1970-01-01 was a Thursday: Monday-based weeks
-        dow = (days.astype(np.int64) + 3) % 7
-        return np.asarray((days - dow.astype("timedelta64[D]")).astype("datetime64[us]"))
-    if interval == "day":
-        return local.astype("datetime64[D]").astype("datetime64[us]")
-    raise ConfigError("use 'day', 'week' or 'month'", key="interval")
 
 
 def next_start(start: Arr, interval: str) -> Arr:
@@ -232,3 +218,23 @@ class HourPeriods:
             return out
 
         return read
+
+
+def period_reader(
+    ts: I64, tz: str, period: str, dtype: type[np.signedinteger[Any]] = np.int64
+) -> Callable[[I64], npt.NDArray[np.signedinteger[Any]]]:
+    """``read(t)``: the calendar period numbers in *tz* of UTC µs *t* within *ts*'s range,
+    through :class:`HourPeriods` (one division a row), or exactly per row when *ts* spans
+    more than :data:`HOUR_TABLE_HOURS`.
+
+    >>> ts = np.array(["2026-01-05T18:10", "2026-01-05T18:40"], "datetime64[us]").view(np.int64)
+    >>> days = period_reader(ts, "Asia/Kolkata", "day")(ts)
+    >>> (days - days[0]).tolist()  # 23:40 and 00:10 local
+    [0, 1]
+    """
+
+    def exact(t: I64) -> npt.NDArray[np.signedinteger[Any]]:
+        return period_index(local_us(t, tz), period)
+
+    hours = HourPeriods.spanning(int(ts.min()), int(ts.max()), tz, period) if len(ts) else None
+    return exact if hours is None else hours.reader(dtype=dtype)

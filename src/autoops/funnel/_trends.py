@@ -12,14 +12,13 @@ import numpy.typing as npt
 from autoops._display import html_table, short_repr
 from autoops._factorize import unique_sorted
 from autoops._tabular import Tabular
-from autoops._time import DEFAULT_TZ, local_us
+from autoops._time import DEFAULT_TZ
 from autoops.errors import ConfigError
 from autoops.funnel._calendar import (
-    HourPeriods,
     local_to_utc,
     next_start,
-    period_index,
     period_labels,
+    period_reader,
     period_start_local,
 )
 from autoops.funnel._kernel import ordered_dp, unit_subset
@@ -89,17 +88,6 @@ class TrendTable(Tabular):
         )
 
 
-def _period_numbers(t: npt.NDArray[np.int64], interval: str, tz: str) -> npt.NDArray[Any]:
-    """The calendar period number in *tz* of each UTC µs *t* (:class:`HourPeriods`: one
-    division a row; exactly per row when *t* spans too many hours)."""
-    if len(t) == 0:
-        return np.zeros(0, dtype=np.int64)
-    hours = HourPeriods.spanning(int(t.min()), int(t.max()), tz, interval)
-    if hours is None:
-        return period_index(local_us(t, tz), interval)
-    return hours.reader(dtype=np.int64)(t)
-
-
 def _entry_flags(
     starts: npt.NDArray[np.int64], ends: npt.NDArray[np.int64], e_rows: npt.NDArray[np.int64]
 ) -> npt.NDArray[np.bool_]:
@@ -123,7 +111,8 @@ def funnel_trends(result: FunnelResult, interval: str, tz: str) -> TrendTable:
     p = result.plan
     rows = p.rows
     entry_rows = np.flatnonzero(rows.steps[0] & rows.entry)
-    entry_period = _period_numbers(rows.ts[entry_rows], interval, tz)
+    entry_ts = rows.ts[entry_rows]
+    entry_period = period_reader(entry_ts, tz, interval)(entry_ts)
     period_numbers = unique_sorted(entry_period)
     entered = np.zeros(len(period_numbers), dtype=np.int64)
     converted = np.zeros(len(period_numbers), dtype=np.int64)
@@ -132,7 +121,7 @@ def funnel_trends(result: FunnelResult, interval: str, tz: str) -> TrendTable:
     if result.funnel.entry == "first":
         has = result.reached[:, 0]
         first_ts = result.chain_ts[has, 0].view(np.int64)
-        idx = np.searchsorted(period_numbers, _period_numbers(first_ts, interval, tz))
+        idx = np.searchsorted(period_numbers, period_reader(first_ts, tz, interval)(first_ts))
         entered = np.bincount(idx, minlength=len(period_numbers)).astype(np.int64)
         full = result.reached[has, k - 1]
         converted = np.bincount(idx[full], minlength=len(period_numbers)).astype(np.int64)
