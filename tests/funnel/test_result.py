@@ -92,6 +92,8 @@ def test_trend_incomplete_flag() -> None:
     assert t.rate.tolist()[0] == 1.0
     with pytest.raises(ConfigError):
         compute(Funnel(steps=["a", "b"], order="open"), ev).trends()
+    with pytest.raises(ConfigError, match="'day', 'week' or 'month'"):
+        compute(Funnel(steps=["a", "b"]), ev).trends("year")  # type: ignore[arg-type]
 
 
 def test_breakdown_attribution_and_top() -> None:

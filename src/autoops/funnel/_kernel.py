@@ -629,17 +629,19 @@ def ranges(starts: I64, ends: I64) -> I64:
 
 
 def unit_subset(
-    rows: Rows, transitions: list[Transition], starts: I64, ends: I64, entry: Bool
+    rows: Rows, transitions: list[Transition], starts: I64, ends: I64, entry_rows: I64
 ) -> tuple[Rows, list[Transition]]:
     """The rows of the ranges [starts[i], ends[i]) (ascending, each within one unit and
-    running to its end) as rows of their own, with *entry* (one flag a row of them) as
-    their entry rows, and *transitions* cut to them.
+    running to its end) as rows of their own, with *entry_rows* (ascending, all in the
+    ranges) their only entry rows, and *transitions* cut to them.
 
     Units never interact, and a chain from an entry row uses no row before it: when
     every entry row lies in the ranges and each range starts at or before its unit's
     first entry row, the DP over them is the DP over all rows (trends run it per entry
     period, from each unit's first entry row in the period on)."""
     idx = ranges(starts, ends)
+    entry = np.zeros(len(idx), dtype=bool)
+    entry[np.searchsorted(idx, entry_rows)] = True
     sub = Rows(
         unit=rows.unit[idx],
         ts=rows.ts[idx],

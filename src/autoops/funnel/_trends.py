@@ -88,26 +88,12 @@ class TrendTable(Tabular):
         )
 
 
-def _entry_flags(
-    starts: npt.NDArray[np.int64], ends: npt.NDArray[np.int64], e_rows: npt.NDArray[np.int64]
-) -> npt.NDArray[np.bool_]:
-    """One flag a row of the ranges [starts[i], ends[i]): set on rows *e_rows* (which all
-    lie in them, ascending).
-
-    >>> _entry_flags(np.array([2, 7]), np.array([5, 9]), np.array([2, 4, 8])).tolist()
-    [True, False, True, False, True]
-    """
-    lengths = ends - starts
-    flags = np.zeros(int(lengths.sum()), dtype=bool)
-    k = np.searchsorted(starts, e_rows, side="right") - 1  # each entry row's range
-    flags[e_rows - starts[k] + (np.cumsum(lengths) - lengths)[k]] = True
-    return flags
-
-
 def funnel_trends(result: FunnelResult, interval: str, tz: str) -> TrendTable:
     """Entered and converted units per calendar entry period (see ``FunnelResult.trends``)."""
     if result.funnel.order not in ("ordered", "strict") or result.plan is None:
         raise ConfigError("trends need an ordered or strict funnel", key="order")
+    if interval not in ("day", "week", "month"):
+        raise ConfigError("use 'day', 'week' or 'month'", key="interval")
     p = result.plan
     rows = p.rows
     entry_rows = np.flatnonzero(rows.steps[0] & rows.entry)
@@ -144,8 +130,7 @@ def funnel_trends(result: FunnelResult, interval: str, tz: str) -> TrendTable:
             first[1:] = u[1:] != u[:-1]
             from_row = np.compress(first, e_rows)
             to_row = unit_end[np.compress(first, u)]
-            entry = _entry_flags(from_row, to_row, e_rows)
-            sub, transitions = unit_subset(rows, p.transitions, from_row, to_row, entry)
+            sub, transitions = unit_subset(rows, p.transitions, from_row, to_row, e_rows)
             levels = ordered_dp(sub, transitions, w, False)
             entered[i] = len(unique_sorted(sub.unit[levels[0][0]]))
             converted[i] = len(unique_sorted(sub.unit[levels[-1][0]]))

@@ -257,9 +257,7 @@ class Resolution(Tabular):
         return int(hits[0])
 
     def _masked(self, edge: int) -> str:
-        p = self._prep
-        name = self.rules.types[int(p.e_type[edge])].name
-        return mask_value(p.raw[name][int(p.e_raw[edge])])
+        return str(self._masked_values(np.array([edge]))[0])
 
     def _masked_values(self, edges: npt.NDArray[np.int64]) -> npt.NDArray[np.object_]:
         """The masked raw value of each of *edges* (masked together, type by type)."""
@@ -411,7 +409,7 @@ class Resolution(Tabular):
             "row": p.e_rec[idx].astype(np.int64),
             "record_id": p.record_id[p.e_rec[idx]],
             "type": names[p.e_type[idx]],
-            "value": np.array([self._masked(int(e)) for e in idx], dtype=object),
+            "value": self._masked_values(idx),
             "reason": np.array(REASONS, dtype=object)[sol.e_status[idx]],
             "detail": detail,
         })  # fmt: skip
@@ -434,7 +432,7 @@ class Resolution(Tabular):
         names = np.array(self.rules.names, dtype=object)
         return Table("hubs", {
             "type": names[sol.key_type[keys]],
-            "value": np.array([self._masked(int(hub_edges[f])) for f in first], dtype=object),
+            "value": self._masked_values(hub_edges[first]),
             "fanout": sol.key_fanout[keys],
             "records": counts.astype(np.int64),
         })  # fmt: skip
