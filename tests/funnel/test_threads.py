@@ -58,7 +58,7 @@ def _funnel_outputs(f: Funnel, ev: dict[str, Any], seq: str | None) -> dict[str,
         "ts": p.rows.ts,
         "entry": p.rows.entry,
         "starts": p.rows.starts,
-        "unit_idx": p.rows.unit_idx,
+        "unit_of": p.rows.unit_of(np.arange(p.rows.n)),
         "distinct": p.rows.units(),
     }
     for i, m in enumerate(p.rows.steps):

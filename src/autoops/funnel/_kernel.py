@@ -178,12 +178,13 @@ class Rows:
     ts: I64
     steps: StepMasks
     entry: Bool  # rows whose ts lies in the entry range
-    first: I64 = attrs.field(default=None, eq=False, repr=False)  # first row of each row's unit
-    _unit_idx: I64 = attrs.field(default=None, eq=False, repr=False)  # see unit_idx
     starts: Bool = attrs.field(default=None, eq=False, repr=False)  # first row of a unit
     distinct: I64 = attrs.field(default=None, eq=False, repr=False)  # unit codes, ascending
-    # segment ids per breaker mask (links guarded by the same exclusions share them)
-    segs: dict[int, tuple[Bool, Any]] = attrs.field(factory=dict, init=False, eq=False, repr=False)
+    # bitmaps of segment starts (units, or units cut by breaker rows), per breaker mask:
+    # links guarded by the same exclusions share them
+    segs: dict[int, tuple[Bool | None, Rank]] = attrs.field(
+        factory=dict, init=False, eq=False, repr=False
+    )
 
     def __attrs_post_init__(self) -> None:
         if self.starts is None:
@@ -191,15 +192,6 @@ class Rows:
             if self.n > 1:
                 np.not_equal(self.unit[1:], self.unit[:-1], out=starts[1:])
             object.__setattr__(self, "starts", starts)
-
-    @property
-    def unit_idx(self) -> I64:
-        """0, 1, … per distinct unit, for each row (computed on first use)."""
-        if self._unit_idx is None:
-            unit_idx = running_count(self.starts)
-            unit_idx -= 1
-            object.__setattr__(self, "_unit_idx", unit_idx)
-        return self._unit_idx
 
     @property
     def n(self) -> int:
@@ -214,41 +206,33 @@ class Rows:
             object.__setattr__(self, "distinct", np.compress(self.starts, self.unit))
         return self.distinct
 
-    def unit_first_index(self) -> I64:
-        """The first row of each row's unit (computed on first use: gap bounds need it)."""
-        if self.first is None:
-            object.__setattr__(self, "first", np.flatnonzero(self.starts)[self.unit_idx])
-        return self.first
+    def unit_of(self, at: I64) -> I64:
+        """The place in :meth:`units` of the unit of each row *at* (-1 for -1), counted
+        in a bitmap of the unit starts: no array as long as the rows (an int64 per row
+        is 80 MB at 10M rows, mapped afresh at each call).
+
+        >>> rows = Rows(np.array([4, 4, 7, 9]), np.zeros(4, np.int64), StepMasks(
+        ...     np.zeros(4, np.uint8), []), np.ones(4, bool))
+        >>> rows.unit_of(np.array([0, 1, 2, 3, -1])).tolist()
+        [0, 0, 1, 2, -1]
+        """
+        return _segment_lookup(self, None)(at)
+
+    def first_row(self, at: I64) -> I64:
+        """The first row of the unit of each row *at*."""
+        first: I64 = np.flatnonzero(self.starts)[self.unit_of(at)]
+        return first
 
 
-def _segments(rows: Rows, tr: Transition) -> I64:
-    """Segment id per row: a new segment at each unit start and each breaker row."""
-    if tr.every_row_breaks:
-        return np.arange(rows.n, dtype=np.int64)
-    if tr.breakers is None:
-        return rows.unit_idx
-    hit = rows.segs.get(id(tr.breakers))
-    if hit is not None and hit[0] is tr.breakers:
-        cached: I64 = hit[1]
-        return cached
-    cut = rows.starts | tr.breakers
-    seg = running_count(cut)
-    seg -= 1
-    rows.segs[id(tr.breakers)] = (tr.breakers, seg)
-    return seg
-
-
-def _segment_lookup(rows: Rows, tr: Transition) -> Callable[[I64], I64]:
-    """``positions -> segment ids`` (as :func:`_segments`) for a few rows: the segments'
-    first rows counted up to each position in a bitmap (:class:`autoops._bits.Rank`),
-    instead of numbering every row (positions from -1)."""
-    if tr.every_row_breaks or tr.breakers is None:
-        seg = _segments(rows, tr)
-        return lambda at: seg[at]
-    key = -1 - id(tr.breakers)  # beside _segments' entries in the same cache
+def _segment_lookup(rows: Rows, breakers: Bool | None) -> Callable[[I64], I64]:
+    """``positions -> segment ids`` (0, 1, … along the rows; -1 for position -1), where a
+    segment starts at each unit start and each row of *breakers*: the segments' first
+    rows counted up to each position in a bitmap (:class:`autoops._bits.Rank`, built
+    once per breaker mask), instead of numbering every row."""
+    key = -1 if breakers is None else id(breakers)
     hit = rows.segs.get(key)
-    if hit is None or hit[0] is not tr.breakers:
-        hit = (tr.breakers, Rank(rows.starts | tr.breakers))
+    if hit is None or hit[0] is not breakers:
+        hit = (breakers, Rank(rows.starts if breakers is None else rows.starts | breakers))
         rows.segs[key] = hit
     first = hit[1]
 
@@ -260,9 +244,17 @@ def _segment_lookup(rows: Rows, tr: Transition) -> Callable[[I64], I64]:
     return at
 
 
-def _prev_segment(rows: Rows, seg: I64, r_idx: I64) -> I64:
+def _segments_of(rows: Rows, tr: Transition) -> Callable[[I64], I64]:
+    """``positions -> segment ids`` under *tr*: each row its own segment when every row
+    breaks, else segments cut by unit starts and *tr*'s breaker rows."""
+    if tr.every_row_breaks:
+        return lambda at: np.array(at, dtype=np.int64)
+    return _segment_lookup(rows, tr.breakers)
+
+
+def _prev_segment(rows: Rows, seg_at: Callable[[I64], I64], r_idx: I64) -> I64:
     """The segment of row r−1 when it belongs to r's unit, else -1."""
-    out = seg[r_idx - 1]  # r = 0 is a unit start: its wrapped value is overwritten
+    out = seg_at(r_idx - 1)  # r = 0 is a unit start: overwritten next
     out[rows.starts[r_idx]] = -1
     return out
 
@@ -335,9 +327,9 @@ def _groups(
     rows: Rows, tr: Transition, q_idx: I64, r_idx: I64, extra_q: I64 | None, extra_r: I64 | None
 ) -> _Groups:
     """Rank the admissibility groups of q rows and map r rows onto them."""
-    seg = _segments(rows, tr)
-    gq = seg[q_idx]
-    gr = _prev_segment(rows, seg, r_idx)
+    seg_at = _segments_of(rows, tr)
+    gq = seg_at(q_idx)
+    gr = _prev_segment(rows, seg_at, r_idx)
     keep_q = np.ones(len(q_idx), dtype=bool)
     parts_q = [gq]
     parts_r = [gr]
@@ -392,7 +384,7 @@ def _hi_bound(rows: Rows, tr: Transition, r_idx: I64) -> I64:
     hi = r_idx - 1
     if tr.min_gap is not None:
         bound = rows.ts[r_idx] - tr.min_gap
-        first = rows.unit_first_index()[r_idx]
+        first = rows.first_row(r_idx)
         hi = np.minimum(hi, _last_le(rows.ts, first, r_idx, bound))
     return hi
 
@@ -473,14 +465,13 @@ def _best_start_scan(
         ok = val >= 0
         ok &= rows.unit[val] == rows.unit[r_idx]
         return val, ok  # (val is -1 or a row where not ok)
-    seg_at = _segment_lookup(rows, tr)
+    seg_at = _segments_of(rows, tr)
     n1 = rows.n + 1
     enc = seg_at(q_idx)
     enc *= n1
     enc += q_b
     enc += 1
-    gr = seg_at(r_idx - 1)  # r = 0 is a unit start: overwritten next
-    gr[rows.starts[r_idx]] = -1
+    gr = _prev_segment(rows, seg_at, r_idx)
     val = _max_through(rows.n, q_idx, enc, hi) - gr * n1 - 1
     ok = (gr >= 0) & (val >= 0)
     return _or_none(val, ok), ok
@@ -505,7 +496,7 @@ def _best_start_held(
     pos_bits = len(q_idx).bit_length()
     top = max(int(hq.max(initial=0)), int(hr.max(initial=0)))
     assert top.bit_length() + pos_bits <= 62, "hold codes exceed the packed key"
-    seg_at = _segment_lookup(rows, tr)
+    seg_at = _segments_of(rows, tr)
     n1 = rows.n + 1
     held = np.flatnonzero(hq >= 0)
     if len(held) == 0:
@@ -528,8 +519,7 @@ def _best_start_held(
     last = _count_through(rows.n, q_idx, _hi_bound(rows, tr, r_idx)) - 1
     pos = np.searchsorted(key, (hr << pos_bits) + last, side="right") - 1
     pos_c = np.maximum(pos, 0)
-    gr = seg_at(r_idx - 1)  # r = 0 is a unit start: overwritten next
-    gr[rows.starts[r_idx]] = -1
+    gr = _prev_segment(rows, seg_at, r_idx)
     ok = (pos >= 0) & (hr >= 0) & (gr >= 0) & (code[pos_c] == hr) & (q_seg[pos_c] == gr)
     return enc[pos_c] - group[pos_c] * n1 - 1, ok  # (a q row's start where not ok)
 
@@ -563,8 +553,7 @@ def best_start(rows: Rows, tr: Transition, q_idx: I64, q_b: I64, r_idx: I64) -> 
         val = enc[pos_c] - g.q_group[pos_c] * n1 - 1
         out[ok] = val[ok]
         return out, ok
-    first = rows.unit_first_index()
-    lo_idx = _first_ge(rows.ts, first[r_idx], r_idx, rows.ts[r_idx] - tr.max_gap)
+    lo_idx = _first_ge(rows.ts, rows.first_row(r_idx), r_idx, rows.ts[r_idx] - tr.max_gap)
     pos_lo = np.searchsorted(g.q_key, g.r_group * n1 + lo_idx, side="left")
     ok &= pos_lo <= pos_hi
     sel = np.nonzero(ok)[0]
@@ -849,7 +838,6 @@ def canonical_chains(
         (unit codes present, depth, chain) for every unit with a row.
     """
     units = rows.units()
-    unit_idx = rows.unit_idx
     k = len(levels)
     depth = np.zeros(len(units), dtype=np.int64)
     final = np.full(len(units), -1, dtype=np.int64)
@@ -857,7 +845,7 @@ def canonical_chains(
     for j, (idx, b) in enumerate(levels):
         if len(idx) == 0:
             continue
-        u = unit_idx[idx]
+        u = rows.unit_of(idx)
         first = np.ones(len(idx), dtype=bool)
         first[1:] = u[1:] != u[:-1]
         uu = u[first]
@@ -882,7 +870,9 @@ def canonical_chains(
             # a row of one unit, so (start, row) keys alone group them (no segments)
             key = q_b * n1
             key += q_idx
-            key.sort()
+            # (in order already unless a hold chose the starts by value: a stable sort
+            # takes the runs as they come, in one pass when there is one)
+            key.sort(kind="stable")
             pos = np.searchsorted(key, s * n1 + hi, side="right") - 1
             got = key[np.maximum(pos, 0)]
             ok = (pos >= 0) & (got // n1 == s)
@@ -930,7 +920,7 @@ def unordered_depth(rows: Rows, window: int, in_range: Bool) -> tuple[I64, I64, 
     tie_start = rows.starts.copy()
     if n > 1:
         tie_start[1:] |= rows.ts[1:] != rows.ts[:-1]
-    a0 = np.flatnonzero(tie_start)[running_count(tie_start)[anchors] - 1]
+    a0 = np.flatnonzero(tie_start)[count_before(tie_start, anchors + 1) - 1]
     del tie_start
 
     # per anchor its unit and the end of its window (read once, for every step)
@@ -969,7 +959,7 @@ def unordered_depth(rows: Rows, window: int, in_range: Bool) -> tuple[I64, I64, 
 
     parallel_map(count_block, list(range(0, len(anchors), DP_BLOCK_ROWS)))
     # the anchors come by unit: per unit its deepest count, and its first anchor with it
-    u = rows.unit_idx[anchors]  # the unit's place in `units`
+    u = rows.unit_of(anchors)  # the unit's place in `units`
     run = np.ones(len(anchors), dtype=bool)
     run[1:] = u[1:] != u[:-1]
     run_at = np.flatnonzero(run)
