@@ -155,9 +155,16 @@ def solve(
     # 2. hubs: the keys whose fan-out can pass their max_fanout are counted exactly while
     # the components of the edges of the other keys (never hubs) are found (3.)
     person_types = [i for i, t in enumerate(types) if t.is_person_key]
-    person_edge = ok & ~asset_t[prep.e_type]
+    # the usable edges of asset types (VIN): none when no key is of such a type (a usable
+    # edge holds a key of its own type), the common case, which then needs no edge-long
+    # gather of the types
+    asset_key = asset_t[key_type]
+    asset_edge = ok & asset_t[prep.e_type] if asset_key.any() else None
+    person_edge = ok if asset_edge is None else ok & ~asset_edge
     p_sel: npt.NDArray[np.bool_] | slice = (
-        slice(None) if isinstance(ok_sel, slice) and person_edge.all() else person_edge
+        slice(None)
+        if isinstance(ok_sel, slice) and (asset_edge is None or person_edge.all())
+        else person_edge
     )
     p_rec, p_key, p_type = prep.e_rec[p_sel], e_key[p_sel], prep.e_type[p_sel]
     max_fan = np.array([t.max_fanout or np.iinfo(np.int64).max for t in types], dtype=np.int64)
@@ -221,7 +228,7 @@ def solve(
     bad_comp = np.zeros(n_comp, dtype=bool)
     # the keys of safe edges: every key is held by a usable edge, so the person keys
     # that are not hubs
-    used_key = ~asset_t[key_type] & ~hub_key
+    used_key = ~asset_key & ~hub_key
     if limits and len(key_type) and in_type_order(key_type):
         # the keys come by type (prepare numbers them column after column): each type's
         # used keys' components straight from its span of keys, no key-long compress
@@ -300,8 +307,7 @@ def solve(
         moved, new_lab = nodes[:cut], nodes[sub[:cut]]
 
     # 5. assets: attach records holding nothing else to the owner at their time
-    asset_edge = ok & asset_t[prep.e_type]
-    if asset_edge.any():
+    if asset_edge is not None and asset_edge.any():
         rec_lab[moved] = new_lab
         linked = safe.copy()
         linked[refused] = False
