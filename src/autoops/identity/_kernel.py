@@ -20,6 +20,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from autoops import _parallel
 from autoops._factorize import unique_sorted
 from autoops._parallel import chunks, parallel_map, take, take_into
 
@@ -280,6 +281,21 @@ def _record_roots(n_rec: int, kc: KeyComponents) -> tuple[I64, npt.NDArray[np.in
     return rec_label, smallest, held
 
 
+def thread_spans(n: int) -> list[tuple[int, int]]:
+    """``range(n)`` in one span per thread (:func:`~autoops._parallel.chunks`) when *n*
+    is at least a quarter of :data:`autoops._parallel.MIN_ROWS`, else in one span (none
+    when *n* is 0): for passes in blocks whose spans can run on the threads.
+
+    >>> thread_spans(0), thread_spans(5)
+    ([], [(0, 5)])
+    """
+    if n == 0:
+        return []
+    if n < _parallel.MIN_ROWS // 4:
+        return [(0, n)]
+    return chunks(n)
+
+
 def dense_components(n_rec: int, kc: KeyComponents) -> tuple[I64, I64, int]:
     """The record part of :func:`record_labels` and ``dense`` of all of it, in one go.
 
@@ -306,58 +322,116 @@ def _dense_components(
 
     The component number and the smallest record of every key are found first
     (per key: the keys are fewer than the records), packed into one 64-bit word
-    per key, and each record that holds a key reads both through its root in one
-    random access; the rank table, as long as the records, is read in order only
-    (a record holding no key is its own component).
+    per key; both are the same for every key of a component, so each record that
+    holds a key reads them through its anchor in one random access (not through its
+    root: no record-long pass gathering the roots). The smallest record of each
+    component is the smallest of its keys' smallest anchored records. The rank
+    table, as long as the records, is read in order only (a record holding no key
+    is its own component).
     """
     n_keys = len(kc.root)
-    rec_label, smallest, held = _record_roots(n_rec, kc)
-    key_label = take(smallest, kc.root) if held else smallest
+    anchor, root = kc.anchor, kc.root
+    idx = anchor.dtype
+    # per key, the smallest record anchored to it (n_rec: none), in blocks of records
+    # (temporaries the allocator recycles)
+    by_anchor = np.full(n_keys, n_rec, dtype=idx)
+    held = False
+    for a, b in blocks(n_rec):
+        has = anchor[a:b] >= 0
+        rows = np.flatnonzero(has)
+        if len(rows) == 0:
+            continue
+        held = True
+        rows += a
+        np.minimum.at(by_anchor, np.compress(has, anchor[a:b]), rows.astype(idx))
+    # per root, the smallest record of its component (n_rec for the other keys)
+    smallest = by_anchor
+    if held:
+        smallest = np.full(n_keys, n_rec, dtype=idx)
+        np.minimum.at(smallest, root, by_anchor)
+    del by_anchor
+    key_label = take(smallest, root) if held else smallest
     # the records that are the smallest of their component: lone ones and the roots' smallest
-    first = kc.anchor < 0  # a comparison, not a masked write
+    first = anchor < 0  # a comparison, not a masked write
     first[smallest[smallest < n_rec]] = True
     narrow = n_rec < 2**31
-    rank = np.cumsum(first, dtype=np.int32 if narrow else np.int64)
-    rank -= 1
+    rank = _rank(first, np.int32 if narrow else np.int64)
+    del first
     n_rc = int(rank[-1]) + 1 if n_rec else 0
     comp = np.empty(n_rec + n_keys, dtype=np.int64)
     key_comp = comp[n_rec:]
-    if n_rec:
-        # every key through the rank table (a key on no edge reads the last record's rank
-        # here and is numbered below): no masked gather and write; in blocks (no key-long
-        # temporaries)
-        for a, b in blocks(n_keys):
-            key_comp[a:b] = take(rank, np.minimum(key_label[a:b], n_rec - 1))
-    packed: I64 | None = None
-    if held and narrow:
-        # per key: its component number (high half) and smallest record (low half)
-        packed = np.empty(n_keys, dtype=np.int64)
-        for a, b in blocks(n_keys):
-            word = packed[a:b]
-            np.left_shift(key_comp[a:b], 32, out=word)
-            word |= key_label[a:b]
+    packed: I64 | None = np.empty(n_keys, dtype=np.int64) if held and narrow else None
+
+    def key_span(span: tuple[int, int]) -> None:
+        """Every key's component number through the rank table (a key on no edge reads
+        the last record's rank here and is numbered below; no masked gather and write),
+        and its packed word: component number (high half), smallest record (low half)."""
+        for a in range(span[0], span[1], SPAN):
+            b = min(a + SPAN, span[1])
+            part = key_comp[a:b]
+            part[:] = rank[np.minimum(key_label[a:b], n_rec - 1)]
+            if packed is not None:
+                word = packed[a:b]
+                np.left_shift(part, 32, out=word)
+                word |= key_label[a:b]
+
     low = np.int64(0xFFFFFFFF)
-    for a, b in blocks(n_rec):
-        out_comp, out_label = comp[a:b], rec_label[a:b]
-        out_comp[:] = rank[a:b]  # a record holding no key: its own label and rank
-        if not held:
-            continue
-        rows = np.flatnonzero(kc.anchor[a:b] >= 0)
-        if len(rows) == 0:
-            continue
-        roots = out_label[rows]  # (the records' roots, from _record_roots)
-        if packed is not None:
-            word = take(packed, roots)
-            out_comp[rows] = word >> 32
-            word &= low
-            out_label[rows] = word
-        else:  # pragma: no cover - 2**31 records or more
-            lab = take(key_label, roots)
-            out_label[rows] = lab
-            out_comp[rows] = take(rank, lab)
+    rec_label = np.empty(n_rec, dtype=np.int64)
+
+    def record_span(span: tuple[int, int]) -> None:
+        for a in range(span[0], span[1], SPAN):
+            b = min(a + SPAN, span[1])
+            out_comp, out_label = comp[a:b], rec_label[a:b]
+            out_comp[:] = rank[a:b]  # a record holding no key: its own label and rank
+            out_label[:] = np.arange(a, b, dtype=np.int64)
+            if not held:
+                continue
+            has = anchor[a:b] >= 0
+            rows = np.flatnonzero(has)
+            if len(rows) == 0:
+                continue
+            anchors = np.compress(has, anchor[a:b])
+            if packed is not None:
+                word = packed[anchors]
+                out_comp[rows] = word >> 32
+                word &= low
+                out_label[rows] = word
+            else:  # pragma: no cover - 2**31 records or more
+                lab = key_label[anchors]
+                out_label[rows] = lab
+                out_comp[rows] = rank[lab]
+
+    # in spans of keys, then of records, on the threads (they write apart)
+    if n_rec:
+        parallel_map(key_span, thread_spans(n_keys))
+    parallel_map(record_span, thread_spans(n_rec))
     lone = np.flatnonzero(key_label >= n_rec)
     key_comp[lone] = n_rc + np.arange(len(lone))
     return rec_label, comp, n_rc + len(lone), rank
+
+
+def _rank(first: npt.NDArray[np.bool_], dtype: type[np.signedinteger[Any]]) -> npt.NDArray[Any]:
+    """``np.cumsum(first, dtype=dtype) - 1``, in blocks, each thread's span (see
+    :func:`thread_spans`) from the count of the flags before it (the flags cast in
+    blocks first: numpy holds the GIL through a cumulative sum that casts).
+
+    >>> _rank(np.array([True, False, True]), np.int32).tolist()
+    [0, 0, 1]
+    """
+    rank = np.empty(len(first), dtype=dtype)
+    spans = thread_spans(len(first))
+    before = np.cumsum([0] + [int(np.count_nonzero(first[a:b])) for a, b in spans[:-1]])
+
+    def span_sum(i: int) -> None:
+        at = int(before[i]) - 1
+        for a in range(spans[i][0], spans[i][1], SPAN):
+            part = rank[a : min(a + SPAN, spans[i][1])]
+            np.cumsum(first[a : a + len(part)].astype(dtype), out=part)
+            part += at
+            at = int(part[-1])
+
+    parallel_map(span_sum, range(len(spans)))
+    return rank
 
 
 def split_labels(
