@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import attrs
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -109,6 +110,57 @@ def test_breakdown_attribution_and_top() -> None:
         Funnel(steps=["a", "b"], breakdown="src", attribution="last_touch"), ev
     ).breakdown_table(top=1)
     assert last["value"].tolist()[-1] == "other" and last["step_1"].sum() == 3
+
+
+_VALUES = st.one_of(
+    st.none(),
+    st.sampled_from(["web", "None", "(none)", "other", "", "app\x00"]),
+    st.text(max_size=3),
+    st.integers(-3, 3),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.booleans(),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    values=st.lists(_VALUES, min_size=1, max_size=40),
+    reached=st.data(),
+    top=st.integers(1, 6),
+)
+def test_breakdown_table_matches_labels_by_text(values: list[Any], reached: Any, top: int) -> None:
+    """Counts per ``str(value)`` label ("(none)" for None), ordered by step-1 count then
+    label, the rest summed as "other": against dictionaries of Python strings."""
+    n = len(values)
+    depth = np.array(reached.draw(st.lists(st.integers(0, 2), min_size=n, max_size=n)))
+    r = compute(Funnel(steps=["a", "b"]), _one_row_each(n))
+    attribution = np.empty(n, dtype=object)
+    attribution[:] = values
+    hit = np.column_stack([depth >= 1, depth >= 2])
+    r = attrs.evolve(r, attribution=attribution, reached=hit, depth=depth)
+    got = r.breakdown_table(top=top)
+    per: dict[str, list[int]] = {}
+    for v, d in zip(values, depth.tolist(), strict=True):
+        label = "(none)" if v is None else str(v)
+        row = per.setdefault(label, [0, 0])
+        row[0] += d >= 1
+        row[1] += d >= 2
+    ranked = sorted(per, key=lambda lab: (-per[lab][0], lab))
+    want = [(lab, per[lab]) for lab in ranked[:top]]
+    if len(ranked) > top:
+        want.append(("other", [sum(per[lab][i] for lab in ranked[top:]) for i in range(2)]))
+    assert got["value"].tolist() == [lab for lab, _ in want]
+    assert got["step_1"].tolist() == [c[0] for _, c in want]
+    assert got["step_2"].tolist() == [c[1] for _, c in want]
+
+
+def _one_row_each(n: int) -> dict[str, Any]:
+    """n units, each with an "a" row; unit 0 also has a "b" row."""
+    return {
+        "one_id": [*range(n), 0],
+        "event": ["a"] * n + ["b"],
+        "ts": np.full(n + 1, np.datetime64("2026-01-01", "us")),
+    }
 
 
 def test_display_and_tables() -> None:

@@ -12,7 +12,7 @@ import numpy.typing as npt
 
 from autoops._display import html_table, short_repr
 from autoops._optional import require
-from autoops._tabular import Tabular
+from autoops._tabular import Tabular, factorize
 from autoops._time import DEFAULT_TZ
 from autoops.errors import ConfigError
 from autoops.funnel._spec import Funnel
@@ -326,17 +326,14 @@ class FunnelResult(Tabular):
         """
         if self.attribution is None:
             raise ConfigError("the funnel has no breakdown column", key="breakdown")
-        values = np.array(
-            ["(none)" if v is None else str(v) for v in self.attribution.tolist()], dtype=object
-        )
-        uniq, inv = np.unique(values.astype(str), return_inverse=True)
+        uniq, inv = _labels(self.attribution)
         k = self.reached.shape[1]
         per = np.zeros((len(uniq), k), dtype=np.int64)
         for s in range(k):
             per[:, s] = np.bincount(inv, weights=self.reached[:, s], minlength=len(uniq)).astype(
                 np.int64
             )
-        order = np.lexsort((uniq, -per[:, 0]))
+        order = np.lexsort((np.arange(len(uniq)), -per[:, 0]))  # (uniq ascending)
         keep, rest = order[:top], order[top:]
         labels = [str(uniq[i]) for i in keep]
         table = per[keep]
@@ -496,3 +493,22 @@ class FunnelResult(Tabular):
         ax.set_xticks([])
         ax.set_title(f"Funnel ({self.funnel.order}, window {self.funnel.window})")
         return ax
+
+
+def _labels(values: Arr) -> tuple[Arr, npt.NDArray[np.int64]]:
+    """(the distinct labels, ascending; the label of each value as an index into them).
+    A value's label is ``str(value)``, ``(none)`` for None.
+
+    The labels are made by one ``map(str)`` and grouped by hashing (the distinct ones
+    alone sorted), not by sorting a string per value.
+
+    >>> uniq, inv = _labels(np.array(["web", None, 3, "None", "web"], dtype=object))
+    >>> uniq.tolist(), inv.tolist()
+    (['(none)', '3', 'None', 'web'], [3, 0, 1, 2, 3])
+    """
+    text = np.array(list(map(str, values.tolist())), dtype=object)
+    maybe = np.flatnonzero(text == "None")  # None, or a value whose text is "None"
+    none = np.array([values[i] is None for i in maybe.tolist()], dtype=bool)
+    text[maybe[none]] = "(none)"
+    codes, uniq = factorize(text)
+    return uniq, codes
