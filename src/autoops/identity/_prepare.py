@@ -887,6 +887,7 @@ def prepare(
     e_ver = np.empty(m if any_verified else 0, dtype=bool)
     e_raw = np.empty(m, dtype=narrow)
     e_key = np.empty(m, dtype=np.int64)
+    has_any = np.zeros(n, dtype=bool)  # the records holding an identifier
 
     def lay(j: int) -> None:
         """Per edge of type *j*: its facts, gathered through its value's code where the
@@ -895,6 +896,8 @@ def prepare(
         part, a, b = parts[j], offsets[j], offsets[j + 1]
         facts, c = part.facts, part.raw
         rec[a:b] = part.rows
+        # (types on other threads may mark the same records: every write is True)
+        has_any[part.rows] = True
         etype[a:b] = part.ti
         if need_tok:
             if part.tok is None:
@@ -928,8 +931,6 @@ def prepare(
                          [p.n_keys for p in parts])  # fmt: skip
     if tombstones is not None and len(tombstones):
         estatus[(estatus == Status.OK) & np.isin(etok, tombstones)] = Status.FORGOTTEN
-    has_any = np.zeros(n, dtype=bool)
-    has_any[rec] = True
     issues = []
     empty_rows = np.flatnonzero(~has_any)
     if len(empty_rows):
