@@ -94,3 +94,28 @@ def test_factorize_objects_groups_the_same_with_and_without_pandas(values: list[
     finally:
         fac.USE_PANDAS = old
     assert groups[0] == groups[1]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(["int8", "uint8", "int32", "uint32", "int64", "uint64", "float64"]),
+    st.lists(st.integers(-(2**70), 2**70), max_size=60),
+    st.sampled_from(["as drawn", "sorted", "reversed"]),
+    st.integers(0, 3),
+)
+def test_unique_sorted_matches_np_unique(
+    dtype: str, raw: list[int], order: str, shift: int
+) -> None:
+    """Every path (counted, in order already, sorted) gives np.unique's values and dtype:
+    narrow and wide spans, values near the ends of the type, sorted and shuffled."""
+    info = np.iinfo(dtype) if dtype != "float64" else None
+    lo, hi = (info.min, info.max) if info is not None else (-(2**60), 2**60)
+    # small spans near either end of the type, and wide spans
+    values = [min(max(v >> (shift * 20), lo), hi) for v in raw]
+    values = [hi - (v % 50) if shift == 3 and v % 2 else v for v in values]
+    arr = np.array(values, dtype=dtype)
+    if order != "as drawn":
+        arr = np.sort(arr)[:: 1 if order == "sorted" else -1]
+    got = fac.unique_sorted(arr)
+    want = np.unique(arr)
+    assert got.dtype == want.dtype and got.tolist() == want.tolist()

@@ -205,13 +205,28 @@ def factorize_objects(values: npt.NDArray[Any]) -> tuple[I64, npt.NDArray[Any]]:
 def unique_sorted(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """Sorted distinct values (``np.sort`` plus a neighbour test; faster than ``np.unique``).
 
+    Values in order already are not sorted again, and integers spanning no more
+    numbers than there are values are counted (``np.bincount``) instead: numpy's sort
+    of 64-bit integers takes as long on sorted input as on any other (63 ns a value
+    on the Zen 4 machine, where a check that they are in order takes 0.5).
+
     Examples:
         >>> unique_sorted(np.array([3, 1, 3])).tolist()
         [1, 3]
+        >>> unique_sorted(np.array([2**40, 5, 2**40])).tolist()  # (a wide span: sorted)
+        [5, 1099511627776]
     """
-    s = np.sort(values)
-    if len(s) < 2:
-        return s
+    if len(values) < 2:
+        return np.sort(values)
+    kind = values.dtype.kind
+    if kind == "i" or (kind == "u" and values.dtype.itemsize < 8):
+        low, high = int(values.min()), int(values.max())
+        if high - low <= len(values):
+            present = np.flatnonzero(np.bincount(np.subtract(values, low, dtype=np.int64)))
+            present += low
+            return present.astype(values.dtype)
+    in_order = kind in "biufmM" and bool(np.all(values[1:] >= values[:-1]))
+    s = values if in_order else np.sort(values)
     keep = np.empty(len(s), dtype=bool)
     keep[0] = True
     np.not_equal(s[1:], s[:-1], out=keep[1:])

@@ -36,6 +36,7 @@ __all__ = [
     "Transition",
     "canonical_chains",
     "depth_of",
+    "first_ge",
     "ordered_dp",
     "ordered_dp_depth",
     "ranges",
@@ -67,8 +68,9 @@ class Hold(Protocol):
         ...
 
     def subset(self, starts: I64, ends: I64) -> Hold:
-        """The same for the rows of the ranges [starts[i], ends[i]) (ascending, disjoint),
-        counted by their place among those rows."""
+        """The same for the rows of the ranges [starts[i], ends[i]) (each within one
+        unit; they may overlap), counted by their place among those rows, one range
+        after another."""
         ...
 
 
@@ -123,9 +125,9 @@ class HeldCodes:
         return HeldCodes(self.rows[a:b] - lo, self.codes[a:b])
 
     def subset(self, starts: I64, ends: I64) -> HeldCodes:
-        """The codes of the sorted rows of the ranges [starts[i], ends[i]) (ascending,
-        disjoint), counted by their place among those rows: a binary search per range,
-        not per held row.
+        """The codes of the sorted rows of the ranges [starts[i], ends[i]) (each within
+        one unit; they may overlap), counted by their place among those rows, one range
+        after another: a binary search per range, not per held row.
 
         >>> held = HeldCodes(np.array([1, 4, 6]), np.array([7, 9, 5], dtype=np.int32))
         >>> held.subset(np.array([0, 4]), np.array([1, 7]))[np.arange(4)].tolist()
@@ -259,37 +261,34 @@ def _prev_segment(rows: Rows, seg_at: Callable[[I64], I64], r_idx: I64) -> I64:
     return out
 
 
+def first_ge(ts: I64, lo: I64, hi: I64, bound: I64) -> I64:
+    """For each i: the smallest p in [lo[i], hi[i]) with ``ts[p] >= bound[i]``, else
+    hi[i] (*ts* ascending on each range).
+
+    A binary search of all the ranges together, each round over the ranges not yet
+    settled only (short ranges settle in a few rounds, long ones go on alone).
+
+    >>> ts = np.array([1, 3, 3, 7, 2, 9])
+    >>> first_ge(ts, np.array([0, 0, 4, 2]), np.array([4, 4, 6, 2]), np.array([3, 8, 5, 0])).tolist()
+    [1, 4, 5, 2]
+    """
+    lo = lo.copy()
+    hi = hi.copy()
+    open_ = np.flatnonzero(lo < hi)
+    while len(open_):
+        low, high = lo[open_], hi[open_]
+        mid = low + high
+        mid >>= 1
+        right = ts[mid] < bound[open_]
+        lo[open_] = np.where(right, mid + 1, low)
+        hi[open_] = np.where(right, high, mid)
+        open_ = np.compress(lo[open_] < hi[open_], open_)
+    return lo
+
+
 def _last_le(ts: I64, lo: I64, hi: I64, bound: I64) -> I64:
     """Largest p in [lo, hi) with ts[p] <= bound, else lo − 1 (ts sorted on each range)."""
-    lo = lo.copy()
-    hi = hi.copy()
-    # invariant: answer in [lo-1, hi-1]; find first p in [lo, hi) with ts[p] > bound
-    while True:
-        active = lo < hi
-        if not active.any():
-            break
-        mid = (lo + hi) // 2
-        mid_safe = np.where(active, mid, 0)
-        go_right = active & (ts[mid_safe] <= bound)
-        lo = np.where(go_right, mid + 1, lo)
-        hi = np.where(active & ~go_right, mid, hi)
-    return lo - 1
-
-
-def _first_ge(ts: I64, lo: I64, hi: I64, bound: I64) -> I64:
-    """Smallest p in [lo, hi) with ts[p] >= bound, else hi."""
-    lo = lo.copy()
-    hi = hi.copy()
-    while True:
-        active = lo < hi
-        if not active.any():
-            break
-        mid = (lo + hi) // 2
-        mid_safe = np.where(active, mid, 0)
-        go_right = active & (ts[mid_safe] < bound)
-        lo = np.where(go_right, mid + 1, lo)
-        hi = np.where(active & ~go_right, mid, hi)
-    return lo
+    return first_ge(ts, lo, hi, bound + 1) - 1
 
 
 def _range_max(values: I64, lo: I64, hi: I64) -> I64:
@@ -553,7 +552,7 @@ def best_start(rows: Rows, tr: Transition, q_idx: I64, q_b: I64, r_idx: I64) -> 
         val = enc[pos_c] - g.q_group[pos_c] * n1 - 1
         out[ok] = val[ok]
         return out, ok
-    lo_idx = _first_ge(rows.ts, rows.first_row(r_idx), r_idx, rows.ts[r_idx] - tr.max_gap)
+    lo_idx = first_ge(rows.ts, rows.first_row(r_idx), r_idx, rows.ts[r_idx] - tr.max_gap)
     pos_lo = np.searchsorted(g.q_key, g.r_group * n1 + lo_idx, side="left")
     ok &= pos_lo <= pos_hi
     sel = np.nonzero(ok)[0]
@@ -618,21 +617,31 @@ def ranges(starts: I64, ends: I64) -> I64:
 
 
 def unit_subset(
-    rows: Rows, transitions: list[Transition], starts: I64, ends: I64, entry_rows: I64
+    rows: Rows, transitions: list[Transition], starts: I64, ends: I64, entry_at: I64
 ) -> tuple[Rows, list[Transition]]:
-    """The rows of the ranges [starts[i], ends[i]) (ascending, each within one unit and
-    running to its end) as rows of their own, with *entry_rows* (ascending, all in the
-    ranges) their only entry rows, and *transitions* cut to them.
+    """The rows of the ranges [starts[i], ends[i]) (each within one unit; they may
+    overlap), one range after another, as rows of their own: range i is unit i, the
+    rows at positions *entry_at* among them the only entry rows, and *transitions*
+    cut to them.
 
-    Units never interact, and a chain from an entry row uses no row before it: when
-    every entry row lies in the ranges and each range starts at or before its unit's
-    first entry row, the DP over them is the DP over all rows (trends run it per entry
-    period, from each unit's first entry row in the period on)."""
+    Units never interact, a chain from an entry row uses no row before it, and a row
+    depends on none after it: when each range starts at or before its entry rows, the
+    DP over a range is the DP over its unit with those entry rows, for the rows kept
+    (trends run it per unit and entry period, each range from the unit's first entry
+    row in the period to its last row within the window of its last one).
+
+    >>> rows = Rows(np.array([5, 5, 5, 8]), np.array([1, 2, 3, 1]), StepMasks(
+    ...     np.zeros(4, np.uint8), []), np.ones(4, bool))
+    >>> sub, _ = unit_subset(rows, [], np.array([0, 1, 3]), np.array([2, 3, 4]), np.array([0, 2]))
+    >>> sub.unit.tolist(), sub.ts.tolist(), sub.entry.tolist()
+    ([0, 0, 1, 1, 2], [1, 2, 2, 3, 1], [True, False, True, False, False])
+    """
     idx = ranges(starts, ends)
     entry = np.zeros(len(idx), dtype=bool)
-    entry[np.searchsorted(idx, entry_rows)] = True
+    entry[entry_at] = True
+    unit_type = np.int32 if len(starts) < 2**31 else np.int64
     sub = Rows(
-        unit=rows.unit[idx],
+        unit=np.repeat(np.arange(len(starts), dtype=unit_type), ends - starts),
         ts=rows.ts[idx],
         steps=StepMasks(rows.steps.bits[idx], [int(f) for f in rows.steps.flags]),
         entry=entry,
