@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from autoops import _parallel
 from autoops.identity import MergeRules, _kernel, resolve
 from autoops.identity._kernel import (
     components,
@@ -251,9 +252,9 @@ def test_fanout_bound_by_type_spans_equals_the_general_one(
 
 
 @settings(max_examples=300, deadline=None)
-@given(bipartite, st.sampled_from([1, 4, 1 << 16]))
+@given(bipartite, st.sampled_from([1, 4, 1 << 16]), st.sampled_from([1, 3]))
 def test_dense_components_equal_dense_of_the_labels(
-    case: tuple[tuple[int, int], list[tuple[int, int]]], span: int
+    case: tuple[tuple[int, int], list[tuple[int, int]]], span: int, threads: int
 ) -> None:
     (n, k), pairs = case
     rec = np.array([r for r, _ in pairs], dtype=np.int64)
@@ -263,6 +264,9 @@ def test_dense_components_equal_dense_of_the_labels(
     expected, count = dense(labels, n + k)
     with pytest.MonkeyPatch.context() as m:
         m.setattr(_kernel, "SPAN", span)  # blocks of records: 1, 4 or all
+        # spans of records and keys on three threads (thread_spans splits from 1 row)
+        m.setattr(_parallel, "MIN_ROWS", 4 if threads > 1 else _parallel.MIN_ROWS)
+        m.setenv("AUTOOPS_THREADS", str(threads))
         rec_label, comp, n_comp = dense_components(n, kc)
     assert rec_label.tolist() == labels[:n].tolist()
     assert comp.tolist() == expected.tolist()
