@@ -215,9 +215,13 @@ def _first_links(
     v = np.empty(len(rec), dtype=anchor.dtype)
     at = 0
     for a, b in spans:
-        r, kk = edges(a, b)
-        anc = anchor[r]
+        # every edge's anchor, the flags applied to the links: no second selection of the
+        # flagged edges (the same links, in the same order)
+        kk = key[a:b]
+        anc = anchor[rec[a:b]]
         link = anc != kk
+        if where is not None:
+            link &= where[a:b]
         c = int(np.count_nonzero(link))
         np.compress(link, anc, out=u[at : at + c])
         np.compress(link, kk, out=v[at : at + c])
