@@ -436,14 +436,14 @@ def retention(
         several threads: they only ever set bytes of the map to True), and its grid of
         summed values."""
         rows, b_inst, b_group = source(span)
-        r_local = local_us(t[rows], tz)
+        r_t = t[rows]
         if same_clock:  # the calendar bucket is the difference of period numbers
-            bucket = period_index(r_local, group) - b_group
+            bucket = period_index(local_us(r_t, tz), group) - b_group
         else:
             bucket = _buckets(
-                t[rows] - i_t0[b_inst],
-                r_local,
-                inst_local[b_inst],
+                r_t - i_t0[b_inst],
+                None if clock == "rolling" else local_us(r_t, tz),
+                None if clock == "rolling" else inst_local[b_inst],
                 clock=clock,
                 name=name,
                 brackets=brackets,
@@ -1138,18 +1138,20 @@ def _earlier_instances(
 
 def _buckets(
     delta: I64,
-    r_local: I64,
-    t_local: I64,
+    r_local: I64 | None,
+    t_local: I64 | None,
     *,
     clock: str,
     name: str,
     brackets: I64 | None,
 ) -> I64:
-    """Buckets of returns ``delta`` µs after t0 (``*_local``: wall clock of return and t0)."""
+    """Buckets of returns ``delta`` µs after t0 (``*_local``: wall clock of return and t0,
+    which the calendar clock alone reads)."""
     if clock == "rolling":
         if brackets is not None:
             return np.asarray(np.searchsorted(brackets, delta, side="right") - 1, dtype=np.int64)
         return np.asarray(delta // _LENGTH[name], dtype=np.int64)
+    assert r_local is not None and t_local is not None
     if brackets is not None:
         days = period_index(r_local, "day") - period_index(t_local, "day")
         return np.asarray(np.searchsorted(brackets // _DAY, days, side="right") - 1, dtype=np.int64)
