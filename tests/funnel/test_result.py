@@ -83,11 +83,7 @@ def test_trends_count_a_step_exactly_a_window_after_the_last_entry() -> None:
     """The window is inclusive: each period's rows run to the last one within the window
     of the unit's last entry row in the period, that row included."""
     ts = ["2026-01-05T00:00", "2026-01-07T00:00", "2026-01-14T00:00", "2026-01-14T00:00:01"]
-    ev = {
-        "one_id": [1, 1, 1, 2],
-        "event": ["a", "a", "b", "b"],
-        "ts": np.array(ts, dtype="datetime64[us]"),
-    }
+    ev = _log([1, 1, 1, 2], ["a", "a", "b", "b"], ts)
     t = compute(Funnel(steps=["a", "b"], window="7d"), ev).trends("week", tz="UTC")
     assert t.entered.tolist() == [1] and t.converted.tolist() == [1]
     t = compute(Funnel(steps=["a", "b"], window="604799s"), ev).trends("week", tz="UTC")
@@ -99,14 +95,14 @@ def test_trends_count_a_unit_once_a_period_when_the_clock_goes_back_over_it() ->
     6th: a unit's entries fall on the 7th, the 6th, then the 7th again, and it enters
     each day once."""
     ts = ["2010-11-07T02:30:30", "2010-11-07T02:40", "2010-11-07T03:40", "2010-11-07T03:45"]
-    ev = {
-        "one_id": [1, 1, 1, 1],
-        "event": ["a", "a", "a", "b"],
-        "ts": np.array(ts, dtype="datetime64[us]"),
-    }
+    ev = _log([1, 1, 1, 1], ["a", "a", "a", "b"], ts)
     t = compute(Funnel(steps=["a", "b"], window="2h"), ev).trends("day", tz="America/St_Johns")
     assert [str(p)[:10] for p in t.period] == ["2010-11-06", "2010-11-07"]
     assert t.entered.tolist() == [1, 1] and t.converted.tolist() == [1, 1]
+
+
+def _log(one_id: list[int], event: list[str], ts: list[str]) -> dict[str, Any]:
+    return {"one_id": one_id, "event": event, "ts": np.array(ts, dtype="datetime64[us]")}
 
 
 def test_trend_incomplete_flag() -> None:

@@ -13,7 +13,7 @@ priority order that refuses the unions breaking a rule.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -272,17 +272,23 @@ def _record_roots(n_rec: int, kc: KeyComponents) -> tuple[I64, npt.NDArray[np.in
     # root, kept in the labels' buffer, and the smallest record per root
     rec_label = np.arange(n_rec, dtype=np.int64)
     held = False
-    for a, b in blocks(n_rec):
-        has = anchor[a:b] >= 0
-        rows = np.flatnonzero(has)
-        if len(rows) == 0:
-            continue
+    for rows, anchors in _anchored(n_rec, anchor):
         held = True
-        rec_root = take(root, np.compress(has, anchor[a:b]))
-        rows += a
+        rec_root = take(root, anchors)
         rec_label[rows] = rec_root
         np.minimum.at(smallest, rec_root, rows.astype(idx))
     return rec_label, smallest, held
+
+
+def _anchored(n_rec: int, anchor: npt.NDArray[np.integer[Any]]) -> Iterator[tuple[I64, Any]]:
+    """Per block of records (:func:`blocks`; temporaries the allocator recycles) that
+    holds a key: its records holding one, and their anchor keys."""
+    for a, b in blocks(n_rec):
+        has = anchor[a:b] >= 0
+        rows = np.flatnonzero(has)
+        if len(rows):
+            rows += a
+            yield rows, np.compress(has, anchor[a:b])
 
 
 def thread_spans(n: int) -> list[tuple[int, int]]:
@@ -340,14 +346,9 @@ def _dense_components(
     # (temporaries the allocator recycles)
     by_anchor = np.full(n_keys, n_rec, dtype=idx)
     held = False
-    for a, b in blocks(n_rec):
-        has = anchor[a:b] >= 0
-        rows = np.flatnonzero(has)
-        if len(rows) == 0:
-            continue
+    for rows, anchors in _anchored(n_rec, anchor):
         held = True
-        rows += a
-        np.minimum.at(by_anchor, np.compress(has, anchor[a:b]), rows.astype(idx))
+        np.minimum.at(by_anchor, anchors, rows.astype(idx))
     # per root, the smallest record of its component (n_rec for the other keys)
     smallest = by_anchor
     if held:
