@@ -187,6 +187,7 @@ class Rows:
     segs: dict[int, tuple[Bool | None, Rank]] = attrs.field(
         factory=dict, init=False, eq=False, repr=False
     )
+    _unit_rows: I64 | None = attrs.field(default=None, init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if self.starts is None:
@@ -221,8 +222,13 @@ class Rows:
         return _segment_lookup(self, None)(at)
 
     def first_row(self, at: I64) -> I64:
-        """The first row of the unit of each row *at*."""
-        first: I64 = np.flatnonzero(self.starts)[self.unit_of(at)]
+        """The first row of the unit of each row *at* (the units' first rows are found
+        once and kept: one number a unit)."""
+        unit_rows = self._unit_rows
+        if unit_rows is None:
+            unit_rows = np.flatnonzero(self.starts)
+            object.__setattr__(self, "_unit_rows", unit_rows)
+        first: I64 = unit_rows[self.unit_of(at)]
         return first
 
 
