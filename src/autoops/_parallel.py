@@ -5,11 +5,13 @@ the GIL, so work split into independent pieces runs on several cores from
 plain Python threads. Not all of numpy does: unbuffered in-place ufuncs
 (``np.minimum.at`` and the like) and a cumulative sum that casts hold it (two
 threads each running ``np.minimum.at`` took 1.03 times as long as one running
-both, numpy 2.4.6), so such passes stay on one thread or are recast. Every kernel that splits its work goes through
-:func:`parallel_map`, which keeps one shared pool, runs the pieces serially
-when there is one thread or one piece, and never nests: a piece that calls
-:func:`parallel_map` again runs its own pieces on its own thread, so the pool
-cannot deadlock waiting on itself.
+both, numpy 2.4.6), so such passes stay on one thread or are recast.
+
+Every kernel that splits its work goes through :func:`parallel_map`, which
+keeps one shared pool, runs the pieces serially when there is one thread or
+one piece, and never nests: a piece that calls :func:`parallel_map` again runs
+its own pieces on its own thread, so the pool cannot deadlock waiting on
+itself.
 
 The number of threads is ``AUTOOPS_THREADS`` when set (``1`` turns threading
 off), else the number of CPUs this process may use, at most 8.
