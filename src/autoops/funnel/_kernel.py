@@ -221,14 +221,16 @@ class Rows:
         """
         return _segment_lookup(self, None)(at)
 
+    def unit_rows(self) -> I64:
+        """The first row of each unit, ascending (found once and kept: one number a unit)."""
+        if self._unit_rows is None:
+            object.__setattr__(self, "_unit_rows", np.flatnonzero(self.starts))
+        assert self._unit_rows is not None
+        return self._unit_rows
+
     def first_row(self, at: I64) -> I64:
-        """The first row of the unit of each row *at* (the units' first rows are found
-        once and kept: one number a unit)."""
-        unit_rows = self._unit_rows
-        if unit_rows is None:
-            unit_rows = np.flatnonzero(self.starts)
-            object.__setattr__(self, "_unit_rows", unit_rows)
-        first: I64 = unit_rows[self.unit_of(at)]
+        """The first row of the unit of each row *at*."""
+        first: I64 = self.unit_rows()[self.unit_of(at)]
         return first
 
 

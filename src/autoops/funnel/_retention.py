@@ -34,6 +34,7 @@ from autoops.funnel._columns import (
     sort_rows,
     step_mask,
 )
+from autoops.funnel._kernel import first_ge
 from autoops.funnel._spec import Step
 
 __all__ = ["RetentionTable", "retention"]
@@ -1107,16 +1108,7 @@ def _earlier_instances(
         # per return, one past its unit's latest instance before it: a binary search
         # within the unit's run of instances, the block's returns at once (runs are short)
         first = first_of[u]
-        lo = first.copy()
-        hi = lo + per_unit[u]
-        act = np.flatnonzero(lo < hi)
-        while len(act):
-            x, y = lo[act], hi[act]
-            mid = (x + y) >> 1
-            before = t0s[mid] < rt[act]
-            lo[act] = np.where(before, mid + 1, x)
-            hi[act] = np.where(before, y, mid)
-            act = np.compress(lo[act] < hi[act], act)
+        lo = first_ge(t0s, first, first + per_unit[u], rt)
         r_idx = np.flatnonzero(lo > first)
         cand = lo[r_idx] - 1
         floor = first[r_idx]
