@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from autoops.errors import ConfigError, InvalidInput
 from autoops.funnel import Exclusion, Funnel, Step, _order, compute
 
+from ..threads import with_threads
 from .oracle import oracle
 from .strategies import EVENTS, funnels, logs
 
@@ -150,6 +151,24 @@ def test_unordered_agrees_with_oracle(ev: dict[str, Any], f: Funnel) -> None:
     r = compute(f, ev)
     for u, row in zip(r.units.tolist(), r.chain_row, strict=True):
         assert row[row >= 0].tolist() == want[u]["chain"]
+
+
+@_S
+@given(ev=logs(), f=disjoint_funnels("unordered"), block=st.integers(1, 6))
+def test_unordered_blocks_of_units_change_nothing(
+    ev: dict[str, Any], f: Funnel, block: int
+) -> None:
+    """Blocks of whole units (a few rows each, on three threads) give every unit the
+    depth and chain of the one-block path."""
+    from autoops.funnel import _kernel
+
+    one = compute(f, ev)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_kernel, "UNORDERED_BLOCK_ROWS", block)
+        split = with_threads(3, lambda: compute(f, ev))
+    assert split.units.tolist() == one.units.tolist()
+    assert split.depth.tolist() == one.depth.tolist()
+    assert split.chain_row.tolist() == one.chain_row.tolist()
 
 
 @_S

@@ -38,6 +38,7 @@ def small_thresholds(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(_order, "SCAN_ROWS", 5)
     monkeypatch.setattr(_order, "BUCKET_ROWS", 4)
     monkeypatch.setattr(_kernel, "DP_BLOCK_ROWS", 2)
+    monkeypatch.setattr(_kernel, "UNORDERED_BLOCK_ROWS", 2)
     monkeypatch.setattr(_retention, "ROW_BLOCK", 3)
     monkeypatch.setattr(_active, "ROW_BLOCK", 3)
     yield

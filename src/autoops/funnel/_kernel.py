@@ -577,12 +577,19 @@ DP_BLOCK_ROWS = 1 << 19
 Levels = list[tuple[I64, I64]]
 
 
-def _block_edges(rows: Rows) -> list[int]:
+#: rows per block of an unordered funnel: a block keeps about 80 bytes a row of work
+#: arrays (a step's next row at each row is 8 bytes a step); 128K rows kept them
+#: recycled by the allocator, where blocks of 512K rows mapped them afresh (10M events:
+#: 0.08-0.13 s of system time a call against 0.46-0.80 s)
+UNORDERED_BLOCK_ROWS = 1 << 17
+
+
+def _block_edges(rows: Rows, block_rows: int) -> list[int]:
     """Row offsets cutting *rows* into blocks of whole units of at most about
-    :data:`DP_BLOCK_ROWS` rows, as many blocks as a multiple of the threads (no thread
-    left alone with the last block)."""
+    *block_rows* rows, as many blocks as a multiple of the threads (no thread left
+    alone with the last block)."""
     threads = thread_count()
-    per = -(-rows.n // (-(-rows.n // (DP_BLOCK_ROWS * threads)) * threads))
+    per = -(-rows.n // (-(-rows.n // (block_rows * threads)) * threads))
     edges = [0]
     for target in range(per, rows.n, per):
         if target <= edges[-1]:
@@ -596,9 +603,9 @@ def _block_edges(rows: Rows) -> list[int]:
     return edges
 
 
-def _block(
-    rows: Rows, transitions: list[Transition], lo: int, hi: int
-) -> tuple[Rows, list[Transition]]:
+def _block_rows(rows: Rows, lo: int, hi: int) -> tuple[Rows, int]:
+    """Rows [lo, hi) (whole units, ``lo < hi``) as rows of their own, and the place of
+    their first unit among ``rows.units()``."""
     units = rows.units()
     first, last = np.searchsorted(units, [rows.unit[lo], rows.unit[hi - 1]]).tolist()
     block = Rows(
@@ -609,6 +616,13 @@ def _block(
         starts=rows.starts[lo:hi],
         distinct=units[first : last + 1],
     )
+    return block, first
+
+
+def _block(
+    rows: Rows, transitions: list[Transition], lo: int, hi: int
+) -> tuple[Rows, list[Transition]]:
+    block, _ = _block_rows(rows, lo, hi)
     return block, _cut(transitions, lambda a: a[lo:hi], lambda h: h.block(lo, hi))
 
 
@@ -744,7 +758,7 @@ def ordered_dp_depth(
         whole = _ordered_dp(rows, transitions, window, entry_first)
         frozen = {k: HeldCodes(*v) for k, v in _freeze(whole, transitions, transitions).items()}
         return JoinedLevels(whole.__getitem__, len(whole)), _depth(rows, whole), frozen
-    edges = _block_edges(rows)
+    edges = _block_edges(rows, DP_BLOCK_ROWS)
 
     def run(span: tuple[int, int]) -> tuple[list[tuple[Any, Any]], I64, dict[int, Any]]:
         lo, hi = span
@@ -914,17 +928,45 @@ def unordered_depth(rows: Rows, window: int, in_range: Bool) -> tuple[I64, I64, 
     anchor (earliest among the deepest), the first row of each step in the
     window, ordered as the steps are reached (-1 for steps not reached).
 
-    Each step's first row at or after an anchor's tie group (same unit and ts) is
-    found from the number of the step's rows before it (a running count, read in
-    row order: the anchors come in row order), and the best anchor of each unit
-    from its run of anchors: linear passes, no sort, and the step rows of the best
-    anchors only are kept.
+    Units never interact, so long inputs run as blocks of whole units of about
+    :data:`UNORDERED_BLOCK_ROWS` rows (:func:`_block_edges`, as the ordered DP) on
+    the threads, each writing its units' depth and chains: a block's work arrays are
+    recycled by the allocator, where the whole input's (4 bytes a row a step for the
+    running counts of the steps alone) were fresh memory at every call.
     """
-    n = rows.n
     units = rows.units()
     k = len(rows.steps)
     depth = np.zeros(len(units), dtype=np.int64)
     chain = np.full((len(units), k), -1, dtype=np.int64)
+    if rows.n <= 2 * UNORDERED_BLOCK_ROWS:
+        _unordered_block(rows, window, in_range, depth, chain, 0)
+        return units, depth, chain
+
+    def run(span: tuple[int, int]) -> None:
+        lo, hi = span
+        block, first = _block_rows(rows, lo, hi)
+        at = slice(first, first + len(block.units()))
+        _unordered_block(block, window, in_range[lo:hi], depth[at], chain[at], lo)
+
+    parallel_map(run, list(itertools.pairwise(_block_edges(rows, UNORDERED_BLOCK_ROWS))))
+    return units, depth, chain
+
+
+def _unordered_block(
+    rows: Rows, window: int, in_range: Bool, depth: I64, chain: I64, offset: int
+) -> None:
+    """Write :func:`unordered_depth`'s depth and chains of the units of *rows* into
+    *depth* and *chain* (one row per unit of ``rows.units()``), the chains' rows
+    counted from *offset*.
+
+    Each step's first row at or after an anchor's tie group (same unit and ts) is read
+    from the step's next row at each row (one number a row a step); it counts when it
+    lies before the end of the anchor's unit and within its window. The best anchor of
+    each unit comes from its run of anchors: linear passes, no sort, and the step rows
+    of the best anchors only are kept.
+    """
+    n = rows.n
+    k = len(rows.steps)
     masks = list(rows.steps)
     any_step = np.zeros(n, dtype=bool)
     for m in masks:
@@ -932,51 +974,34 @@ def unordered_depth(rows: Rows, window: int, in_range: Bool) -> tuple[I64, I64, 
     anchors = np.flatnonzero(any_step & in_range)
     del any_step
     if len(anchors) == 0:
-        return units, depth, chain
+        return
     # the first row of each anchor's tie group: the start of the group holding it
     tie_start = rows.starts.copy()
     if n > 1:
         tie_start[1:] |= rows.ts[1:] != rows.ts[:-1]
     a0 = np.flatnonzero(tie_start)[count_before(tie_start, anchors + 1) - 1]
     del tie_start
-
-    # per anchor its unit and the end of its window (read once, for every step)
-    a_unit = rows.unit[anchors]
+    # per anchor its unit's place, the end of its unit's rows and of its window
+    u = rows.unit_of(anchors)
+    a_stop = np.append(rows.unit_rows(), n)[u + 1]
     a_end = rows.ts[anchors]
     a_end += window
+    ts = np.append(rows.ts, 0)  # (row n: a step's next row when it has none)
+    # per step (on the threads when the input is one block): its next row at each row
+    nexts = [nxt for nxt in parallel_map(_next_true, masks) if nxt[0] < n]
 
-    def step_rows(pos: I64, before: I64, sel: slice | I64) -> I64:
-        """The step's first row at or after the tie group of anchors *sel*, in their unit
-        and window (-1: none), from the number of the step's rows (*pos*) before it."""
-        ok = before < len(pos)
-        cand = pos[np.minimum(before, len(pos) - 1)]
-        ok &= rows.unit[cand] == a_unit[sel]
-        ok &= rows.ts[cand] <= a_end[sel]
-        return _or_none(cand, ok)
+    def step_rows(nxt: I64, sel: slice | I64) -> Bool:
+        """Whether the step's first row at or after the tie group of anchors *sel* lies
+        in their unit and window; the row is ``nxt[a0[sel]]``."""
+        cand = nxt[a0[sel]]
+        ok: Bool = cand < a_stop[sel]
+        ok &= ts[cand] <= a_end[sel]
+        return ok
 
-    count_type = np.int32 if n < 2**31 else np.int64
-    # per step (on the threads): its rows, and its rows up to each row (a running count)
-    steps = [
-        step
-        for step in parallel_map(
-            lambda m: (m, np.flatnonzero(m), running_count(m, count_type)), masks
-        )
-        if len(step[1])
-    ]
-    count = np.zeros(len(anchors), dtype=np.int64)
-
-    def count_block(lo: int) -> None:
-        """The steps in the windows of anchors [lo, lo + DP_BLOCK_ROWS) (blocks on the
-        threads, their temporaries in the cache)."""
-        block = slice(lo, lo + DP_BLOCK_ROWS)
-        first = a0[block]
-        got = count[block]
-        for m, pos, through in steps:
-            got += step_rows(pos, through[first] - m[first], block) >= 0
-
-    parallel_map(count_block, list(range(0, len(anchors), DP_BLOCK_ROWS)))
+    count = np.zeros(len(anchors), dtype=np.int8 if len(nexts) < 128 else np.int64)
+    for nxt in nexts:
+        count += step_rows(nxt, slice(None))
     # the anchors come by unit: per unit its deepest count, and its first anchor with it
-    u = rows.unit_of(anchors)  # the unit's place in `units`
     run = np.ones(len(anchors), dtype=bool)
     run[1:] = u[1:] != u[:-1]
     run_at = np.flatnonzero(run)
@@ -987,15 +1012,27 @@ def unordered_depth(rows: Rows, window: int, in_range: Bool) -> tuple[I64, I64, 
     best = np.compress(keep, best)
     depth[u[run_at]] = deepest
     # the best anchors' step rows, ordered by position: chain[:, i] = i-th step reached
-    key = np.full((len(best), k), np.iinfo(np.int64).max, dtype=np.int64)
+    none = np.iinfo(np.int64).max
+    key = np.full((len(best), k), none, dtype=np.int64)
     first = a0[best]
-    for s, (m, pos, through) in enumerate(steps):
-        got = step_rows(pos, through[first] - m[first], best)
-        key[:, s] = np.where(got >= 0, got, np.iinfo(np.int64).max)
+    for s, nxt in enumerate(nexts):
+        key[:, s] = np.where(step_rows(nxt, best), nxt[first] + offset, none)
     key.sort(axis=1)
-    key[key == np.iinfo(np.int64).max] = -1
+    key[key == none] = -1
     chain[u[best]] = key
-    return units, depth, chain
+
+
+def _next_true(mask: Bool) -> I64:
+    """The first position at or after each position where *mask* is true (``len(mask)``
+    past the last): each true position repeated over the run it ends.
+
+    >>> _next_true(np.array([False, True, False, False, True, False])).tolist()
+    [1, 1, 4, 4, 4, 6]
+    """
+    n = len(mask)
+    pos = np.flatnonzero(mask)
+    lengths = np.diff(pos, prepend=-1, append=n - 1)
+    return np.repeat(np.append(pos, n), lengths)
 
 
 def open_reached(rows: Rows, in_open_range: Bool) -> tuple[I64, npt.NDArray[np.bool_], I64]:
