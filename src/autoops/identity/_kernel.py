@@ -43,6 +43,8 @@ __all__ = [
 I64 = npt.NDArray[np.int64]
 #: record rows: 32- or 64-bit (prepare's edges hold 32-bit rows when they fit)
 Rows = npt.NDArray[np.integer[Any]]
+#: key ids of edges: 32- or 64-bit (prepare's keys are 32-bit when records and keys fit)
+Keys = npt.NDArray[np.integer[Any]]
 _CHUNK = 1 << 20
 #: rows per block of the passes whose temporaries the allocator recycles (not mapped
 #: afresh for every call: fresh pages are slow to touch)
@@ -117,7 +119,7 @@ def key_components(
     n_rec: int,
     n_keys: int,
     rec: Rows,
-    key: I64,
+    key: Keys,
     before: KeyComponents | None = None,
     *,
     reuse: bool = False,
@@ -188,7 +190,7 @@ def blocks(n: int) -> list[tuple[int, int]]:
 def _first_links(
     anchor: npt.NDArray[np.integer[Any]],
     rec: Rows,
-    key: I64,
+    key: Keys,
     where: npt.NDArray[np.bool_] | None,
 ) -> tuple[npt.NDArray[np.integer[Any]], npt.NDArray[np.integer[Any]]]:
     """The anchors of the edges (*where* flags) written into *anchor* and the links of
@@ -197,7 +199,7 @@ def _first_links(
     The links fill the start of buffers as long as the edges (the rest is never
     touched, so never faulted in)."""
 
-    def edges(a: int, b: int) -> tuple[Rows, I64]:
+    def edges(a: int, b: int) -> tuple[Rows, Keys]:
         if where is None:
             return rec[a:b], key[a:b]
         w = where[a:b]
@@ -510,7 +512,7 @@ def relabel_min(labels: I64) -> I64:
 
 def fanout(
     rec: Rows,
-    key: I64,
+    key: Keys,
     edge_type: npt.NDArray[np.int16],
     n_types: int,
     person_types: Sequence[int],
@@ -543,7 +545,7 @@ def fanout(
 
 def fanout_candidates(
     rec: Rows,
-    key: I64,
+    key: Keys,
     edge_type: npt.NDArray[np.int16],
     n_types: int,
     person_types: Sequence[int],
@@ -608,7 +610,7 @@ def in_type_order(types: npt.NDArray[np.integer[Any]]) -> bool:
 
 def _bound_by_spans(
     rec: Rows,
-    key: I64,
+    key: Keys,
     edge_type: npt.NDArray[np.integer[Any]],
     n_types: int,
     types: Sequence[int],
@@ -649,7 +651,7 @@ def _bound_by_spans(
 
 def fanout_exact(
     rec: Rows,
-    key: I64,
+    key: Keys,
     edge_type: npt.NDArray[np.int16],
     n_types: int,
     person_types: Sequence[int],
@@ -731,7 +733,7 @@ def fanout_exact(
 
 def constrained_pass(
     rec: Rows,
-    key: I64,
+    key: Keys,
     order: I64,
     key_type: npt.NDArray[np.int16],
     limits: Mapping[int, int],

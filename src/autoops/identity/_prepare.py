@@ -75,8 +75,10 @@ class Prepared:
     issues: tuple[tuple[str, str, npt.NDArray[np.int64]], ...]  # (code, message, rows)
     e_verified: npt.NDArray[np.bool_] | None = None  # the record's <column>_verified flag
     #: dense key id per edge (-1 where the token is 0): equal ids <=> equal tokens, so
-    #: :func:`~autoops.identity._solve.solve` need not hash the edges' tokens again
-    e_key: npt.NDArray[np.int64] | None = None
+    #: :func:`~autoops.identity._solve.solve` need not hash the edges' tokens again;
+    #: 32-bit from :func:`prepare` when the records and keys together fit (solve numbers
+    #: the keys after the records), 64-bit from the graph's store
+    e_key: npt.NDArray[np.int32] | npt.NDArray[np.int64] | None = None
     n_keys: int = 0
     #: per edge, the index of its raw value in ``raw[type name]`` (empty with ``raw``;
     #: 32-bit from :func:`prepare` when the codes fit)
@@ -886,7 +888,10 @@ def prepare(
     e_detail = np.empty(m, dtype=np.int16)
     e_ver = np.empty(m if any_verified else 0, dtype=bool)
     e_raw = np.empty(m, dtype=narrow)
-    e_key = np.empty(m, dtype=np.int64)
+    # the keys too, when the records and the keys together fit in 32 bits (solve numbers
+    # the keys after the records, n + key): the largest array laid out, half of it
+    key_dtype = np.int32 if n + n_keys < 2**31 else np.int64
+    e_key = np.empty(m, dtype=key_dtype)
     has_any = np.zeros(n, dtype=bool)  # the records holding an identifier
 
     def lay(j: int) -> None:
@@ -913,7 +918,7 @@ def prepare(
             e_ver[a:b] = False if part.verified is None else part.verified
         e_raw[a:b] = c
         if part.key is None:
-            glob = np.where(facts.key >= 0, facts.key + key_offsets[j], -1)
+            glob = np.where(facts.key >= 0, facts.key + key_offsets[j], -1).astype(key_dtype)
             take_into(glob, c, e_key[a:b])
         else:
             keys = e_key[a:b]

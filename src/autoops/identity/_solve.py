@@ -19,7 +19,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import numpy as np
@@ -49,6 +49,8 @@ from autoops.identity._rules import MergeRules
 __all__ = ["Solution", "solve"]
 
 I64 = npt.NDArray[np.int64]
+#: key ids of edges: 32-bit from prepare when the records and keys fit, else 64-bit
+Keys = npt.NDArray[np.int32] | npt.NDArray[np.int64]
 
 
 @attrs.frozen(slots=True)
@@ -59,7 +61,9 @@ class Solution:
     one_id: I64  # per record
     comp: I64  # safe-graph component per record (before limits), dense
     e_status: npt.NDArray[np.int8]  # final status per edge
-    e_key: I64  # key index per edge (-1 if the edge never reached the graph)
+    #: key index per edge (-1 if the edge never reached the graph), as wide as
+    #: prepare's (``Prepared.e_key``: 32-bit when the records and keys fit)
+    e_key: Keys
     key_tok: npt.NDArray[np.uint64]  # tokens of keys (hash-table order)
     key_type: npt.NDArray[np.int16]
     key_fanout: I64  # exact for keys whose fan-out can pass their max_fanout (see fanout), else 0
@@ -131,7 +135,7 @@ def solve(
         # Solution and a Prepared)
         e_key = inv
     else:
-        e_key = np.full(len(e_status), -1, dtype=np.int64)
+        e_key = np.full(len(e_status), -1, dtype=inv.dtype)
         e_key[ok] = inv
     k = len(key_tok)
 
@@ -145,7 +149,7 @@ def solve(
         # in blocks of edges: no edge-long temporaries (e_key is -1 on the unusable edges)
         for a, b in blocks(len(e_key)):
             r: npt.NDArray[np.integer[Any]] = prep.e_rec[a:b]
-            kk = e_key[a:b]
+            kk: npt.NDArray[np.integer[Any]] = e_key[a:b]
             if not isinstance(ok_sel, slice):
                 use = ok[a:b]
                 r, kk = np.compress(use, r), np.compress(use, kk)
@@ -339,13 +343,15 @@ def solve(
 
 def _keys(
     prep: Prepared, ok: npt.NDArray[np.bool_] | slice
-) -> tuple[I64, npt.NDArray[np.uint64], npt.NDArray[np.int16]]:
+) -> tuple[Keys, npt.NDArray[np.uint64], npt.NDArray[np.int16]]:
     """Dense keys of the OK edges' tokens, the tokens of the keys and their types.
 
     With the keys :func:`~autoops.identity._prepare.prepare` found on the
     distinct values, only the keys held by OK edges are renumbered (no hashing),
-    and their tokens and types are prepare's when it gave them.
+    and their tokens and types are prepare's when it gave them. The keys keep the
+    width of prepare's (32-bit when the records and keys fit, see ``Prepared.e_key``).
     """
+    inv: Keys
     if prep.e_key is None:
         inv, key_tok = factorize_u64(prep.e_tok[ok])
         key_type = np.zeros(len(key_tok), dtype=np.int16)
@@ -356,7 +362,8 @@ def _keys(
     used[inv] = True
     every = bool(used.all())
     if not every:
-        rank = np.cumsum(used, dtype=np.int64) - 1
+        rank = cast(Keys, np.cumsum(used, dtype=inv.dtype))
+        rank -= 1
         inv = take(rank, inv)
     if prep.key_tok is not None and prep.key_type is not None:
         if every:
@@ -480,7 +487,7 @@ def _attach_assets(
     prep: Prepared,
     rec_lab: I64,
     asset_edge: npt.NDArray[np.bool_],
-    e_key: I64,
+    e_key: Keys,
     linked_rec: I64,
     n: int,
 ) -> tuple[I64, I64]:
@@ -493,7 +500,7 @@ def _attach_assets(
     cl_person[rec_lab[has_person]] = True
     a_idx = np.flatnonzero(asset_edge)
     a_rec = prep.e_rec[a_idx]
-    a_key = e_key[a_idx]
+    a_key: I64 = e_key[a_idx].astype(np.int64, copy=False)
     owner_obs = cl_person[rec_lab[a_rec]]
     sk, sl, st = asset_spans(a_key[owner_obs], rec_lab[a_rec[owner_obs]], prep.ts[a_rec[owner_obs]])
     orphan = ~owner_obs
