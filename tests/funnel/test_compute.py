@@ -154,12 +154,16 @@ def test_unordered_agrees_with_oracle(ev: dict[str, Any], f: Funnel) -> None:
 
 
 @_S
-@given(ev=logs(), f=disjoint_funnels("unordered"), block=st.integers(1, 6))
-def test_unordered_blocks_of_units_change_nothing(
+@given(
+    ev=logs(),
+    f=st.sampled_from(["unordered", "open"]).flatmap(disjoint_funnels),
+    block=st.integers(1, 6),
+)
+def test_unordered_and_open_blocks_of_units_change_nothing(
     ev: dict[str, Any], f: Funnel, block: int
 ) -> None:
     """Blocks of whole units (a few rows each, on three threads) give every unit the
-    depth and chain of the one-block path."""
+    depth, steps reached and chain of the one-block path."""
     from autoops.funnel import _kernel
 
     one = compute(f, ev)
@@ -168,6 +172,7 @@ def test_unordered_blocks_of_units_change_nothing(
         split = with_threads(3, lambda: compute(f, ev))
     assert split.units.tolist() == one.units.tolist()
     assert split.depth.tolist() == one.depth.tolist()
+    assert split.reached.tolist() == one.reached.tolist()
     assert split.chain_row.tolist() == one.chain_row.tolist()
 
 

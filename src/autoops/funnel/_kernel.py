@@ -938,18 +938,30 @@ def unordered_depth(rows: Rows, window: int, in_range: Bool) -> tuple[I64, I64, 
     k = len(rows.steps)
     depth = np.zeros(len(units), dtype=np.int64)
     chain = np.full((len(units), k), -1, dtype=np.int64)
-    if rows.n <= 2 * UNORDERED_BLOCK_ROWS:
-        _unordered_block(rows, window, in_range, depth, chain, 0)
-        return units, depth, chain
 
-    def run(span: tuple[int, int]) -> None:
-        lo, hi = span
-        block, first = _block_rows(rows, lo, hi)
-        at = slice(first, first + len(block.units()))
+    def run(block: Rows, lo: int, hi: int, at: slice) -> None:
         _unordered_block(block, window, in_range[lo:hi], depth[at], chain[at], lo)
 
-    parallel_map(run, list(itertools.pairwise(_block_edges(rows, UNORDERED_BLOCK_ROWS))))
+    _by_unit_blocks(rows, UNORDERED_BLOCK_ROWS, run)
     return units, depth, chain
+
+
+def _by_unit_blocks(
+    rows: Rows, block_rows: int, run: Callable[[Rows, int, int, slice], None]
+) -> None:
+    """``run(block, lo, hi, at)`` for blocks of whole units of about *block_rows* rows
+    (on the threads; the rows whole when they are at most two blocks): *block* holds
+    rows [lo, hi) and the units ``rows.units()[at]``."""
+    if rows.n <= 2 * block_rows:
+        run(rows, 0, rows.n, slice(None))
+        return
+
+    def one(span: tuple[int, int]) -> None:
+        lo, hi = span
+        block, first = _block_rows(rows, lo, hi)
+        run(block, lo, hi, slice(first, first + len(block.units())))
+
+    parallel_map(one, list(itertools.pairwise(_block_edges(rows, block_rows))))
 
 
 def _unordered_block(
@@ -1036,18 +1048,25 @@ def _next_true(mask: Bool) -> I64:
 
 
 def open_reached(rows: Rows, in_open_range: Bool) -> tuple[I64, npt.NDArray[np.bool_], I64]:
-    """Open funnels: each step counted independently; first matching row per step."""
+    """Open funnels: each step counted independently; first matching row per step
+    (in blocks of whole units on the threads, as :func:`unordered_depth`)."""
     units = rows.units()
     k = len(rows.steps)
     reached = np.zeros((len(units), k), dtype=bool)
     chain = np.full((len(units), k), -1, dtype=np.int64)
-    for s, m in enumerate(rows.steps):
-        idx = np.nonzero(m & in_open_range)[0]
-        if len(idx) == 0:
-            continue
-        u = np.searchsorted(units, rows.unit[idx])
-        first = np.ones(len(idx), dtype=bool)
-        first[1:] = u[1:] != u[:-1]
-        reached[u[first], s] = True
-        chain[u[first], s] = idx[first]
+
+    def run(block: Rows, lo: int, hi: int, at: slice) -> None:
+        in_range = in_open_range[lo:hi]
+        for s, m in enumerate(block.steps):
+            idx = np.flatnonzero(m & in_range)
+            if len(idx) == 0:
+                continue
+            u = block.unit_of(idx)
+            first = np.ones(len(idx), dtype=bool)
+            first[1:] = u[1:] != u[:-1]
+            u = np.compress(first, u)
+            reached[at][u, s] = True
+            chain[at][u, s] = np.compress(first, idx) + lo
+
+    _by_unit_blocks(rows, UNORDERED_BLOCK_ROWS, run)
     return units, reached, chain
