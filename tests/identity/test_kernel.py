@@ -344,8 +344,11 @@ def test_split_labels_equal_dense_after_the_split(
     (n, k), pairs = case
     rec = np.array([r for r, _ in pairs], dtype=np.int64)
     key = np.array([x for _, x in pairs], dtype=np.int64)
-    rec_label, comp, _, rank = _dense_components(n, key_components(n, k, rec, key))
-    comp = comp[:n]
+    smallest_rec, comp, _, _, rank = _dense_components(n, key_components(n, k, rec, key))
+    rec_label = smallest_rec.all()
+    # the smallest records read on demand are those of the whole array
+    some = np.arange(n)[::2]
+    assert smallest_rec[some].tolist() == rec_label[some].tolist()
     # split some components: each of their records joins part 0..3 of its component
     rng = np.random.default_rng(seed)
     chosen = rng.random(int(comp.max()) + 1) < 0.5
@@ -363,3 +366,10 @@ def test_split_labels_equal_dense_after_the_split(
     got = split_labels(rec_label, comp, rank, moved, new_label)
     assert got.dtype == expected.dtype
     assert got.tolist() == expected.tolist()
+    # read on demand, and written over the components themselves (as solve does), in
+    # blocks of 3 records
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(_kernel, "SPAN", 3)
+        over = comp.copy()
+        assert split_labels(smallest_rec, over, rank, moved, new_label, out=over) is over
+    assert over.tolist() == expected.tolist()

@@ -22,9 +22,10 @@ import numpy.typing as npt
 
 from autoops import _parallel
 from autoops._factorize import unique_sorted
-from autoops._parallel import chunks, parallel_map, take, take_into
+from autoops._parallel import chunks, parallel_map, take
 
 __all__ = [
+    "SmallestRecords",
     "blocks",
     "components",
     "constrained_pass",
@@ -308,6 +309,38 @@ def thread_spans(n: int) -> list[tuple[int, int]]:
     return chunks(n)
 
 
+@attrs.frozen(slots=True)
+class SmallestRecords:
+    """Per record, the smallest record of its component, read on demand (no array as
+    long as the records): a record holding a key reads it through its anchor key, a
+    record holding none is its own. See :func:`_dense_components`.
+
+    >>> kc = key_components(3, 3, np.array([0, 2]), np.array([1, 1]))
+    >>> smallest = _dense_components(3, kc)[0]
+    >>> smallest[np.array([2, 1])].tolist(), smallest.all().tolist()
+    ([0, 1], [0, 1, 0])
+    """
+
+    anchor: npt.NDArray[np.integer[Any]]  # per record: one key it holds (-1: none)
+    key_label: npt.NDArray[np.integer[Any]]  # per key: its component's smallest record
+
+    def __getitem__(self, rows: I64) -> I64:
+        """The smallest record of each of *rows*' components."""
+        out: I64 = np.array(rows, dtype=np.int64)
+        anchors = self.anchor[out]
+        has = anchors >= 0
+        out[has] = self.key_label[anchors[has]]
+        return out
+
+    def all(self) -> I64:
+        """The smallest record of every record's component (a new array), in blocks."""
+        n_rec = len(self.anchor)
+        out = np.arange(n_rec, dtype=np.int64)
+        for rows, anchors in _anchored(n_rec, self.anchor):
+            out[rows] = take(self.key_label, anchors)
+        return out
+
+
 def dense_components(n_rec: int, kc: KeyComponents) -> tuple[I64, I64, int]:
     """The record part of :func:`record_labels` and ``dense`` of all of it, in one go.
 
@@ -321,25 +354,29 @@ def dense_components(n_rec: int, kc: KeyComponents) -> tuple[I64, I64, int]:
     >>> lab.tolist(), comp.tolist(), c
     ([0, 1, 0], [0, 1, 0, 2, 0, 3], 4)
     """
-    rec_label, comp, n_comp, _ = _dense_components(n_rec, kc)
-    return rec_label, comp, n_comp
+    smallest, rec_comp, key_comp, n_comp, _ = _dense_components(n_rec, kc)
+    comp: I64 = np.concatenate([rec_comp, key_comp])
+    return smallest.all(), comp, n_comp
 
 
 def _dense_components(
     n_rec: int, kc: KeyComponents
-) -> tuple[I64, I64, int, npt.NDArray[np.integer[Any]]]:
-    """:func:`dense_components` and the rank table of the records (per record, the
-    number of components whose smallest record is at or below it, minus one), as
-    :func:`split_labels` takes it.
+) -> tuple[SmallestRecords, I64, I64, int, npt.NDArray[np.integer[Any]]]:
+    """:func:`dense_components` as its parts: the records' smallest records (read on
+    demand), the dense components of the records and of the keys (two arrays), their
+    number, and the rank table of the records (per record, the number of components
+    whose smallest record is at or below it, minus one), as :func:`split_labels`
+    takes them.
 
-    The component number and the smallest record of every key are found first
-    (per key: the keys are fewer than the records), packed into one 64-bit word
-    per key; both are the same for every key of a component, so each record that
-    holds a key reads them through its anchor in one random access (not through its
-    root: no record-long pass gathering the roots). The smallest record of each
-    component is the smallest of its keys' smallest anchored records. The rank
-    table, as long as the records, is read in order only (a record holding no key
-    is its own component).
+    The component number and the smallest record of every key are found first (per
+    key: the keys are fewer than the records); the component number is the same for
+    every key of a component, so each record that holds a key reads it through its
+    anchor in one random access (not through its root: no record-long pass gathering
+    the roots). The smallest record of each component is the smallest of its keys'
+    smallest anchored records. The rank table, as long as the records, is read in
+    order only (a record holding no key is its own component). The records' smallest
+    records are not written out (session 14: an array as long as the records, fresh
+    memory on every call, of which the caller reads a few).
     """
     n_keys = len(kc.root)
     anchor, root = kc.anchor, kc.root
@@ -361,52 +398,30 @@ def _dense_components(
     # the records that are the smallest of their component: lone ones and the roots' smallest
     first = anchor < 0  # a comparison, not a masked write
     first[smallest[smallest < n_rec]] = True
-    narrow = n_rec < 2**31
-    rank = _rank(first, np.int32 if narrow else np.int64)
+    rank = _rank(first, np.int32 if n_rec < 2**31 else np.int64)
     del first
     n_rc = int(rank[-1]) + 1 if n_rec else 0
-    comp = np.empty(n_rec + n_keys, dtype=np.int64)
-    key_comp = comp[n_rec:]
-    packed: I64 | None = np.empty(n_keys, dtype=np.int64) if held and narrow else None
+    comp = np.empty(n_rec, dtype=np.int64)
+    key_comp = np.empty(n_keys, dtype=np.int64)
 
     def key_span(span: tuple[int, int]) -> None:
         """Every key's component number through the rank table (a key on no edge reads
-        the last record's rank here and is numbered below; no masked gather and write),
-        and its packed word: component number (high half), smallest record (low half)."""
+        the last record's rank here and is numbered below; no masked gather and write)."""
         for a in range(span[0], span[1], SPAN):
             b = min(a + SPAN, span[1])
-            part = key_comp[a:b]
-            part[:] = rank[np.minimum(key_label[a:b], n_rec - 1)]
-            if packed is not None:
-                word = packed[a:b]
-                np.left_shift(part, 32, out=word)
-                word |= key_label[a:b]
-
-    low = np.int64(0xFFFFFFFF)
-    rec_label = np.empty(n_rec, dtype=np.int64)
+            key_comp[a:b] = rank[np.minimum(key_label[a:b], n_rec - 1)]
 
     def record_span(span: tuple[int, int]) -> None:
         for a in range(span[0], span[1], SPAN):
             b = min(a + SPAN, span[1])
-            out_comp, out_label = comp[a:b], rec_label[a:b]
-            out_comp[:] = rank[a:b]  # a record holding no key: its own label and rank
-            out_label[:] = np.arange(a, b, dtype=np.int64)
+            out_comp = comp[a:b]
+            out_comp[:] = rank[a:b]  # a record holding no key: its own rank
             if not held:
                 continue
             has = anchor[a:b] >= 0
             rows = np.flatnonzero(has)
-            if len(rows) == 0:
-                continue
-            anchors = np.compress(has, anchor[a:b])
-            if packed is not None:
-                word = packed[anchors]
-                out_comp[rows] = word >> 32
-                word &= low
-                out_label[rows] = word
-            else:  # pragma: no cover - 2**31 records or more
-                lab = key_label[anchors]
-                out_label[rows] = lab
-                out_comp[rows] = rank[lab]
+            if len(rows):
+                out_comp[rows] = key_comp[np.compress(has, anchor[a:b])]
 
     # in spans of keys, then of records, on the threads (they write apart)
     if n_rec:
@@ -414,7 +429,7 @@ def _dense_components(
     parallel_map(record_span, thread_spans(n_rec))
     lone = np.flatnonzero(key_label >= n_rec)
     key_comp[lone] = n_rc + np.arange(len(lone))
-    return rec_label, comp, n_rc + len(lone), rank
+    return SmallestRecords(anchor, key_label), comp, key_comp, n_rc + len(lone), rank
 
 
 def _rank(first: npt.NDArray[np.bool_], dtype: type[np.signedinteger[Any]]) -> npt.NDArray[Any]:
@@ -442,7 +457,7 @@ def _rank(first: npt.NDArray[np.bool_], dtype: type[np.signedinteger[Any]]) -> n
 
 
 def split_labels(
-    rec_label: I64,
+    rec_label: I64 | SmallestRecords,
     comp: I64,
     rank: npt.NDArray[np.integer[Any]],
     moved: I64,
@@ -454,21 +469,23 @@ def split_labels(
     component numbers, without a pass of marks and ranks over every record.
 
     *rec_label*, *comp* and *rank* are :func:`_dense_components`' record labels (the
-    smallest record of each component), record components and rank table; *moved*
+    smallest record of each component: an array or :class:`SmallestRecords`, read at
+    *moved* and *new_label* only), record components and rank table; *moved*
     are the records of some components (sorted, all the records of each) and
     *new_label* their new labels: the smallest record of the part of their
     component they now belong to. A part holding its component's smallest record
     keeps that label, so the new labels are the old ones plus the *added* smallest
     records of the other parts: an unchanged component ``c`` moves up by the added
     labels below its own, and a moved record is numbered by the old and added
-    labels below its new one. *out* (int64, as long as *comp*; may be *rec_label*,
-    read before it is written) receives the labels instead of a new array.
+    labels below its new one. *out* (int64, as long as *comp*; may be *comp* itself or
+    an array *rec_label*, each read before it is written) receives the labels instead
+    of a new array.
 
     >>> kc = key_components(4, 2, np.array([0, 1, 2, 3]), np.array([0, 0, 1, 1]))
-    >>> rec_label, comp, _, rank = _dense_components(4, kc)
-    >>> rec_label.tolist(), comp[:4].tolist()
+    >>> smallest, comp, _, _, rank = _dense_components(4, kc)
+    >>> smallest.all().tolist(), comp.tolist()
     ([0, 0, 2, 2], [0, 0, 1, 1])
-    >>> split_labels(rec_label, comp[:4], rank, np.array([0, 1]), np.array([0, 1])).tolist()
+    >>> split_labels(smallest, comp, rank, np.array([0, 1]), np.array([0, 1])).tolist()
     [0, 1, 2, 2]
     """
     n_rc = int(rank[-1]) + 1 if len(rank) else 0
@@ -485,11 +502,16 @@ def split_labels(
     if out is None:
         label: I64 = take(shift, comp)
     else:  # into a buffer the caller no longer needs: no fresh pages to fault in
+
+        def span_labels(span: tuple[int, int]) -> None:
+            # in blocks (a block's gather is complete before it is written: out may be
+            # comp itself)
+            for a in range(span[0], span[1], SPAN):
+                b = min(a + SPAN, span[1])
+                out[a:b] = shift[comp[a:b]]
+
         label = out
-        parallel_map(
-            lambda span: take_into(shift, comp[span[0] : span[1]], label[span[0] : span[1]]),
-            chunks(len(comp)),
-        )
+        parallel_map(span_labels, chunks(len(comp)))
     label[moved] = at
     return label
 

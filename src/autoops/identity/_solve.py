@@ -59,7 +59,6 @@ class Solution:
 
     label: I64  # dense cluster label per record (0..c-1)
     one_id: I64  # per record
-    comp: I64  # safe-graph component per record (before limits), dense
     e_status: npt.NDArray[np.int8]  # final status per edge
     #: key index per edge (-1 if the edge never reached the graph), as wide as
     #: prepare's (``Prepared.e_key``: 32-bit when the records and keys fit)
@@ -214,8 +213,9 @@ def solve(
     if late.any():
         kc = key_components(n, k, np.compress(late, prep.e_rec), np.compress(late, e_key), kc,
                             reuse=True)  # fmt: skip
-    rec_lab, comp_all, n_comp, rec_rank = _dense_components(n, kc)
-    comp = comp_all[:n]
+    # the records' dense components (before limits), the keys', and each record's smallest
+    # record (read on demand: the constrained pass and the split read a few)
+    smallest_rec, comp, key_comp, n_comp, rec_rank = _dense_components(n, kc)
 
     # 4. limits and cannot-links
     limit_type = np.full(len(e_status), -1, dtype=np.int16)
@@ -228,7 +228,6 @@ def solve(
                 mapped = frozenset(pos[o] + n for o in others if o in pos)
                 if mapped:
                     cannot_keys[pos[tok] + n] = mapped
-    key_comp = comp_all[n:]
     bad_comp = np.zeros(n_comp, dtype=bool)
     # the keys of safe edges: every key is held by a usable edge, so the person keys
     # that are not hubs
@@ -303,7 +302,9 @@ def solve(
     if len(refused):
         # only the components that went through the constrained pass change: rebuild
         # their nodes (numbered compactly) from their accepted edges
-        nodes = np.flatnonzero(bad_comp[comp_all])
+        nodes = np.concatenate(
+            [np.flatnonzero(bad_comp[comp]), np.flatnonzero(bad_comp[key_comp]) + n]
+        )
         sel_acc = sel[acc]
         sub = components(len(nodes), np.searchsorted(nodes, prep.e_rec[sel_acc]),
                          np.searchsorted(nodes, e_key[sel_acc] + n))  # fmt: skip
@@ -312,6 +313,7 @@ def solve(
 
     # 5. assets: attach records holding nothing else to the owner at their time
     if asset_edge is not None and asset_edge.any():
+        rec_lab = smallest_rec.all()
         rec_lab[moved] = new_lab
         linked = safe.copy()
         linked[refused] = False
@@ -321,7 +323,9 @@ def solve(
     elif len(moved):
         # the split components' new parts numbered in among the others: what
         # ``dense(rec_lab, n)`` gives after ``rec_lab[moved] = new_lab`` (tested)
-        label = split_labels(rec_lab, comp, rec_rank, moved, new_lab, out=rec_lab)
+        # (written over the components, which nothing reads afterwards: no array as long
+        # as the records more)
+        label = split_labels(smallest_rec, comp, rec_rank, moved, new_lab, out=comp)
     else:
         # unchanged components: their dense labels are ``comp`` (keys on no edge rank last)
         label = comp
@@ -329,7 +333,6 @@ def solve(
     return Solution(
         label=label,
         one_id=one_id,
-        comp=comp,
         e_status=e_status,
         e_key=e_key,
         key_tok=key_tok,
