@@ -330,6 +330,8 @@ def test_key_first_seen_with_or_without_times(
         expected[key] = min(int(expected[key]), int(prep.ts[prep.e_rec[e]]))
     assert (prep.e_status[ok] == Status.OK).all()
     np.testing.assert_array_equal(sol.key_first, expected)
+    # one time for every record: broadcast over the keys, no array written
+    assert sol.key_first.flags.writeable == (times == "varied")
 
 
 @settings(max_examples=300, deadline=None)

@@ -66,7 +66,9 @@ class Solution:
     key_tok: npt.NDArray[np.uint64]  # tokens of keys (hash-table order)
     key_type: npt.NDArray[np.int16]
     key_fanout: I64  # exact for keys whose fan-out can pass their max_fanout (see fanout), else 0
-    key_first: I64  # first-seen time (us) of each key
+    #: first-seen time (us) of each key (when every record has the same time: that time
+    #: broadcast over the keys, read-only)
+    key_first: I64
     limit_type: npt.NDArray[np.int16]  # for LIMIT edges: the type whose limit bit (-1 else)
     hub_tokens: npt.NDArray[np.uint64]
 
@@ -143,7 +145,10 @@ def solve(
 
     def first_seen() -> I64:
         if same_time:  # every key is held by a usable edge (see _keys)
-            return np.full(k, prep.ts[0], dtype=np.int64)
+            # one time broadcast over the keys (read-only, as prepare's times without a
+            # time column): no array as long as the keys to write (8 bytes a key)
+            same: I64 = np.broadcast_to(np.int64(prep.ts[0]), (k,))
+            return same
         key_first = np.full(k, np.iinfo(np.int64).max, dtype=np.int64)
         # in blocks of edges: no edge-long temporaries (e_key is -1 on the unusable edges)
         for a, b in blocks(len(e_key)):
