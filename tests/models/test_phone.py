@@ -113,6 +113,17 @@ def test_spans_chunks() -> None:
     assert batch.reason[-1] == "contains letters or symbols"
 
 
+def test_area_codes_agree_with_and_without_the_trunk_zero() -> None:
+    # no area code starts with 11 (found by the idempotence property below: the
+    # local form was a landline, its E.164 form not)
+    for raw in ["01100000000", "+861100000000", "011 1234 5678"]:
+        assert normalize_phone(raw).kind == "invalid", raw
+    for raw, e164 in [("010 1234 5678", "+861012345678"), ("0755 1234 5678", "+8675512345678")]:
+        once = normalize_phone(raw)
+        assert (once.kind, once.e164) == ("landline", e164)
+        assert normalize_phone(e164).kind == "landline"
+
+
 phone_text = st.text(alphabet="0123456789 +-()１３８０", max_size=20)
 
 

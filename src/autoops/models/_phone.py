@@ -252,7 +252,16 @@ def _normalize_chunk(
 
     mobile = (national_len == 11) & (first == 1) & (second >= 3)
     service = (national_len == 10) & (starts("400", strip) | starts("800", strip)) & ~trunk0
-    local_landline = ~with_cc & (first == 0) & (second > 0) & np.isin(national_len, (11, 12))
+    # after the trunk 0 an area code starts with 2-9, or is Beijing's 10 (the same rule
+    # as after +86 below, so that a number and its E.164 form get the same kind)
+    local_landline = (
+        ~with_cc
+        & (first == 0)
+        & (
+            ((second >= 2) & np.isin(national_len, (11, 12)))
+            | (starts("010") & (national_len == 11))
+        )
+    )
     cc_landline = (
         with_cc
         & (
