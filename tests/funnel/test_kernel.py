@@ -273,3 +273,36 @@ def test_whole_floats_beyond_int64_keep_distinct_hold_codes() -> None:
     assert codes[6] == -1
     assert len(set(codes[:6])) == 6
     assert codes[7] == codes[0]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    runs=st.lists(st.lists(st.integers(-5, 20), max_size=9), min_size=1, max_size=12),
+    queries=st.lists(
+        st.tuples(st.integers(0, 50), st.integers(0, 9), st.integers(-6, 21)), max_size=40
+    ),
+)
+def test_first_ge_equals_searchsorted_per_range(
+    runs: list[list[int]], queries: list[tuple[int, int, int]]
+) -> None:
+    """Each range [lo, hi) of sorted runs (empty ones too): the first place with a value
+    at least the bound, as ``np.searchsorted`` finds it, else hi."""
+    from autoops.funnel._kernel import first_ge
+
+    ts = np.array([v for run in runs for v in sorted(run)], dtype=np.int64)
+    starts = np.cumsum([0] + [len(r) for r in runs])
+    lo, hi, bound = [], [], []
+    for run_pick, cut, b in queries:
+        r = run_pick % len(runs)
+        a, e = int(starts[r]), int(starts[r + 1])
+        lo.append(min(a + cut, e))
+        hi.append(e)
+        bound.append(b)
+    want = [a + int(np.searchsorted(ts[a:e], b)) for a, e, b in zip(lo, hi, bound, strict=True)]
+    got = first_ge(
+        ts,
+        np.array(lo, dtype=np.int64),
+        np.array(hi, dtype=np.int64),
+        np.array(bound, dtype=np.int64),
+    )
+    assert got.tolist() == want
