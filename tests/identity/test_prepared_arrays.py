@@ -20,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autoops.identity import IdentityGraph, MergeRules, resolve
+from autoops.identity._normalize import Status
 from autoops.identity._prepare import NAT, prepare
 
 rows_strategy = st.lists(
@@ -93,6 +94,13 @@ def test_narrow_keys_solve_as_wide_ones(rows: list[tuple[Any, ...]], tight: bool
         np.testing.assert_array_equal(
             getattr(narrow_sol, field.name), getattr(wide_sol, field.name), err_msg=field.name
         )
+    # the refused edges' limit types, per edge when asked (session 14), at any edges
+    limit = narrow_sol.limit_type
+    assert limit.dtype == np.int16 and len(limit) == len(narrow_sol.e_status)
+    refused = np.isin(narrow_sol.e_status, [Status.LIMIT, Status.SPLIT])
+    assert ((limit >= 0) == refused).all()
+    edges = np.arange(len(limit))[::-1]
+    np.testing.assert_array_equal(narrow_sol.limit_types(edges), limit[edges])
 
 
 def test_no_time_column_no_times_and_no_flags() -> None:

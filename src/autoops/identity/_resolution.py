@@ -397,10 +397,9 @@ class Resolution(Tabular):
         det = p.e_detail[idx]
         has = det >= 0
         detail[has] = np.array(p.details, dtype=object)[det[has]]
-        lim = sol.limit_type[idx] >= 0
-        detail[lim] = np.array(
-            [f"max_per_person of {names[t]}" for t in sol.limit_type[idx][lim]], dtype=object
-        )
+        limit = sol.limit_types(idx)
+        lim = limit >= 0
+        detail[lim] = np.array([f"max_per_person of {names[t]}" for t in limit[lim]], dtype=object)
         hub = sol.e_status[idx] == Status.HUB
         detail[hub] = np.array(
             [f"fan-out {sol.key_fanout[k]}" for k in sol.e_key[idx][hub]], dtype=object

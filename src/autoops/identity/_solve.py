@@ -69,8 +69,35 @@ class Solution:
     #: first-seen time (us) of each key (when every record has the same time: that time
     #: broadcast over the keys, read-only)
     key_first: I64
-    limit_type: npt.NDArray[np.int16]  # for LIMIT edges: the type whose limit bit (-1 else)
+    #: the edges the constrained pass refused (ascending) and per edge the type whose
+    #: limit it broke: :attr:`limit_type` per edge is made from them when asked (an
+    #: array as long as the edges that is -1 almost everywhere)
+    limit_edges: I64
+    limit_of: npt.NDArray[np.int16]
     hub_tokens: npt.NDArray[np.uint64]
+
+    @property
+    def limit_type(self) -> npt.NDArray[np.int16]:
+        """Per edge: for the edges the constrained pass refused (LIMIT, SPLIT) the type
+        whose limit they broke, else -1 (a new array at each access)."""
+        out = np.full(len(self.e_status), -1, dtype=np.int16)
+        out[self.limit_edges] = self.limit_of
+        return out
+
+    def limit_types(self, edges: npt.NDArray[np.integer[Any]]) -> npt.NDArray[np.int16]:
+        """``limit_type[edges]`` without the array as long as the edges.
+
+        >>> sol = Solution(*([np.zeros(3, dtype=np.int64)] * 8), np.array([1]),
+        ...                np.array([4], dtype=np.int16), np.zeros(0, dtype=np.uint64))
+        >>> sol.limit_types(np.array([2, 1, 0])).tolist(), sol.limit_type.tolist()
+        ([-1, 4, -1], [-1, 4, -1])
+        """
+        out = np.full(len(edges), -1, dtype=np.int16)
+        if len(self.limit_edges):
+            at = np.minimum(np.searchsorted(self.limit_edges, edges), len(self.limit_edges) - 1)
+            hit = self.limit_edges[at] == edges
+            out[hit] = self.limit_of[at[hit]]
+        return out
 
 
 def one_ids_from(
@@ -223,7 +250,6 @@ def solve(
     smallest_rec, comp, key_comp, n_comp, rec_rank = _dense_components(n, kc)
 
     # 4. limits and cannot-links
-    limit_type = np.full(len(e_status), -1, dtype=np.int16)
     limits = {i: t.max_per_person for i, t in enumerate(types) if t.max_per_person is not None}
     cannot_keys: dict[int, frozenset[int]] = {}
     if cannot:
@@ -301,7 +327,6 @@ def solve(
             split_comp = np.unique(key_comp[ckeys])
             is_split = np.isin(comp[prep.e_rec[refused]], split_comp)
             e_status[refused[is_split]] = Status.SPLIT
-        limit_type[refused] = key_type[e_key[refused]]
     moved = np.zeros(0, dtype=np.int64)  # the records of the components split up
     new_lab = moved  # their new labels (the smallest record of their part)
     if len(refused):
@@ -344,7 +369,8 @@ def solve(
         key_type=key_type,
         key_fanout=key_fanout,
         key_first=key_first,
-        limit_type=limit_type,
+        limit_edges=refused,
+        limit_of=key_type[e_key[refused]],
         hub_tokens=key_tok[hub_key],
     )
 
