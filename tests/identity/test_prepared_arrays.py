@@ -94,9 +94,11 @@ def test_narrow_keys_solve_as_wide_ones(rows: list[tuple[Any, ...]], tight: bool
         np.testing.assert_array_equal(
             getattr(narrow_sol, field.name), getattr(wide_sol, field.name), err_msg=field.name
         )
-    # the refused edges' limit types, per edge when asked (session 14), at any edges
-    limit = narrow_sol.limit_type
-    assert limit.dtype == np.int16 and len(limit) == len(narrow_sol.e_status)
+    # the refused edges' limit types, read at any edges (session 14), against one array
+    # as long as the edges written from them
+    limit = np.full(len(narrow_sol.e_status), -1, dtype=np.int16)
+    limit[narrow_sol.limit_edges] = narrow_sol.limit_of
+    assert narrow_sol.limit_types(np.arange(len(limit))).dtype == np.int16
     refused = np.isin(narrow_sol.e_status, [Status.LIMIT, Status.SPLIT])
     assert ((limit >= 0) == refused).all()
     edges = np.arange(len(limit))[::-1]

@@ -200,9 +200,6 @@ class Rows:
     def n(self) -> int:
         return len(self.unit)
 
-    def unit_start(self) -> Bool:
-        return np.array(self.starts, dtype=bool)
-
     def units(self) -> I64:
         """The distinct unit codes, ascending (rows are sorted by unit)."""
         if self.distinct is None:

@@ -69,28 +69,21 @@ class Solution:
     #: first-seen time (us) of each key (when every record has the same time: that time
     #: broadcast over the keys, read-only)
     key_first: I64
-    #: the edges the constrained pass refused (ascending) and per edge the type whose
-    #: limit it broke: :attr:`limit_type` per edge is made from them when asked (an
-    #: array as long as the edges that is -1 almost everywhere)
+    #: the edges the constrained pass refused (LIMIT, SPLIT; ascending) and per edge the
+    #: type whose limit it broke, read through :meth:`limit_types` (not an array as long
+    #: as the edges that is -1 almost everywhere)
     limit_edges: I64
     limit_of: npt.NDArray[np.int16]
     hub_tokens: npt.NDArray[np.uint64]
 
-    @property
-    def limit_type(self) -> npt.NDArray[np.int16]:
-        """Per edge: for the edges the constrained pass refused (LIMIT, SPLIT) the type
-        whose limit they broke, else -1 (a new array at each access)."""
-        out = np.full(len(self.e_status), -1, dtype=np.int16)
-        out[self.limit_edges] = self.limit_of
-        return out
-
     def limit_types(self, edges: npt.NDArray[np.integer[Any]]) -> npt.NDArray[np.int16]:
-        """``limit_type[edges]`` without the array as long as the edges.
+        """For each of *edges*: the type whose limit it broke when the constrained pass
+        refused it, else -1.
 
         >>> sol = Solution(*([np.zeros(3, dtype=np.int64)] * 8), np.array([1]),
         ...                np.array([4], dtype=np.int16), np.zeros(0, dtype=np.uint64))
-        >>> sol.limit_types(np.array([2, 1, 0])).tolist(), sol.limit_type.tolist()
-        ([-1, 4, -1], [-1, 4, -1])
+        >>> sol.limit_types(np.array([2, 1, 0])).tolist()
+        [-1, 4, -1]
         """
         out = np.full(len(edges), -1, dtype=np.int16)
         if len(self.limit_edges):
