@@ -320,6 +320,52 @@ def test_earlier_instances_are_the_brute_force_join(
     assert got == want
 
 
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    ev=retention_logs(),
+    period=st.sampled_from(["day", "week", "month"]),
+    periods=st.one_of(st.integers(1, 8), st.just(66)),
+    in_time_order=st.booleans(),
+    returning=st.sampled_from([None, "b"]),
+    as_of_day=st.one_of(st.none(), st.integers(0, 120)),
+    block=st.sampled_from([1, 3, 1 << 18]),
+)
+def test_recurring_presence_is_the_pair_join(
+    ev: dict[str, Any],
+    period: str,
+    periods: int,
+    in_time_order: bool,
+    returning: str | None,
+    as_of_day: int | None,
+    block: int,
+) -> None:
+    """Recurring cohorts on the calendar of their own period, "on" one return, count from
+    the (period, unit) maps (rows in time order: period by period): the same table as
+    the join of each return with its unit's earlier instances, which the maps' cells
+    limit turns to."""
+    from autoops.funnel import _retention
+
+    if in_time_order:
+        order = np.argsort(ev["ts"], kind="stable")
+        ev = {k: v[order] for k, v in ev.items()}
+    kwargs: dict[str, Any] = {
+        "cohort": "a", "returning": returning, "period": period, "clock": "calendar",
+        "cohort_type": "recurring", "periods": periods, "measure": "count",
+        "cohort_period": period,
+        "as_of": None if as_of_day is None else START + np.timedelta64(as_of_day, "D"),
+    }  # fmt: skip
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(_retention, "ROW_BLOCK", block)
+        maps = retention(ev, **kwargs)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(_retention, "PERIOD_MAP_CELLS", -(10**18))  # no maps: the join
+        joined = retention(ev, **kwargs)
+    assert maps.counts.tolist() == joined.counts.tolist()
+    assert maps.size.tolist() == joined.size.tolist()
+    assert maps.complete.tolist() == joined.complete.tolist()
+    assert maps.labels == joined.labels
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     data=st.data(),

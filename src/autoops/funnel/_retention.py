@@ -322,21 +322,16 @@ def retention(
     n_units = len(ev.unit_values)
     n_cols = periods + 1
     same_clock = clock == "calendar" and brackets is None and group == name
-    # first-time cohorts, calendar buckets of the cohort's own period, "on" one return
-    by_period = (
-        cohort_type == "first_time"
-        and same_clock
-        and criterion == "on"
-        and min_returns == 1
-        and sum_col is None
-    )
+    # calendar buckets of the cohort's own period, "on" one return
+    own_periods = same_clock and criterion == "on" and min_returns == 1 and sum_col is None
+    by_period = own_periods and cohort_type == "first_time"
     # (period, unit) byte maps of the cohort rows and of the returns, filled in one pass
     maps = None
-    if by_period:
+    if own_periods:
         every = r_step is None and as_of is None  # every row returns (no mask to read)
         maps = _period_presence(
             ev.unit, t, cohort_rows, None if every else r_ok, n_units, n_cols, group, tz,
-            t_range,
+            t_range, recurring=cohort_type == "recurring",
         )  # fmt: skip
     if maps is not None:
         size, cohorts, retained_units = maps
@@ -754,12 +749,16 @@ def _period_presence(
     period: str,
     tz: str,
     t_range: tuple[int, int],
+    *,
+    recurring: bool = False,
 ) -> tuple[I64, I64, I64] | None:
-    """First-time cohorts bucketed by calendar periods of their own kind, "on" one
-    return: (cohort sizes, cohort periods ascending, ``out[c, k - 1]`` = units of
-    cohort c with a return in period k, 1 ≤ k < n_cols); None when the rows span more
-    than :data:`PERIOD_MAP_PERIODS` periods or the periods times the units exceed
-    :data:`PERIOD_MAP_CELLS` plus four cells a row.
+    """First-time cohorts (*recurring*: a cohort instance per unit and period with a
+    cohort row) bucketed by calendar periods of their own kind, "on" one return:
+    (cohort sizes, cohort periods ascending, ``out[c, k - 1]`` = units of cohort c with
+    a return in period k, 1 ≤ k < n_cols); None when the rows span more than
+    :data:`PERIOD_MAP_PERIODS` periods or the periods times the units exceed
+    :data:`PERIOD_MAP_CELLS` plus four cells a row, or (recurring) when more than 64
+    buckets are asked for.
 
     Rows in time order (an append-only log) take the periods in turn
     (:func:`_presence_in_time_order`). Otherwise one pass over the rows marks byte
@@ -776,12 +775,17 @@ def _period_presence(
     overwriting a later one), and, period by period, each marked return of a unit
     counts for its cohort at k = period - cohort period: exact, as a cohort
     period is the period of the unit's least cohort time (periods never decrease
-    with time) and k ≥ 1 puts every return after t0.
+    with time) and k ≥ 1 puts every return after t0. Recurring cohorts take the
+    periods in ascending order instead, with each unit's instances of the last
+    buckets as bits (:class:`_RecentInstances`).
     """
     n = len(t)
     hours = HourPeriods.spanning(*t_range, tz, period) if n else None
-    # (with periods going back, the least period of a unit's cohort rows might not be t0's)
+    # (with periods going back, the least period of a unit's cohort rows might not be
+    # t0's, and a return in a later period might lie before t0)
     if hours is None or not hours.monotone:
+        return None
+    if recurring and n_cols - 1 > _RecentInstances.MOST:
         return None
     ends = period_index(local_us(np.array(t_range, dtype=np.int64), tz), period)
     p_lo, n_p = int(ends[0]), int(ends[1]) - int(ends[0]) + 1
@@ -790,7 +794,9 @@ def _period_presence(
         return None
     if is_nondecreasing(t):  # an append-only log
         starts = _period_starts(t, hours, p_lo, n_p)
-        band, per_period = _presence_in_time_order(unit, cohort_rows, r_ok, n_units, n_cols, starts)
+        band, per_period = _presence_in_time_order(
+            unit, cohort_rows, r_ok, n_units, n_cols, starts, recurring=recurring
+        )
         return _by_cohort(band, per_period, p_lo, n_cols)
     # the offset of a row's period's row of a map
     map_row = hours.reader(scale=n_units, offset=-p_lo * n_units, dtype=np.int64)
@@ -817,6 +823,16 @@ def _period_presence(
         and their cohort period k periods before, and how many have each cohort period
         (the last count: units without one)."""
         a, b = r
+        if recurring:
+            recent = _RecentInstances(b - a, n_cols)
+            band = np.zeros((n_p, n_cols - 1), dtype=np.int64)
+            instances = np.zeros(n_p + 1, dtype=np.int64)
+            for p in range(n_p):
+                at = p * n_units
+                band[p], instances[p] = recent.period(
+                    firsts[at + a : at + b], returns[at + a : at + b]
+                )
+            return band, instances
         first = np.full(b - a, n_p, dtype=np.int32)
         for p in range(n_p - 1, -1, -1):  # a later first period is overwritten
             first[np.flatnonzero(firsts[p * n_units + a : p * n_units + b])] = p
@@ -881,9 +897,13 @@ def _presence_in_time_order(
     n_units: int,
     n_cols: int,
     starts: list[int],
+    *,
+    recurring: bool = False,
 ) -> tuple[I64, I64]:
     """``band[p, k - 1]`` and the units per cohort period (see :func:`_by_cohort`), for
-    rows in time order: period p's rows are ``starts[p]:starts[p + 1]``.
+    rows in time order: period p's rows are ``starts[p]:starts[p + 1]``; *recurring*:
+    the instances per cohort period, a unit's instances of the last periods kept as
+    bits (:class:`_RecentInstances`).
 
     The periods are taken in turn, with one byte a unit for the cohort rows and one
     for the returns of the period at hand (cleared after it) and each unit's cohort
@@ -900,8 +920,10 @@ def _presence_in_time_order(
     returned = np.zeros(n_units, dtype=bool)
     ranges = [(a, min(a + ROW_BLOCK, n_units)) for a in range(0, n_units, ROW_BLOCK)]
     band = np.zeros((n_p, n_cols - 1), dtype=np.int64)
+    recent = [_RecentInstances(hi - lo, n_cols) for lo, hi in ranges] if recurring else []
+    instances = np.zeros(n_p, dtype=np.int64)
     for p, (a, b) in enumerate(itertools.pairwise(starts)):
-        if a == b:
+        if a == b and not recurring:
             continue
 
         def mark(lo: int, b: int = b) -> None:
@@ -911,6 +933,19 @@ def _presence_in_time_order(
             returned[units if r_ok is None else np.compress(r_ok[lo:hi], units)] = True
 
         parallel_map(mark, list(range(a, b, ROW_BLOCK)))
+        if recurring:
+
+            def step(i: int) -> tuple[I64, int]:
+                lo, hi = ranges[i]
+                got = recent[i].period(in_cohort[lo:hi], returned[lo:hi])
+                in_cohort[lo:hi] = False
+                returned[lo:hi] = False
+                return got
+
+            done = parallel_map(step, list(range(len(ranges))))
+            band[p] = np.sum([k for k, _ in done], axis=0)
+            instances[p] = sum(c for _, c in done)
+            continue
 
         def tally(r: tuple[int, int], p: int = p) -> I64:
             """Units [lo, hi): returns in period p per cohort period so far (the
@@ -927,7 +962,54 @@ def _presence_in_time_order(
         per_g = np.sum(parallel_map(tally, ranges), axis=0)
         k_top = min(p, n_cols - 1)  # cohort period g = p - k for k = 1 .. k_top
         band[p, :k_top] = per_g[p - 1 :: -1][:k_top]
+    if recurring:
+        return band, instances
     return band, np.bincount(first, minlength=n_p + 1)[:n_p].astype(np.int64)
+
+
+class _RecentInstances:
+    """Recurring cohorts, period by period in ascending order, for a range of units:
+    bit k - 1 of a unit's word is set when the unit has a cohort instance k periods
+    before the period at hand (1 ≤ k < n_cols; older instances shift out).
+
+    A period's returns count, for each k, the returning units with bit k - 1 set:
+    exactly the instances k periods before with a return in this period (a return in
+    a later period than t0's lies after t0 when periods never decrease with time).
+
+    >>> recent = _RecentInstances(3, 3)  # buckets 1 and 2
+    >>> per_k, n = recent.period(np.array([True, True, False]), np.zeros(3, dtype=bool))
+    >>> per_k.tolist(), n
+    ([0, 0], 2)
+    >>> per_k, n = recent.period(np.zeros(3, dtype=bool), np.array([True, False, True]))
+    >>> per_k.tolist(), n  # unit 0 returns one period after its instance
+    ([1, 0], 0)
+    >>> per_k, n = recent.period(np.zeros(3, dtype=bool), np.array([False, True, False]))
+    >>> per_k.tolist()  # unit 1 two periods after
+    [0, 1]
+    """
+
+    MOST = 64
+    """The most buckets a word holds."""
+
+    def __init__(self, n_units: int, n_cols: int) -> None:
+        width = next(w for w in (8, 16, 32, 64) if w >= n_cols - 1)
+        self.bits = np.zeros(n_units, dtype=np.dtype(f"<u{width // 8}"))
+        self.n_buckets = n_cols - 1
+
+    def period(
+        self, in_cohort: npt.NDArray[np.bool_], returned: npt.NDArray[np.bool_]
+    ) -> tuple[I64, int]:
+        """One period: its returns per k (instances k periods before), and its number of
+        instances (units with a cohort row); then its instances join the words."""
+        words = np.compress(returned, self.bits)
+        # (little-endian words: bit j of a word is column j of its unpacked bytes)
+        flags = np.unpackbits(words.view(np.uint8), bitorder="little")
+        per_k = flags.reshape(len(words), 8 * words.itemsize)[:, : self.n_buckets].sum(
+            axis=0, dtype=np.int64
+        )
+        self.bits <<= 1
+        self.bits |= in_cohort
+        return per_k, int(np.count_nonzero(in_cohort))
 
 
 def _unit_records(i_unit: I64, i_t0: I64, i_group: I64, n_units: int) -> Arr:
