@@ -225,6 +225,15 @@ class Rows:
         assert self._unit_rows is not None
         return self._unit_rows
 
+    def unit_ends(self) -> I64:
+        """One past the last row of each unit, ascending.
+
+        >>> Rows(np.array([3, 3, 5, 8, 8]), np.zeros(5, np.int64), StepMasks(
+        ...     np.zeros(5, np.uint8), []), np.ones(5, bool)).unit_ends().tolist()
+        [2, 3, 5]
+        """
+        return np.append(self.unit_rows()[1:], self.n)
+
     def first_row(self, at: I64) -> I64:
         """The first row of the unit of each row *at*."""
         first: I64 = self.unit_rows()[self.unit_of(at)]
@@ -992,7 +1001,7 @@ def _unordered_block(
     del tie_start
     # per anchor its unit's place, the end of its unit's rows and of its window
     u = rows.unit_of(anchors)
-    a_stop = np.append(rows.unit_rows(), n)[u + 1]
+    a_stop = rows.unit_ends()[u]
     a_end = rows.ts[anchors]
     a_end += window
     ts = np.append(rows.ts, 0)  # (row n: a step's next row when it has none)

@@ -143,7 +143,7 @@ def _entered_converted(p: Plan, entry_rows: I64, period: I64, n_periods: int) ->
     """
     rows = p.rows
     w = p.funnel.window_us
-    unit_end = np.append(rows.unit_rows()[1:], rows.n)
+    unit_end = rows.unit_ends()
     entry_unit = rows.unit_of(entry_rows)
     key = entry_unit * n_periods + period
     if not bool(np.all(key[1:] >= key[:-1])):  # a local clock going back across a period
