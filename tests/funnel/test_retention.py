@@ -366,6 +366,45 @@ def test_recurring_presence_is_the_pair_join(
     assert maps.labels == joined.labels
 
 
+@pytest.mark.parametrize("cohort_type", ["recurring", "first_time"])
+def test_many_cells_in_time_order_take_the_periods_in_turn(cohort_type: str) -> None:
+    """Rows in time order whose (period, unit) cells exceed the maps' four cells a row
+    still take the periods in turn when the cohorts are recurring (their other path is
+    the join), up to 64 cells a row; first-time cohorts turn to their unit maps. Both
+    give the join's table."""
+    from autoops.funnel import _retention
+
+    rng = np.random.default_rng(7)
+    n, n_units, days = 3_000, 400, 90
+    secs = np.sort(rng.integers(0, days * 86_400, n))
+    ev = {
+        "one_id": rng.integers(0, n_units, n),
+        "event": rng.choice(np.array(["a", "b"], dtype=object), n),
+        "ts": START + secs.astype("timedelta64[s]").astype("timedelta64[us]"),
+    }
+    cells = days * n_units  # 12 cells a row
+    kwargs: dict[str, Any] = {"cohort": "a", "returning": "b", "period": "day", "periods": 12,
+                              "cohort_type": cohort_type, "measure": "count"}  # fmt: skip
+    calls: list[int] = []
+    in_turn = _retention._presence_in_time_order
+
+    def spy(*args: Any, **kw: Any) -> Any:
+        calls.append(1)
+        return in_turn(*args, **kw)
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(_retention, "PERIOD_MAP_CELLS", cells - 8 * n)
+        m.setattr(_retention, "_presence_in_time_order", spy)
+        got = retention(ev, **kwargs)
+    assert len(calls) == (1 if cohort_type == "recurring" else 0)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(_retention, "PERIOD_MAP_CELLS", -(10**18))  # no maps: the join
+        joined = retention(ev, **kwargs)
+    assert got.counts.tolist() == joined.counts.tolist()
+    assert got.size.tolist() == joined.size.tolist()
+    assert got.counts[:, 1:].sum() > 0
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     data=st.data(),

@@ -757,8 +757,8 @@ def _period_presence(
     (cohort sizes, cohort periods ascending, ``out[c, k - 1]`` = units of cohort c with
     a return in period k, 1 ≤ k < n_cols); None when the rows span more than
     :data:`PERIOD_MAP_PERIODS` periods or the periods times the units exceed
-    :data:`PERIOD_MAP_CELLS` plus four cells a row, or (recurring) when more than 64
-    buckets are asked for.
+    :data:`PERIOD_MAP_CELLS` plus four cells a row (recurring cohorts with rows in time
+    order: 64 cells a row), or (recurring) when more than 64 buckets are asked for.
 
     Rows in time order (an append-only log) take the periods in turn
     (:func:`_presence_in_time_order`). Otherwise one pass over the rows marks byte
@@ -790,7 +790,9 @@ def _period_presence(
     ends = period_index(local_us(np.array(t_range, dtype=np.int64), tz), period)
     p_lo, n_p = int(ends[0]), int(ends[1]) - int(ends[0]) + 1
     cells = n_p * n_units
-    if n_p > PERIOD_MAP_PERIODS or cells > PERIOD_MAP_CELLS + 4 * n:
+    # rows in time order scan every unit's bytes once a period: recurring cohorts, whose
+    # other path joins each return with its unit's earlier instances, allow more cells
+    if n_p > PERIOD_MAP_PERIODS or cells > PERIOD_MAP_CELLS + (64 if recurring else 4) * n:
         return None
     if is_nondecreasing(t):  # an append-only log
         starts = _period_starts(t, hours, p_lo, n_p)
@@ -798,6 +800,8 @@ def _period_presence(
             unit, cohort_rows, r_ok, n_units, n_cols, starts, recurring=recurring
         )
         return _by_cohort(band, per_period, p_lo, n_cols)
+    if cells > PERIOD_MAP_CELLS + 4 * n:
+        return None
     # the offset of a row's period's row of a map
     map_row = hours.reader(scale=n_units, offset=-p_lo * n_units, dtype=np.int64)
     returns = np.zeros(cells, dtype=bool)
