@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from autoops import _parallel
 from autoops._factorize import unique_sorted
-from autoops._parallel import chunks, parallel_map, take
+from autoops._parallel import chunks, parallel_map, take, take_into
 
 __all__ = [
     "SmallestRecords",
@@ -361,10 +361,11 @@ def dense_components(n_rec: int, kc: KeyComponents) -> tuple[I64, I64, int]:
 
 def _dense_components(
     n_rec: int, kc: KeyComponents
-) -> tuple[SmallestRecords, I64, I64, int, npt.NDArray[np.integer[Any]]]:
+) -> tuple[SmallestRecords, I64, npt.NDArray[np.integer[Any]], int, npt.NDArray[np.integer[Any]]]:
     """:func:`dense_components` as its parts: the records' smallest records (read on
-    demand), the dense components of the records and of the keys (two arrays), their
-    number, and the rank table of the records (per record, the number of components
+    demand), the dense components of the records and of the keys (two arrays; the
+    keys' in 32 bits when the records and keys together fit), their number, and the
+    rank table of the records (per record, the number of components
     whose smallest record is at or below it, minus one), as :func:`split_labels`
     takes them.
 
@@ -393,8 +394,18 @@ def _dense_components(
     if held:
         smallest = np.full(n_keys, n_rec, dtype=idx)
         np.minimum.at(smallest, root, by_anchor)
+    key_label = smallest
+    if held:
+        # per key its component's smallest record, into by_anchor's buffer (read by
+        # then), in spans on the threads: no fresh pages late in a call, where they are
+        # dearest (see docs/identity/performance.md, session 16)
+        key_label = by_anchor
+
+        def label_span(span: tuple[int, int]) -> None:
+            take_into(smallest, root[span[0] : span[1]], key_label[span[0] : span[1]])
+
+        parallel_map(label_span, thread_spans(n_keys))
     del by_anchor
-    key_label = take(smallest, root) if held else smallest
     # the records that are the smallest of their component: lone ones and the roots' smallest
     first = anchor < 0  # a comparison, not a masked write
     first[smallest[smallest < n_rec]] = True
@@ -402,7 +413,9 @@ def _dense_components(
     del first
     n_rc = int(rank[-1]) + 1 if n_rec else 0
     comp = np.empty(n_rec, dtype=np.int64)
-    key_comp = np.empty(n_keys, dtype=np.int64)
+    # the keys' numbers in 32 bits when they fit (each is below n_rec + n_keys): half the
+    # table the records read at random, and half its fresh pages
+    key_comp = np.empty(n_keys, dtype=np.int32 if n_rec + n_keys < 2**31 else np.int64)
 
     def key_span(span: tuple[int, int]) -> None:
         """Every key's component number through the rank table (a key on no edge reads
@@ -492,9 +505,13 @@ def split_labels(
     added = np.unique(np.compress(new_label != rec_label[moved], new_label))
     # per component: the added labels below its smallest record (never equal: an added
     # label is a record that was not the smallest of its component)
-    below = np.bincount(take(rank, added) + 1, minlength=n_rc + 1)[:n_rc]
-    shift = np.cumsum(below, dtype=np.int64)
-    shift += np.arange(n_rc, dtype=np.int64)
+    # (in place: the counts' own array, no more arrays as long as the components, late in
+    # a call, when fresh pages are dearest: the cumulative sum of below + 1, less 1, is
+    # the cumulative sum of below plus the component's number)
+    shift = np.bincount(take(rank, added) + 1, minlength=n_rc + 1)[:n_rc]
+    shift += 1
+    np.cumsum(shift, out=shift)
+    shift -= 1
     # moved records: old labels strictly below theirs plus added labels strictly below
     at = rank[new_label].astype(np.int64) + 1
     at -= rec_label[new_label] == new_label  # the new label is an old one: not below itself

@@ -228,13 +228,17 @@ def solve(
     hub_key = key_fanout > key_max
     if known is not None:
         hub_key |= known
-    hub_edge = per_edge(hub_key)
-    e_status[hub_edge] = Status.HUB
-    safe = person_edge & ~hub_edge
+    # the safe edges: the person edges off the hubs, written over the hub edges' flags
+    # (no more arrays as long as the edges than needed: fresh pages are dear here)
+    safe = per_edge(hub_key)
+    e_status[safe] = Status.HUB
+    np.logical_not(safe, out=safe)
+    safe &= person_edge
 
     # 3. components over the safe edges: the edges of keys that may have been hubs but
-    # are not join those found above
-    late = safe & maybe_edge
+    # are not join those found above (over maybe_edge, not read afterwards)
+    late = maybe_edge
+    late &= safe
     if late.any():
         kc = key_components(n, k, np.compress(late, prep.e_rec), np.compress(late, e_key), kc,
                             reuse=True)  # fmt: skip
@@ -299,7 +303,10 @@ def solve(
     refused = np.zeros(0, dtype=np.int64)
     if bad_comp.any():
         # an edge's record and key are in one component: look it up through the key
-        sel = np.flatnonzero(safe & per_edge(bad_comp[key_comp]))
+        in_bad = per_edge(bad_comp[key_comp])
+        in_bad &= safe
+        sel = np.flatnonzero(in_bad)
+        del in_bad
         prio = np.array([t.priority for t in types], dtype=np.int64)
         r, kk = prep.e_rec[sel], e_key[sel]
         order = np.lexsort(
