@@ -270,6 +270,7 @@ def test_dense_components_equal_dense_of_the_labels(
         rec_label, comp, n_comp = dense_components(n, kc)
     assert rec_label.tolist() == labels[:n].tolist()
     assert comp.tolist() == expected.tolist()
+    assert comp.dtype == np.int64  # (the keys' part is numbered in 32 bits inside)
     assert n_comp == count
 
 
