@@ -919,13 +919,16 @@ def _presence_in_time_order(
     this one.
     """
     n_p = len(starts) - 1
-    first = np.full(n_units, n_p, dtype=np.int16 if n_p < 2**15 else np.int32)  # n_p: none
+    # per unit its cohort period so far (n_p: none); recurring cohorts keep their recent
+    # instances instead, and count them per period
+    n_first = 0 if recurring else n_units
+    first = np.full(n_first, n_p, dtype=np.int16 if n_p < 2**15 else np.int32)
     in_cohort = np.zeros(n_units, dtype=bool)
     returned = np.zeros(n_units, dtype=bool)
     ranges = [(a, min(a + ROW_BLOCK, n_units)) for a in range(0, n_units, ROW_BLOCK)]
     band = np.zeros((n_p, n_cols - 1), dtype=np.int64)
     recent = [_RecentInstances(hi - lo, n_cols) for lo, hi in ranges] if recurring else []
-    instances = np.zeros(n_p, dtype=np.int64)
+    instances = np.zeros(n_p if recurring else 0, dtype=np.int64)
     for p, (a, b) in enumerate(itertools.pairwise(starts)):
         if a == b and not recurring:
             continue
