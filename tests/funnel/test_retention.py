@@ -326,6 +326,7 @@ def test_earlier_instances_are_the_brute_force_join(
     period=st.sampled_from(["day", "week", "month"]),
     periods=st.one_of(st.integers(1, 8), st.just(66)),
     in_time_order=st.booleans(),
+    many_cells=st.booleans(),
     returning=st.sampled_from([None, "b"]),
     as_of_day=st.one_of(st.none(), st.integers(0, 120)),
     block=st.sampled_from([1, 3, 1 << 18]),
@@ -335,19 +336,22 @@ def test_recurring_presence_is_the_pair_join(
     period: str,
     periods: int,
     in_time_order: bool,
+    many_cells: bool,
     returning: str | None,
     as_of_day: int | None,
     block: int,
 ) -> None:
     """Recurring cohorts on the calendar of their own period, "on" one return, count from
-    the (period, unit) maps (rows in time order: period by period): the same table as
-    the join of each return with its unit's earlier instances, which the maps' cells
-    limit turns to."""
+    the (period, unit) maps (rows in time order: period by period; *many_cells*: more
+    cells than the maps allow, so rows in another order are grouped by period and taken
+    period by period too): the same table as the join of each return with its unit's
+    earlier instances, which the maps' cells limit turns to."""
     from autoops.funnel import _retention
 
     if in_time_order:
         order = np.argsort(ev["ts"], kind="stable")
         ev = {k: v[order] for k, v in ev.items()}
+    n = len(ev["ts"])
     kwargs: dict[str, Any] = {
         "cohort": "a", "returning": returning, "period": period, "clock": "calendar",
         "cohort_type": "recurring", "periods": periods, "measure": "count",
@@ -356,6 +360,9 @@ def test_recurring_presence_is_the_pair_join(
     }  # fmt: skip
     with pytest.MonkeyPatch.context() as m:
         m.setattr(_retention, "ROW_BLOCK", block)
+        if many_cells:  # every cell beyond the maps' limit, none beyond the periods in turn
+            m.setattr(_retention, "PERIOD_MAP_CELLS", -4 * n - 1)
+            m.setattr(_retention, "IN_TURN_CELLS_PER_ROW", 10**9)
         maps = retention(ev, **kwargs)
     with pytest.MonkeyPatch.context() as m:
         m.setattr(_retention, "PERIOD_MAP_CELLS", -(10**18))  # no maps: the join
@@ -366,17 +373,21 @@ def test_recurring_presence_is_the_pair_join(
     assert maps.labels == joined.labels
 
 
+@pytest.mark.parametrize("in_time_order", [True, False])
 @pytest.mark.parametrize("cohort_type", ["recurring", "first_time"])
-def test_many_cells_in_time_order_take_the_periods_in_turn(cohort_type: str) -> None:
-    """Rows in time order whose (period, unit) cells exceed the maps' four cells a row
-    still take the periods in turn when the cohorts are recurring (their other path is
-    the join), up to 64 cells a row; first-time cohorts turn to their unit maps. Each
-    gives the table of the join and of the periods in turn within the cells."""
+def test_many_cells_take_the_periods_in_turn(cohort_type: str, in_time_order: bool) -> None:
+    """Rows whose (period, unit) cells exceed the maps' four cells a row still take the
+    periods in turn when the cohorts are recurring (their other path is the join), up to
+    64 cells a row, rows in another order than time grouped by period first; first-time
+    cohorts turn to their unit maps. Each gives the table of the join and of the periods
+    in turn within the cells."""
     from autoops.funnel import _retention
 
     rng = np.random.default_rng(7)
     n, n_units, days = 3_000, 400, 90
-    secs = np.sort(rng.integers(0, days * 86_400, n))
+    secs = rng.integers(0, days * 86_400, n)
+    if in_time_order:
+        secs.sort()
     ev = {
         "one_id": rng.integers(0, n_units, n),
         "event": rng.choice(np.array(["a", "b"], dtype=object), n),
@@ -386,7 +397,7 @@ def test_many_cells_in_time_order_take_the_periods_in_turn(cohort_type: str) -> 
     kwargs: dict[str, Any] = {"cohort": "a", "returning": "b", "period": "day", "periods": 12,
                               "cohort_type": cohort_type, "measure": "count"}  # fmt: skip
     calls: list[int] = []
-    in_turn = _retention._presence_in_time_order
+    in_turn = _retention._presence_period_by_period
 
     def spy(*args: Any, **kw: Any) -> Any:
         calls.append(1)
@@ -394,13 +405,13 @@ def test_many_cells_in_time_order_take_the_periods_in_turn(cohort_type: str) -> 
 
     with pytest.MonkeyPatch.context() as m:
         m.setattr(_retention, "PERIOD_MAP_CELLS", cells - 8 * n)
-        m.setattr(_retention, "_presence_in_time_order", spy)
+        m.setattr(_retention, "_presence_period_by_period", spy)
         got = retention(ev, **kwargs)
     assert len(calls) == (1 if cohort_type == "recurring" else 0)
     with pytest.MonkeyPatch.context() as m:
         m.setattr(_retention, "PERIOD_MAP_CELLS", -(10**18))  # no maps: the join
         joined = retention(ev, **kwargs)
-    in_turn_within = retention(ev, **kwargs)  # the cells allowed: the periods in turn
+    in_turn_within = retention(ev, **kwargs)  # within the cells: in turn (in time order), or maps
     for other in (joined, in_turn_within):
         assert got.counts.tolist() == other.counts.tolist()
         assert got.size.tolist() == other.size.tolist()
@@ -548,7 +559,7 @@ def test_rows_in_time_order_take_the_periods_in_turn() -> None:
     kwargs: dict[str, Any] = {"cohort": "a", "period": "week", "tz": "Asia/Kolkata",
                               "periods": 8, "measure": "count"}  # fmt: skip
     taken: list[int] = []
-    in_turn = _retention._presence_in_time_order
+    in_turn = _retention._presence_period_by_period
 
     def spy(*a: Any, **k: Any) -> Any:
         taken.append(1)
@@ -558,7 +569,7 @@ def test_rows_in_time_order_take_the_periods_in_turn() -> None:
     shuffled = {k: v[perm] for k, v in ev.items()}
     with pytest.MonkeyPatch.context() as m:
         m.setattr(_retention, "ROW_BLOCK", 64)  # several blocks a period, several ranges
-        m.setattr(_retention, "_presence_in_time_order", spy)
+        m.setattr(_retention, "_presence_period_by_period", spy)
         ordered = retention(ev, **kwargs)
         assert taken == [1]
         other = retention(shuffled, **kwargs)

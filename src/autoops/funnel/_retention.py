@@ -14,7 +14,7 @@ import numpy.typing as npt
 from autoops import _parallel
 from autoops._display import html_table, short_repr
 from autoops._optional import require
-from autoops._parallel import chunks, parallel_map, thread_count
+from autoops._parallel import SpanGroups, chunks, parallel_map, thread_count
 from autoops._tabular import Tabular
 from autoops._time import DEFAULT_TZ, parse_duration
 from autoops.errors import ConfigError
@@ -737,6 +737,9 @@ PERIOD_MAP_CELLS = 64_000_000
 """Cells of each (period, unit) byte map always allowed (more when there are many rows)."""
 PERIOD_MAP_PERIODS = 512
 """The most periods the (period, unit) maps span (their tally costs n_periods² a range)."""
+IN_TURN_CELLS_PER_ROW = 64
+"""(period, unit) cells a row beyond :data:`PERIOD_MAP_CELLS` up to which recurring cohorts
+take the periods in turn (:func:`_presence_period_by_period`) rather than the join."""
 
 
 def _period_presence(
@@ -757,11 +760,14 @@ def _period_presence(
     (cohort sizes, cohort periods ascending, ``out[c, k - 1]`` = units of cohort c with
     a return in period k, 1 ≤ k < n_cols); None when the rows span more than
     :data:`PERIOD_MAP_PERIODS` periods or the periods times the units exceed
-    :data:`PERIOD_MAP_CELLS` plus four cells a row (recurring cohorts with rows in time
-    order: 64 cells a row), or (recurring) when more than 64 buckets are asked for.
+    :data:`PERIOD_MAP_CELLS` plus four cells a row (recurring cohorts:
+    :data:`IN_TURN_CELLS_PER_ROW`), or (recurring) when more than 64 buckets are asked for.
 
     Rows in time order (an append-only log) take the periods in turn
-    (:func:`_presence_in_time_order`). Otherwise one pass over the rows marks byte
+    (:func:`_presence_period_by_period`); so do the rows of recurring cohorts beyond four
+    cells a row in any other order, once grouped by period (:func:`_grouped_by_period`:
+    the join they would take instead is several times slower). Otherwise one pass over
+    the rows marks byte
     (period, unit) of two period-major maps: one for the cohort rows, one for the
     returns. A row reads nothing of its unit: its period comes from a table per UTC
     hour (:class:`~autoops.funnel._calendar.HourPeriods`: exact per row in the rare
@@ -790,18 +796,26 @@ def _period_presence(
     ends = period_index(local_us(np.array(t_range, dtype=np.int64), tz), period)
     p_lo, n_p = int(ends[0]), int(ends[1]) - int(ends[0]) + 1
     cells = n_p * n_units
-    # rows in time order scan every unit's bytes once a period: recurring cohorts, whose
+    # the periods in turn scan every unit's bytes once a period: recurring cohorts, whose
     # other path joins each return with its unit's earlier instances, allow more cells
-    if n_p > PERIOD_MAP_PERIODS or cells > PERIOD_MAP_CELLS + (64 if recurring else 4) * n:
+    per_row = IN_TURN_CELLS_PER_ROW if recurring else 4
+    if n_p > PERIOD_MAP_PERIODS or cells > PERIOD_MAP_CELLS + per_row * n:
         return None
-    if is_nondecreasing(t):  # an append-only log
+    if is_nondecreasing(t):  # an append-only log: each period's rows are one run
         starts = _period_starts(t, hours, p_lo, n_p)
-        band, per_period = _presence_in_time_order(
+        band, per_period = _presence_period_by_period(
             unit, cohort_rows, r_ok, n_units, n_cols, starts, recurring=recurring
         )
         return _by_cohort(band, per_period, p_lo, n_cols)
-    if cells > PERIOD_MAP_CELLS + 4 * n:
-        return None
+    if cells > PERIOD_MAP_CELLS + 4 * n:  # (recurring cohorts: the maps would be too large)
+        period_of = hours.reader(offset=-p_lo, dtype=np.int16)  # (n_p <= 512)
+        g_unit, g_cohort, g_returns, starts = _grouped_by_period(
+            unit, t, cohort_rows, r_ok, period_of, n_p
+        )
+        band, per_period = _presence_period_by_period(
+            g_unit, lambda a, b: g_cohort[a:b], g_returns, n_units, n_cols, starts, recurring=True
+        )
+        return _by_cohort(band, per_period, p_lo, n_cols)
     # the offset of a row's period's row of a map
     map_row = hours.reader(scale=n_units, offset=-p_lo * n_units, dtype=np.int64)
     returns = np.zeros(cells, dtype=bool)
@@ -894,7 +908,52 @@ def _period_starts(t: I64, hours: HourPeriods, p_lo: int, n_p: int) -> list[int]
     return [0, *at.tolist(), len(t)]
 
 
-def _presence_in_time_order(
+def _grouped_by_period(
+    unit: Arr,
+    t: I64,
+    cohort_rows: Callable[[int, int], npt.NDArray[np.bool_]],
+    r_ok: npt.NDArray[np.bool_] | None,
+    period_of: Callable[[I64], npt.NDArray[np.signedinteger[Any]]],
+    n_p: int,
+) -> tuple[Arr, npt.NDArray[np.bool_], npt.NDArray[np.bool_] | None, list[int]]:
+    """The rows' units, cohort flags and return flags (None for None) grouped by period
+    (*period_of*: 0 to *n_p* − 1 for each time), each period's rows in input order, and
+    the first row of each period and the number of rows (as :func:`_period_starts`).
+
+    A counting sort by span of rows, on several threads
+    (:class:`~autoops._parallel.SpanGroups`): no argsort of the whole log.
+
+    >>> t = np.array([30, 10, 20, 11], dtype=np.int64)
+    >>> unit, cohort, returns, starts = _grouped_by_period(
+    ...     np.array([7, 8, 9, 6]), t, lambda a, b: t[a:b] < 20, None, lambda t: t // 10 - 1, 3)
+    >>> unit.tolist(), cohort.tolist(), returns, starts
+    ([8, 6, 9, 7], [True, True, False, False], None, [0, 2, 3, 4])
+    """
+    n = len(t)
+    spans = _spans(n)
+
+    def count(span: tuple[int, int]) -> tuple[npt.NDArray[np.uint16], I64]:
+        key = period_of(t[span[0] : span[1]]).astype(np.uint16)
+        return key, np.bincount(key, minlength=n_p)[:n_p]
+
+    counted = parallel_map(count, spans)
+    groups = SpanGroups(np.array([c for _, c in counted]).reshape(len(spans), n_p))
+    g_unit = np.empty(n, dtype=unit.dtype)
+    g_cohort = np.empty(n, dtype=bool)
+    g_returns = None if r_ok is None else np.empty(n, dtype=bool)
+
+    def place(i: int) -> None:
+        a, b = spans[i]
+        columns = [(unit[a:b], g_unit), (cohort_rows(a, b), g_cohort)]
+        if r_ok is not None and g_returns is not None:
+            columns.append((r_ok[a:b], g_returns))
+        groups.place(i, counted[i][0], *columns)
+
+    parallel_map(place, list(range(len(spans))))
+    return g_unit, g_cohort, g_returns, groups.bounds.tolist()
+
+
+def _presence_period_by_period(
     unit: Arr,
     cohort_rows: Callable[[int, int], npt.NDArray[np.bool_]],
     r_ok: npt.NDArray[np.bool_] | None,
@@ -905,7 +964,8 @@ def _presence_in_time_order(
     recurring: bool = False,
 ) -> tuple[I64, I64]:
     """``band[p, k - 1]`` and the units per cohort period (see :func:`_by_cohort`), for
-    rows in time order: period p's rows are ``starts[p]:starts[p + 1]``; *recurring*:
+    rows grouped by period (in time order, or by :func:`_grouped_by_period`): period p's
+    rows are ``starts[p]:starts[p + 1]``, in any order; *recurring*:
     the instances per cohort period, a unit's instances of the last periods kept as
     bits (:class:`_RecentInstances`).
 
