@@ -14,7 +14,7 @@ A linear engine is one whose every pass costs the same per element at every
 size. The ``per unit`` reads break that as soon as the table leaves the last
 level cache: at 50M events the 5M-person table is 40 MB, beyond a 32 MiB L3,
 and each read waits on main memory. The funnel benchmark's step from 20M to
-50M events crosses that line (see "Measured" in ``docs/funnel/index.md``).
+50M events crosses that line (see Session 16 in ``docs/funnel/performance-log.md``).
 """
 
 from __future__ import annotations

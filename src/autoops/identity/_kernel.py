@@ -398,7 +398,7 @@ def _dense_components(
     if held:
         # per key its component's smallest record, into by_anchor's buffer (read by
         # then), in spans on the threads: no fresh pages late in a call, where they are
-        # dearest (see docs/identity/performance.md, session 16)
+        # dearest (see docs/identity/performance-log.md, session 16)
         key_label = by_anchor
 
         def label_span(span: tuple[int, int]) -> None:
