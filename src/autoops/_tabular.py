@@ -294,7 +294,11 @@ class Tabular:
     """Mixin for column-holding classes: ``to_pandas()``, ``to_polars()``, ...
 
     Subclasses implement ``_columns()`` returning equal-length numpy arrays.
-    ``datetime64`` columns hold UTC and come out timezone-aware.
+    ``datetime64`` columns hold UTC and come out timezone-aware, in the zone that
+    ``_time_zone()`` names: UTC, unless the table counts calendar periods of another
+    zone (retention, actives, funnel trends), whose starts then read as local
+    midnights (a January cohort in Shanghai is ``2026-01-01 00:00+08:00``, the same
+    instant as ``2025-12-31 16:00 UTC``).
     """
 
     __slots__ = ()
@@ -302,25 +306,37 @@ class Tabular:
     def _columns(self) -> dict[str, npt.NDArray[Any]]:
         raise NotImplementedError
 
+    def _time_zone(self) -> str:
+        """The zone of the datetime columns' output (an IANA name)."""
+        return "UTC"
+
     def __len__(self) -> int:
         cols = self._columns()
         return len(next(iter(cols.values()))) if cols else 0
 
     def to_dicts(self) -> list[dict[str, Any]]:
-        """Rows as plain dicts (timestamps as aware UTC datetimes).
+        """Rows as plain dicts (timestamps as aware datetimes, see :class:`Tabular`).
 
         Examples:
             >>> from autoops.datasets import synthetic
             >>> synthetic(people=5, seed=1).people.to_dicts()[0]["person_id"]
             0
         """
+        from zoneinfo import ZoneInfo
+
         from autoops._time import to_datetime
 
+        tz = self._time_zone()
+        zone = None if tz == "UTC" else ZoneInfo(tz)
         cols = self._columns()
         converted: dict[str, list[Any]] = {}
         for name, arr in cols.items():
             if arr.dtype.kind == "M":
-                converted[name] = [None if np.isnat(v) else to_datetime(v) for v in arr]
+                converted[name] = [
+                    None if np.isnat(v) else to_datetime(v) if zone is None
+                    else to_datetime(v).astimezone(zone)
+                    for v in arr
+                ]  # fmt: skip
             else:
                 converted[name] = arr.tolist()
         return [
@@ -336,10 +352,11 @@ class Tabular:
             5
         """
         pd = require("pandas", "pandas")
+        tz = self._time_zone()
         data: dict[str, Any] = {}
         for name, arr in self._columns().items():
             if arr.dtype.kind == "M":
-                data[name] = pd.Series(arr).dt.tz_localize("UTC")
+                data[name] = pd.Series(arr).dt.tz_localize("UTC").dt.tz_convert(tz)
             else:
                 data[name] = arr
         return pd.DataFrame(data)
@@ -357,7 +374,7 @@ class Tabular:
         for name, arr in self._columns().items():
             s = pl.Series(name, arr.tolist() if arr.dtype == object else arr)
             if arr.dtype.kind == "M":
-                s = s.dt.replace_time_zone("UTC")
+                s = s.dt.replace_time_zone("UTC").dt.convert_time_zone(self._time_zone())
             series.append(s)
         return pl.DataFrame(series)
 
@@ -373,7 +390,8 @@ class Tabular:
         arrays = {}
         for name, arr in self._columns().items():
             if arr.dtype.kind == "M":
-                arrays[name] = pa.array(arr, type=pa.timestamp("us", tz="UTC"))
+                # (numpy's values are taken as UTC instants; the zone is how they read)
+                arrays[name] = pa.array(arr, type=pa.timestamp("us", tz=self._time_zone()))
             else:
                 arrays[name] = pa.array(arr.tolist() if arr.dtype == object else arr)
         return pa.table(arrays)

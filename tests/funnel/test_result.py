@@ -229,3 +229,42 @@ def test_chains_and_trends_do_not_read_the_hold_column_again() -> None:
     assert (got.chain_row == want.chain_row).all()
     t_got, t_want = got.trends("week", tz="UTC"), want.trends("week", tz="UTC")
     assert (t_got.converted == t_want.converted).all() and t_want.converted.sum() > 0
+
+
+@pytest.mark.parametrize("tz", ["Asia/Shanghai", "America/St_Johns", "UTC"])
+def test_period_columns_read_in_the_calendar_zone(tz: str) -> None:
+    """Retention cohorts, actives' periods and trend periods are the starts of calendar
+    periods in *tz*: every export gives the same instants, reading as local midnights
+    (a January cohort is in January, not on December 31 in UTC)."""
+    from zoneinfo import ZoneInfo
+
+    import pandas as pd
+
+    from autoops.funnel import active_users, retention
+
+    ev = {"one_id": [1, 1, 2, 2],
+          "event": ["lead", "visit", "lead", "app_open"],
+          "ts": np.array(["2026-01-01T02:00", "2026-02-03T10:00", "2026-01-10T12:00",
+                          "2026-03-01T00:30"], dtype="datetime64[us]")}  # fmt: skip
+    tables = {
+        "cohort": retention(ev, cohort="lead", period="month", periods=2, tz=tz),
+        "period_start": active_users(ev, qualifying=["lead", "visit", "app_open"], tz=tz),
+        "period": Funnel(steps=["lead", "visit"]).compute(ev).trends("month", tz=tz),
+    }
+    for column, table in tables.items():
+        utc = np.asarray(table._columns()[column], dtype="datetime64[us]")
+        want = pd.DatetimeIndex(utc).tz_localize("UTC")
+        frame = table.to_pandas()[column]
+        assert str(frame.dt.tz) == tz
+        assert frame.tolist() == want.tolist()  # the same instants
+        local = want.tz_convert(tz)
+        assert (local.hour == 0).all() and (local.minute == 0).all() and (local.day == 1).all()
+        assert frame.dt.month.tolist() == local.month.tolist()
+        assert table.to_polars()[column].dtype.time_zone == tz  # type: ignore[attr-defined]
+        assert table.to_polars()[column].to_list() == local.to_pydatetime().tolist()
+        arrow = table.to_arrow().column(column)
+        assert arrow.type.tz == tz and arrow.to_pylist() == local.to_pydatetime().tolist()
+        dicts = [row[column] for row in table.to_dicts()]
+        assert dicts == local.to_pydatetime().tolist()
+        assert all(d.tzinfo is not None and d.utcoffset() == d.astimezone(ZoneInfo(tz)).utcoffset()
+                   for d in dicts)  # fmt: skip

@@ -96,6 +96,9 @@ class ActiveUsers(Tabular):
         """
         return period_labels(self.period_start, self.period, self.tz)
 
+    def _time_zone(self) -> str:
+        return self.tz
+
     def _columns(self) -> dict[str, Arr]:
         return {
             "period_start": self.period_start,

@@ -109,6 +109,9 @@ class RetentionTable(Tabular):
         """
         return period_labels(self.cohort, self.cohort_period, self.tz)
 
+    def _time_zone(self) -> str:
+        return self.tz
+
     def _columns(self) -> dict[str, Arr]:
         out: dict[str, Arr] = {"cohort": self.cohort, "size": self.size}
         for k in range(1, self.values.shape[1]):

@@ -64,6 +64,9 @@ class TrendTable(Tabular):
     interval: str = "week"
     tz: str = DEFAULT_TZ
 
+    def _time_zone(self) -> str:
+        return self.tz
+
     def _columns(self) -> dict[str, Arr]:
         return {
             "period": self.period,
