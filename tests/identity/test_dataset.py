@@ -118,3 +118,17 @@ def test_resold_vins_link_each_owner_only_during_their_span(data) -> None:  # ty
     rules = _rules(data).replace("vin", kind="person_multi", recycle_on_verified_conflict=True)
     quality = resolve(timed, rules, staff=staff, kiosks=data.kiosks).evaluate(truth)
     assert quality.mixed_clusters == 0
+
+
+def test_every_view_counts_the_same_refusals(data) -> None:  # type: ignore[no-untyped-def]
+    """The repr's ``refused``, the rows of ``rejected()``, ``summary()["refused"]`` and
+    ``health().refusals`` count the same identifiers, malformed ones included, on data
+    with invalid, blocked, hub, limit and VIN refusals."""
+    res = resolve(data.events)
+    rejected = res.rejected()
+    reasons = set(rejected["reason"].tolist())
+    assert {"invalid", "blocked", "hub"} <= reasons
+    n = len(rejected["row"])
+    assert f"refused={n}," in repr(res)
+    assert sum(res.summary()["refused"].values()) == n
+    assert sum(res.health().refusals.values()) == n

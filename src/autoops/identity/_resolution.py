@@ -235,8 +235,8 @@ class Resolution(Tabular):
         return int(self._sol.label.max()) + 1 if len(self.one_id) else 0
 
     def __repr__(self) -> str:
-        refused = int(np.isin(self._sol.e_status, (Status.HUB, Status.LIMIT, Status.SPLIT)).sum())
-        refused += int((self._prep.e_status > Status.INVALID).sum())
+        # (every identifier that did not link: the rows of rejected(), malformed ones too)
+        refused = int((self._sol.e_status > Status.OK).sum())
         return short_repr("Resolution", records=len(self.one_id), people=self.people,
                           refused=refused, hubs=len(self._sol.hub_tokens))  # fmt: skip
 
