@@ -48,13 +48,15 @@ def present(values: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
     return mask
 
 
-def as_array(values: Any) -> npt.NDArray[Any]:
+def as_array(values: Any, *, field: str = "ts", assume_tz: str | None = None) -> npt.NDArray[Any]:
     """Turn one column (numpy, list, pandas/polars series, arrow array) into numpy.
 
     Strings become ``object`` arrays holding ``str`` or ``None``: in a pandas
     text column (object, ``str`` or ``string`` dtype) every marker pandas counts
     as missing (``None``, ``NaN``, ``NA``, ``NaT``) becomes ``None``, and so does
-    a null in an Arrow or polars column. Numeric columns keep ``NaN``.
+    a null in an Arrow or polars column. Numeric columns keep ``NaN``. Temporal
+    pandas, polars and Arrow columns become UTC ``datetime64[us]``: naive ones are
+    refused (naming *field*) unless *assume_tz* names their zone.
 
     Examples:
         >>> as_array(["a", None, "c"])
@@ -74,7 +76,7 @@ def as_array(values: Any) -> npt.NDArray[Any]:
         if _temporal(values):
             from autoops._time import to_utc_us
 
-            return to_utc_us(values)
+            return to_utc_us(values, field=field, assume_tz=assume_tz)
         if values.dtype.kind in "OSU" or arrow_strings(values) is not None:
             text: npt.NDArray[Any] = values.to_numpy(dtype=object, na_value=None)
             return text
@@ -84,12 +86,12 @@ def as_array(values: Any) -> npt.NDArray[Any]:
         if values.dtype.is_temporal():
             from autoops._time import to_utc_us
 
-            return to_utc_us(values)
+            return to_utc_us(values, field=field, assume_tz=assume_tz)
         if values.dtype.is_numeric() and values.null_count() == 0:
             return np.asarray(values.to_numpy())
         return np.array(values.to_list(), dtype=object)
     if module == "pyarrow":
-        return as_array(values.to_pandas())
+        return as_array(values.to_pandas(), field=field, assume_tz=assume_tz)
     items = list(values)
     if not items or any(v is None or isinstance(v, str) for v in items):
         return np.array(items, dtype=object)  # not via numpy's "U", which drops trailing NULs
@@ -203,12 +205,19 @@ def _is_string_type(arrow_type: Any) -> bool:
 
 
 def columns(
-    table: Any, names: Sequence[str], *, optional: Iterable[str] = (), what: str = "table"
+    table: Any,
+    names: Sequence[str],
+    *,
+    optional: Iterable[str] = (),
+    what: str = "table",
+    assume_tz: str | None = None,
 ) -> dict[str, npt.NDArray[Any]]:
     """Read columns *names* (required) and *optional* (if present) from *table*.
 
     *table* may be a mapping of column name to values, a pandas, polars or
-    pyarrow table, or an autoops table (anything with ``_columns()``).
+    pyarrow table, or an autoops table (anything with ``_columns()``). Temporal
+    columns come out as UTC ``datetime64[us]`` (see :func:`as_array`; *assume_tz*
+    names the zone of naive ones).
 
     Raises:
         InvalidInput: a required column is missing; the message lists those present.
@@ -229,10 +238,10 @@ def columns(
             available = ", ".join(sorted(source)) or "(none)"
             msg = f"{what} has no column {name!r}; available: {available}"
             raise InvalidInput(msg, field=name, code="missing_column")
-        out[name] = as_array(source[name])
+        out[name] = as_array(source[name], field=name, assume_tz=assume_tz)
     for name in optional:
         if name in source:
-            out[name] = as_array(source[name])
+            out[name] = as_array(source[name], field=name, assume_tz=assume_tz)
     lengths = {len(v) for v in out.values()}
     if len(lengths) > 1:
         raise InvalidInput(f"{what} columns differ in length: {sorted(lengths)}", code="ragged")

@@ -264,6 +264,47 @@ def test_naive_timestamps_are_refused() -> None:
         compute(Funnel(steps=["lead"]), df)
 
 
+@pytest.mark.parametrize("tz", ["Asia/Shanghai", "America/St_Johns"])
+def test_assume_tz_reads_naive_timestamps_as_local_times(tz: str) -> None:
+    """Naive timestamps (a pandas column, strings) and a naive *as_of* are local times
+    of *assume_tz* for the funnel, retention and actives alike: every result equals the
+    one from the same times made aware in that zone."""
+    pd = pytest.importorskip("pandas")
+    from autoops.funnel import active_users, retention
+
+    local = pd.to_datetime(["2026-01-31 23:30", "2026-02-01 00:30", "2026-02-20 08:00",
+                            "2026-01-15 12:00", "2026-03-01 00:00"])  # fmt: skip
+    base = {"one_id": [1, 1, 1, 2, 2], "event": ["lead", "visit", "test_drive", "lead", "visit"],
+            "touchpoint": ["app"] * 5}  # fmt: skip
+    naive = pd.DataFrame(dict(base, ts=local))
+    strings = pd.DataFrame(dict(base, ts=local.strftime("%Y-%m-%d %H:%M")))
+    aware = pd.DataFrame(dict(base, ts=local.tz_localize(tz)))
+    funnel = Funnel(steps=["lead", "visit", "test_drive"], window="30d")
+    as_of, as_of_aware = datetime(2026, 3, 1), pd.Timestamp("2026-03-01", tz=tz)
+    want = funnel.compute(aware, as_of=as_of_aware)
+    want_ret = retention(aware, cohort="lead", period="month", periods=2, tz=tz, as_of=as_of_aware)
+    want_act = active_users(aware, period="month", tz=tz, as_of=as_of_aware)
+    frames = [naive, strings]
+    for module in ("polars", "pyarrow"):
+        lib = pytest.importorskip(module)
+        frames.append(lib.from_pandas(naive) if module == "polars" else lib.table(naive))
+    for frame in frames:
+        with pytest.raises(InvalidInput, match="assume_tz"):
+            funnel.compute(frame)
+        got = funnel.compute(frame, as_of=as_of, assume_tz=tz)
+        assert got.counts.tolist() == want.counts.tolist()
+        assert got.chain_ts.tolist() == want.chain_ts.tolist()
+        ret = retention(frame, cohort="lead", period="month", periods=2, tz=tz, as_of=as_of,
+                        assume_tz=tz)  # fmt: skip
+        assert ret.counts.tolist() == want_ret.counts.tolist()
+        assert ret.complete.tolist() == want_ret.complete.tolist()
+        act = active_users(frame, period="month", tz=tz, as_of=as_of, assume_tz=tz)
+        assert act.active.tolist() == want_act.active.tolist()
+        assert act.complete.tolist() == want_act.complete.tolist()
+    # a local time late on January 31 is a January lead in its own zone
+    assert want_ret.labels == ["2026-01"] and want_ret.size.tolist() == [2]
+
+
 def test_missing_unit_and_timestamp_name_rows() -> None:
     ev = {
         "one_id": [1, None, 2, None],

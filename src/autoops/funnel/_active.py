@@ -166,6 +166,7 @@ def active_users(
     event: str = "event",
     ts: str = "ts",
     touchpoint: str = "touchpoint",
+    assume_tz: str | None = None,
 ) -> ActiveUsers:
     """DAU/WAU/MAU: distinct units with a qualifying interaction per calendar period.
 
@@ -189,6 +190,8 @@ def active_users(
         event: event column.
         ts: timestamp column.
         touchpoint: touchpoint column (used by the default qualifying set).
+        assume_tz: the zone of naive timestamps (the column and *as_of*); by
+            default they are refused (see :func:`autoops.funnel.compute`).
 
     Returns:
         An :class:`ActiveUsers` series.
@@ -211,14 +214,14 @@ def active_users(
         needed.add(touchpoint)
     else:
         needed.update(c.column for c in step.where)
-    ev = read_events(events, unit=unit, ts=ts, needed=sorted(needed))
+    ev = read_events(events, unit=unit, ts=ts, needed=sorted(needed), assume_tz=assume_tz)
     # masks block by block (no full-length mask; categorical columns compare codes)
     if step is None:
         wanted = _in_mask(ev, touchpoint, list(PRIVATE_TOUCHPOINTS))
     else:
         wanted = _block_mask(ev, event, step)
     outbound = _in_mask(ev, event, list(OUTBOUND_EVENTS))
-    as_of_us = int(ev.ts.max()) if as_of is None and ev.n else _instant(as_of)
+    as_of_us = int(ev.ts.max()) if as_of is None and ev.n else _instant(as_of, assume_tz)
     # qualifying rows as compact columns, filled ROW_BLOCK rows at a time: the
     # scratch arrays of a block stay in the cache and are recycled by the allocator
     spans = [(lo, min(lo + ROW_BLOCK, ev.n)) for lo in range(0, ev.n, ROW_BLOCK)]

@@ -162,7 +162,9 @@ def read_events(
         names.append(unit)
     else:
         unit_arr = np.asarray(unit)
-    cols = read_columns(source, list(dict.fromkeys(names)), optional=optional, what="events")
+    cols = read_columns(
+        source, list(dict.fromkeys(names)), optional=optional, what="events", assume_tz=assume_tz
+    )
     raw_ts = cols[ts]
     if raw_ts.dtype.kind != "M":
         raw_ts = to_utc_us(raw_ts, field=ts, assume_tz=assume_tz)

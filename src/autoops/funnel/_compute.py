@@ -59,11 +59,11 @@ class Plan:
     latest: int  # the latest time of a sorted row (0 when there is none)
 
 
-def _instant_us(value: Any, field: str) -> int:
+def _instant_us(value: Any, field: str, assume_tz: str | None = None) -> int:
     if isinstance(value, np.datetime64):
         return int(value.astype("datetime64[us]").astype(np.int64))
     if isinstance(value, datetime | str):
-        return int(to_utc_us([value], field=field).astype(np.int64)[0])
+        return int(to_utc_us([value], field=field, assume_tz=assume_tz).astype(np.int64)[0])
     raise InvalidInput(f"expected an aware datetime, got {type(value).__name__}", field=field)
 
 
@@ -186,6 +186,7 @@ def plan(
     event: str = "event",
     ts: str = "ts",
     seq: str | None = None,
+    assume_tz: str | None = None,
 ) -> Plan:
     """Read, validate, match and sort the rows a funnel needs (internal)."""
     k = len(funnel.steps)
@@ -198,7 +199,7 @@ def plan(
         needed.add(funnel.breakdown)
     if seq:
         needed.add(seq)
-    ev = read_events(events, unit=unit, ts=ts, needed=sorted(needed - {ts}))
+    ev = read_events(events, unit=unit, ts=ts, needed=sorted(needed - {ts}), assume_tz=assume_tz)
     every_spec = [*funnel.steps, *(x.step for x in funnel.exclusions)]
     n_steps = len(funnel.steps)
     # steps and exclusions with the same predicate share one match bit (unordered
@@ -426,6 +427,7 @@ def compute(
     ts: str = "ts",
     seq: str | None = None,
     as_of: Any = None,
+    assume_tz: str | None = None,
 ) -> FunnelResult:
     """Compute *funnel* over *events*: depth per unit, counts, rates, chains.
 
@@ -444,6 +446,10 @@ def compute(
         seq: an optional tie-break column (e.g. an ingestion id).
         as_of: the end of the data (default: the latest timestamp); used to
             flag incomplete trend periods.
+        assume_tz: the zone of naive timestamps in the timestamp column and
+            *as_of* (e.g. ``"Asia/Shanghai"`` for local times exported
+            without an offset); by default naive timestamps are refused.
+            numpy ``datetime64`` values are UTC either way.
 
     Returns:
         A :class:`FunnelResult`.
@@ -461,8 +467,15 @@ def compute(
         ...                      dtype="datetime64[us]")}
         >>> compute(Funnel(steps=["lead", "visit"]), ev).counts.tolist()
         [2, 1]
+
+        Local times exported without an offset need their zone named:
+
+        >>> local = dict(ev, ts=["2026-01-01 09:00", "2026-01-02 09:00", "2026-01-03 09:00",
+        ...                      "2026-01-01 09:00"])
+        >>> compute(Funnel(steps=["lead", "visit"]), local, assume_tz="Asia/Shanghai").counts.tolist()
+        [2, 1]
     """
-    p = plan(funnel, events, unit=unit, event=event, ts=ts, seq=seq)
+    p = plan(funnel, events, unit=unit, event=event, ts=ts, seq=seq, assume_tz=assume_tz)
     p, units, depth, reached, chain_thunk = depth_and_chains(p)
 
     def chains() -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
@@ -471,7 +484,7 @@ def compute(
         chain_ts = np.where(chain >= 0, p.rows.ts[np.maximum(chain, 0)], _NEG)
         return chain_src, chain_ts.view("datetime64[us]")
 
-    as_of_us = p.latest if as_of is None else _instant_us(as_of, "as_of")
+    as_of_us = p.latest if as_of is None else _instant_us(as_of, "as_of", assume_tz)
     attribution: npt.NDArray[Any] | None = None
     if p.breakdown is not None:
         chain = chain_thunk()

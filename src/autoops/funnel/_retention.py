@@ -213,6 +213,7 @@ def retention(
     unit: Any = "one_id",
     event: str = "event",
     ts: str = "ts",
+    assume_tz: str | None = None,
 ) -> RetentionTable:
     """Cohort retention matrix.
 
@@ -248,6 +249,8 @@ def retention(
         unit: unit column name or array.
         event: event column.
         ts: timestamp column.
+        assume_tz: the zone of naive timestamps (the column and *as_of*); by
+            default they are refused (see :func:`autoops.funnel.compute`).
 
     Returns:
         A :class:`RetentionTable`.
@@ -304,10 +307,10 @@ def retention(
             raise ConfigError(
                 "sum measures count every return; use min_returns=1", key="min_returns"
             )
-    ev = read_events(events, unit=unit, ts=ts, needed=sorted(needed - {ts}))
+    ev = read_events(events, unit=unit, ts=ts, needed=sorted(needed - {ts}), assume_tz=assume_tz)
     t = ev.ts
     t_range = (int(t.min()), int(t.max())) if ev.n else (0, 0)  # read once
-    as_of_us = t_range[1] if as_of is None and ev.n else _instant(as_of)
+    as_of_us = t_range[1] if as_of is None and ev.n else _instant(as_of, assume_tz)
     # by default as_of is the latest row: every row is live (a read-only view, no array)
     live = t <= as_of_us if as_of is not None else np.broadcast_to(np.True_, (ev.n,))
     c_ok = _block_mask(ev, event, c_step)  # by blocks of rows: no full-length mask
@@ -1162,10 +1165,10 @@ def _grid_add(rows: I64, cols: I64, weights: Arr | None, shape: tuple[int, ...])
     return flat.reshape(shape)
 
 
-def _instant(value: Any) -> int:
+def _instant(value: Any, assume_tz: str | None = None) -> int:
     from autoops.funnel._compute import _instant_us
 
-    return _instant_us(value, "as_of")
+    return _instant_us(value, "as_of", assume_tz)
 
 
 def _mask(ev: Any, event: str, st: Step | None) -> npt.NDArray[np.bool_]:

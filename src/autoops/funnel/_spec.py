@@ -423,6 +423,7 @@ class Funnel(_Spec):
         ts: str = "ts",
         seq: str | None = None,
         as_of: Any = None,
+        assume_tz: str | None = None,
     ) -> FunnelResult:
         """Run the funnel over *events*; see :func:`autoops.funnel.compute`.
 
@@ -435,7 +436,9 @@ class Funnel(_Spec):
         """
         from autoops.funnel._compute import compute
 
-        return compute(self, events, unit=unit, event=event, ts=ts, seq=seq, as_of=as_of)
+        return compute(
+            self, events, unit=unit, event=event, ts=ts, seq=seq, as_of=as_of, assume_tz=assume_tz
+        )
 
 
 def _us(td: timedelta) -> int:
