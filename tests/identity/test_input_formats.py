@@ -86,3 +86,40 @@ def test_resolve_is_the_same_for_every_input_form(form: str) -> None:
     assert expected["summary"]["refused"]  # the fixture exercises refusals ...
     assert 1 < expected["summary"]["people"] < len(cols["phone"]) // 2  # ... and merges
     assert _answer(FORMS[form](cols)) == expected
+
+
+@pytest.mark.parametrize("form", ["pandas", "polars", "arrow", "text"])
+def test_assume_tz_reads_naive_record_times_as_local_times(form: str) -> None:
+    """Naive record times are refused, naming the option; with ``assume_tz`` they are
+    local times of that zone: One IDs, cluster times and VIN spans equal those of the
+    same times made aware, in ``resolve`` and in ``IdentityGraph.add``."""
+    from autoops.errors import InvalidInput
+    from autoops.identity import IdentityGraph
+
+    tz = "Asia/Shanghai"
+    local = pd.to_datetime(["2026-01-01 08:00", "2026-01-01 07:00", "2026-02-01 00:00",
+                            "2026-03-05 12:30"])  # fmt: skip
+    base = {"record_id": [1, 2, 3, 4], "phone": ["13912340001", None, "13912340002", None],
+            "device_id": ["d1", "d1", None, "d2"],
+            "vin": [None, "LSVAU2180N2183294", "LSVAU2180N2183294", None]}  # fmt: skip
+    aware = pd.DataFrame(dict(base, ts=local.tz_localize(tz)))
+    naive_frame = pd.DataFrame(dict(base, ts=local))
+    naive: Any = {
+        "pandas": naive_frame,
+        "polars": pl.from_pandas(naive_frame),
+        "arrow": pa.Table.from_pandas(naive_frame),
+        "text": pd.DataFrame(dict(base, ts=local.strftime("%Y-%m-%d %H:%M"))),
+    }[form]
+    with pytest.raises(InvalidInput, match="assume_tz"):
+        resolve(naive)
+    want, got = resolve(aware), resolve(naive, assume_tz=tz)
+    assert got.one_id.tolist() == want.one_id.tolist()
+    assert got.clusters().to_dicts() == want.clusters().to_dicts()
+    g_want, g_got = IdentityGraph(), IdentityGraph()
+    g_want.add(aware)
+    g_got.add(naive, assume_tz=tz)
+    at = pd.Timestamp("2026-02-15", tz=tz).to_pydatetime()
+    assert g_got.owner("LSVAU2180N2183294", at=at) == g_want.owner("LSVAU2180N2183294", at=at)
+    assert [g_got.one_id_of(r) for r in base["record_id"]] == [
+        g_want.one_id_of(r) for r in base["record_id"]
+    ]

@@ -353,7 +353,7 @@ class IdentityGraph:
         Args:
             records: a table of records; ids must be new to the graph.
             **options: ``staff=``, ``kiosks=``, ``consent=``, ``columns=``,
-                ``id_column=``, ``time_column=`` as in ``resolve``.
+                ``id_column=``, ``time_column=``, ``assume_tz=`` as in ``resolve``.
 
         Returns:
             The :class:`MergeDelta`: ``Created``, ``Merged`` and ``Split`` events.

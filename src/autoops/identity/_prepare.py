@@ -683,7 +683,7 @@ def _scope_hash(
 
 
 def _ts_column(
-    source: Mapping[str, npt.NDArray[Any]], name: str | None, n: int
+    source: Mapping[str, npt.NDArray[Any]], name: str | None, n: int, assume_tz: str | None
 ) -> npt.NDArray[np.int64]:
     if name is None:
         # one value for every record: a read-only view, no memory to fill (or fault in)
@@ -692,7 +692,7 @@ def _ts_column(
     if col.dtype.kind != "M":
         from autoops._time import to_utc_us
 
-        col = to_utc_us(col, field=name)
+        col = to_utc_us(col, field=name, assume_tz=assume_tz)
     us = col.astype("datetime64[us]")
     out: npt.NDArray[np.int64] = us.view(np.int64).copy()
     out[np.isnat(us)] = NAT
@@ -719,6 +719,7 @@ def prepare(
     consent: Any = None,
     secret: Secret | None = None,
     tombstones: npt.NDArray[np.uint64] | None = None,
+    assume_tz: str | None = None,
 ) -> Prepared:
     """Read, normalise and tokenise *records*; see the module docstring."""
     mapping = dict(columns_map or {})
@@ -746,6 +747,7 @@ def prepare(
         [c for c in (id_column, time_column) if c],
         optional=sorted(wanted - set(string_names)),
         what="records",
+        assume_tz=assume_tz,
     )
     lengths = {len(v) for v in src.values()} | {len(source[c]) for c in string_names}
     if not lengths:
@@ -770,7 +772,7 @@ def prepare(
         """The record-id tokens (checked unique) and the times: a task of its own."""
         rid_token = record_tokens(record_id)
         if _int_tokens_unique(np.asarray(record_id)):
-            return rid_token, _ts_column(src, time_column, n)
+            return rid_token, _ts_column(src, time_column, n, assume_tz)
         srt = np.sort(rid_token)
         if (srt[1:] == srt[:-1]).any():
             order = np.argsort(rid_token, kind="stable")
@@ -782,7 +784,7 @@ def prepare(
                 row=bad,
                 code="duplicate_record_id",
             )
-        return rid_token, _ts_column(src, time_column, n)
+        return rid_token, _ts_column(src, time_column, n, assume_tz)
 
     staff_tok = registry_tokens(staff, rules, secret=secret)
     kiosk_tok = registry_tokens(kiosks, rules, secret=secret)

@@ -24,6 +24,7 @@ def resolve(
     id_column: str | None = None,
     time_column: str | None = None,
     secret: bytes | tuple[bytes, ...] | None = None,
+    assume_tz: str | None = None,
 ) -> Resolution:
     """Merge records into people: one ``one_id`` per record, with the evidence.
 
@@ -59,6 +60,9 @@ def resolve(
         id_column: the record id column (default: ``record_id``, ``event_id`` …, or row numbers).
         time_column: the time column (default ``ts``), used for ages and VIN spans.
         secret: with a secret, identifier tokens are HMAC-SHA256 keyed hashes.
+        assume_tz: the zone of naive times in the time column (e.g.
+            ``"Asia/Shanghai"`` for local times exported without an offset); by
+            default naive times are refused. numpy ``datetime64`` values are UTC.
 
     Returns:
         A :class:`Resolution`.
@@ -86,6 +90,7 @@ def resolve(
         kiosks=kiosks,
         consent=consent,
         secret=secret,
+        assume_tz=assume_tz,
     )
     sol = solve(prep, rules)
     return Resolution(prep.record_id, sol.one_id, rules, prep, sol)
