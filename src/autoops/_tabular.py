@@ -54,7 +54,9 @@ def as_array(values: Any, *, field: str = "ts", assume_tz: str | None = None) ->
     Strings become ``object`` arrays holding ``str`` or ``None``: in a pandas
     text column (object, ``str`` or ``string`` dtype) every marker pandas counts
     as missing (``None``, ``NaN``, ``NA``, ``NaT``) becomes ``None``, and so does
-    a null in an Arrow or polars column. Numeric columns keep ``NaN``. Temporal
+    a null in an Arrow or polars column. Numeric columns keep ``NaN``, and a null in
+    a polars float column becomes ``NaN`` (integers with nulls stay exact, as
+    ``object`` arrays of ``int`` and ``None``). Temporal
     pandas, polars and Arrow columns become UTC ``datetime64[us]``: naive ones are
     refused (naming *field*) unless *assume_tz* names their zone.
 
@@ -87,7 +89,8 @@ def as_array(values: Any, *, field: str = "ts", assume_tz: str | None = None) ->
             from autoops._time import to_utc_us
 
             return to_utc_us(values, field=field, assume_tz=assume_tz)
-        if values.dtype.is_numeric() and values.null_count() == 0:
+        if values.dtype.is_float() or (values.dtype.is_numeric() and values.null_count() == 0):
+            # (a float column's nulls read as NaN, as pandas reads a missing float)
             return np.asarray(values.to_numpy())
         return np.array(values.to_list(), dtype=object)
     if module == "pyarrow":

@@ -211,6 +211,64 @@ def test_input_formats_agree() -> None:
         compute(Funnel(steps=["lead", "vist"]), cat)
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_text_and_nullable_columns_in_every_form_agree(seed: int) -> None:
+    """The automotive funnel (a hold on ``order_id``, a refund exclusion) over the same
+    log given as numpy object columns, pandas ``str``/object/categorical, polars
+    ``String``/``Categorical`` and Arrow string/dictionary columns: Arrow-backed text is
+    dictionary-encoded, a polars float column's nulls read as NaN, and every form gives
+    the same units, depth and chains, missing event names and order ids included."""
+    pd = pytest.importorskip("pandas")
+    pl = pytest.importorskip("polars")
+    pa = pytest.importorskip("pyarrow")
+    rng = np.random.default_rng(seed)
+    n = 3_000
+    names = np.array([*["lead", "visit", "test_drive", "small_order", "big_order"],
+                      *["delivery", "refund", "app_open", None]], dtype=object)  # fmt: skip
+    event = names[rng.integers(0, len(names), n)]
+    ts = np.datetime64("2026-01-01", "us") + rng.integers(0, 20 * 86_400, n).astype(
+        "timedelta64[s]"
+    )
+    unit = rng.integers(0, 200, n)
+    order = (unit * 2 + rng.integers(0, 2, n)).astype(np.float64)  # two orders a unit
+    order[rng.random(n) < 0.3] = np.nan
+    f = Funnel.automotive()
+    want = compute(f, {"one_id": unit, "event": event, "ts": ts, "order_id": order})
+    frame = pd.DataFrame({"one_id": unit, "ts": pd.Series(ts).dt.tz_localize("UTC"),
+                          "order_id": order})  # fmt: skip
+    forms: dict[str, Any] = {
+        "pandas str": frame.assign(event=pd.Series(event, dtype="str")),
+        "pandas object": frame.assign(event=pd.Series(event, dtype=object)),
+        "pandas category": frame.assign(event=pd.Series(event, dtype="category")),
+        "polars String": pl.from_pandas(frame).with_columns(
+            pl.Series("event", event.tolist(), dtype=pl.String)
+        ),
+        "polars Categorical": pl.from_pandas(frame).with_columns(
+            pl.Series("event", event.tolist(), dtype=pl.Categorical)
+        ),
+        "arrow string": pa.Table.from_pandas(frame).append_column(
+            "event", pa.array(event.tolist(), type=pa.string())
+        ),
+        "arrow dictionary": pa.Table.from_pandas(frame).append_column(
+            "event", pa.array(event.tolist()).dictionary_encode()
+        ),
+    }
+    assert forms["polars String"]["order_id"].null_count() > 0  # nulls, not NaN
+    # the routes: Arrow-backed text is coded by Arrow, polars float nulls read as NaN
+    from autoops._tabular import as_array
+    from autoops.funnel._columns import _categorical
+
+    for form in ("pandas str", "polars String", "arrow string"):
+        assert _categorical(forms[form], "event") is not None, form
+    assert as_array(forms["polars String"]["order_id"]).dtype == np.float64
+    for form, table in forms.items():
+        got = compute(f, table)
+        assert got.units.tolist() == want.units.tolist(), form
+        assert got.depth.tolist() == want.depth.tolist(), form
+        assert got.chain_row.tolist() == want.chain_row.tolist(), form
+    assert want.counts[0] > 0 and want.counts[4] > 0  # the log reaches the held steps
+
+
 def test_touchpoint_event_models() -> None:
     from autoops.models import TouchpointEvent
 

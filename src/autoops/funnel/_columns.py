@@ -17,8 +17,8 @@ import numpy.typing as npt
 from autoops import _parallel
 from autoops._factorize import sorted_codes
 from autoops._parallel import chunks, parallel_map, take
+from autoops._tabular import arrow_dictionary, arrow_strings, factorize
 from autoops._tabular import columns as read_columns
-from autoops._tabular import factorize
 from autoops._time import to_utc_us
 from autoops.errors import InvalidInput
 
@@ -213,7 +213,19 @@ def _min_max(v: npt.NDArray[np.int64]) -> tuple[int, int]:
 
 
 def _categorical(source: Any, name: str) -> tuple[npt.NDArray[np.int64], Arr] | None:
-    """(codes, categories) of a categorical column, or None when it is not one."""
+    """(codes, categories) of a categorical column, or None when it is not one.
+
+    Categorical are pandas categoricals, polars ``Categorical``/``Enum`` columns,
+    Arrow dictionary arrays, and Arrow-backed text (pandas ``str`` and
+    ``string[pyarrow]``, polars ``String``, Arrow string arrays), which Arrow
+    dictionary-encodes: no Python string a row (at 10M events a pandas ``str``
+    event column took 1.97 s a funnel instead of 0.54 s for a categorical one).
+
+    >>> import pandas as pd
+    >>> codes, cats = _categorical({"e": pd.Series(["b", None, "a", "b"], dtype="str")}, "e")
+    >>> codes.tolist(), cats.tolist()
+    ([0, -1, 1, 0], ['b', 'a'])
+    """
     col: Any
     module = type(source).__module__.split(".")[0]
     if isinstance(source, dict):
@@ -225,6 +237,10 @@ def _categorical(source: Any, name: str) -> tuple[npt.NDArray[np.int64], Arr] | 
     else:
         return None
     kind = type(col).__module__.split(".")[0]
+    text = arrow_strings(col) if kind in ("pandas", "polars", "pyarrow") else None
+    if text is not None:
+        codes, dictionary = arrow_dictionary(text)
+        return codes.astype(np.int64, copy=False), np.asarray(dictionary.to_pylist(), dtype=object)
     if kind == "pandas":
         cat = getattr(col, "cat", None) if hasattr(col, "dtype") else None
         if str(getattr(col, "dtype", "")) != "category":
