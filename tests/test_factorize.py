@@ -119,3 +119,55 @@ def test_unique_sorted_matches_np_unique(
     got = fac.unique_sorted(arr)
     want = np.unique(arr)
     assert got.dtype == want.dtype and got.tolist() == want.tolist()
+
+
+# a pool of values whose objects repeat: equal strings as distinct objects, None, NaN,
+# and numbers that compare equal across types
+_POOL = ["lead", "".join(["le", "ad"]), "visit", None, float("nan"), 1, 1.0, True, "", "访问"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    picks=st.lists(st.integers(0, len(_POOL) - 1), min_size=1, max_size=400),
+    step=st.integers(1, 50),
+    rare=st.lists(st.integers(0, 399), max_size=5),
+)
+def test_few_objects_factorize_as_every_row_would(
+    picks: list[int], step: int, rare: list[int]
+) -> None:
+    """Rows numbered by their few objects give ``_tabular.factorize``'s codes and values
+    exactly as hashing every row does, with objects the sample misses (*rare* rows get
+    objects of their own, made at run time, so only the second round finds them)."""
+    from autoops import _tabular
+
+    values = np.empty(len(picks), dtype=object)
+    values[:] = [_POOL[i] for i in picks]
+    for r in rare:
+        if r < len(values):
+            values[r] = "".join(["vi", "sit"])  # equal to "visit", another object
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(fac, "_FEW_MIN_ROWS", 1)
+        m.setattr(fac, "_FEW_SAMPLE", max(1, len(values) // step))
+        m.setattr(fac, "_FEW_SPAN", 7)  # several spans on the threads
+        few = fac.few_objects(values)
+        got = _tabular.factorize(values)
+    assert few is not None
+    at, objects, first = few
+    assert all(objects[a] is v for a, v in zip(at.tolist(), values, strict=True))
+    assert [int(np.argmax(at == i)) for i in range(len(objects))] == first.tolist()
+    codes, distinct = fac.factorize_objects(values)
+    order = np.argsort(distinct.astype(str), kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    want = np.where(codes >= 0, rank[np.maximum(codes, 0)], -1) if len(distinct) else codes
+    assert got[0].tolist() == want.tolist()
+    assert got[1].astype(str).tolist() == distinct[order].astype(str).tolist()
+
+
+def test_few_objects_steps_aside_for_many_objects_and_short_columns() -> None:
+    many = np.array([str(i) for i in range(fac.FEW_OBJECTS + 1)] * 20, dtype=object)
+    assert fac.few_objects(many) is None  # more objects than the table takes
+    assert fac.few_objects(np.array(["a", "b"] * 10, dtype=object)) is None  # short
+    long = np.array(["a", "b"] * 40_000, dtype=object)
+    at, objects, first = fac.few_objects(long)  # type: ignore[misc]
+    assert objects[at[:3]].tolist() == ["a", "b", "a"] and sorted(first.tolist()) == [0, 1]

@@ -19,8 +19,17 @@ import numpy as np
 import numpy.typing as npt
 
 from autoops._bits import count_before
+from autoops._parallel import chunks, parallel_map
 
-__all__ = ["factorize_objects", "factorize_u64", "sorted_codes", "spread", "unique_sorted"]
+__all__ = [
+    "Addresses",
+    "factorize_objects",
+    "factorize_u64",
+    "few_objects",
+    "sorted_codes",
+    "spread",
+    "unique_sorted",
+]
 
 U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
@@ -200,6 +209,123 @@ def factorize_objects(values: npt.NDArray[Any]) -> tuple[I64, npt.NDArray[Any]]:
         c = np.where(c == g, -1, c - (c > g))
         uniq = np.delete(uniq, g)
     return c, uniq
+
+
+class Addresses:
+    """An object array's references as 64-bit integers (its buffer read as ``uint64``):
+    ``np.asarray(Addresses(values))``, no copy. Equal addresses are the same object.
+
+    >>> a, b = "x", "y"
+    >>> refs = np.asarray(Addresses(np.array([a, b, a], dtype=object)))
+    >>> refs.dtype, bool(refs[0] == refs[2]), bool(refs[0] == refs[1])
+    (dtype('uint64'), True, False)
+    """
+
+    def __init__(self, values: npt.NDArray[np.object_]) -> None:
+        self.keep = values  # the objects stay alive (and unmoved) while the view is read
+        self.__array_interface__ = {
+            "shape": values.shape,
+            "typestr": "<u8",
+            "data": (values.ctypes.data, True),
+            "strides": values.strides,
+            "version": 3,
+        }
+
+
+#: the most distinct objects :func:`few_objects` numbers
+FEW_OBJECTS = 1 << 12
+#: rows below which :func:`few_objects` leaves a column to the hash of its values
+_FEW_MIN_ROWS = 1 << 16
+#: references sampled to find a column's objects
+_FEW_SAMPLE = 1 << 16
+#: rows a thread numbers at a time (their temporaries stay in the cache)
+_FEW_SPAN = 1 << 18
+
+
+def few_objects(
+    values: npt.NDArray[np.object_],
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.object_], I64] | None:
+    """(the place of each row's object among the distinct objects, the distinct objects,
+    the first row holding each) of an object array holding at most :data:`FEW_OBJECTS`
+    distinct objects, or None.
+
+    A column of a few values repeated over many rows (event names, channels, a
+    pandas column made from a categorical or read from CSV) often holds each value
+    as one object many times. Its rows are then numbered by their objects'
+    addresses, compared as integers without the GIL, instead of hashing and
+    comparing a Python string a row: the objects of an evenly spaced sample go into
+    a small table (a multiplicative hash of the address, sized so that they do not
+    collide), every row reads its slot and checks the address found there, and the
+    objects of the rows that miss join the table for one more round. The objects
+    are identities, not values: two equal strings may be two objects (callers
+    factorise the few objects' values, in the order of their first rows, as a hash
+    of every row would meet them). Small arrays, and arrays of many objects, give
+    None.
+
+    >>> values = np.array(["a", "b", None] * 30_000, dtype=object)
+    >>> at, objects, first = few_objects(values)
+    >>> objects[at[:4]].tolist(), sorted(first.tolist())
+    (['a', 'b', None, 'a'], [0, 1, 2])
+    """
+    n = len(values)
+    if n < _FEW_MIN_ROWS or values.ndim != 1:
+        return None
+    refs = np.asarray(Addresses(values))
+    found = np.unique(refs[:: max(1, n // _FEW_SAMPLE)])
+    out = np.empty(n, dtype=np.int32)
+    spans = chunks(n, max(1, -(-n // _FEW_SPAN)))
+    for _ in range(2):
+        if len(found) > FEW_OBJECTS:
+            return None
+        bits = max(2 * len(found), 64).bit_length() + 1
+        slots = spread(found) >> np.uint64(64 - bits)
+        while len(np.unique(slots)) < len(found):  # (more slots until no two share one)
+            bits += 1
+            slots = spread(found) >> np.uint64(64 - bits)
+        table = np.full(1 << bits, len(found), dtype=np.int32)  # (len(found): no object)
+        table[slots] = np.arange(len(found), dtype=np.int32)
+        known = np.append(found, np.uint64(0))  # (no object lives at address 0)
+        shift = np.uint64(64 - bits)
+
+        def number(
+            span: tuple[int, int],
+            table: npt.NDArray[np.int32] = table,
+            known: U64 = known,
+            shift: Any = shift,
+        ) -> I64:
+            a, b = span
+            r = refs[a:b]
+            at = table[spread(r) >> shift]
+            out[a:b] = at
+            missed: I64 = np.flatnonzero(known[at] != r)
+            missed += a
+            return missed
+
+        missed = np.concatenate(parallel_map(number, spans))
+        if len(missed) == 0:
+            first = _first_rows(out, len(found))
+            return out, values[first], first
+        found = np.concatenate([found, np.unique(refs[missed])])
+    return None
+
+
+def _first_rows(codes: npt.NDArray[np.signedinteger[Any]], k: int) -> I64:
+    """The first row holding each of the codes 0..k-1 (every one occurs), read span by
+    span until all are met (a column's few values usually all occur early).
+
+    >>> _first_rows(np.array([2, 0, 2, 1, 0]), 3).tolist()
+    [1, 3, 0]
+    """
+    first = np.full(k, len(codes), dtype=np.int64)
+    left = k
+    for a in range(0, len(codes), _FEW_SPAN):
+        met, at = np.unique(codes[a : a + _FEW_SPAN], return_index=True)
+        new = first[met] == len(codes)
+        first[met[new]] = at[new] + a
+        left -= int(new.sum())
+        if not left:
+            break
+    return first
 
 
 def unique_sorted(values: npt.NDArray[Any]) -> npt.NDArray[Any]:

@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from autoops._factorize import factorize_objects
+from autoops._factorize import factorize_objects, few_objects
 from autoops._optional import require
+from autoops._parallel import take
 from autoops.errors import InvalidInput
 
 __all__ = [
@@ -280,7 +281,9 @@ def factorize(values: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], npt.NDAr
     """Integer codes and the sorted unique values; ``None`` gets code -1.
 
     Hash-based (see :mod:`autoops._factorize`), then the few distinct values are
-    sorted so that codes follow the values' order.
+    sorted so that codes follow the values' order. A long column holding a few
+    objects many times (:func:`~autoops._factorize.few_objects`) is numbered by
+    object, and only the objects' values are hashed.
 
     Examples:
         >>> codes, uniques = factorize(np.array(["b", None, "a", "b"], dtype=object))
@@ -292,7 +295,25 @@ def factorize(values: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], npt.NDAr
     if values.dtype != object:
         uniques, inverse = np.unique(values, return_inverse=True)
         return inverse.astype(np.int64), uniques
-    codes, distinct = factorize_objects(values)
+    few = few_objects(values)
+    if few is None:
+        return _in_value_order(*factorize_objects(values))
+    # a few objects over many rows: only their values are factorised, in the order of
+    # their first rows (the codes and values a hash of every row gives), and each row
+    # then reads its object's code
+    at, objects, first = few
+    by_first = np.argsort(first, kind="stable")
+    by_object = np.empty(len(objects), dtype=np.int64)
+    by_object[by_first], distinct = factorize_objects(objects[by_first])
+    object_codes, distinct = _in_value_order(by_object, distinct)
+    codes: npt.NDArray[np.int64] = take(object_codes, at)
+    return codes, distinct
+
+
+def _in_value_order(
+    codes: npt.NDArray[np.int64], distinct: npt.NDArray[Any]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
+    """*codes* renumbered so that they follow the order of the *distinct* values' text."""
     if len(distinct) == 0:  # empty, or every value None
         return codes, distinct
     order = np.argsort(distinct.astype(str), kind="stable")

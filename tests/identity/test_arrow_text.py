@@ -129,16 +129,17 @@ def test_object_columns_read_through_their_distinct_objects(
 
 
 def test_only_columns_whose_objects_repeat_are_read_through_them() -> None:
-    from autoops.identity._prepare import _Addresses, _repeats
+    from autoops._factorize import Addresses
+    from autoops.identity._prepare import _repeats
 
     rng = np.random.default_rng(4)
     pool = np.array([f"u{v:09d}" for v in range(50_000)], dtype=object)
     shared = pool[rng.integers(0, len(pool), 400_000)]  # about 8 rows per object
     fresh = np.array([f"u{v:09d}" for v in rng.integers(0, 10**9, 400_000)], dtype=object)
     sparse = np.where(rng.random(400_000) < 0.7, None, fresh)  # None repeats, nothing else
-    assert _repeats(np.asarray(_Addresses(shared)))
-    assert not _repeats(np.asarray(_Addresses(fresh)))
-    assert not _repeats(np.asarray(_Addresses(sparse)))
+    assert _repeats(np.asarray(Addresses(shared)))
+    assert not _repeats(np.asarray(Addresses(fresh)))
+    assert not _repeats(np.asarray(Addresses(sparse)))
     small = pool[rng.integers(0, 400, 1000)]  # small columns: counted exactly
-    assert _repeats(np.asarray(_Addresses(small)))
-    assert not _repeats(np.asarray(_Addresses(fresh[:1000])))
+    assert _repeats(np.asarray(Addresses(small)))
+    assert not _repeats(np.asarray(Addresses(fresh[:1000])))

@@ -20,7 +20,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from autoops._factorize import factorize_u64
+from autoops._factorize import Addresses, factorize_u64
 from autoops._parallel import parallel_map, take_into
 from autoops._tabular import arrow_dictionary, arrow_strings, columns, encode, source_columns
 from autoops.errors import ConfigError, InvalidInput
@@ -193,20 +193,6 @@ def _object_strings(values: Any) -> Any:
     return arrow
 
 
-class _Addresses:
-    """An object column's references as 64-bit integers (its buffer read as ``uint64``)."""
-
-    def __init__(self, values: npt.NDArray[np.object_]) -> None:
-        self.keep = values  # the objects stay alive (and unmoved) while the view is read
-        self.__array_interface__ = {
-            "shape": values.shape,
-            "typestr": "<u8",
-            "data": (values.ctypes.data, True),
-            "strides": values.strides,
-            "version": 3,
-        }
-
-
 def _object_objects(values: Any) -> npt.NDArray[np.object_] | None:
     """A numpy or pandas object column as a one-dimensional numpy object array (pandas'
     missing values as None, what encode reads), or None for any other column."""
@@ -333,7 +319,7 @@ def _read_column(values: Any) -> _Column:
     if objects is not None and len(objects) and importlib.util.find_spec("pyarrow"):
         # an object column: of strings, copied into Arrow, one object of each when they
         # repeat (else every row)
-        refs: npt.NDArray[np.uint64] = np.asarray(_Addresses(objects))
+        refs: npt.NDArray[np.uint64] = np.asarray(Addresses(objects))
         if _repeats(refs):
             column = _read_objects(objects, refs)
             if column is not None:
