@@ -61,3 +61,27 @@ def test_nat_rows_get_zero_and_wide_spans_use_distinct_hours() -> None:
     got = utc_offsets(ts, "Asia/Shanghai")
     us = ts.view(np.int64)[1:].tolist()
     assert got.tolist() == [0, *reference(us, "Asia/Shanghai")]
+
+
+@pytest.mark.parametrize("unit", ["ns", "us", "ms"])
+def test_aware_polars_datetimes_are_read_as_their_utc_integers(unit: str) -> None:
+    """An aware polars ``Datetime`` column is read from its integers (UTC instants), with
+    nulls as NaT: the instants the route through pandas gives; a naive one still needs
+    *assume_tz*."""
+    pl = pytest.importorskip("polars")
+    from autoops._time import _from_pandas, to_utc_us
+    from autoops.errors import InvalidInput
+
+    rng = np.random.default_rng(5)
+    per_second = {"ns": 10**9, "us": 10**6, "ms": 10**3}[unit]
+    ints = rng.integers(-(10**9), 2 * 10**9, 500) * per_second + rng.integers(0, per_second, 500)
+    series = pl.Series(ints.tolist(), dtype=pl.Int64).cast(pl.Datetime(unit, "UTC"))
+    series = series.dt.convert_time_zone("America/St_Johns").scatter([3, 7], None)
+    got = to_utc_us(series)
+    want = _from_pandas(series.to_pandas(), "ts", None)
+    assert got.dtype == np.dtype("datetime64[us]")
+    assert np.array_equal(got, want, equal_nan=True) and np.isnat(got[[3, 7]]).all()
+    naive = series.dt.convert_time_zone("UTC").dt.replace_time_zone(None)  # UTC wall times
+    with pytest.raises(InvalidInput, match="assume_tz"):
+        to_utc_us(naive)
+    assert np.array_equal(to_utc_us(naive, assume_tz="UTC"), got, equal_nan=True)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from types import ModuleType
 
 from autoops.errors import MissingExtraError
 
-__all__ = ["require"]
+__all__ = ["available", "require"]
 
 
 def require(module: str, extra: str) -> ModuleType:
@@ -25,3 +26,13 @@ def require(module: str, extra: str) -> ModuleType:
         return importlib.import_module(module)
     except ImportError as exc:
         raise MissingExtraError(module.split(".")[0], extra) from exc
+
+
+def available(module: str) -> bool:
+    """Whether *module* can be imported (without importing it).
+
+    Examples:
+        >>> available("json"), available("no_such_module_here")
+        (True, False)
+    """
+    return importlib.util.find_spec(module) is not None

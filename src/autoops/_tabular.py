@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from autoops._factorize import factorize_objects, few_objects
-from autoops._optional import require
+from autoops._optional import available, require
 from autoops._parallel import take
 from autoops.errors import InvalidInput
 
@@ -182,8 +182,8 @@ def arrow_strings(values: Any) -> Any:
         True
     """
     module = type(values).__module__.split(".")[0]
-    if module == "polars":
-        return values.to_arrow() if str(values.dtype) == "String" else None
+    if module == "polars":  # (polars hands over Arrow arrays through pyarrow)
+        return values.to_arrow() if str(values.dtype) == "String" and available("pyarrow") else None
     if module == "pandas":
         dtype = values.dtype
         arrow_type = getattr(dtype, "pyarrow_dtype", None)  # pandas.ArrowDtype

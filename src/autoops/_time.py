@@ -164,12 +164,33 @@ def to_utc_us(values: Any, *, field: str = "ts", assume_tz: str | None = None) -
     if module == "pandas":
         return _from_pandas(values, field, assume_tz)
     if module == "polars":
-        return _from_pandas(values.to_pandas(), field, assume_tz)
+        aware = _from_polars(values)
+        return aware if aware is not None else _from_pandas(values.to_pandas(), field, assume_tz)
     if module == "pyarrow":
         return _from_pandas(values.to_pandas(), field, assume_tz)
     if isinstance(values, np.ndarray) and values.dtype.kind in "iuf":
         raise InvalidInput("numbers are not timestamps; pass datetime64 or datetimes", field=field)
     return _from_datetimes(values, field, assume_tz)
+
+
+def _from_polars(series: Any) -> npt.NDArray[Any] | None:
+    """A timezone-aware polars ``Datetime`` column as UTC ``datetime64[us]`` (its
+    integers are UTC instants already: no copy through pandas, nor pyarrow), or None
+    for any other column.
+
+    >>> import polars as pl
+    >>> s = pl.Series([0, None], dtype=pl.Datetime("ms", "Asia/Shanghai"))
+    >>> _from_polars(s).tolist()[1] is None, str(_from_polars(s)[0])
+    (True, '1970-01-01T00:00:00.000000')
+    """
+    import polars as pl
+
+    dtype = series.dtype
+    if not isinstance(dtype, pl.Datetime) or dtype.time_zone is None:
+        return None
+    ints = series.to_physical().fill_null(np.iinfo(np.int64).min).to_numpy()
+    out: npt.NDArray[Any] = np.asarray(ints).view(f"datetime64[{dtype.time_unit}]").astype(US)
+    return out
 
 
 def _from_pandas(series: Any, field: str, assume_tz: str | None) -> npt.NDArray[Any]:

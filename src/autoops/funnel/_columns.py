@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from autoops import _parallel
 from autoops._factorize import sorted_codes
+from autoops._optional import available
 from autoops._parallel import chunks, parallel_map, take
 from autoops._tabular import arrow_dictionary, arrow_strings, factorize
 from autoops._tabular import columns as read_columns
@@ -251,8 +252,8 @@ def _categorical(source: Any, name: str) -> tuple[npt.NDArray[np.int64], Arr] | 
     if kind == "polars":
         import polars as pl
 
-        if not isinstance(col.dtype, pl.Categorical | pl.Enum):
-            return None
+        if not isinstance(col.dtype, pl.Categorical | pl.Enum) or not available("pyarrow"):
+            return None  # (without pyarrow: read as text)
         col = col.to_arrow()
         kind = "pyarrow"
     if kind == "pyarrow":
