@@ -18,7 +18,7 @@ from autoops import _parallel
 from autoops._factorize import sorted_codes
 from autoops._optional import available
 from autoops._parallel import chunks, parallel_map, take
-from autoops._tabular import arrow_dictionary, arrow_strings, factorize
+from autoops._tabular import arrow_strings, encode, factorize
 from autoops._tabular import columns as read_columns
 from autoops._time import to_utc_us
 from autoops.errors import InvalidInput
@@ -238,10 +238,8 @@ def _categorical(source: Any, name: str) -> tuple[npt.NDArray[np.int64], Arr] | 
     else:
         return None
     kind = type(col).__module__.split(".")[0]
-    text = arrow_strings(col) if kind in ("pandas", "polars", "pyarrow") else None
-    if text is not None:
-        codes, dictionary = arrow_dictionary(text)
-        return codes.astype(np.int64, copy=False), np.asarray(dictionary.to_pylist(), dtype=object)
+    if kind in ("pandas", "polars", "pyarrow") and arrow_strings(col) is not None:
+        return encode(col)  # (Arrow's dictionary encoding)
     if kind == "pandas":
         cat = getattr(col, "cat", None) if hasattr(col, "dtype") else None
         if str(getattr(col, "dtype", "")) != "category":

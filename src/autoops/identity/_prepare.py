@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
-import importlib.util
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -21,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from autoops._factorize import Addresses, factorize_u64
+from autoops._optional import available
 from autoops._parallel import parallel_map, take_into
 from autoops._tabular import arrow_dictionary, arrow_strings, columns, encode, source_columns
 from autoops.errors import ConfigError, InvalidInput
@@ -316,7 +316,7 @@ def _read_column(values: Any) -> _Column:
     """
     arrow = arrow_strings(values)
     objects = _object_objects(values) if arrow is None else None
-    if objects is not None and len(objects) and importlib.util.find_spec("pyarrow"):
+    if objects is not None and len(objects) and available("pyarrow"):
         # an object column: of strings, copied into Arrow, one object of each when they
         # repeat (else every row)
         refs: npt.NDArray[np.uint64] = np.asarray(Addresses(objects))
