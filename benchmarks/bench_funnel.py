@@ -668,14 +668,16 @@ def run_mau_pandas_mau(ev: dict[str, Any]) -> Out:
 # ----------------------------------------------------------------------- main
 def timed(
     fn: Impl, ev: dict[str, Any], repeat: int, memory: bool
-) -> tuple[float, float, Out, float]:
-    """Best wall and best CPU seconds of *repeat* runs (the machine is shared: noise only
-    adds), the counts, and for autoops the peak traced memory of one more run.
+) -> tuple[list[float], float, Out, float]:
+    """The wall seconds of each of *repeat* runs, the best CPU seconds (the machine is
+    shared: noise only adds), the counts, and for autoops the peak traced memory of one
+    more run.
 
     CPU seconds sum every thread of the process (DuckDB and polars use several,
     autoops too when AUTOOPS_THREADS > 1); the table prints both ratios. Each run
     starts PAUSE seconds after the previous one ended (``--pause``)."""
-    wall = cpu = float("inf")
+    walls: list[float] = []
+    cpu = float("inf")
     out: Out = {}
     for _ in range(repeat):
         gc.collect()
@@ -683,7 +685,7 @@ def timed(
         t, c = time.perf_counter(), time.process_time()
         got = fn(ev)
         out = got if isinstance(got, dict) else {"counts": got}
-        wall = min(wall, time.perf_counter() - t)
+        walls.append(time.perf_counter() - t)
         cpu = min(cpu, time.process_time() - c)
     peak = 0.0
     if memory:
@@ -692,7 +694,7 @@ def timed(
         fn(ev)
         peak = tracemalloc.get_traced_memory()[1] / 2**30
         tracemalloc.stop()
-    return wall, cpu, out, peak
+    return walls, cpu, out, peak
 
 
 def compare(out: Out, want: Out) -> str:
@@ -716,14 +718,14 @@ def compare(out: Out, want: Out) -> str:
 
 @attrs.define
 class Timing:
-    """The best wall and CPU seconds of an implementation's runs so far, its outputs,
-    its peak traced memory (autoops), or why it failed."""
+    """The best wall and CPU seconds of an implementation's runs so far, the wall seconds
+    of each run in turn, its outputs, its peak traced memory (autoops), or why it failed."""
 
     wall: float = float("inf")
+    walls: list[float] = attrs.Factory(list)
     cpu: float = float("inf")
     out: Out = attrs.Factory(dict)
     peak: float = 0.0
-    runs: int = 0
     failed: str = ""
 
 
@@ -739,13 +741,14 @@ def measure(part: str, ev: dict[str, Any], impls: dict[str, Impl], repeat: int) 
         t = got.setdefault(name, Timing())
         if t.failed:
             continue
-        memory = name == "autoops" and not args_no_memory and t.runs == 0
+        memory = name == "autoops" and not args_no_memory and not t.walls
         try:
-            wall, cpu, out, peak = timed(fn, ev, repeat, memory)
+            walls, cpu, out, peak = timed(fn, ev, repeat, memory)
         except Exception as exc:  # a competitor missing its extra or failing
             t.failed = f"failed: {type(exc).__name__}: {exc}"[:70]
             continue
-        t.wall, t.cpu, t.out, t.runs = min(t.wall, wall), min(t.cpu, cpu), out, t.runs + repeat
+        t.walls += walls
+        t.wall, t.cpu, t.out = min(t.walls), min(t.cpu, cpu), out
         t.peak = max(t.peak, peak)
 
 
@@ -756,7 +759,7 @@ def report(part: str, n: int, title: str, labels: dict[str, str] | None = None) 
     ok = [t for t in got.values() if not t.failed]
     want, base, base_cpu = (ok[0].out, ok[0].wall, ok[0].cpu) if ok else (None, None, None)
     shown = {k: v for k, v in (want or {}).items() if k != "matrix"}
-    runs = max((t.runs for t in ok), default=0)
+    runs = max((len(t.walls) for t in ok), default=0)
     print(f"\n{title}: {shown}")
     print(
         f"(best of {runs} runs; autoops on {thread_count()} thread(s); wall ratio = wall s /"
@@ -783,7 +786,10 @@ def report(part: str, n: int, title: str, labels: dict[str, str] | None = None) 
 def print_growth() -> None:
     """Each implementation's time from one size to the next: the time's growth, the
     events' growth, and their quotient (the growth per event; at most 1.00 when
-    doubling the events at most doubles the time)."""
+    doubling the events at most doubles the time), from the best times. In brackets the
+    same quotient from the runs taken in turn (the i-th run at each size: one round of
+    ``--interleave``), its least and greatest, which shows how much of a step over 1.00
+    the machine's noise could make; last the whole range of sizes at once."""
     parts = list(dict.fromkeys(part for part, _ in RESULTS))
     for part in parts:
         sizes = sorted(n for p, n in RESULTS if p == part)
@@ -792,16 +798,23 @@ def print_growth() -> None:
         names = list(dict.fromkeys(k for n in sizes for k in RESULTS[(part, n)]))
         print(f"\ngrowth of the wall time, {part}: time ratio / events ratio = growth per event")
         for name in names:
-            times = {
-                n: t.wall
+            runs = {
+                n: t
                 for n in sizes
                 if (t := RESULTS[(part, n)].get(name)) is not None and not t.failed
             }
             steps = []
-            for a, b in itertools.pairwise(sizes):
-                if a in times and b in times:
-                    g, e = times[b] / times[a], b / a
-                    steps.append(f"{a / 1e6:g}M->{b / 1e6:g}M x{g:.2f}/x{e:.2f}={g / e:.2f}")
+            for a, b in [*itertools.pairwise(sizes), (sizes[0], sizes[-1])]:
+                if a in runs and b in runs:
+                    g, e = runs[b].wall / runs[a].wall, b / a
+                    pairs = [y / x / e for x, y in zip(runs[a].walls, runs[b].walls, strict=False)]
+                    spread = f" (runs {min(pairs):.2f}-{max(pairs):.2f})" if len(pairs) > 1 else ""
+                    whole = "whole " if (a, b) == (sizes[0], sizes[-1]) else ""
+                    steps.append(
+                        f"{whole}{a / 1e6:g}M->{b / 1e6:g}M x{g:.2f}/x{e:.2f}={g / e:.2f}{spread}"
+                    )
+            if len(sizes) == 2:
+                steps = steps[:1]
             print(f"  {name:<26}" + "; ".join(steps))
 
 
