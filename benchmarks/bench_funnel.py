@@ -7,9 +7,10 @@ same run, and the engine's peak memory (tracemalloc, numpy included). With
 several sizes a last table shows how each implementation's time grows from
 one size to the next, against the growth of the events (the issue's goal:
 doubling the events at most doubles the time, a growth per event of at most
-1.00). ``--interleave`` generates every size first and runs the sizes in turn,
-``--repeat`` rounds, so that a slow spell of a shared machine does not fall on
-one size alone.
+1.00), from the best times, with the least and greatest growth of the runs
+taken in turn and the growth over the whole range of sizes. ``--interleave``
+generates every size first and runs the sizes in turn, ``--repeat`` rounds, so
+that a slow spell of a shared machine does not fall on one size alone.
 
 Implementations of the 6-step automotive funnel (30-day window, 小定/大定/交车
 held on order_id, refund excluded between 小定 and 交车):
