@@ -722,12 +722,16 @@ class Timing:
     """The best wall and CPU seconds of an implementation's runs so far, the wall seconds
     of each run in turn, its outputs, its peak traced memory (autoops), or why it failed."""
 
-    wall: float = float("inf")
     walls: list[float] = attrs.Factory(list)
     cpu: float = float("inf")
     out: Out = attrs.Factory(dict)
     peak: float = 0.0
     failed: str = ""
+
+    @property
+    def wall(self) -> float:
+        """The best wall seconds (infinite before the first run)."""
+        return min(self.walls, default=float("inf"))
 
 
 RESULTS: dict[tuple[str, int], dict[str, Timing]] = {}
@@ -749,7 +753,7 @@ def measure(part: str, ev: dict[str, Any], impls: dict[str, Impl], repeat: int) 
             t.failed = f"failed: {type(exc).__name__}: {exc}"[:70]
             continue
         t.walls += walls
-        t.wall, t.cpu, t.out = min(t.walls), min(t.cpu, cpu), out
+        t.cpu, t.out = min(t.cpu, cpu), out
         t.peak = max(t.peak, peak)
 
 
@@ -804,18 +808,18 @@ def print_growth() -> None:
                 for n in sizes
                 if (t := RESULTS[(part, n)].get(name)) is not None and not t.failed
             }
+            spans = [("", a, b) for a, b in itertools.pairwise(sizes)]
+            if len(sizes) > 2:
+                spans.append(("whole ", sizes[0], sizes[-1]))
             steps = []
-            for a, b in [*itertools.pairwise(sizes), (sizes[0], sizes[-1])]:
+            for label, a, b in spans:
                 if a in runs and b in runs:
                     g, e = runs[b].wall / runs[a].wall, b / a
                     pairs = [y / x / e for x, y in zip(runs[a].walls, runs[b].walls, strict=False)]
                     spread = f" (runs {min(pairs):.2f}-{max(pairs):.2f})" if len(pairs) > 1 else ""
-                    whole = "whole " if (a, b) == (sizes[0], sizes[-1]) else ""
                     steps.append(
-                        f"{whole}{a / 1e6:g}M->{b / 1e6:g}M x{g:.2f}/x{e:.2f}={g / e:.2f}{spread}"
+                        f"{label}{a / 1e6:g}M->{b / 1e6:g}M x{g:.2f}/x{e:.2f}={g / e:.2f}{spread}"
                     )
-            if len(sizes) == 2:
-                steps = steps[:1]
             print(f"  {name:<26}" + "; ".join(steps))
 
 
