@@ -365,11 +365,10 @@ class Tabular:
         converted: dict[str, list[Any]] = {}
         for name, arr in cols.items():
             if arr.dtype.kind == "M":
-                converted[name] = [
-                    None if np.isnat(v) else to_datetime(v) if zone is None
-                    else to_datetime(v).astimezone(zone)
-                    for v in arr
-                ]  # fmt: skip
+                stamps = [None if np.isnat(v) else to_datetime(v) for v in arr]
+                converted[name] = (
+                    stamps if zone is None else [s and s.astimezone(zone) for s in stamps]
+                )
             else:
                 converted[name] = arr.tolist()
         return [
